@@ -1,0 +1,237 @@
+/* answer: turns one query message into its response, from a view. Pure: no sockets,
+ * no store, no logging, no allocation. */
+#include "answer.h"
+#include "err.h"
+#include <string.h>
+
+/* The response being written: everything is bounds-checked against limit. */
+struct resp {
+	uint8_t *out;
+	size_t len, limit;
+	uint16_t ancount, nscount;
+	int overflow;
+};
+
+/* Appends one RRset with a compressed owner pointing at offset owner. ttl, if not
+ * zero, replaces each RR's TTL (negative answers use the SOA's negative TTL). */
+static void put_rrset(struct resp *r, const struct db_rrset *rs, uint16_t owner, uint32_t ttl,
+		      uint16_t *counter)
+{
+	if (r->overflow)
+		return;
+	if (r->len + rs->len + 2u * rs->count > r->limit) {
+		r->overflow = 1;
+		return;
+	}
+	const uint8_t *p = rs->data, *end = rs->data + rs->len;
+	while (p < end) {
+		size_t rl = 10u + wire_get16(p + 8);
+		wire_put16(r->out + r->len, (uint16_t)(0xC000 | owner));
+		memcpy(r->out + r->len + 2, p, rl);
+		if (ttl)
+			wire_put32(r->out + r->len + 2 + 4, ttl);
+		r->len += 2 + rl;
+		p += rl;
+		(*counter)++;
+	}
+}
+
+static int label_is(const uint8_t *l, const char *s)
+{
+	size_t n = strlen(s);
+	return l[0] == n && memcmp(l + 1, s, n) == 0;
+}
+
+enum { R_DATA, R_NODATA, R_NXDOMAIN };
+
+/* Dynamic names: <sel>.T.dkim.Z, T.rp.Z, T.dmarc.Z, D._report._dmarc.Z. below is the
+ * number of labels under the apex; returns R_* with *rs set for R_DATA, or -1 when
+ * the name is not in a dynamic subtree. */
+static int lookup_dynamic(const struct db_view *v, const struct wire_query *q, int below,
+			  const struct db_rrset **rs)
+{
+	const uint8_t *n = q->qname;
+	const uint8_t *top = n + q->label_off[below - 1];
+	uint16_t qt = q->qtype;
+	int is_txt = qt == WIRE_T_TXT || qt == WIRE_T_ANY;
+
+	if (label_is(top, "dkim") || label_is(top, "rp") || label_is(top, "dmarc")) {
+		if (below == 1)
+			return v->ndomains ? R_NODATA : R_NXDOMAIN;
+		const uint8_t *tl = n + q->label_off[below - 2];
+		const struct db_domain *d = db_view_by_token(v, tl + 1, tl[0]);
+		if (!d)
+			return R_NXDOMAIN;
+		if (label_is(top, "dkim")) {
+			if (below == 2)
+				return R_NODATA;
+			if (below > 3)
+				return R_NXDOMAIN;
+			for (int i = 0; i < d->nslots; i++) {
+				if (d->slots[i].sel[0] == n[0] &&
+				    memcmp(d->slots[i].sel, n, 1u + n[0]) == 0) {
+					*rs = is_txt ? d->slots[i].txt : NULL;
+					return *rs ? R_DATA : R_NODATA;
+				}
+			}
+			return R_NXDOMAIN;
+		}
+		if (below != 2 || d->removed)
+			return R_NXDOMAIN;
+		if (label_is(top, "rp")) {
+			*rs = db_view_policy(v, d, is_txt ? DB_POL_SPF : qt == WIRE_T_MX ? DB_POL_MX : -1);
+			if (!is_txt && qt != WIRE_T_MX)
+				*rs = NULL;
+			if (!*rs && qt == WIRE_T_ANY)
+				*rs = db_view_policy(v, d, DB_POL_MX);
+		} else {
+			*rs = is_txt ? db_view_policy(v, d, DB_POL_DMARC) : NULL;
+		}
+		return *rs ? R_DATA : R_NODATA;
+	}
+	if (below >= 2 && label_is(top, "_dmarc") && label_is(n + q->label_off[below - 2], "_report")) {
+		if (below == 2)
+			return v->ndomains ? R_NODATA : R_NXDOMAIN;
+		/* D is the name left of _report: its labels, then the root. */
+		uint8_t d[WIRE_MAXNAME];
+		size_t dl = q->label_off[below - 2];
+		memcpy(d, n, dl);
+		d[dl++] = 0;
+		if (!db_view_by_name(v, d, dl))
+			return R_NXDOMAIN;
+		*rs = is_txt ? v->report_txt : NULL;
+		return *rs ? R_DATA : R_NODATA;
+	}
+	return -1;
+}
+
+static size_t finish(struct resp *r, const struct wire_query *q, int rcode, int aa, int tc,
+		     size_t qend, const struct answer_cfg *cfg)
+{
+	uint8_t *o = r->out;
+	o[2] = (uint8_t)(0x80 | (q->flags1 & 0x79) | (aa ? 0x04 : 0) | (tc ? 0x02 : 0));
+	o[3] = (uint8_t)(rcode & 0x0F);
+	wire_put16(o + 6, r->ancount);
+	wire_put16(o + 8, r->nscount);
+	wire_put16(o + 10, 0);
+	if (tc) {
+		/* Truncated: header and question only, the client retries over TCP. */
+		r->len = qend;
+		wire_put16(o + 6, 0);
+		wire_put16(o + 8, 0);
+	}
+	if (q->edns) {
+		/* The OPT record: room for it was reserved below the limit. */
+		uint8_t *p = o + r->len;
+		p[0] = 0;
+		wire_put16(p + 1, WIRE_T_OPT);
+		wire_put16(p + 3, cfg->max_udp);
+		p[5] = (uint8_t)(rcode >> 4);
+		p[6] = 0;
+		p[7] = q->edns_do ? 0x80 : 0;
+		p[8] = 0;
+		wire_put16(p + 9, 0);
+		r->len += 11;
+		wire_put16(o + 10, 1);
+	}
+	return r->len;
+}
+
+size_t answer_query(const struct db_view *v, const struct answer_cfg *cfg, const uint8_t *pkt,
+		    size_t len, uint8_t *out, size_t outcap, int tcp)
+{
+	struct wire_query q;
+	struct resp r = { out, WIRE_HDR, 0, 0, 0, 0 };
+
+	if (len < WIRE_HDR || (pkt[2] & 0x80))
+		return 0; /* too short to answer, or a response: always silence */
+	int pr = wire_parse_query(pkt, len, &q);
+	memcpy(out, pkt, 2);
+	memset(out + 4, 0, 8);
+	if (pr) {
+		/* FORMERR carries no question: what we could not parse we do not echo. */
+		q.edns = 0;
+		wire_put16(out + 4, 0);
+		return finish(&r, &q, WIRE_RC_FORMERR, 0, 0, WIRE_HDR, cfg);
+	}
+
+	/* The size the answer may take: RFC 6891 §6.2.5, never below 512. */
+	size_t limit = 512;
+	if (tcp)
+		limit = 65535;
+	else if (q.edns)
+		limit = q.edns_size < 512 ? 512 : q.edns_size > cfg->max_udp ? cfg->max_udp : q.edns_size;
+	if (limit > outcap)
+		limit = outcap;
+	/* Keep room for the OPT record. */
+	r.limit = limit - (q.edns ? 11 : 0);
+
+	size_t qend = WIRE_HDR + q.qname_len + 4u;
+	wire_put16(out + 4, 1);
+	memcpy(out + WIRE_HDR, q.qname_orig, q.qname_len);
+	wire_put16(out + WIRE_HDR + q.qname_len, q.qtype);
+	wire_put16(out + WIRE_HDR + q.qname_len + 2, q.qclass);
+	r.len = qend;
+
+	int opcode = (q.flags1 >> 3) & 0x0F;
+	if (q.edns > 1 || q.edns_badopt)
+		return finish(&r, &q, WIRE_RC_FORMERR, 0, 0, qend, cfg);
+	if (q.edns && q.edns_version > 0)
+		return finish(&r, &q, WIRE_RC_BADVERS, 0, 0, qend, cfg);
+	if (opcode != WIRE_OP_QUERY)
+		return finish(&r, &q, WIRE_RC_NOTIMP, 0, 0, qend, cfg);
+	if (q.qclass != WIRE_C_IN && q.qclass != WIRE_C_ANY)
+		return finish(&r, &q, WIRE_RC_REFUSED, 0, 0, qend, cfg);
+
+	/* The closest enclosing zone. */
+	const struct db_zone *z = NULL;
+	for (size_t i = 0; v && i < v->nzones; i++) {
+		const struct db_zone *c = v->zones[i];
+		if (c->apex_len <= q.qname_len && (!z || c->apex_len > z->apex_len) &&
+		    (c->apex_labels == 0 ||
+		     (c->apex_labels <= q.nlabels &&
+		      q.label_off[q.nlabels - c->apex_labels] == q.qname_len - c->apex_len)) &&
+		    memcmp(q.qname + q.qname_len - c->apex_len, c->apex, c->apex_len) == 0)
+			z = c;
+	}
+	if (!z)
+		return finish(&r, &q, WIRE_RC_REFUSED, 0, 0, qend, cfg);
+	if (q.qtype == WIRE_T_AXFR || q.qtype == WIRE_T_IXFR)
+		return finish(&r, &q, WIRE_RC_NOTIMP, 1, 0, qend, cfg);
+
+	uint16_t apex_off = (uint16_t)(qend - 4 - z->apex_len);
+	const struct db_rrset *soa = (z == v->dyn && v->dyn_soa) ? v->dyn_soa : z->soa;
+	int below = q.nlabels - z->apex_labels;
+	const struct db_rrset *rs = NULL;
+	int res = -1;
+
+	if (z == v->dyn && below > 0)
+		res = lookup_dynamic(v, &q, below, &rs);
+	if (res < 0) {
+		const struct db_node *node = db_zone_find(z, q.qname, q.qname_len);
+		if (!node) {
+			res = R_NXDOMAIN;
+		} else if (q.qtype == WIRE_T_SOA && below == 0) {
+			rs = soa;
+			res = R_DATA;
+		} else if ((rs = db_node_rrset(node, q.qtype)) != NULL) {
+			res = R_DATA;
+		} else if ((rs = db_node_rrset(node, WIRE_T_CNAME)) != NULL) {
+			res = R_DATA;
+		} else if (q.qtype == WIRE_T_ANY && node->nrrsets) {
+			/* RFC 8482: one RRset is enough. */
+			rs = below == 0 ? soa : node->rrsets[0];
+			res = R_DATA;
+		} else {
+			res = R_NODATA;
+		}
+	}
+	if (res == R_DATA) {
+		put_rrset(&r, rs, WIRE_HDR, 0, &r.ancount);
+	} else if (soa) {
+		put_rrset(&r, soa, apex_off, z->neg_ttl, &r.nscount);
+	}
+	if (r.overflow)
+		return finish(&r, &q, WIRE_RC_NOERROR, 1, 1, qend, cfg);
+	return finish(&r, &q, res == R_NXDOMAIN ? WIRE_RC_NXDOMAIN : WIRE_RC_NOERROR, 1, 0, qend, cfg);
+}

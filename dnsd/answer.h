@@ -1,0 +1,18 @@
+/* answer: turns one query message into its response, from a view. Pure: no sockets,
+ * no store, no logging, no allocation. */
+#ifndef DNSD_ANSWER_H
+#define DNSD_ANSWER_H
+#include <stddef.h>
+#include <stdint.h>
+#include "db.h"
+
+struct answer_cfg {
+	uint16_t max_udp; /* the largest UDP answer this server sends (EDNS), default 1232 */
+};
+
+/* Answers the query in pkt[0..len) into out (capacity outcap, at least 512). tcp says
+ * whether the answer goes over TCP (no size limit but 65535). Returns the response
+ * length, or 0 when the message must be dropped (shorter than a header, or QR set). */
+size_t answer_query(const struct db_view *v, const struct answer_cfg *cfg, const uint8_t *pkt,
+		    size_t len, uint8_t *out, size_t outcap, int tcp);
+#endif

@@ -1,0 +1,902 @@
+/* db: the in-memory answer data: static zones, and copy-on-write views of the store. */
+#include "db.h"
+#include "err.h"
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t db_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a, then a final mix */
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* ---- RRsets ---- */
+
+struct db_rrset *db_rrset_new(uint16_t type, uint32_t ttl, const uint8_t *rdata, size_t rdlen)
+{
+	struct db_rrset *rs = malloc(sizeof(*rs));
+	if (!rs)
+		return NULL;
+	rs->type = type;
+	rs->count = 0;
+	rs->len = 0;
+	return db_rrset_add(rs, ttl, rdata, rdlen);
+}
+
+struct db_rrset *db_rrset_add(struct db_rrset *rs, uint32_t ttl, const uint8_t *rdata, size_t rdlen)
+{
+	if (rdlen > 65535) {
+		free(rs);
+		return NULL;
+	}
+	struct db_rrset *n = realloc(rs, sizeof(*rs) + rs->len + 10 + rdlen);
+	if (!n) {
+		free(rs);
+		return NULL;
+	}
+	uint8_t *p = n->data + n->len;
+	wire_put16(p, n->type);
+	wire_put16(p + 2, WIRE_C_IN);
+	wire_put32(p + 4, ttl);
+	wire_put16(p + 8, (uint16_t)rdlen);
+	memcpy(p + 10, rdata, rdlen);
+	n->len += 10 + (uint32_t)rdlen;
+	n->count++;
+	return n;
+}
+
+struct db_rrset *db_rrset_txt(const char *text, uint32_t ttl)
+{
+	uint8_t rd[65535];
+	int n = wire_txt_rdata(text, strlen(text), rd, sizeof(rd));
+	if (n < 0)
+		return NULL;
+	return db_rrset_new(WIRE_T_TXT, ttl, rd, (size_t)n);
+}
+
+struct db_rrset *db_rrset_mx(const char *text, uint32_t ttl)
+{
+	struct db_rrset *rs = NULL;
+	const char *p = text;
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		char *end;
+		unsigned long pref = strtoul(p, &end, 10);
+		if (end == p || pref > 65535 || *end != ' ')
+			goto bad;
+		p = end;
+		while (*p == ' ')
+			p++;
+		char host[256];
+		size_t hl = strcspn(p, " ,");
+		if (hl == 0 || hl >= sizeof(host))
+			goto bad;
+		memcpy(host, p, hl);
+		host[hl] = 0;
+		p += hl;
+		uint8_t rd[2 + WIRE_MAXNAME];
+		int nl = wire_name_from_text(host, rd + 2);
+		if (nl < 0)
+			goto bad;
+		wire_put16(rd, (uint16_t)pref);
+		rs = rs ? db_rrset_add(rs, ttl, rd, 2 + (size_t)nl)
+			: db_rrset_new(WIRE_T_MX, ttl, rd, 2 + (size_t)nl);
+		if (!rs)
+			return NULL;
+	}
+	return rs;
+bad:
+	free(rs);
+	return NULL;
+}
+
+/* ---- static zones ---- */
+
+static size_t name_labels(const uint8_t *n)
+{
+	size_t c = 0;
+	for (size_t i = 0; n[i]; i += n[i] + 1)
+		c++;
+	return c;
+}
+
+struct db_zone *db_zone_new(const uint8_t *apex, size_t apex_len)
+{
+	struct db_zone *z = calloc(1, sizeof(*z));
+	if (!z)
+		return NULL;
+	memcpy(z->apex, apex, apex_len);
+	wire_name_lower(z->apex, apex_len);
+	z->apex_len = (uint8_t)apex_len;
+	z->apex_labels = (uint8_t)name_labels(z->apex);
+	z->tabsize = 64;
+	z->tab = calloc(z->tabsize, sizeof(*z->tab));
+	if (!z->tab) {
+		free(z);
+		return NULL;
+	}
+	return z;
+}
+
+const struct db_node *db_zone_find(const struct db_zone *z, const uint8_t *name, size_t len)
+{
+	struct db_node *n = z->tab[db_hash(name, len) & (z->tabsize - 1)];
+	for (; n; n = n->next)
+		if (n->name_len == len && memcmp(n->name, name, len) == 0)
+			return n;
+	return NULL;
+}
+
+const struct db_rrset *db_node_rrset(const struct db_node *n, uint16_t type)
+{
+	for (int i = 0; i < n->nrrsets; i++)
+		if (n->rrsets[i]->type == type)
+			return n->rrsets[i];
+	return NULL;
+}
+
+static int zone_grow(struct db_zone *z)
+{
+	size_t ns = z->tabsize * 2;
+	struct db_node **t = calloc(ns, sizeof(*t));
+	if (!t)
+		return DNSD_ENOMEM;
+	for (size_t i = 0; i < z->tabsize; i++) {
+		struct db_node *n = z->tab[i], *next;
+		for (; n; n = next) {
+			next = n->next;
+			size_t h = db_hash(n->name, n->name_len) & (ns - 1);
+			n->next = t[h];
+			t[h] = n;
+		}
+	}
+	free(z->tab);
+	z->tab = t;
+	z->tabsize = ns;
+	return 0;
+}
+
+/* Returns the node for name, creating it (as an empty non-terminal) if needed. */
+static struct db_node *zone_node(struct db_zone *z, const uint8_t *name, size_t len)
+{
+	struct db_node *n = (struct db_node *)db_zone_find(z, name, len);
+	if (n)
+		return n;
+	if (z->nnodes >= z->tabsize && zone_grow(z))
+		return NULL;
+	n = calloc(1, sizeof(*n) + len);
+	if (!n)
+		return NULL;
+	memcpy(n->name, name, len);
+	n->name_len = (uint8_t)len;
+	n->is_ent = 1;
+	size_t h = db_hash(name, len) & (z->tabsize - 1);
+	n->next = z->tab[h];
+	z->tab[h] = n;
+	z->nnodes++;
+	return n;
+}
+
+int db_zone_add(struct db_zone *z, const uint8_t *owner, size_t owner_len, uint16_t type,
+		uint32_t ttl, const uint8_t *rdata, size_t rdlen)
+{
+	uint8_t name[WIRE_MAXNAME];
+	if (owner_len > WIRE_MAXNAME || owner_len < z->apex_len)
+		return DNSD_EINVAL;
+	memcpy(name, owner, owner_len);
+	wire_name_lower(name, owner_len);
+	if (memcmp(name + owner_len - z->apex_len, z->apex, z->apex_len) != 0)
+		return DNSD_EINVAL;
+	struct db_node *n = zone_node(z, name, owner_len);
+	if (!n)
+		return DNSD_ENOMEM;
+	/* Every name between the owner and the apex exists, as an empty non-terminal
+	 * unless it has data of its own. */
+	for (size_t i = name[0] + 1u; i + z->apex_len <= owner_len; i += name[i] + 1u)
+		if (!zone_node(z, name + i, owner_len - i))
+			return DNSD_ENOMEM;
+	n->is_ent = 0;
+	for (int i = 0; i < n->nrrsets; i++) {
+		if (n->rrsets[i]->type == type) {
+			struct db_rrset *rs = db_rrset_add(n->rrsets[i], ttl, rdata, rdlen);
+			n->rrsets[i] = rs;
+			if (!rs) {
+				n->rrsets[i] = n->rrsets[--n->nrrsets];
+				return DNSD_ENOMEM;
+			}
+			return 0;
+		}
+	}
+	if (n->nrrsets == 8)
+		return DNSD_ERANGE;
+	struct db_rrset *rs = db_rrset_new(type, ttl, rdata, rdlen);
+	if (!rs)
+		return DNSD_ENOMEM;
+	n->rrsets[n->nrrsets++] = rs;
+	if (type == WIRE_T_SOA && owner_len == z->apex_len)
+		z->soa = rs;
+	return 0;
+}
+
+void db_zone_free(struct db_zone *z)
+{
+	if (!z)
+		return;
+	for (size_t i = 0; i < z->tabsize; i++) {
+		struct db_node *n = z->tab[i], *next;
+		for (; n; n = next) {
+			next = n->next;
+			for (int j = 0; j < n->nrrsets; j++)
+				free(n->rrsets[j]);
+			free(n);
+		}
+	}
+	free(z->tab);
+	free(z->path);
+	free(z);
+}
+
+/* ---- the persistent map: a two-level trie over a hash, copy-on-write ---- */
+
+#define MAP_FAN 1024
+#define MAP_L1(h) ((size_t)((h) >> 54))
+#define MAP_L2(h) ((size_t)((h) >> 44) & (MAP_FAN - 1))
+
+struct map_item {
+	uint64_t h;
+	void *item; /* its first member is the uint64_t gen of the edit that made it */
+};
+struct map_bucket {
+	uint64_t gen;
+	uint32_t n;
+	struct map_item it[];
+};
+struct map_mid {
+	uint64_t gen;
+	struct map_bucket *b[MAP_FAN];
+};
+struct db_map {
+	uint64_t gen;
+	size_t count;
+	struct map_mid *m[MAP_FAN];
+};
+
+static uint64_t item_gen(const void *item)
+{
+	return *(const uint64_t *)item;
+}
+
+struct db_edit {
+	uint64_t gen;
+	struct db_view *v;
+	struct db_garbage old; /* parts of base that the new view replaced */
+	int failed;
+};
+
+static int garbage_push(struct db_garbage *g, void *p)
+{
+	if (!p)
+		return 0;
+	if (g->n == g->cap) {
+		size_t nc = g->cap ? g->cap * 2 : 64;
+		void **np = realloc(g->ptrs, nc * sizeof(*np));
+		if (!np)
+			return DNSD_ENOMEM;
+		g->ptrs = np;
+		g->cap = nc;
+	}
+	g->ptrs[g->n++] = p;
+	return 0;
+}
+
+void db_garbage_free(struct db_garbage *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		free(g->ptrs[i]);
+	free(g->ptrs);
+	g->ptrs = NULL;
+	g->n = g->cap = 0;
+}
+
+/* Retires a part of the view being built: freed now if this edit made it (no
+ * reader has seen it), else kept for the grace period. */
+static int edit_retire(struct db_edit *e, void *p, uint64_t gen)
+{
+	if (!p)
+		return 0;
+	if (gen == e->gen) {
+		free(p);
+		return 0;
+	}
+	return garbage_push(&e->old, p);
+}
+
+/* Makes *mp writable by this edit (copying it if a reader may see it). */
+static struct db_map *map_own(struct db_edit *e, struct db_map **mp)
+{
+	struct db_map *m = *mp;
+	if (m && m->gen == e->gen)
+		return m;
+	struct db_map *n = m ? malloc(sizeof(*n)) : calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	if (m) {
+		memcpy(n, m, sizeof(*n));
+		if (garbage_push(&e->old, m)) {
+			free(n);
+			return NULL;
+		}
+	}
+	n->gen = e->gen;
+	*mp = n;
+	return n;
+}
+
+static struct map_mid *mid_own(struct db_edit *e, struct db_map *m, size_t i)
+{
+	struct map_mid *mid = m->m[i];
+	if (mid && mid->gen == e->gen)
+		return mid;
+	struct map_mid *n = mid ? malloc(sizeof(*n)) : calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	if (mid) {
+		memcpy(n, mid, sizeof(*n));
+		if (garbage_push(&e->old, mid)) {
+			free(n);
+			return NULL;
+		}
+	}
+	n->gen = e->gen;
+	m->m[i] = n;
+	return n;
+}
+
+typedef int (*map_match_fn)(const void *item, const void *key, size_t klen);
+
+static void *map_get(const struct db_map *m, uint64_t h, const void *key, size_t klen,
+		     map_match_fn match)
+{
+	if (!m)
+		return NULL;
+	const struct map_mid *mid = m->m[MAP_L1(h)];
+	if (!mid)
+		return NULL;
+	const struct map_bucket *b = mid->b[MAP_L2(h)];
+	if (!b)
+		return NULL;
+	for (uint32_t i = 0; i < b->n; i++)
+		if (b->it[i].h == h && match(b->it[i].item, key, klen))
+			return b->it[i].item;
+	return NULL;
+}
+
+/* Sets (item != NULL) or removes (item == NULL) the entry matching key. *old gets
+ * the item it replaced, if any. */
+static int map_set(struct db_edit *e, struct db_map **mp, uint64_t h, const void *key,
+		   size_t klen, map_match_fn match, void *item, void **old)
+{
+	*old = NULL;
+	struct db_map *m = map_own(e, mp);
+	if (!m)
+		return DNSD_ENOMEM;
+	struct map_mid *mid = mid_own(e, m, MAP_L1(h));
+	if (!mid)
+		return DNSD_ENOMEM;
+	struct map_bucket *b = mid->b[MAP_L2(h)];
+	uint32_t n = b ? b->n : 0, at = n;
+	for (uint32_t i = 0; i < n; i++)
+		if (b->it[i].h == h && match(b->it[i].item, key, klen))
+			at = i;
+	if (at == n && !item)
+		return 0;
+	uint32_t nn = n + (at == n ? 1 : 0) - (item ? 0 : 1);
+	struct map_bucket *nb = NULL;
+	if (nn) {
+		nb = malloc(sizeof(*nb) + nn * sizeof(nb->it[0]));
+		if (!nb)
+			return DNSD_ENOMEM;
+		nb->gen = e->gen;
+		nb->n = 0;
+		for (uint32_t i = 0; i < n; i++)
+			if (i != at)
+				nb->it[nb->n++] = b->it[i];
+		if (item)
+			nb->it[nb->n++] = (struct map_item){ h, item };
+	}
+	if (at < n)
+		*old = b->it[at].item;
+	m->count += nn - n;
+	mid->b[MAP_L2(h)] = nb;
+	if (b && edit_retire(e, b, b->gen))
+		return DNSD_ENOMEM;
+	return 0;
+}
+
+/* Calls fn on every item of m. */
+static void map_walk(struct db_map *m, void (*fn)(void *item, void *ctx), void *ctx)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < MAP_FAN; i++) {
+		struct map_mid *mid = m->m[i];
+		if (!mid)
+			continue;
+		for (size_t j = 0; j < MAP_FAN; j++) {
+			struct map_bucket *b = mid->b[j];
+			for (uint32_t k = 0; b && k < b->n; k++)
+				fn(b->it[k].item, ctx);
+		}
+	}
+}
+
+/* Frees the map's nodes (those made by gen, or all when gen is 0), not its items. */
+static void map_free_nodes(struct db_map *m, uint64_t gen)
+{
+	if (!m || (gen && m->gen != gen))
+		return;
+	for (size_t i = 0; i < MAP_FAN; i++) {
+		struct map_mid *mid = m->m[i];
+		if (!mid || (gen && mid->gen != gen))
+			continue;
+		for (size_t j = 0; j < MAP_FAN; j++)
+			if (mid->b[j] && (!gen || mid->b[j]->gen == gen))
+				free(mid->b[j]);
+		free(mid);
+	}
+	free(m);
+}
+
+/* ---- domains and tenants ---- */
+
+static int match_token(const void *item, const void *key, size_t klen)
+{
+	const struct db_domain *d = item;
+	return klen == 16 && memcmp(d->token, key, 16) == 0;
+}
+
+static int match_name(const void *item, const void *key, size_t klen)
+{
+	const struct db_domain *d = item;
+	return d->name_len == klen && memcmp(d->name, key, klen) == 0;
+}
+
+static int match_tenant(const void *item, const void *key, size_t klen)
+{
+	const struct db_tenant *t = item;
+	return t->id == *(const int64_t *)key;
+}
+
+static void policy_free(struct db_policy *p)
+{
+	free(p->spf);
+	free(p->mx);
+	free(p->dmarc);
+}
+
+static int policy_retire(struct db_edit *e, struct db_policy *p, uint64_t gen)
+{
+	if (edit_retire(e, p->spf, gen) || edit_retire(e, p->mx, gen) ||
+	    edit_retire(e, p->dmarc, gen))
+		return DNSD_ENOMEM;
+	return 0;
+}
+
+static void domain_free(struct db_domain *d)
+{
+	if (!d)
+		return;
+	policy_free(&d->pol);
+	for (int i = 0; i < d->nslots; i++)
+		free(d->slots[i].txt);
+	free(d);
+}
+
+static int domain_retire(struct db_edit *e, struct db_domain *d)
+{
+	if (!d)
+		return 0;
+	if (d->gen == e->gen) {
+		domain_free(d);
+		return 0;
+	}
+	if (policy_retire(e, &d->pol, d->gen))
+		return DNSD_ENOMEM;
+	for (int i = 0; i < d->nslots; i++)
+		if (edit_retire(e, d->slots[i].txt, d->gen))
+			return DNSD_ENOMEM;
+	return edit_retire(e, d, d->gen);
+}
+
+/* Builds the policy RRsets; a string that does not convert is an error. */
+static int policy_build(struct db_policy *p, const char *spf, const char *mx, const char *dmarc,
+			uint32_t ttl)
+{
+	memset(p, 0, sizeof(*p));
+	if ((spf && !(p->spf = db_rrset_txt(spf, ttl))) ||
+	    (mx && !(p->mx = db_rrset_mx(mx, ttl))) ||
+	    (dmarc && !(p->dmarc = db_rrset_txt(dmarc, ttl)))) {
+		policy_free(p);
+		return DNSD_EINVAL;
+	}
+	return 0;
+}
+
+static struct db_domain *domain_build(const struct db_domain_spec *s, uint32_t ttl_dkim,
+				      uint32_t ttl_policy, uint64_t gen)
+{
+	uint8_t name[WIRE_MAXNAME];
+	int nl = wire_name_from_text(s->name, name);
+	if (nl < 0 || !s->token || strlen(s->token) != 16 || s->nslots < 0 ||
+	    s->nslots > DB_MAX_SLOTS)
+		return NULL;
+	struct db_domain *d = calloc(1, sizeof(*d) + (size_t)s->nslots * sizeof(d->slots[0]) + (size_t)nl);
+	if (!d)
+		return NULL;
+	d->gen = gen;
+	d->id = s->id;
+	d->tenant_id = s->tenant_id;
+	d->removed = s->removed ? 1 : 0;
+	memcpy(d->token, s->token, 17);
+	d->name = (uint8_t *)&d->slots[s->nslots];
+	memcpy(d->name, name, (size_t)nl);
+	d->name_len = (uint8_t)nl;
+	if (!d->removed && policy_build(&d->pol, s->spf, s->mx, s->dmarc, ttl_policy))
+		goto bad;
+	for (int i = 0; i < s->nslots; i++) {
+		size_t sl = strlen(s->slots[i].selector);
+		if (sl == 0 || sl > 63)
+			goto bad;
+		d->slots[i].sel[0] = (uint8_t)sl;
+		memcpy(d->slots[i].sel + 1, s->slots[i].selector, sl);
+		wire_name_lower(d->slots[i].sel, sl + 1);
+		d->nslots++;
+		const char *txt = (s->slots[i].txt && !d->removed) ? s->slots[i].txt : "v=DKIM1; p=";
+		if (!(d->slots[i].txt = db_rrset_txt(txt, ttl_dkim)))
+			goto bad;
+	}
+	return d;
+bad:
+	domain_free(d);
+	return NULL;
+}
+
+/* ---- views and edits ---- */
+
+static uint64_t edit_gen_counter;
+
+struct db_edit *db_edit_begin(const struct db_view *base, struct db_zone **zones, size_t nzones,
+			      struct db_zone *dyn)
+{
+	struct db_edit *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->gen = __atomic_add_fetch(&edit_gen_counter, 1, __ATOMIC_RELAXED);
+	e->v = calloc(1, sizeof(*e->v));
+	if (!e->v) {
+		free(e);
+		return NULL;
+	}
+	if (base) {
+		*e->v = *base;
+		e->v->dyn_soa = NULL;
+		e->v->report_txt = NULL;
+	} else {
+		e->v->set.ttl_dkim = e->v->set.ttl_policy = 3600;
+	}
+	e->v->zones = zones;
+	e->v->nzones = nzones;
+	e->v->dyn = dyn;
+	return e;
+}
+
+int db_edit_put_domain(struct db_edit *e, const struct db_domain_spec *s)
+{
+	struct db_domain *d = domain_build(s, e->v->set.ttl_dkim, e->v->set.ttl_policy, e->gen);
+	if (!d)
+		return DNSD_EINVAL;
+	void *old = NULL, *oldn = NULL;
+	int r = map_set(e, &e->v->by_token, db_hash((const uint8_t *)d->token, 16), d->token, 16,
+			match_token, d, &old);
+	if (r) {
+		domain_free(d);
+		e->failed = 1;
+		return r;
+	}
+	struct db_domain *od = old;
+	/* The by-name map points at the same entries; it serves only live domains. */
+	if (od && !od->removed) {
+		const void *cur = map_get(e->v->by_name, db_hash(od->name, od->name_len), od->name,
+					  od->name_len, match_name);
+		if (cur == od)
+			r = map_set(e, &e->v->by_name, db_hash(od->name, od->name_len), od->name,
+				    od->name_len, match_name, NULL, &oldn);
+	}
+	if (!r && !d->removed)
+		r = map_set(e, &e->v->by_name, db_hash(d->name, d->name_len), d->name, d->name_len,
+			    match_name, d, &oldn);
+	if (!r)
+		r = domain_retire(e, od);
+	if (r)
+		e->failed = 1;
+	e->v->ndomains = e->v->by_token ? e->v->by_token->count : 0;
+	return r;
+}
+
+int db_edit_del_domain(struct db_edit *e, const char *token)
+{
+	if (strlen(token) != 16)
+		return DNSD_EINVAL;
+	void *old = NULL, *oldn = NULL;
+	int r = map_set(e, &e->v->by_token, db_hash((const uint8_t *)token, 16), token, 16,
+			match_token, NULL, &old);
+	struct db_domain *od = old;
+	if (!r && od && !od->removed &&
+	    map_get(e->v->by_name, db_hash(od->name, od->name_len), od->name, od->name_len,
+		    match_name) == od)
+		r = map_set(e, &e->v->by_name, db_hash(od->name, od->name_len), od->name,
+			    od->name_len, match_name, NULL, &oldn);
+	if (!r)
+		r = domain_retire(e, od);
+	if (r)
+		e->failed = 1;
+	e->v->ndomains = e->v->by_token ? e->v->by_token->count : 0;
+	return r;
+}
+
+int db_edit_put_policy(struct db_edit *e, int64_t tenant_id, const char *spf, const char *mx,
+		       const char *dmarc)
+{
+	struct db_policy p;
+	if (policy_build(&p, spf, mx, dmarc, e->v->set.ttl_policy))
+		return DNSD_EINVAL;
+	if (tenant_id == 0) {
+		/* The global policy lives in the view struct itself: the old RRsets are
+		 * retired with the gen of the edit that built them, unknown here, so
+		 * they go to the grace list (freeing a fresh one late is harmless). */
+		if (garbage_push(&e->old, e->v->global.spf) || garbage_push(&e->old, e->v->global.mx) ||
+		    garbage_push(&e->old, e->v->global.dmarc)) {
+			policy_free(&p);
+			e->failed = 1;
+			return DNSD_ENOMEM;
+		}
+		e->v->global = p;
+		return 0;
+	}
+	struct db_tenant *t = NULL;
+	void *old = NULL;
+	int r = DNSD_ENOMEM;
+	if (p.spf || p.mx || p.dmarc) {
+		t = calloc(1, sizeof(*t));
+		if (!t) {
+			policy_free(&p);
+			e->failed = 1;
+			return DNSD_ENOMEM;
+		}
+		t->gen = e->gen;
+		t->id = tenant_id;
+		t->pol = p;
+	}
+	r = map_set(e, &e->v->tenants, db_hash((const uint8_t *)&tenant_id, sizeof(tenant_id)),
+		    &tenant_id, sizeof(tenant_id), match_tenant, t, &old);
+	if (r) {
+		if (t) {
+			policy_free(&t->pol);
+			free(t);
+		}
+		e->failed = 1;
+		return r;
+	}
+	struct db_tenant *ot = old;
+	if (ot && (policy_retire(e, &ot->pol, ot->gen) || edit_retire(e, ot, ot->gen))) {
+		e->failed = 1;
+		return DNSD_ENOMEM;
+	}
+	return 0;
+}
+
+static void collect_domain(void *item, void *ctx)
+{
+	struct db_edit *e = ctx;
+	if (domain_retire(e, item))
+		e->failed = 1;
+}
+
+static void collect_tenant(void *item, void *ctx)
+{
+	struct db_edit *e = ctx;
+	struct db_tenant *t = item;
+	if (policy_retire(e, &t->pol, t->gen) || edit_retire(e, t, t->gen))
+		e->failed = 1;
+}
+
+/* Retires every node of a map: those this edit made are freed, others kept. */
+static void map_retire_nodes(struct db_edit *e, struct db_map *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < MAP_FAN; i++) {
+		struct map_mid *mid = m->m[i];
+		if (!mid)
+			continue;
+		for (size_t j = 0; j < MAP_FAN; j++)
+			if (mid->b[j] && edit_retire(e, mid->b[j], mid->b[j]->gen))
+				e->failed = 1;
+		if (edit_retire(e, mid, mid->gen))
+			e->failed = 1;
+	}
+	if (edit_retire(e, m, m->gen))
+		e->failed = 1;
+}
+
+int db_edit_clear(struct db_edit *e)
+{
+	map_walk(e->v->by_token, collect_domain, e);
+	map_walk(e->v->tenants, collect_tenant, e);
+	map_retire_nodes(e, e->v->by_token);
+	map_retire_nodes(e, e->v->by_name);
+	map_retire_nodes(e, e->v->tenants);
+	e->v->by_token = e->v->by_name = e->v->tenants = NULL;
+	e->v->ndomains = 0;
+	if (garbage_push(&e->old, e->v->global.spf) || garbage_push(&e->old, e->v->global.mx) ||
+	    garbage_push(&e->old, e->v->global.dmarc))
+		e->failed = 1;
+	memset(&e->v->global, 0, sizeof(e->v->global));
+	return e->failed ? DNSD_ENOMEM : 0;
+}
+
+void db_edit_settings(struct db_edit *e, const struct db_settings *s, uint64_t seq)
+{
+	e->v->set = *s;
+	e->v->seq = seq;
+}
+
+/* Frees what this edit made that is reachable from its view: for abort. */
+static void free_fresh_item(void *item, void *ctx)
+{
+	struct db_edit *e = ctx;
+	if (item_gen(item) == e->gen)
+		domain_free(item);
+}
+
+static void free_fresh_tenant(void *item, void *ctx)
+{
+	struct db_edit *e = ctx;
+	struct db_tenant *t = item;
+	if (t->gen == e->gen) {
+		policy_free(&t->pol);
+		free(t);
+	}
+}
+
+void db_edit_abort(struct db_edit *e)
+{
+	if (!e)
+		return;
+	map_walk(e->v->by_token, free_fresh_item, e);
+	map_walk(e->v->tenants, free_fresh_tenant, e);
+	map_free_nodes(e->v->by_token, e->gen);
+	map_free_nodes(e->v->by_name, e->gen);
+	map_free_nodes(e->v->tenants, e->gen);
+	/* The global policy, dyn_soa and report_txt of an aborted edit cannot be told
+	 * from base's by gen; the edit never replaces them in place, so they leak at
+	 * worst on an out-of-memory path. */
+	free(e->old.ptrs);
+	free(e->v);
+	free(e);
+}
+
+struct db_view *db_edit_commit(struct db_edit *e, const struct db_view *base, struct db_garbage *g)
+{
+	struct db_view *v = e->v;
+	uint8_t rd[512];
+	if (e->failed)
+		goto fail;
+	if (v->dyn && v->dyn->soa && v->dyn->soa->len >= 10 + 20) {
+		/* The served SOA is the file's with the store's serial in it. */
+		struct db_rrset *soa = malloc(sizeof(*soa) + v->dyn->soa->len);
+		if (!soa)
+			goto fail;
+		memcpy(soa, v->dyn->soa, sizeof(*soa) + v->dyn->soa->len);
+		uint16_t rdlen = wire_get16(soa->data + 8);
+		if (rdlen >= 20)
+			wire_put32(soa->data + 10 + rdlen - 20, v->set.serial);
+		v->dyn_soa = soa;
+	}
+	int n = wire_txt_rdata("v=DMARC1", 8, rd, sizeof(rd));
+	if (!(v->report_txt = db_rrset_new(WIRE_T_TXT, v->set.ttl_policy, rd, (size_t)n)))
+		goto fail;
+	if (base) {
+		if (garbage_push(&e->old, base->dyn_soa) || garbage_push(&e->old, base->report_txt) ||
+		    garbage_push(&e->old, (void *)base))
+			goto fail;
+	}
+	/* Reserve first, so that the move cannot fail half way. */
+	if (g->cap - g->n < e->old.n) {
+		size_t nc = g->n + e->old.n + 64;
+		void **np = realloc(g->ptrs, nc * sizeof(*np));
+		if (!np)
+			goto fail;
+		g->ptrs = np;
+		g->cap = nc;
+	}
+	memcpy(g->ptrs + g->n, e->old.ptrs, e->old.n * sizeof(void *));
+	g->n += e->old.n;
+	free(e->old.ptrs);
+	free(e);
+	return v;
+fail:
+	free(v->dyn_soa);
+	free(v->report_txt);
+	v->dyn_soa = v->report_txt = NULL;
+	db_edit_abort(e);
+	return NULL;
+}
+
+const struct db_domain *db_view_by_token(const struct db_view *v, const uint8_t *label, size_t len)
+{
+	if (len != 16)
+		return NULL;
+	return map_get(v->by_token, db_hash(label, 16), label, 16, match_token);
+}
+
+const struct db_domain *db_view_by_name(const struct db_view *v, const uint8_t *name, size_t len)
+{
+	return map_get(v->by_name, db_hash(name, len), name, len, match_name);
+}
+
+const struct db_rrset *db_view_policy(const struct db_view *v, const struct db_domain *d, int which)
+{
+	const struct db_policy *levels[3] = { &d->pol, NULL, &v->global };
+	int64_t tid = d->tenant_id;
+	const struct db_tenant *t = map_get(v->tenants, db_hash((const uint8_t *)&tid, sizeof(tid)),
+					    &tid, sizeof(tid), match_tenant);
+	levels[1] = t ? &t->pol : NULL;
+	for (int i = 0; i < 3; i++) {
+		if (!levels[i])
+			continue;
+		const struct db_rrset *rs = which == DB_POL_SPF ? levels[i]->spf
+					    : which == DB_POL_MX ? levels[i]->mx
+								 : levels[i]->dmarc;
+		if (rs)
+			return rs;
+	}
+	return NULL;
+}
+
+static void free_domain_cb(void *item, void *ctx)
+{
+	domain_free(item);
+}
+
+static void free_tenant_cb(void *item, void *ctx)
+{
+	struct db_tenant *t = item;
+	policy_free(&t->pol);
+	free(t);
+}
+
+void db_view_free_all(struct db_view *v)
+{
+	if (!v)
+		return;
+	map_walk(v->by_token, free_domain_cb, NULL);
+	map_walk(v->tenants, free_tenant_cb, NULL);
+	map_free_nodes(v->by_token, 0);
+	map_free_nodes(v->by_name, 0);
+	map_free_nodes(v->tenants, 0);
+	policy_free(&v->global);
+	free(v->dyn_soa);
+	free(v->report_txt);
+	free(v);
+}

@@ -1,0 +1,22 @@
+/* err: messages for dnsd's error codes. */
+#include "err.h"
+
+const char *dnsd_strerror(int code)
+{
+	switch (code) {
+	case DNSD_OK: return "success";
+	case DNSD_ENOMEM: return "out of memory";
+	case DNSD_EINVAL: return "invalid input";
+	case DNSD_ENOENT: return "not found";
+	case DNSD_EEXIST: return "already exists";
+	case DNSD_EIO: return "I/O error";
+	case DNSD_ESTORE: return "store error";
+	case DNSD_EVERSION: return "store schema is newer than this program";
+	case DNSD_ERANGE: return "value out of range";
+	case DNSD_EBUSY: return "store is locked by another writer";
+	case DNSD_ECRYPTO: return "cryptographic operation failed";
+	case DNSD_ESPACE: return "no space in buffer";
+	case DNSD_EFORMAT: return "malformed message";
+	}
+	return "unknown error";
+}

@@ -1,0 +1,417 @@
+/* keys: DKIM key generation, loading and encoding for dnsdctl, on OpenSSL 3 libcrypto. */
+#include "keys.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+struct keys_key {
+	EVP_PKEY *pkey;
+	int is_ed25519;
+	int bits;
+	char name[16]; /* "rsa-<bits>" or "ed25519" */
+};
+
+static const struct {
+	const char *name;
+	int is_ed25519;
+	int bits;
+} keys_algs[] = {
+	{ "rsa-1024", 0, 1024 }, { "rsa-2048", 0, 2048 }, { "rsa-3072", 0, 3072 },
+	{ "rsa-4096", 0, 4096 }, { "ed25519", 1, 256 },
+};
+
+/* Formats one sentence into err, which callers may leave NULL. */
+static __attribute__((format(printf, 3, 4))) void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int keys_parse_algorithm(const char *alg, int *is_ed25519, int *bits)
+{
+	if (!alg)
+		return DNSD_EINVAL;
+	for (size_t i = 0; i < sizeof(keys_algs) / sizeof(keys_algs[0]); i++) {
+		if (strcasecmp(alg, keys_algs[i].name) == 0) {
+			if (is_ed25519)
+				*is_ed25519 = keys_algs[i].is_ed25519;
+			if (bits)
+				*bits = keys_algs[i].bits;
+			return 0;
+		}
+	}
+	return DNSD_EINVAL;
+}
+
+/* Wraps a checked RSA or Ed25519 pkey, taking ownership of it (freed on failure).
+ * Returns 0 or DNSD_ENOMEM. */
+static int wrap(EVP_PKEY *pkey, keys_key **out)
+{
+	keys_key *k;
+
+	if (!(k = calloc(1, sizeof(*k)))) {
+		EVP_PKEY_free(pkey);
+		return DNSD_ENOMEM;
+	}
+	k->pkey = pkey;
+	k->is_ed25519 = EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519;
+	k->bits = k->is_ed25519 ? 256 : EVP_PKEY_get_bits(pkey); /* OpenSSL says 253 for Ed25519 */
+	if (k->is_ed25519)
+		strcpy(k->name, "ed25519");
+	else
+		snprintf(k->name, sizeof(k->name), "rsa-%d", k->bits);
+	*out = k;
+	return 0;
+}
+
+int keys_generate(const char *alg, keys_key **out)
+{
+	int is_ed, bits, rc;
+	EVP_PKEY *pkey;
+
+	*out = NULL;
+	if ((rc = keys_parse_algorithm(alg, &is_ed, &bits)) < 0)
+		return rc;
+	if (!is_ed && bits < 2048)
+		return DNSD_EINVAL;
+	if (is_ed)
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	else
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+	if (!pkey) {
+		ERR_clear_error();
+		return DNSD_ECRYPTO;
+	}
+	return wrap(pkey, out);
+}
+
+/* Refuses to prompt: without it, an encrypted PEM would make OpenSSL ask on the terminal. */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return -1;
+}
+
+int keys_load_private(const char *path, keys_key **out, char *err, size_t errlen)
+{
+	EVP_PKEY *pkey;
+	FILE *fp;
+	int id, bits, rc;
+
+	*out = NULL;
+	if (!(fp = fopen(path, "r"))) {
+		seterr(err, errlen, "cannot read key file %s: %s", path, strerror(errno));
+		return DNSD_EIO;
+	}
+	pkey = PEM_read_PrivateKey(fp, NULL, no_password, NULL);
+	fclose(fp);
+	ERR_clear_error(); /* a failed decode leaves a queue behind; callers report by code */
+	if (!pkey) {
+		seterr(err, errlen, "key file %s does not hold an unencrypted PEM private key", path);
+		return DNSD_EINVAL;
+	}
+	id = EVP_PKEY_get_base_id(pkey);
+	bits = EVP_PKEY_get_bits(pkey);
+	if (id != EVP_PKEY_RSA && id != EVP_PKEY_ED25519) {
+		const char *type = EVP_PKEY_get0_type_name(pkey);
+		seterr(err, errlen, "key file %s holds an unsupported %s key; only RSA and Ed25519 are supported",
+		       path, type ? type : "unknown");
+		EVP_PKEY_free(pkey);
+		return DNSD_EINVAL;
+	}
+	if (id == EVP_PKEY_RSA && bits < 1024) {
+		seterr(err, errlen,
+		       "key file %s holds a %d-bit RSA key; DKIM needs at least 1024 bits (RFC 8301)",
+		       path, bits);
+		EVP_PKEY_free(pkey);
+		return DNSD_EINVAL;
+	}
+	if ((rc = wrap(pkey, out)) < 0)
+		seterr(err, errlen, "cannot load key file %s: %s", path, dnsd_strerror(rc));
+	return rc;
+}
+
+void keys_free(keys_key *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->pkey); /* clears the private material */
+	free(k);
+}
+
+int keys_is_ed25519(const keys_key *k)
+{
+	return k ? k->is_ed25519 : 0;
+}
+
+int keys_bits(const keys_key *k)
+{
+	return k ? k->bits : 0;
+}
+
+const char *keys_algorithm_name(const keys_key *k)
+{
+	return k ? k->name : NULL;
+}
+
+int keys_base64(const unsigned char *in, size_t len, char *out, size_t outlen)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, o = 0;
+
+	/* The length is returned as an int, so refuse inputs whose encoding would not fit one. */
+	if (len > (size_t)INT_MAX / 4 * 3 - 3 || outlen < (len + 2) / 3 * 4 + 1)
+		return DNSD_ERANGE;
+	for (i = 0; i + 2 < len; i += 3) {
+		unsigned long v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 | in[i + 2];
+		out[o++] = abc[v >> 18 & 63];
+		out[o++] = abc[v >> 12 & 63];
+		out[o++] = abc[v >> 6 & 63];
+		out[o++] = abc[v & 63];
+	}
+	if (i < len) {
+		unsigned long v = (unsigned long)in[i] << 16 | (i + 1 < len ? (unsigned long)in[i + 1] << 8 : 0);
+		out[o++] = abc[v >> 18 & 63];
+		out[o++] = abc[v >> 12 & 63];
+		out[o++] = i + 1 < len ? abc[v >> 6 & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+int keys_public_b64(const keys_key *k, char *buf, size_t buflen)
+{
+	unsigned char raw[32], *der = NULL, *p;
+	size_t rawlen = sizeof(raw);
+	int n, rc;
+
+	if (k->is_ed25519) {
+		if (EVP_PKEY_get_raw_public_key(k->pkey, raw, &rawlen) != 1 || rawlen != 32) {
+			ERR_clear_error();
+			return DNSD_ECRYPTO;
+		}
+		return keys_base64(raw, rawlen, buf, buflen);
+	}
+	if ((n = i2d_PUBKEY(k->pkey, NULL)) <= 0) {
+		ERR_clear_error();
+		return DNSD_ECRYPTO;
+	}
+	if (buflen < ((size_t)n + 2) / 3 * 4 + 1) /* say ERANGE before allocating */
+		return DNSD_ERANGE;
+	if (!(der = malloc((size_t)n)))
+		return DNSD_ENOMEM;
+	p = der; /* i2d advances the pointer it is given */
+	if (i2d_PUBKEY(k->pkey, &p) != n) {
+		ERR_clear_error();
+		rc = DNSD_ECRYPTO;
+	} else {
+		rc = keys_base64(der, (size_t)n, buf, buflen);
+	}
+	free(der);
+	return rc;
+}
+
+int keys_dkim_txt(const keys_key *k, char *buf, size_t buflen)
+{
+	const char *prefix = k->is_ed25519 ? "v=DKIM1; k=ed25519; p=" : "v=DKIM1; k=rsa; p=";
+	size_t plen = strlen(prefix);
+	int n;
+
+	if (buflen <= plen)
+		return DNSD_ERANGE;
+	memcpy(buf, prefix, plen);
+	if ((n = keys_public_b64(k, buf + plen, buflen - plen)) < 0) {
+		buf[0] = '\0';
+		return n;
+	}
+	return (int)plen + n;
+}
+
+/* write() all of len, retrying short writes and EINTR. Returns 0 or -1 with errno set. */
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* fsync the directory holding path, so the new name survives a crash; best effort. */
+static void sync_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path); /* fits: the caller's temp name was longer */
+	if ((fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+int keys_write_private(const keys_key *k, const char *path, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX], *pem;
+	BIO *mem;
+	long pemlen;
+	int fd, e, rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int)sizeof(tmp)) {
+		seterr(err, errlen, "cannot write key file %s: %s", path, strerror(ENAMETOOLONG));
+		return DNSD_EIO;
+	}
+	/* Encode in memory first; secmem BIOs clear their buffer when freed. */
+	if (!(mem = BIO_new(BIO_s_secmem())) ||
+	    PEM_write_bio_PrivateKey(mem, k->pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (pemlen = BIO_get_mem_data(mem, &pem)) <= 0) {
+		BIO_free(mem);
+		ERR_clear_error();
+		seterr(err, errlen, "cannot encode the private key for %s", path);
+		return DNSD_ECRYPTO;
+	}
+	/* mkstemp opens with O_CREAT|O_EXCL and mode 0600: the key is never readable by others. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+		e = errno;
+		BIO_free(mem);
+		seterr(err, errlen, "cannot write key file %s: %s", path, strerror(e));
+		return DNSD_EIO;
+	}
+	if (fchmod(fd, 0600) < 0 || write_all(fd, pem, (size_t)pemlen) < 0 || fsync(fd) < 0) {
+		e = errno;
+		close(fd);
+		rc = DNSD_EIO;
+		goto fail;
+	}
+	BIO_free(mem);
+	mem = NULL;
+	if (close(fd) < 0) {
+		e = errno;
+		rc = DNSD_EIO;
+		goto fail;
+	}
+	/* link() fails with EEXIST instead of replacing, unlike rename(). */
+	if (link(tmp, path) < 0) {
+		e = errno;
+		rc = e == EEXIST ? DNSD_EEXIST : DNSD_EIO;
+		goto fail;
+	}
+	unlink(tmp);
+	sync_parent(path);
+	return 0;
+fail:
+	BIO_free(mem);
+	unlink(tmp);
+	if (rc == DNSD_EEXIST)
+		seterr(err, errlen, "key file %s already exists; not overwriting it", path);
+	else
+		seterr(err, errlen, "cannot write key file %s: %s", path, strerror(e));
+	return rc;
+}
+
+int keys_dir_prepare(const char *dir, char *err, size_t errlen)
+{
+	char buf[PATH_MAX], probe[PATH_MAX];
+	size_t len;
+	struct stat st;
+	int fd, e;
+
+	if (!dir || !*dir)
+		return DNSD_EINVAL;
+	if ((len = strlen(dir)) >= sizeof(buf) - 20) {
+		seterr(err, errlen, "cannot create directory %s: %s", dir, strerror(ENAMETOOLONG));
+		return DNSD_EIO;
+	}
+	memcpy(buf, dir, len + 1);
+	/* mkdir each prefix in turn; EEXIST is fine here, the stat below checks the result. */
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		if (buf[i - 1] == '/')
+			continue; /* repeated or trailing slash */
+		char c = buf[i];
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST) {
+			seterr(err, errlen, "cannot create directory %s: %s", buf, strerror(errno));
+			return DNSD_EIO;
+		}
+		buf[i] = c;
+	}
+	if ((e = stat(dir, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR)) {
+		seterr(err, errlen, "cannot use directory %s: %s", dir, strerror(e));
+		return DNSD_EIO;
+	}
+	snprintf(probe, sizeof(probe), "%s/.dnsd-probe-XXXXXX", dir);
+	if ((fd = mkostemp(probe, O_CLOEXEC)) < 0) {
+		seterr(err, errlen, "directory %s is not writable: %s", dir, strerror(errno));
+		return DNSD_EIO;
+	}
+	close(fd);
+	unlink(probe);
+	return 0;
+}
+
+int keys_token_new(char out[17])
+{
+	static const char abc[] = "abcdefghijklmnopqrstuvwxyz234567";
+	unsigned char r[10];
+	unsigned bitbuf = 0, nbits = 0;
+	int o = 0;
+
+	if (RAND_bytes(r, sizeof(r)) != 1) {
+		ERR_clear_error();
+		out[0] = '\0';
+		return DNSD_ECRYPTO;
+	}
+	/* 80 bits make exactly 16 five-bit groups, so there is no padding. */
+	for (size_t i = 0; i < sizeof(r); i++) {
+		bitbuf = (bitbuf << 8 | r[i]) & 0xfff;
+		nbits += 8;
+		while (nbits >= 5) {
+			nbits -= 5;
+			out[o++] = abc[bitbuf >> nbits & 31];
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+int keys_token_valid(const char *s)
+{
+	size_t i;
+
+	if (!s)
+		return 0;
+	for (i = 0; s[i]; i++)
+		if (i >= 16 || !((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '2' && s[i] <= '7')))
+			return 0;
+	return i == 16;
+}

@@ -1,0 +1,546 @@
+/* main: dnsd's options, start-up, the control loop (store polling, reloads,
+ * reclaiming old views) and shutdown. The answering happens in net's workers. */
+#include "answer.h"
+#include "db.h"
+#include "err.h"
+#include "log.h"
+#include "net.h"
+#include "store.h"
+#include "zone.h"
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define DNSD_VERSION "0.1.0"
+#define MAX_LISTEN 32
+#define MAX_ZONES 64
+
+struct config {
+	const char *db;
+	const char *zones[MAX_ZONES];
+	size_t nzones;
+	struct net_addr listen[MAX_LISTEN];
+	size_t nlisten;
+	int threads;
+	unsigned max_udp, tcp_idle_ms, tcp_max_conns, poll_ms;
+	const char *ready_file;
+};
+
+struct pending {
+	struct db_garbage g;
+	uint64_t *snap;
+};
+
+struct server {
+	struct config cfg;
+	struct db_zone **zones;
+	size_t nzones;
+	struct db_zone *dyn;
+	char *store_zone;
+	struct store *st;
+	struct db_view *view;
+	struct net *net;
+	struct net_shared sh;
+	struct pending *pend;
+	size_t npend, cappend;
+	int store_bad;           /* the store failed; said once, until it recovers */
+	uv_loop_t loop;
+	uv_timer_t poll;
+	uv_signal_t sigterm, sigint, sighup;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dnsd --db DB --zone FILE [--zone FILE...] [--listen ADDR:PORT...] [options]\n"
+		"\n"
+		"Authoritative DNS for hosted email-authentication records (DKIM, SPF, bounce MX,\n"
+		"DMARC), answered from the SQLite tenant store that dnsdctl manages.\n"
+		"\n"
+		"  --db PATH            the store (created by 'dnsdctl init')\n"
+		"  --zone FILE          a zone file; one of them must be the store's zone (repeatable)\n"
+		"  --listen ADDR:PORT   UDP and TCP address, e.g. 127.0.0.1:53 or [::1]:53; port 0\n"
+		"                       picks one (repeatable; default 127.0.0.1:53)\n"
+		"  --threads N          worker threads, one event loop each (default: CPUs)\n"
+		"  --max-udp BYTES      largest UDP answer with EDNS (default 1232, 512..4096)\n"
+		"  --tcp-idle MS        close idle TCP connections after MS (default 10000)\n"
+		"  --tcp-max-conns N    TCP connections per worker (default 1000)\n"
+		"  --poll MS            how often to look for store changes (default 200)\n"
+		"  --ready-file PATH    write the bound addresses there once answering\n"
+		"  --log-level LEVEL    error, warning, info (default) or debug\n"
+		"  --config FILE        read options from FILE: one 'option value' a line,\n"
+		"                       option names without the dashes, # starts a comment\n"
+		"  --version            print the version\n"
+		"  --help               this text\n"
+		"\n"
+		"Signals: SIGTERM/SIGINT stop after the answers in flight; SIGHUP reloads zone files.\n");
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int config_file(struct config *c, const char *path, int depth);
+
+/* Applies one option. Returns 0, or -1 after printing why. */
+static int option(struct config *c, const char *name, const char *val, int depth)
+{
+	unsigned u;
+	if (!val) {
+		fprintf(stderr, "dnsd: option --%s needs a value\n", name);
+		return -1;
+	}
+	if (!strcmp(name, "db")) {
+		c->db = val;
+	} else if (!strcmp(name, "zone")) {
+		if (c->nzones == MAX_ZONES) {
+			fprintf(stderr, "dnsd: at most %d zones\n", MAX_ZONES);
+			return -1;
+		}
+		c->zones[c->nzones++] = val;
+	} else if (!strcmp(name, "listen")) {
+		if (c->nlisten == MAX_LISTEN || net_parse_addr(val, &c->listen[c->nlisten])) {
+			fprintf(stderr, "dnsd: bad --listen '%s': use ADDR:PORT, e.g. 127.0.0.1:53 or [::1]:53\n", val);
+			return -1;
+		}
+		c->nlisten++;
+	} else if (!strcmp(name, "threads")) {
+		if (parse_uint(val, 1, 256, &u))
+			goto bad;
+		c->threads = (int)u;
+	} else if (!strcmp(name, "max-udp")) {
+		if (parse_uint(val, 512, 4096, &c->max_udp))
+			goto bad;
+	} else if (!strcmp(name, "tcp-idle")) {
+		if (parse_uint(val, 100, 3600000, &c->tcp_idle_ms))
+			goto bad;
+	} else if (!strcmp(name, "tcp-max-conns")) {
+		if (parse_uint(val, 1, 1000000, &c->tcp_max_conns))
+			goto bad;
+	} else if (!strcmp(name, "poll")) {
+		if (parse_uint(val, 10, 60000, &c->poll_ms))
+			goto bad;
+	} else if (!strcmp(name, "ready-file")) {
+		c->ready_file = val;
+	} else if (!strcmp(name, "log-level")) {
+		int l = !strcmp(val, "error") ? LOG_ERR : !strncmp(val, "warn", 4) ? LOG_WARN
+			: !strcmp(val, "info") ? LOG_INFO : !strcmp(val, "debug") ? LOG_DEBUG : -1;
+		if (l < 0)
+			goto bad;
+		log_set_level(l);
+	} else if (!strcmp(name, "config")) {
+		if (depth > 4) {
+			fprintf(stderr, "dnsd: config files nested too deep\n");
+			return -1;
+		}
+		return config_file(c, val, depth + 1);
+	} else {
+		fprintf(stderr, "dnsd: unknown option --%s (see dnsd --help)\n", name);
+		return -1;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "dnsd: bad value '%s' for --%s (see dnsd --help)\n", val, name);
+	return -1;
+}
+
+static int config_file(struct config *c, const char *path, int depth)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	int n = 0;
+	if (!f) {
+		fprintf(stderr, "dnsd: cannot read config %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		char *p = line, *name, *val;
+		p[strcspn(p, "#\r\n")] = 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			continue;
+		name = p;
+		p += strcspn(p, " \t");
+		if (*p)
+			*p++ = 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		val = p;
+		for (char *e = val + strlen(val); e > val && (e[-1] == ' ' || e[-1] == '\t');)
+			*--e = 0;
+		/* Values must outlive the file: the config keeps pointers to them. */
+		if (option(c, name, *val ? strdup(val) : NULL, depth)) {
+			fprintf(stderr, "dnsd: in %s, line %d\n", path, n);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static int parse_args(struct config *c, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			exit(0);
+		}
+		if (!strcmp(a, "--version")) {
+			printf("dnsd %s\n", DNSD_VERSION);
+			exit(0);
+		}
+		if (strncmp(a, "--", 2)) {
+			fprintf(stderr, "dnsd: unexpected argument '%s' (see dnsd --help)\n", a);
+			return -1;
+		}
+		char name[64];
+		const char *eq = strchr(a, '=');
+		const char *val;
+		if (eq) {
+			snprintf(name, sizeof(name), "%.*s", (int)(eq - a - 2), a + 2);
+			val = eq + 1;
+		} else {
+			snprintf(name, sizeof(name), "%s", a + 2);
+			val = i + 1 < argc ? argv[++i] : NULL;
+		}
+		if (option(c, name, val, 0))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- data: loading, publishing, reclaiming ---- */
+
+static void store_warn(void *ctx, const char *msg)
+{
+	log_msg(LOG_WARN, "%s", msg);
+}
+
+static void reclaim(struct server *s, int all)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->npend; i++) {
+		struct pending *p = &s->pend[i];
+		if (all || !s->net || net_passed(s->net, p->snap)) {
+			db_garbage_free(&p->g);
+			free(p->snap);
+		} else {
+			s->pend[k++] = *p;
+		}
+	}
+	s->npend = k;
+}
+
+/* Publishes the edit's view; what it replaced is freed once every worker moved on. */
+static int publish(struct server *s, struct db_edit *e)
+{
+	struct db_garbage g = { 0 };
+	struct db_view *nv = db_edit_commit(e, s->view, &g);
+	if (!nv) {
+		log_msg(LOG_ERR, "out of memory building the new view; still serving serial %u",
+			s->view ? s->view->set.serial : 0);
+		return DNSD_ENOMEM;
+	}
+	__atomic_store_n(&s->sh.view, nv, __ATOMIC_RELEASE);
+	s->view = nv;
+	if (s->npend == s->cappend) {
+		size_t nc = s->cappend ? s->cappend * 2 : 8;
+		struct pending *np = realloc(s->pend, nc * sizeof(*np));
+		if (!np) {
+			/* Cannot track it: keep it forever rather than free it early. */
+			free(g.ptrs);
+			return 0;
+		}
+		s->pend = np;
+		s->cappend = nc;
+	}
+	struct pending *p = &s->pend[s->npend];
+	p->g = g;
+	p->snap = calloc(s->net ? (size_t)net_workers(s->net) : 1, sizeof(uint64_t));
+	if (!p->snap) {
+		free(g.ptrs);
+		return 0;
+	}
+	if (s->net) {
+		net_snapshot(s->net, p->snap);
+		net_wake(s->net);
+	}
+	s->npend++;
+	reclaim(s, 0);
+	return 0;
+}
+
+/* Reads what changed in the store and publishes it. force: build a new view even
+ * if nothing did (new zones). */
+static int refresh(struct server *s, int force)
+{
+	struct store_changes ch;
+	char err[512];
+	if (!force && s->view && !store_changed(s->st))
+		return 0;
+	struct db_edit *e = db_edit_begin(s->view, s->zones, s->nzones, s->dyn);
+	if (!e)
+		return DNSD_ENOMEM;
+	uint64_t seq = s->view ? s->view->seq : 0;
+	int rc = store_read_changes(s->st, seq, e, &ch, store_warn, s, err, sizeof(err));
+	if (rc) {
+		db_edit_abort(e);
+		if (!s->store_bad)
+			log_msg(LOG_ERR, "%s; still serving serial %u from memory", err,
+				s->view ? s->view->set.serial : 0);
+		s->store_bad = 1;
+		return rc;
+	}
+	if (s->store_bad)
+		log_msg(LOG_INFO, "the store is readable again");
+	s->store_bad = 0;
+	if (ch.seq == seq && !ch.full) {
+		if (!force && s->view && ch.set.serial == s->view->set.serial) {
+			db_edit_abort(e);
+			return 0;
+		}
+		db_edit_settings(e, &ch.set, seq);
+	}
+	rc = publish(s, e);
+	if (!rc)
+		log_msg(LOG_DEBUG, "serving serial %u (journal %llu, %zu domains%s)", s->view->set.serial,
+			(unsigned long long)s->view->seq, s->view->ndomains, ch.full ? ", full load" : "");
+	return rc;
+}
+
+/* Loads every zone file; on any error nothing changes. */
+static int load_zones(struct server *s)
+{
+	struct db_zone **zs = calloc(s->cfg.nzones, sizeof(*zs));
+	struct db_zone *dyn = NULL;
+	char err[512];
+	if (!zs)
+		return DNSD_ENOMEM;
+	for (size_t i = 0; i < s->cfg.nzones; i++) {
+		int rc = zone_load(s->cfg.zones[i], s->store_zone, s->store_zone, &zs[i], err, sizeof(err));
+		for (size_t j = 0; !rc && j < i; j++)
+			if (zs[j]->apex_len == zs[i]->apex_len &&
+			    !memcmp(zs[j]->apex, zs[i]->apex, zs[i]->apex_len)) {
+				snprintf(err, sizeof(err), "zone files %s and %s have the same apex",
+					 zs[j]->path, zs[i]->path);
+				rc = DNSD_EINVAL;
+			}
+		if (rc) {
+			log_msg(LOG_ERR, "%s", err);
+			for (size_t j = 0; j <= i; j++)
+				db_zone_free(zs[j]);
+			free(zs);
+			return rc;
+		}
+	}
+	uint8_t sw[WIRE_MAXNAME];
+	int sl = wire_name_from_text(s->store_zone, sw);
+	for (size_t i = 0; i < s->cfg.nzones; i++)
+		if (sl == zs[i]->apex_len && !memcmp(sw, zs[i]->apex, (size_t)sl))
+			dyn = zs[i];
+	if (!dyn) {
+		log_msg(LOG_ERR, "the store serves zone %s, but no --zone file has that apex", s->store_zone);
+		for (size_t j = 0; j < s->cfg.nzones; j++)
+			db_zone_free(zs[j]);
+		free(zs);
+		return DNSD_EINVAL;
+	}
+	if (store_note_zone(s->st, dyn->file_serial, dyn->digest, err, sizeof(err)))
+		log_msg(LOG_WARN, "cannot record the zone file's serial in the store: %s", err);
+	struct db_zone **old = s->zones;
+	size_t nold = s->nzones;
+	s->zones = zs;
+	s->nzones = s->cfg.nzones;
+	s->dyn = dyn;
+	if (s->view || old) {
+		int rc = refresh(s, 1);
+		if (rc) {
+			/* Keep serving the old zones. */
+			s->zones = old;
+			s->nzones = nold;
+			for (size_t j = 0; j < s->cfg.nzones; j++)
+				db_zone_free(zs[j]);
+			free(zs);
+			for (size_t j = 0; j < nold; j++)
+				if (old[j]->apex_len == sl && !memcmp(old[j]->apex, sw, (size_t)sl))
+					s->dyn = old[j];
+			return rc;
+		}
+		/* The old zones go with the view that used them. */
+		struct pending *p = &s->pend[s->npend - 1];
+		for (size_t j = 0; j < nold; j++) {
+			/* zones hold more than one allocation: free them by hand below */
+			(void)p;
+		}
+		if (s->net) {
+			/* Wait for the workers to move on, then free (a reload is rare). */
+			uint64_t *snap = calloc((size_t)net_workers(s->net), sizeof(uint64_t));
+			if (snap) {
+				net_snapshot(s->net, snap);
+				net_wake(s->net);
+				while (!net_passed(s->net, snap)) {
+					net_wake(s->net);
+					usleep(1000);
+				}
+				free(snap);
+			}
+		}
+		for (size_t j = 0; j < nold; j++)
+			db_zone_free(old[j]);
+		free(old);
+	}
+	return 0;
+}
+
+static void on_poll(uv_timer_t *t)
+{
+	struct server *s = t->data;
+	refresh(s, 0);
+	reclaim(s, 0);
+}
+
+static void on_stop(uv_signal_t *h, int sig)
+{
+	struct server *s = h->data;
+	log_msg(LOG_INFO, "signal %d: stopping", sig);
+	uv_stop(&s->loop);
+}
+
+static void on_hup(uv_signal_t *h, int sig)
+{
+	struct server *s = h->data;
+	log_msg(LOG_INFO, "SIGHUP: reloading zone files");
+	if (load_zones(s) == 0)
+		log_msg(LOG_INFO, "zone files reloaded; serving serial %u", s->view->set.serial);
+	else
+		log_msg(LOG_ERR, "zone reload refused; still serving the previous zone data");
+}
+
+static int write_ready(struct server *s)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->cfg.ready_file);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	for (size_t i = 0; i < s->cfg.nlisten; i++)
+		fprintf(f, "%s\n", s->cfg.listen[i].text);
+	if (fclose(f) || rename(tmp, s->cfg.ready_file))
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct server srv;
+	struct server *s = &srv;
+	char err[512];
+	int rc;
+
+	s->cfg.max_udp = 1232;
+	s->cfg.tcp_idle_ms = 10000;
+	s->cfg.tcp_max_conns = 1000;
+	s->cfg.poll_ms = 200;
+	if (parse_args(&s->cfg, argc, argv))
+		return 2;
+	if (!s->cfg.db || !s->cfg.nzones) {
+		fprintf(stderr, "dnsd: --db and at least one --zone are needed (see dnsd --help)\n");
+		return 2;
+	}
+	if (!s->cfg.nlisten) {
+		net_parse_addr("127.0.0.1:53", &s->cfg.listen[0]);
+		s->cfg.nlisten = 1;
+	}
+	if (!s->cfg.threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		s->cfg.threads = n < 1 ? 1 : n > 64 ? 64 : (int)n;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rc = store_open(s->cfg.db, 0, &s->st, err, sizeof(err)))) {
+		log_msg(LOG_ERR, "%s", err);
+		return 1;
+	}
+	s->store_zone = store_setting(s->st, "zone");
+	if (!s->store_zone) {
+		log_msg(LOG_ERR, "%s has no zone: run 'dnsdctl --db %s init --zone ZONE' first", s->cfg.db,
+			s->cfg.db);
+		return 1;
+	}
+	if (load_zones(s))
+		return 1;
+	if (refresh(s, 1)) {
+		log_msg(LOG_ERR, "cannot load the store %s", s->cfg.db);
+		return 1;
+	}
+	s->sh.view = s->view;
+	s->sh.acfg.max_udp = (uint16_t)s->cfg.max_udp;
+	s->sh.tcp_idle_ms = s->cfg.tcp_idle_ms;
+	s->sh.tcp_max_conns = s->cfg.tcp_max_conns;
+	if (net_bind(s->cfg.listen, s->cfg.nlisten, s->cfg.threads, &s->net, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s", err);
+		return 1;
+	}
+	reclaim(s, 1); /* no reader has seen anything yet */
+	if (net_start(s->net, &s->sh)) {
+		log_msg(LOG_ERR, "cannot start the worker threads");
+		return 1;
+	}
+	uv_loop_init(&s->loop);
+	uv_timer_init(&s->loop, &s->poll);
+	s->poll.data = s;
+	uv_timer_start(&s->poll, on_poll, s->cfg.poll_ms, s->cfg.poll_ms);
+	uv_signal_init(&s->loop, &s->sigterm);
+	uv_signal_init(&s->loop, &s->sigint);
+	uv_signal_init(&s->loop, &s->sighup);
+	s->sigterm.data = s->sigint.data = s->sighup.data = s;
+	uv_signal_start(&s->sigterm, on_stop, SIGTERM);
+	uv_signal_start(&s->sigint, on_stop, SIGINT);
+	uv_signal_start(&s->sighup, on_hup, SIGHUP);
+
+	for (size_t i = 0; i < s->cfg.nlisten; i++)
+		log_msg(LOG_INFO, "listening on %s (udp, tcp)", s->cfg.listen[i].text);
+	log_msg(LOG_INFO, "dnsd %s serving %s from %s: serial %u, %zu domains, %d workers", DNSD_VERSION,
+		s->store_zone, s->cfg.db, s->view->set.serial, s->view->ndomains, s->cfg.threads);
+	if (s->cfg.ready_file && write_ready(s))
+		log_msg(LOG_WARN, "cannot write %s: %s", s->cfg.ready_file, strerror(errno));
+
+	uv_run(&s->loop, UV_RUN_DEFAULT);
+
+	net_stop(s->net);
+	net_free(s->net);
+	s->net = NULL;
+	reclaim(s, 1);
+	free(s->pend);
+	db_view_free_all(s->view);
+	for (size_t i = 0; i < s->nzones; i++)
+		db_zone_free(s->zones[i]);
+	free(s->zones);
+	free(s->store_zone);
+	store_close(s->st);
+	uv_close((uv_handle_t *)&s->poll, NULL);
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+	uv_close((uv_handle_t *)&s->sighup, NULL);
+	uv_run(&s->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&s->loop);
+	if (s->cfg.ready_file)
+		unlink(s->cfg.ready_file);
+	log_msg(LOG_INFO, "stopped");
+	return 0;
+}

@@ -1,0 +1,542 @@
+/* net: the listeners: one libuv loop per worker thread, each with its own
+ * SO_REUSEPORT UDP and TCP socket on every address. */
+#include "net.h"
+#include "err.h"
+#include "log.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define UDP_BUF 65536
+
+struct worker;
+
+/* Every handle's data points at a struct that starts with its kind. */
+enum { K_WORKER, K_UDP, K_TCP, K_CONN };
+
+struct udp_listener {
+	int kind;
+	uv_udp_t h;
+	struct worker *w;
+};
+
+struct tcp_listener {
+	int kind;
+	uv_tcp_t h;
+	struct worker *w;
+};
+
+struct worker {
+	int kind;
+	int inited;
+	struct net *net;
+	int index;
+	uv_loop_t loop;
+	uv_async_t wake;
+	uv_prepare_t quiet;
+	pthread_t thread;
+	struct udp_listener *udp;  /* one per address */
+	struct tcp_listener *tcp;
+	unsigned nconns;
+	int stopping;
+	uint64_t qcount;           /* atomic: quiescent points passed */
+	uint8_t rbuf[UDP_BUF];     /* lent to libuv for every UDP read */
+	uint8_t obuf[UDP_BUF];     /* the answer being sent */
+};
+
+struct net {
+	int nworkers;
+	size_t naddrs;
+	int *udp_fd, *tcp_fd;      /* [worker * naddrs + addr] */
+	struct worker *workers;
+	struct net_shared *sh;
+	int started;
+};
+
+struct tcp_conn {
+	int kind;
+	uv_tcp_t h;
+	uv_timer_t idle;
+	struct worker *w;
+	int closing, handles;
+	size_t rlen;
+	uint8_t rbuf[2 + 65535];
+};
+
+struct tcp_write {
+	uv_write_t req;
+	struct tcp_conn *c;
+	size_t len;
+	uint8_t data[];
+};
+
+int net_parse_addr(const char *text, struct net_addr *a)
+{
+	char host[64];
+	const char *colon;
+	memset(a, 0, sizeof(*a));
+	if (text[0] == '[') {
+		const char *e = strchr(text, ']');
+		if (!e || e[1] != ':' || (size_t)(e - text - 1) >= sizeof(host))
+			return DNSD_EINVAL;
+		memcpy(host, text + 1, (size_t)(e - text - 1));
+		host[e - text - 1] = 0;
+		colon = e + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon || (size_t)(colon - text) >= sizeof(host))
+			return DNSD_EINVAL;
+		memcpy(host, text, (size_t)(colon - text));
+		host[colon - text] = 0;
+	}
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || port < 0 || port > 65535)
+		return DNSD_EINVAL;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&a->ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->ss;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		a->len = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		a->len = sizeof(*s6);
+	} else {
+		return DNSD_EINVAL;
+	}
+	snprintf(a->text, sizeof(a->text), "%s", text);
+	return 0;
+}
+
+static void addr_text(struct net_addr *a)
+{
+	char h[INET6_ADDRSTRLEN];
+	if (a->ss.ss_family == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)&a->ss;
+		inet_ntop(AF_INET, &s->sin_addr, h, sizeof(h));
+		snprintf(a->text, sizeof(a->text), "%s:%u", h, ntohs(s->sin_port));
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&a->ss;
+		inet_ntop(AF_INET6, &s->sin6_addr, h, sizeof(h));
+		snprintf(a->text, sizeof(a->text), "[%s]:%u", h, ntohs(s->sin6_port));
+	}
+}
+
+static int open_socket(struct net_addr *a, int type, char *err, size_t errlen)
+{
+	int one = 1;
+	int fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+	    (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one))) ||
+	    (a->ss.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))))
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&a->ss, a->len) != 0)
+		goto fail;
+	if (type == SOCK_STREAM && listen(fd, 128) != 0)
+		goto fail;
+	/* A port of 0 is resolved by the first bind; every later socket takes it. */
+	struct net_addr b = *a;
+	if (getsockname(fd, (struct sockaddr *)&b.ss, &b.len) == 0) {
+		*a = b;
+		addr_text(a);
+	}
+	return fd;
+fail:
+	snprintf(err, errlen, "cannot listen on %s (%s): %s", a->text,
+		 type == SOCK_STREAM ? "tcp" : "udp", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int net_bind(struct net_addr *addrs, size_t naddrs, int nworkers, struct net **out, char *err,
+	     size_t errlen)
+{
+	struct net *n = calloc(1, sizeof(*n));
+	*out = NULL;
+	if (!n)
+		return DNSD_ENOMEM;
+	n->nworkers = nworkers;
+	n->naddrs = naddrs;
+	n->udp_fd = malloc(sizeof(int) * naddrs * (size_t)nworkers);
+	n->tcp_fd = malloc(sizeof(int) * naddrs * (size_t)nworkers);
+	if (!n->udp_fd || !n->tcp_fd) {
+		net_free(n);
+		return DNSD_ENOMEM;
+	}
+	for (size_t i = 0; i < naddrs * (size_t)nworkers; i++)
+		n->udp_fd[i] = n->tcp_fd[i] = -1;
+	for (size_t a = 0; a < naddrs; a++) {
+		for (int w = 0; w < nworkers; w++) {
+			size_t k = (size_t)w * naddrs + a;
+			/* For port 0, UDP picks the port and TCP must get the same one; if
+			 * TCP finds it taken, try again with a fresh port. */
+			for (int tries = 0;; tries++) {
+				struct net_addr save = addrs[a];
+				n->udp_fd[k] = open_socket(&addrs[a], SOCK_DGRAM, err, errlen);
+				if (n->udp_fd[k] < 0) {
+					net_free(n);
+					return DNSD_EIO;
+				}
+				n->tcp_fd[k] = open_socket(&addrs[a], SOCK_STREAM, err, errlen);
+				if (n->tcp_fd[k] >= 0)
+					break;
+				close(n->udp_fd[k]);
+				n->udp_fd[k] = -1;
+				addrs[a] = save;
+				int port0 = save.ss.ss_family == AF_INET
+						    ? ((struct sockaddr_in *)&save.ss)->sin_port == 0
+						    : ((struct sockaddr_in6 *)&save.ss)->sin6_port == 0;
+				if (!port0 || w > 0 || tries > 20) {
+					net_free(n);
+					return DNSD_EIO;
+				}
+			}
+		}
+	}
+	*out = n;
+	return 0;
+}
+
+/* ---- UDP ---- */
+
+static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct udp_listener *l = h->data;
+	buf->base = (char *)l->w->rbuf;
+	buf->len = sizeof(l->w->rbuf);
+}
+
+static void udp_sent(uv_udp_send_t *req, int status)
+{
+	free(req);
+}
+
+static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+		     unsigned flags)
+{
+	struct udp_listener *l = h->data;
+	struct worker *w = l->w;
+	if (nread <= 0 || !addr || (flags & UV_UDP_PARTIAL))
+		return;
+	struct db_view *v = __atomic_load_n(&w->net->sh->view, __ATOMIC_ACQUIRE);
+	size_t n = answer_query(v, &w->net->sh->acfg, (const uint8_t *)buf->base, (size_t)nread,
+				w->obuf, sizeof(w->obuf), 0);
+	if (!n)
+		return;
+	uv_buf_t out = uv_buf_init((char *)w->obuf, (unsigned)n);
+	int r = uv_udp_try_send(h, &out, 1, addr);
+	if (r == UV_EAGAIN) {
+		/* The socket buffer is full: queue a copy (rare; the one allocation). */
+		uv_udp_send_t *req = malloc(sizeof(*req) + n);
+		if (!req)
+			return;
+		memcpy(req + 1, w->obuf, n);
+		out = uv_buf_init((char *)(req + 1), (unsigned)n);
+		if (uv_udp_send(req, h, &out, 1, addr, udp_sent))
+			free(req);
+	}
+}
+
+/* ---- TCP ---- */
+
+static void conn_closed(uv_handle_t *h)
+{
+	struct tcp_conn *c = h->data;
+	if (--c->handles == 0) {
+		c->w->nconns--;
+		free(c);
+	}
+}
+
+static void conn_close(struct tcp_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	uv_close((uv_handle_t *)&c->h, conn_closed);
+	uv_close((uv_handle_t *)&c->idle, conn_closed);
+}
+
+static void conn_idle(uv_timer_t *t)
+{
+	conn_close(t->data);
+}
+
+static void conn_written(uv_write_t *req, int status)
+{
+	struct tcp_write *wr = (struct tcp_write *)req;
+	struct tcp_conn *c = wr->c;
+	free(wr);
+	if (status < 0 || (c->w->stopping && !c->rlen &&
+			   uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0))
+		conn_close(c);
+}
+
+static int conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
+{
+	uint8_t *p = c->w->obuf;
+	wire_put16(p, (uint16_t)len);
+	if (p + 2 != msg)
+		memmove(p + 2, msg, len);
+	size_t total = len + 2;
+	uv_buf_t b = uv_buf_init((char *)p, (unsigned)total);
+	int r = uv_try_write((uv_stream_t *)&c->h, &b, 1);
+	if (r == (int)total)
+		return 0;
+	if (r < 0 && r != UV_EAGAIN)
+		return r;
+	size_t done = r > 0 ? (size_t)r : 0;
+	struct tcp_write *wr = malloc(sizeof(*wr) + total - done);
+	if (!wr)
+		return UV_ENOMEM;
+	wr->c = c;
+	wr->len = total - done;
+	memcpy(wr->data, p + done, wr->len);
+	b = uv_buf_init((char *)wr->data, (unsigned)wr->len);
+	r = uv_write(&wr->req, (uv_stream_t *)&c->h, &b, 1, conn_written);
+	if (r)
+		free(wr);
+	return r;
+}
+
+static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct tcp_conn *c = h->data;
+	buf->base = (char *)c->rbuf + c->rlen;
+	buf->len = sizeof(c->rbuf) - c->rlen;
+}
+
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct tcp_conn *c = s->data;
+	struct worker *w = c->w;
+	if (nread < 0) {
+		conn_close(c);
+		return;
+	}
+	c->rlen += (size_t)nread;
+	uv_timer_again(&c->idle);
+	size_t off = 0;
+	/* Every complete message in the buffer, in order: pipelining (RFC 7766 §6.2.1). */
+	while (c->rlen - off >= 2) {
+		size_t ml = wire_get16(c->rbuf + off);
+		if (c->rlen - off - 2 < ml)
+			break;
+		struct db_view *v = __atomic_load_n(&w->net->sh->view, __ATOMIC_ACQUIRE);
+		size_t n = answer_query(v, &w->net->sh->acfg, c->rbuf + off + 2, ml, w->obuf + 2,
+					sizeof(w->obuf) - 2, 1);
+		off += 2 + ml;
+		if (n && conn_send(c, w->obuf + 2, n)) {
+			conn_close(c);
+			return;
+		}
+	}
+	if (off) {
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+		c->rlen -= off;
+	}
+	if (w->stopping && !c->rlen && uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0)
+		conn_close(c);
+}
+
+static void tcp_accept(uv_stream_t *server, int status)
+{
+	struct tcp_listener *l = server->data;
+	struct worker *w = l->w;
+	if (status < 0 || w->stopping)
+		return;
+	struct tcp_conn *c = malloc(sizeof(*c));
+	if (!c)
+		return;
+	c->kind = K_CONN;
+	c->w = w;
+	c->closing = 0;
+	c->handles = 2;
+	c->rlen = 0;
+	uv_tcp_init(&w->loop, &c->h);
+	uv_timer_init(&w->loop, &c->idle);
+	c->h.data = c->idle.data = c;
+	w->nconns++;
+	if (uv_accept(server, (uv_stream_t *)&c->h) != 0 || w->nconns > w->net->sh->tcp_max_conns) {
+		conn_close(c);
+		return;
+	}
+	uv_timer_start(&c->idle, conn_idle, w->net->sh->tcp_idle_ms, w->net->sh->tcp_idle_ms);
+	if (uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read))
+		conn_close(c);
+}
+
+/* ---- workers ---- */
+
+static void worker_quiet(uv_prepare_t *p)
+{
+	struct worker *w = p->data;
+	/* Between loop iterations no callback holds a view pointer. */
+	__atomic_add_fetch(&w->qcount, 1, __ATOMIC_RELEASE);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+	if (uv_is_closing(h) || !h->data)
+		return;
+	if (*(int *)h->data != K_CONN) {
+		uv_close(h, NULL);
+		return;
+	}
+	struct tcp_conn *c = h->data;
+	if (h != (uv_handle_t *)&c->h)
+		return; /* the idle timer goes with its connection */
+	/* A connection with a query half read or answers in flight gets a moment to
+	 * finish; the loop ends once every connection is closed. */
+	if (!c->rlen && uv_stream_get_write_queue_size((uv_stream_t *)h) == 0)
+		conn_close(c);
+	else
+		uv_timer_start(&c->idle, conn_idle, 1000, 0);
+}
+
+static void worker_wake(uv_async_t *a)
+{
+	struct worker *w = a->data;
+	if (w->stopping == 1) {
+		w->stopping = 2;
+		uv_walk(&w->loop, close_walk, w);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	return NULL;
+}
+
+static int worker_init(struct net *n, struct worker *w, int index)
+{
+	w->kind = K_WORKER;
+	w->net = n;
+	w->index = index;
+	if (uv_loop_init(&w->loop))
+		return DNSD_EIO;
+	w->inited = 1;
+	uv_async_init(&w->loop, &w->wake, worker_wake);
+	w->wake.data = w;
+	uv_prepare_init(&w->loop, &w->quiet);
+	w->quiet.data = w;
+	uv_prepare_start(&w->quiet, worker_quiet);
+	w->udp = calloc(n->naddrs, sizeof(*w->udp));
+	w->tcp = calloc(n->naddrs, sizeof(*w->tcp));
+	if (!w->udp || !w->tcp)
+		return DNSD_ENOMEM;
+	for (size_t a = 0; a < n->naddrs; a++) {
+		size_t k = (size_t)index * n->naddrs + a;
+		struct udp_listener *u = &w->udp[a];
+		struct tcp_listener *t = &w->tcp[a];
+		u->w = t->w = w;
+		u->kind = K_UDP;
+		t->kind = K_TCP;
+		uv_udp_init(&w->loop, &u->h);
+		u->h.data = u;
+		uv_tcp_init(&w->loop, &t->h);
+		t->h.data = t;
+		if (uv_udp_open(&u->h, n->udp_fd[k]) || uv_tcp_open(&t->h, n->tcp_fd[k]))
+			return DNSD_EIO;
+		n->udp_fd[k] = n->tcp_fd[k] = -1; /* libuv owns them now */
+		if (uv_udp_recv_start(&u->h, udp_alloc, udp_recv) ||
+		    uv_listen((uv_stream_t *)&t->h, 128, tcp_accept))
+			return DNSD_EIO;
+	}
+	return 0;
+}
+
+int net_start(struct net *n, struct net_shared *sh)
+{
+	n->sh = sh;
+	n->workers = calloc((size_t)n->nworkers, sizeof(*n->workers));
+	if (!n->workers)
+		return DNSD_ENOMEM;
+	for (int i = 0; i < n->nworkers; i++) {
+		if (worker_init(n, &n->workers[i], i))
+			return DNSD_EIO;
+	}
+	for (int i = 0; i < n->nworkers; i++) {
+		if (pthread_create(&n->workers[i].thread, NULL, worker_main, &n->workers[i]))
+			return DNSD_EIO;
+		n->started = i + 1;
+	}
+	return 0;
+}
+
+void net_wake(struct net *n)
+{
+	for (int i = 0; i < n->started; i++)
+		uv_async_send(&n->workers[i].wake);
+}
+
+void net_snapshot(struct net *n, uint64_t *snap)
+{
+	for (int i = 0; i < n->nworkers; i++)
+		snap[i] = n->workers ? __atomic_load_n(&n->workers[i].qcount, __ATOMIC_ACQUIRE) : 0;
+}
+
+int net_passed(struct net *n, const uint64_t *snap)
+{
+	for (int i = 0; i < n->started; i++)
+		if (__atomic_load_n(&n->workers[i].qcount, __ATOMIC_ACQUIRE) == snap[i])
+			return 0;
+	return 1;
+}
+
+int net_workers(struct net *n)
+{
+	return n->nworkers;
+}
+
+void net_stop(struct net *n)
+{
+	for (int i = 0; i < n->started; i++) {
+		n->workers[i].stopping = 1;
+		uv_async_send(&n->workers[i].wake);
+	}
+	for (int i = 0; i < n->started; i++)
+		pthread_join(n->workers[i].thread, NULL);
+	n->started = 0;
+}
+
+void net_free(struct net *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; n->udp_fd && i < n->naddrs * (size_t)n->nworkers; i++) {
+		if (n->udp_fd[i] >= 0)
+			close(n->udp_fd[i]);
+		if (n->tcp_fd[i] >= 0)
+			close(n->tcp_fd[i]);
+	}
+	for (int i = 0; n->workers && i < n->nworkers; i++) {
+		struct worker *w = &n->workers[i];
+		if (w->inited) {
+			/* Stopped, or never started: close what is left and the loop. */
+			w->stopping = 2;
+			uv_walk(&w->loop, close_walk, w);
+			uv_run(&w->loop, UV_RUN_DEFAULT);
+			uv_loop_close(&w->loop);
+		}
+		free(w->udp);
+		free(w->tcp);
+	}
+	free(n->workers);
+	free(n->udp_fd);
+	free(n->tcp_fd);
+	free(n);
+}

@@ -1,0 +1,51 @@
+/* net: the listeners: one libuv loop per worker thread, each with its own
+ * SO_REUSEPORT UDP and TCP socket on every address. */
+#ifndef DNSD_NET_H
+#define DNSD_NET_H
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include "answer.h"
+#include "db.h"
+
+struct net_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[64];
+};
+
+/* Parses "127.0.0.1:5300", "[::1]:5300" (port 0: one the OS picks). Returns 0 or DNSD_EINVAL. */
+int net_parse_addr(const char *text, struct net_addr *a);
+
+/* What every worker reads. The view pointer is swapped atomically by the owner
+ * of the data; workers load it once per message. */
+struct net_shared {
+	struct db_view *view; /* atomic: use __atomic_load_n / __atomic_store_n */
+	struct answer_cfg acfg;
+	unsigned tcp_idle_ms;     /* close idle TCP connections after this */
+	unsigned tcp_max_conns;   /* per worker */
+};
+
+struct net;
+
+/* Creates and binds every socket (nworkers of each kind per address) before any
+ * thread starts, so a port 0 resolves once and privileges can be dropped after.
+ * addrs[i] is updated to the bound address. *out is owned by the caller (net_free).
+ * Returns 0 or DNSD_EIO with err set. */
+int net_bind(struct net_addr *addrs, size_t naddrs, int nworkers, struct net **out, char *err,
+	     size_t errlen);
+/* Starts the worker threads. Returns 0 or DNSD_EIO. */
+int net_start(struct net *n, struct net_shared *sh);
+/* Wakes every worker so that each passes a quiescent point soon. */
+void net_wake(struct net *n);
+/* Copies each worker's quiescent-point counter into snap (nworkers entries). */
+void net_snapshot(struct net *n, uint64_t *snap);
+/* 1 when every worker has passed a quiescent point since snap was taken. */
+int net_passed(struct net *n, const uint64_t *snap);
+int net_workers(struct net *n);
+/* Stops accepting, lets the answers in flight finish (at most a few seconds),
+ * and joins the threads. */
+void net_stop(struct net *n);
+void net_free(struct net *n); /* NULL is safe */
+#endif

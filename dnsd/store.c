@@ -1,0 +1,723 @@
+/* store: the SQLite tenant store: schema and migrations, journal and serial, reads. */
+#include "store.h"
+#include "err.h"
+#include "policy.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	int version;
+	int64_t data_version;
+};
+
+/* Migrations, in order: entry i takes the schema from version i to i + 1. Never
+ * edit one that has shipped; add the next. */
+static const char *const migrations[] = {
+	/* 1: the first schema. See docs/schema.md. */
+	"CREATE TABLE settings (\n"
+	"  name  TEXT PRIMARY KEY,\n"
+	"  value TEXT NOT NULL);\n"
+	"CREATE TABLE serial (\n"
+	"  id          INTEGER PRIMARY KEY CHECK (id = 1),\n"
+	"  value       INTEGER NOT NULL,\n"
+	"  zone_digest TEXT);\n"
+	"CREATE TABLE tenants (\n"
+	"  id         INTEGER PRIMARY KEY,\n"
+	"  name       TEXT NOT NULL UNIQUE,\n"
+	"  created_at INTEGER NOT NULL);\n"
+	"CREATE TABLE tokens (\n"
+	"  token      TEXT PRIMARY KEY,\n"
+	"  created_at INTEGER NOT NULL);\n"
+	"CREATE TRIGGER tokens_never_deleted BEFORE DELETE ON tokens BEGIN\n"
+	"  SELECT RAISE(ABORT, 'tokens are never deleted: they must never be reused');\n"
+	"END;\n"
+	"CREATE TRIGGER tokens_never_changed BEFORE UPDATE ON tokens BEGIN\n"
+	"  SELECT RAISE(ABORT, 'tokens never change');\n"
+	"END;\n"
+	"CREATE TABLE domains (\n"
+	"  id          INTEGER PRIMARY KEY,\n"
+	"  tenant_id   INTEGER NOT NULL REFERENCES tenants(id),\n"
+	"  name        TEXT NOT NULL,\n"
+	"  token       TEXT NOT NULL UNIQUE REFERENCES tokens(token),\n"
+	"  return_path TEXT NOT NULL,\n"
+	"  state       TEXT NOT NULL DEFAULT 'active'\n"
+	"              CHECK (state IN ('active', 'removed', 'purged')),\n"
+	"  created_at  INTEGER NOT NULL,\n"
+	"  removed_at  INTEGER);\n"
+	"CREATE UNIQUE INDEX domains_live_name ON domains(name) WHERE state = 'active';\n"
+	"CREATE INDEX domains_tenant ON domains(tenant_id);\n"
+	"CREATE TABLE slots (\n"
+	"  id        INTEGER PRIMARY KEY,\n"
+	"  domain_id INTEGER NOT NULL REFERENCES domains(id),\n"
+	"  selector  TEXT NOT NULL,\n"
+	"  position  INTEGER NOT NULL,\n"
+	"  eligible  INTEGER NOT NULL DEFAULT 1,\n"
+	"  UNIQUE (domain_id, selector));\n"
+	"CREATE TABLE keys (\n"
+	"  id           INTEGER PRIMARY KEY,\n"
+	"  slot_id      INTEGER NOT NULL REFERENCES slots(id),\n"
+	"  algorithm    TEXT NOT NULL CHECK (algorithm = 'ed25519' OR algorithm GLOB 'rsa-[0-9]*'),\n"
+	"  public_key   TEXT NOT NULL,\n"
+	"  private_ref  TEXT,\n"
+	"  state        TEXT NOT NULL\n"
+	"               CHECK (state IN ('published', 'active', 'retired', 'revoked')),\n"
+	"  created_at   INTEGER NOT NULL,\n"
+	"  published_at INTEGER,\n"
+	"  activated_at INTEGER,\n"
+	"  retired_at   INTEGER,\n"
+	"  revoked_at   INTEGER);\n"
+	"CREATE UNIQUE INDEX keys_one_live_per_slot ON keys(slot_id) WHERE state != 'revoked';\n"
+	"CREATE INDEX keys_slot ON keys(slot_id);\n"
+	"CREATE TABLE policies (\n"
+	"  id         INTEGER PRIMARY KEY,\n"
+	"  tenant_id  INTEGER REFERENCES tenants(id),\n"
+	"  domain_id  INTEGER REFERENCES domains(id),\n"
+	"  kind       TEXT NOT NULL CHECK (kind IN ('spf', 'mx', 'dmarc')),\n"
+	"  value      TEXT NOT NULL,\n"
+	"  updated_at INTEGER NOT NULL,\n"
+	"  CHECK (tenant_id IS NULL OR domain_id IS NULL));\n"
+	"CREATE UNIQUE INDEX policies_scope ON policies(kind, ifnull(tenant_id, 0), ifnull(domain_id, 0));\n"
+	"CREATE INDEX policies_domain ON policies(domain_id);\n"
+	"CREATE TABLE journal (\n"
+	"  seq       INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"  serial    INTEGER NOT NULL,\n"
+	"  at        INTEGER NOT NULL,\n"
+	"  tbl       TEXT NOT NULL,\n"
+	"  op        TEXT NOT NULL,\n"
+	"  domain_id INTEGER,\n"
+	"  tenant_id INTEGER,\n"
+	"  token     TEXT);\n"
+	"CREATE INDEX journal_at ON journal(at);\n"
+	/* The triggers: every change to served data is journaled in its own
+	 * transaction, whoever writes it. serial is the one the change will be
+	 * served at, once its batch is sealed. */
+	"CREATE TRIGGER j_domains_i AFTER INSERT ON domains BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, tenant_id, token)\n"
+	"  VALUES ((SELECT value FROM serial) + 1, unixepoch(), 'domains', 'insert', NEW.id, NEW.tenant_id, NEW.token);\n"
+	"END;\n"
+	"CREATE TRIGGER j_domains_u AFTER UPDATE ON domains BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, tenant_id, token)\n"
+	"  VALUES ((SELECT value FROM serial) + 1, unixepoch(), 'domains', 'update', NEW.id, NEW.tenant_id, NEW.token);\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, tenant_id, token)\n"
+	"  SELECT (SELECT value FROM serial) + 1, unixepoch(), 'domains', 'update', OLD.id, OLD.tenant_id, OLD.token\n"
+	"  WHERE OLD.token != NEW.token;\n"
+	"END;\n"
+	"CREATE TRIGGER j_domains_d AFTER DELETE ON domains BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, tenant_id, token)\n"
+	"  VALUES ((SELECT value FROM serial) + 1, unixepoch(), 'domains', 'delete', OLD.id, OLD.tenant_id, OLD.token);\n"
+	"END;\n"
+	"CREATE TRIGGER j_slots_i AFTER INSERT ON slots BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, token)\n"
+	"  VALUES ((SELECT value FROM serial) + 1, unixepoch(), 'slots', 'insert', NEW.domain_id,\n"
+	"          (SELECT token FROM domains WHERE id = NEW.domain_id));\n"
+	"END;\n"
+	"CREATE TRIGGER j_slots_u AFTER UPDATE ON slots BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, token)\n"
+	"  SELECT (SELECT value FROM serial) + 1, unixepoch(), 'slots', 'update', id, token\n"
+	"  FROM domains WHERE id IN (NEW.domain_id, OLD.domain_id);\n"
+	"END;\n"
+	"CREATE TRIGGER j_slots_d AFTER DELETE ON slots BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, token)\n"
+	"  VALUES ((SELECT value FROM serial) + 1, unixepoch(), 'slots', 'delete', OLD.domain_id,\n"
+	"          (SELECT token FROM domains WHERE id = OLD.domain_id));\n"
+	"END;\n"
+	"CREATE TRIGGER j_keys_i AFTER INSERT ON keys BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, token)\n"
+	"  SELECT (SELECT value FROM serial) + 1, unixepoch(), 'keys', 'insert', d.id, d.token\n"
+	"  FROM slots s JOIN domains d ON d.id = s.domain_id WHERE s.id = NEW.slot_id;\n"
+	"END;\n"
+	"CREATE TRIGGER j_keys_u AFTER UPDATE ON keys BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, token)\n"
+	"  SELECT (SELECT value FROM serial) + 1, unixepoch(), 'keys', 'update', d.id, d.token\n"
+	"  FROM slots s JOIN domains d ON d.id = s.domain_id WHERE s.id IN (NEW.slot_id, OLD.slot_id);\n"
+	"END;\n"
+	"CREATE TRIGGER j_keys_d AFTER DELETE ON keys BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, token)\n"
+	"  SELECT (SELECT value FROM serial) + 1, unixepoch(), 'keys', 'delete', d.id, d.token\n"
+	"  FROM slots s JOIN domains d ON d.id = s.domain_id WHERE s.id = OLD.slot_id;\n"
+	"END;\n"
+	"CREATE TRIGGER j_policies_i AFTER INSERT ON policies BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, tenant_id, token)\n"
+	"  VALUES ((SELECT value FROM serial) + 1, unixepoch(), 'policies', 'insert', NEW.domain_id,\n"
+	"          NEW.tenant_id, (SELECT token FROM domains WHERE id = NEW.domain_id));\n"
+	"END;\n"
+	"CREATE TRIGGER j_policies_u AFTER UPDATE ON policies BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, tenant_id, token)\n"
+	"  VALUES ((SELECT value FROM serial) + 1, unixepoch(), 'policies', 'update', OLD.domain_id,\n"
+	"          OLD.tenant_id, (SELECT token FROM domains WHERE id = OLD.domain_id));\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, tenant_id, token)\n"
+	"  VALUES ((SELECT value FROM serial) + 1, unixepoch(), 'policies', 'update', NEW.domain_id,\n"
+	"          NEW.tenant_id, (SELECT token FROM domains WHERE id = NEW.domain_id));\n"
+	"END;\n"
+	"CREATE TRIGGER j_policies_d AFTER DELETE ON policies BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, tenant_id, token)\n"
+	"  VALUES ((SELECT value FROM serial) + 1, unixepoch(), 'policies', 'delete', OLD.domain_id,\n"
+	"          OLD.tenant_id, (SELECT token FROM domains WHERE id = OLD.domain_id));\n"
+	"END;\n"
+	"CREATE TRIGGER j_settings_i AFTER INSERT ON settings BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op) VALUES ((SELECT value FROM serial) + 1, unixepoch(), 'settings', 'insert');\n"
+	"END;\n"
+	"CREATE TRIGGER j_settings_u AFTER UPDATE ON settings BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op) VALUES ((SELECT value FROM serial) + 1, unixepoch(), 'settings', 'update');\n"
+	"END;\n"
+	"CREATE TRIGGER j_settings_d AFTER DELETE ON settings BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op) VALUES ((SELECT value FROM serial) + 1, unixepoch(), 'settings', 'delete');\n"
+	"END;\n"
+	/* The serial starts at the clock, so that a rebuilt store starts above the
+	 * old one's serial unless that made more batches than seconds have passed. */
+	"INSERT INTO serial(id, value) VALUES (1, unixepoch());\n",
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int64_t store_now(void)
+{
+	const char *t = getenv("DNSD_NOW");
+	if (t && *t)
+		return strtoll(t, NULL, 10);
+	return (int64_t)time(NULL);
+}
+
+static void set_err(char *err, size_t errlen, const char *what, sqlite3 *db)
+{
+	snprintf(err, errlen, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? DNSD_EBUSY : DNSD_ESTORE;
+	}
+	return 0;
+}
+
+static int64_t query_int(sqlite3 *db, const char *sql, int64_t def)
+{
+	sqlite3_stmt *st;
+	int64_t v = def;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return def;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int store_open(const char *path, int flags, struct store **out, char *err, size_t errlen)
+{
+	struct store *s;
+	struct stat sb;
+	int rc;
+
+	*out = NULL;
+	if (!(flags & STORE_CREATE) && stat(path, &sb) != 0) {
+		snprintf(err, errlen, "no store at %s (%s): create it with 'dnsdctl --db %s init --zone ZONE'",
+			 path, strerror(errno), path);
+		return DNSD_ENOENT;
+	}
+	if (!(s = calloc(1, sizeof(*s))) || !(s->path = strdup(path))) {
+		free(s);
+		snprintf(err, errlen, "out of memory");
+		return DNSD_ENOMEM;
+	}
+	int oflags = (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY
+					      : SQLITE_OPEN_READWRITE | ((flags & STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
+	if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		set_err(err, errlen, path, s->db);
+		rc = DNSD_ESTORE;
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_extended_result_codes(s->db, 0);
+	/* A file that is not a database fails here, on the first read. */
+	int64_t ver = query_int(s->db, "PRAGMA user_version", -1);
+	if (ver < 0 || sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: not a readable dnsd store: %s", path, sqlite3_errmsg(s->db));
+		rc = DNSD_ESTORE;
+		goto fail;
+	}
+	if (ver > NMIGRATIONS) {
+		snprintf(err, errlen,
+			 "%s has schema version %lld, newer than the %d this program knows: upgrade dnsd",
+			 path, (long long)ver, NMIGRATIONS);
+		rc = DNSD_EVERSION;
+		goto fail;
+	}
+	if (!(flags & STORE_READONLY)) {
+		if ((rc = exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", err, errlen)))
+			goto fail;
+		if (ver < NMIGRATIONS) {
+			if ((rc = exec(s->db, "BEGIN IMMEDIATE", err, errlen)))
+				goto fail;
+			/* Read again under the write lock: another program may have migrated. */
+			ver = query_int(s->db, "PRAGMA user_version", 0);
+			for (int64_t v = ver; v < NMIGRATIONS; v++) {
+				char sql[64];
+				if ((rc = exec(s->db, migrations[v], err, errlen))) {
+					exec(s->db, "ROLLBACK", NULL, 0);
+					goto fail;
+				}
+				snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld", (long long)v + 1);
+				if ((rc = exec(s->db, sql, err, errlen))) {
+					exec(s->db, "ROLLBACK", NULL, 0);
+					goto fail;
+				}
+			}
+			if ((rc = exec(s->db, "COMMIT", err, errlen))) {
+				exec(s->db, "ROLLBACK", NULL, 0);
+				goto fail;
+			}
+			ver = NMIGRATIONS;
+		}
+	} else if (ver < NMIGRATIONS) {
+		snprintf(err, errlen, "%s has schema version %lld, older than %d: run dnsdctl once to upgrade it",
+			 path, (long long)ver, NMIGRATIONS);
+		rc = DNSD_EVERSION;
+		goto fail;
+	}
+	s->version = (int)ver;
+	*out = s;
+	return 0;
+fail:
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+	return rc;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+sqlite3 *store_db(struct store *s)
+{
+	return s->db;
+}
+
+int store_schema_version(struct store *s)
+{
+	return s->version;
+}
+
+char *store_setting(struct store *s, const char *name)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM settings WHERE name = ?", -1, &st, NULL))
+		return NULL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+int store_setting_int(struct store *s, const char *name, int def)
+{
+	char *v = store_setting(s, name);
+	int r = def;
+	if (v) {
+		char *end;
+		long l = strtol(v, &end, 10);
+		if (end != v && !*end && l >= 0 && l <= 0x7fffffff)
+			r = (int)l;
+		free(v);
+	}
+	return r;
+}
+
+int64_t store_serial(struct store *s)
+{
+	return query_int(s->db, "SELECT value FROM serial WHERE id = 1", 0);
+}
+
+int store_write_begin(struct store *s, char *err, size_t errlen)
+{
+	int rc = exec(s->db, "BEGIN IMMEDIATE", err, errlen);
+	if (rc == DNSD_EBUSY)
+		snprintf(err, errlen, "%s is locked by another writer; nothing was changed", s->path);
+	return rc;
+}
+
+int store_journal_trim(struct store *s, int64_t max_age, int64_t max_rows)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+	const char *sql = "DELETE FROM journal WHERE at < ?1 OR seq <= "
+			  "(SELECT ifnull(max(seq), 0) FROM journal) - ?2";
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return DNSD_ESTORE;
+	sqlite3_bind_int64(st, 1, store_now() - max_age);
+	sqlite3_bind_int64(st, 2, max_rows);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = DNSD_ESTORE;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_write_commit(struct store *s, char *err, size_t errlen)
+{
+	int rc = exec(s->db,
+		      "UPDATE serial SET value = value + 1 WHERE id = 1 AND EXISTS "
+		      "(SELECT 1 FROM journal WHERE serial > (SELECT value FROM serial WHERE id = 1))",
+		      err, errlen);
+	if (!rc) {
+		int64_t age = (int64_t)store_setting_int(s, "journal_max_age_days", 7) * 86400;
+		int64_t rows = store_setting_int(s, "journal_max_rows", 1000000);
+		if (store_journal_trim(s, age, rows))
+			set_err(err, errlen, "journal trim", s->db), rc = DNSD_ESTORE;
+	}
+	if (!rc)
+		rc = exec(s->db, "COMMIT", err, errlen);
+	if (rc)
+		store_write_rollback(s);
+	return rc;
+}
+
+void store_write_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int store_changed(struct store *s)
+{
+	int64_t v = query_int(s->db, "PRAGMA data_version", -1);
+	if (v < 0 || v != s->data_version) {
+		s->data_version = v;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- reading for dnsd ---- */
+
+static int valid_b64(const char *p, size_t max)
+{
+	size_t n = 0;
+	for (; *p; p++, n++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '+' || *p == '/' || *p == '='))
+			return 0;
+	return n > 0 && n <= max;
+}
+
+static void warnf(store_warn_fn warn, void *wctx, const char *fmt, const char *a, const char *b)
+{
+	char msg[512];
+	if (!warn)
+		return;
+	snprintf(msg, sizeof(msg), fmt, a, b);
+	warn(wctx, msg);
+}
+
+/* Loads the policies of one tenant (tenant_id > 0), the global ones (0), or all
+ * tenant and global ones (-1) into e. */
+static int load_policies(struct store *s, int64_t tenant_id, struct db_edit *e, store_warn_fn warn,
+			 void *wctx)
+{
+	sqlite3_stmt *st;
+	const char *sql = "SELECT ifnull(tenant_id, 0) AS t, kind, value FROM policies "
+			  "WHERE domain_id IS NULL AND (?1 < 0 OR ifnull(tenant_id, 0) = ?1) ORDER BY t";
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return DNSD_ESTORE;
+	sqlite3_bind_int64(st, 1, tenant_id);
+	int rc = 0, step;
+	int64_t cur = -1;
+	char *val[3] = { NULL, NULL, NULL };
+	for (;;) {
+		step = sqlite3_step(st);
+		int64_t t = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -2;
+		if (cur >= 0 && t != cur) {
+			rc = db_edit_put_policy(e, cur, val[0], val[1], val[2]);
+			for (int i = 0; i < 3; i++)
+				free(val[i]), val[i] = NULL;
+			if (rc)
+				break;
+		}
+		if (step != SQLITE_ROW)
+			break;
+		cur = t;
+		const char *kind = (const char *)sqlite3_column_text(st, 1);
+		const char *v = (const char *)sqlite3_column_text(st, 2);
+		char why[256];
+		int k = !strcmp(kind, "spf") ? 0 : !strcmp(kind, "mx") ? 1 : 2;
+		int bad = k == 0 ? policy_spf_check(v, ".", NULL, NULL, NULL, why, sizeof(why))
+			: k == 1 ? policy_mx_check(v, why, sizeof(why))
+				 : policy_dmarc_check(v, why, sizeof(why));
+		if (bad) {
+			warnf(warn, wctx, "store: policy not served: %s (%s)", why, v);
+			continue;
+		}
+		free(val[k]);
+		val[k] = strdup(v);
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = DNSD_ESTORE;
+	/* A tenant or global level with no rows left: clear it. */
+	if (!rc && tenant_id >= 0 && cur < 0)
+		rc = db_edit_put_policy(e, tenant_id, NULL, NULL, NULL);
+	for (int i = 0; i < 3; i++)
+		free(val[i]);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Per-domain scratch: the strings of one domain, copied out of SQLite's rows. */
+struct dom_buf {
+	struct db_domain_spec spec;
+	char name[256], token[32];
+	char sel[DB_MAX_SLOTS][64];
+	char txt[DB_MAX_SLOTS][2200];
+	char *pol[3];
+};
+
+static void dom_reset(struct dom_buf *b)
+{
+	for (int i = 0; i < 3; i++)
+		free(b->pol[i]), b->pol[i] = NULL;
+	memset(&b->spec, 0, sizeof(b->spec));
+}
+
+/* Loads domains (all, or the one with token) with their slots, keys and
+ * domain-level policies: three ordered scans merged by domain id. */
+static int load_domains(struct store *s, const char *token, struct db_edit *e, store_warn_fn warn,
+			void *wctx, int *found)
+{
+	static const char *const sql[3] = {
+		"SELECT id, tenant_id, name, token, state FROM domains "
+		"WHERE state IN ('active', 'removed') AND (?1 IS NULL OR token = ?1) ORDER BY id",
+		"SELECT s.domain_id, s.selector, k.algorithm, k.public_key FROM slots s "
+		"JOIN domains d ON d.id = s.domain_id "
+		"LEFT JOIN keys k ON k.slot_id = s.id AND k.state IN ('published', 'active', 'retired') "
+		"WHERE d.state IN ('active', 'removed') AND (?1 IS NULL OR d.token = ?1) "
+		"ORDER BY s.domain_id, s.position",
+		"SELECT p.domain_id, p.kind, p.value FROM policies p JOIN domains d ON d.id = p.domain_id "
+		"WHERE d.state = 'active' AND (?1 IS NULL OR d.token = ?1) ORDER BY p.domain_id",
+	};
+	sqlite3_stmt *st[3] = { NULL, NULL, NULL };
+	int rc = 0, srow = SQLITE_DONE, prow = SQLITE_DONE, drow;
+	struct dom_buf *b = calloc(1, sizeof(*b));
+	if (!b)
+		return DNSD_ENOMEM;
+	*found = 0;
+	for (int i = 0; i < 3; i++) {
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st[i], NULL) != SQLITE_OK) {
+			rc = DNSD_ESTORE;
+			goto out;
+		}
+		if (token)
+			sqlite3_bind_text(st[i], 1, token, -1, SQLITE_STATIC);
+	}
+	srow = sqlite3_step(st[1]);
+	prow = sqlite3_step(st[2]);
+	while ((drow = sqlite3_step(st[0])) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st[0], 0);
+		dom_reset(b);
+		struct db_domain_spec *d = &b->spec;
+		d->id = id;
+		d->tenant_id = sqlite3_column_int64(st[0], 1);
+		snprintf(b->name, sizeof(b->name), "%s", (const char *)sqlite3_column_text(st[0], 2));
+		snprintf(b->token, sizeof(b->token), "%s", (const char *)sqlite3_column_text(st[0], 3));
+		d->name = b->name;
+		d->token = b->token;
+		d->removed = strcmp((const char *)sqlite3_column_text(st[0], 4), "removed") == 0;
+		int bad = 0;
+		for (; srow == SQLITE_ROW && sqlite3_column_int64(st[1], 0) <= id; srow = sqlite3_step(st[1])) {
+			if (sqlite3_column_int64(st[1], 0) < id)
+				continue;
+			const char *sel = (const char *)sqlite3_column_text(st[1], 1);
+			const char *alg = (const char *)sqlite3_column_text(st[1], 2);
+			const char *pub = (const char *)sqlite3_column_text(st[1], 3);
+			if (d->nslots == DB_MAX_SLOTS || strlen(sel) >= sizeof(b->sel[0])) {
+				warnf(warn, wctx, "store: domain %s: too many slots or selector too long (%s)",
+				      b->name, sel);
+				continue;
+			}
+			int n = d->nslots++;
+			snprintf(b->sel[n], sizeof(b->sel[n]), "%s", sel);
+			d->slots[n].selector = b->sel[n];
+			d->slots[n].txt = NULL;
+			if (alg && pub) {
+				if (!valid_b64(pub, 2048) || (strcmp(alg, "ed25519") && strncmp(alg, "rsa-", 4))) {
+					warnf(warn, wctx, "store: domain %s selector %s: key not served: bad public key or algorithm",
+					      b->name, sel);
+					continue;
+				}
+				snprintf(b->txt[n], sizeof(b->txt[n]), "v=DKIM1; k=%s; p=%s",
+					 strcmp(alg, "ed25519") ? "rsa" : "ed25519", pub);
+				d->slots[n].txt = b->txt[n];
+			}
+		}
+		for (; prow == SQLITE_ROW && sqlite3_column_int64(st[2], 0) <= id; prow = sqlite3_step(st[2])) {
+			if (sqlite3_column_int64(st[2], 0) < id)
+				continue;
+			const char *kind = (const char *)sqlite3_column_text(st[2], 1);
+			const char *v = (const char *)sqlite3_column_text(st[2], 2);
+			char why[256];
+			int k = !strcmp(kind, "spf") ? 0 : !strcmp(kind, "mx") ? 1 : 2;
+			int pbad = k == 0 ? policy_spf_check(v, ".", NULL, NULL, NULL, why, sizeof(why))
+				 : k == 1 ? policy_mx_check(v, why, sizeof(why))
+					  : policy_dmarc_check(v, why, sizeof(why));
+			if (pbad) {
+				warnf(warn, wctx, "store: domain policy not served: %s (%s)", why, v);
+				continue;
+			}
+			free(b->pol[k]);
+			b->pol[k] = strdup(v);
+		}
+		d->spf = b->pol[0];
+		d->mx = b->pol[1];
+		d->dmarc = b->pol[2];
+		if (policy_name_check(b->name, 0, NULL, 0) || strlen(b->token) != 16)
+			bad = 1;
+		if (bad || (rc = db_edit_put_domain(e, d)) == DNSD_EINVAL) {
+			warnf(warn, wctx, "store: domain %s (token %s) not served: invalid row", b->name, b->token);
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			goto out;
+		(*found)++;
+	}
+	if (drow != SQLITE_DONE || (srow != SQLITE_DONE && srow != SQLITE_ROW) ||
+	    (prow != SQLITE_DONE && prow != SQLITE_ROW))
+		rc = DNSD_ESTORE;
+out:
+	for (int i = 0; i < 3; i++)
+		sqlite3_finalize(st[i]);
+	dom_reset(b);
+	free(b);
+	return rc;
+}
+
+int store_read_changes(struct store *s, uint64_t seq, struct db_edit *e, struct store_changes *ch,
+		       store_warn_fn warn, void *wctx, char *err, size_t errlen)
+{
+	int rc = exec(s->db, "BEGIN", err, errlen);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	memset(ch, 0, sizeof(*ch));
+	ch->seq = seq;
+	int64_t maxseq = query_int(s->db, "SELECT seq FROM sqlite_sequence WHERE name = 'journal'", 0);
+	int64_t minseq = query_int(s->db, "SELECT min(seq) FROM journal", -1);
+	ch->set.serial = (uint32_t)store_serial(s);
+	ch->set.ttl_dkim = (uint32_t)store_setting_int(s, "ttl_dkim", 3600);
+	ch->set.ttl_policy = (uint32_t)store_setting_int(s, "ttl_policy", 3600);
+	if (seq != 0 && (uint64_t)maxseq == seq) {
+		exec(s->db, "COMMIT", NULL, 0);
+		return 0;
+	}
+	ch->full = seq == 0 || (uint64_t)maxseq < seq || (minseq < 0 ? (uint64_t)maxseq > seq : (uint64_t)minseq > seq + 1);
+	if (!ch->full) {
+		char q[128];
+		snprintf(q, sizeof(q), "SELECT count(*) FROM journal WHERE seq > %llu AND tbl = 'settings'",
+			 (unsigned long long)seq);
+		ch->full = query_int(s->db, q, 1) > 0;
+	}
+	db_edit_settings(e, &ch->set, (uint64_t)maxseq);
+	int found;
+	if (ch->full) {
+		if ((rc = db_edit_clear(e)) || (rc = load_policies(s, -1, e, warn, wctx)) ||
+		    (rc = load_domains(s, NULL, e, warn, wctx, &found)))
+			goto fail;
+	} else {
+		const char *sql =
+			"SELECT DISTINCT token, NULL FROM journal WHERE seq > ?1 AND token IS NOT NULL "
+			"UNION ALL SELECT DISTINCT NULL, ifnull(tenant_id, 0) FROM journal "
+			"WHERE seq > ?1 AND tbl = 'policies' AND domain_id IS NULL";
+		if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+			rc = DNSD_ESTORE;
+			goto fail;
+		}
+		sqlite3_bind_int64(st, 1, (int64_t)seq);
+		int step;
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+				char tok[32];
+				snprintf(tok, sizeof(tok), "%s", (const char *)sqlite3_column_text(st, 0));
+				if ((rc = load_domains(s, tok, e, warn, wctx, &found)))
+					goto fail;
+				if (!found && (rc = db_edit_del_domain(e, tok)) && rc != DNSD_EINVAL)
+					goto fail;
+				rc = 0;
+			} else if ((rc = load_policies(s, sqlite3_column_int64(st, 1), e, warn, wctx))) {
+				goto fail;
+			}
+		}
+		if (step != SQLITE_DONE) {
+			rc = DNSD_ESTORE;
+			goto fail;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	ch->seq = (uint64_t)maxseq;
+	exec(s->db, "COMMIT", NULL, 0);
+	return 0;
+fail:
+	if (rc == DNSD_ESTORE || rc == DNSD_EBUSY)
+		set_err(err, errlen, "reading the store", s->db);
+	else
+		snprintf(err, errlen, "reading the store: %s", dnsd_strerror(rc));
+	sqlite3_finalize(st);
+	exec(s->db, "ROLLBACK", NULL, 0);
+	return rc ? rc : DNSD_ESTORE;
+}
+
+int store_note_zone(struct store *s, uint32_t file_serial, const uint8_t digest[32], char *err,
+		    size_t errlen)
+{
+	char hex[65];
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	sqlite3_stmt *st;
+	int same = 0;
+	int64_t cur = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT value, zone_digest FROM serial WHERE id = 1", -1, &st, NULL))
+		return DNSD_ESTORE;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		cur = sqlite3_column_int64(st, 0);
+		const char *d = (const char *)sqlite3_column_text(st, 1);
+		same = d && strcmp(d, hex) == 0;
+	}
+	sqlite3_finalize(st);
+	if (same && (uint32_t)cur != file_serial && cur > (int64_t)file_serial)
+		return 0;
+	int rc = store_write_begin(s, err, errlen);
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE serial SET value = max(value + 1, ?1 + 1), zone_digest = ?2 WHERE id = 1",
+			       -1, &st, NULL)) {
+		store_write_rollback(s);
+		set_err(err, errlen, "updating the serial", s->db);
+		return DNSD_ESTORE;
+	}
+	sqlite3_bind_int64(st, 1, file_serial);
+	sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : DNSD_ESTORE;
+	sqlite3_finalize(st);
+	if (rc) {
+		set_err(err, errlen, "updating the serial", s->db);
+		store_write_rollback(s);
+		return rc;
+	}
+	return exec(s->db, "COMMIT", err, errlen);
+}

@@ -1,0 +1,180 @@
+/* zone: reads zone files (through ldns) into static db zones. */
+#include "zone.h"
+#include "err.h"
+#include <errno.h>
+#include <ldns/ldns.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const dyn_subtrees[] = { "dkim", "rp", "dmarc", "_report._dmarc" };
+
+/* 1 if name (lowercase wire) is at or under sub.apex. */
+static int under(const uint8_t *name, size_t nl, const char *sub, const struct db_zone *z)
+{
+	char text[WIRE_MAXNAME * 4 + 64];
+	uint8_t w[WIRE_MAXNAME];
+	char apex[WIRE_MAXNAME * 4 + 2];
+	if (wire_name_to_text(z->apex, apex, sizeof(apex)) < 0)
+		return 0;
+	snprintf(text, sizeof(text), "%s.%s", sub, apex);
+	int wl = wire_name_from_text(text, w);
+	if (wl < 0 || (size_t)wl > nl)
+		return 0;
+	if (memcmp(name + nl - (size_t)wl, w, (size_t)wl) != 0)
+		return 0;
+	/* It must end at a label boundary. */
+	for (size_t i = 0; i < nl; i += name[i] + 1u)
+		if (i == nl - (size_t)wl)
+			return 1;
+	return 0;
+}
+
+int zone_load(const char *path, const char *origin, const char *dyn_zone, struct db_zone **out,
+	      char *err, size_t errlen)
+{
+	ldns_zone *lz = NULL;
+	ldns_rdf *orig = NULL;
+	ldns_buffer *buf = NULL;
+	struct db_zone *z = NULL;
+	int line = 0, rc = DNSD_EINVAL;
+	char owner_text[WIRE_MAXNAME * 4 + 2];
+
+	*out = NULL;
+	FILE *fp = fopen(path, "r");
+	if (!fp) {
+		snprintf(err, errlen, "cannot open zone file %s: %s", path, strerror(errno));
+		return DNSD_EIO;
+	}
+	if (origin && !(orig = ldns_dname_new_frm_str(origin))) {
+		snprintf(err, errlen, "zone file %s: bad origin '%s'", path, origin);
+		goto out;
+	}
+	ldns_status st = ldns_zone_new_frm_fp_l(&lz, fp, orig, 3600, LDNS_RR_CLASS_IN, &line);
+	if (st != LDNS_STATUS_OK) {
+		snprintf(err, errlen, "zone file %s, line %d: %s", path, line,
+			 ldns_get_errorstr_by_id(st));
+		goto out;
+	}
+	ldns_rr *soa = ldns_zone_soa(lz);
+	if (!soa || ldns_rr_rd_count(soa) != 7) {
+		snprintf(err, errlen, "zone file %s: no SOA record", path);
+		goto out;
+	}
+	ldns_rdf *apex = ldns_rr_owner(soa);
+	z = db_zone_new(ldns_rdf_data(apex), ldns_rdf_size(apex));
+	buf = ldns_buffer_new(65535);
+	if (!z || !buf || !(z->path = strdup(path))) {
+		snprintf(err, errlen, "zone file %s: out of memory", path);
+		rc = DNSD_ENOMEM;
+		goto out;
+	}
+	char apex_text[WIRE_MAXNAME * 4 + 2];
+	wire_name_to_text(z->apex, apex_text, sizeof(apex_text));
+	int dyn = 0;
+	if (dyn_zone) {
+		uint8_t dw[WIRE_MAXNAME];
+		int dl = wire_name_from_text(dyn_zone, dw);
+		dyn = dl == z->apex_len && memcmp(dw, z->apex, (size_t)dl) == 0;
+	}
+
+	/* The SOA first, then the rest, in canonical order for the digest. */
+	ldns_rr_list *all = ldns_rr_list_clone(ldns_zone_rrs(lz));
+	if (!all || !ldns_rr_list_push_rr(all, ldns_rr_clone(soa))) {
+		ldns_rr_list_deep_free(all);
+		rc = DNSD_ENOMEM;
+		snprintf(err, errlen, "zone file %s: out of memory", path);
+		goto out;
+	}
+	ldns_rr_list_sort(all);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	int nsoa = 0;
+	rc = 0;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(all) && !rc; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(all, i);
+		ldns_rdf *ow = ldns_rr_owner(rr);
+		uint8_t name[WIRE_MAXNAME];
+		size_t nl = ldns_rdf_size(ow);
+		ldns_rr_type t = ldns_rr_get_type(rr);
+		memcpy(name, ldns_rdf_data(ow), nl);
+		wire_name_lower(name, nl);
+		wire_name_to_text(name, owner_text, sizeof(owner_text));
+		rc = DNSD_EINVAL;
+		if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
+			snprintf(err, errlen, "zone file %s: %s has a class other than IN", path, owner_text);
+			break;
+		}
+		if (nl < z->apex_len || memcmp(name + nl - z->apex_len, z->apex, z->apex_len) != 0) {
+			snprintf(err, errlen, "zone file %s: %s is outside the zone %s", path, owner_text,
+				 apex_text);
+			break;
+		}
+		if (t == LDNS_RR_TYPE_SOA && ++nsoa > 1) {
+			snprintf(err, errlen, "zone file %s: more than one SOA record", path);
+			break;
+		}
+		if ((t == LDNS_RR_TYPE_SOA || t == LDNS_RR_TYPE_NS) && nl != z->apex_len) {
+			snprintf(err, errlen,
+				 "zone file %s: %s: delegations and SOA records below the apex are not supported",
+				 path, owner_text);
+			break;
+		}
+		if (nl > 1 && name[0] == 1 && name[1] == '*') {
+			snprintf(err, errlen, "zone file %s: %s: wildcards are not supported", path,
+				 owner_text);
+			break;
+		}
+		for (size_t s = 0; dyn && s < sizeof(dyn_subtrees) / sizeof(dyn_subtrees[0]); s++) {
+			if (under(name, nl, dyn_subtrees[s], z)) {
+				snprintf(err, errlen,
+					 "zone file %s: %s is in the dynamic subtree %s.%s, which the store answers",
+					 path, owner_text, dyn_subtrees[s], apex_text);
+				goto refused;
+			}
+		}
+		ldns_buffer_clear(buf);
+		if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK) {
+			snprintf(err, errlen, "zone file %s: %s: cannot encode record", path, owner_text);
+			break;
+		}
+		size_t rdlen = ldns_buffer_position(buf);
+		rc = db_zone_add(z, name, nl, (uint16_t)t, ldns_rr_ttl(rr), ldns_buffer_begin(buf), rdlen);
+		if (rc) {
+			snprintf(err, errlen, "zone file %s: %s: cannot add record: %s", path, owner_text,
+				 dnsd_strerror(rc));
+			break;
+		}
+		uint8_t hdr[10];
+		wire_put16(hdr, (uint16_t)t);
+		wire_put32(hdr + 2, ldns_rr_ttl(rr));
+		wire_put16(hdr + 6, (uint16_t)rdlen);
+		EVP_DigestUpdate(md, name, nl);
+		EVP_DigestUpdate(md, hdr, 8);
+		EVP_DigestUpdate(md, ldns_buffer_begin(buf), rdlen);
+		continue;
+refused:
+		rc = DNSD_EINVAL;
+		break;
+	}
+	EVP_DigestFinal_ex(md, z->digest, NULL);
+	EVP_MD_CTX_free(md);
+	ldns_rr_list_deep_free(all);
+	if (rc)
+		goto out;
+	z->file_serial = ldns_rdf2native_int32(ldns_rr_rdf(soa, 2));
+	uint32_t min = ldns_rdf2native_int32(ldns_rr_rdf(soa, 6));
+	z->neg_ttl = min < ldns_rr_ttl(soa) ? min : ldns_rr_ttl(soa);
+	*out = z;
+	z = NULL;
+out:
+	if (lz)
+		ldns_zone_deep_free(lz);
+	ldns_rdf_deep_free(orig);
+	if (buf)
+		ldns_buffer_free(buf);
+	db_zone_free(z);
+	fclose(fp);
+	return rc;
+}
