@@ -365,8 +365,11 @@ static int spf_expand(struct spf *st, const char *s, size_t n)
 		return rc;
 	}
 	if (rc == 0) {
+		/* Receivers give permerror for an include or redirect whose target has no
+		 * SPF record (RFC 7208 §5.2, §6.1): inside our own zone we can know. */
 		st->voids++;
-		return 0;
+		return spf_fail(st, "'%s' has no SPF record: receivers would return permerror (RFC 7208 5.2)",
+				name);
 	}
 	rec[sizeof rec - 1] = '\0';
 	strcpy(st->chain[st->depth], name);

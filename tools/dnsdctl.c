@@ -1,0 +1,1172 @@
+/* dnsdctl: manages the tenant store that dnsd answers from: tenants, customer
+ * domains, DKIM keys and policies. Every write is one transaction; slow work (key
+ * generation) happens before it opens; a failing command changes nothing. */
+#include "db.h"
+#include "err.h"
+#include "keys.h"
+#include "policy.h"
+#include "store.h"
+#include "wire.h"
+#include "zone.h"
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SLOTS 8
+
+/* ---- the command line ---- */
+
+struct opts {
+	const char *db, *keys, *zone_file;
+	int json;
+	const char *format, *tenant, *domain, *algorithm, *token, *return_path;
+	const char *zone, *selector_prefix;
+	const char *slots, *ttl_dkim, *ttl_policy, *retention_days;
+	const char *pos[8];
+	int npos;
+};
+
+struct ctx {
+	struct opts o;
+	struct store *st;
+	sqlite3 *db;
+	char *zone;          /* the hosted zone, absolute, lowercase */
+	char err[1024];
+};
+
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "dnsdctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see dnsdctl --help)\n");
+	exit(2);
+}
+
+/* Prints the error and exits: commands call it before or after their transaction,
+ * never inside one that is open (they roll back first). */
+static void fail(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	if (c && c->st)
+		store_write_rollback(c->st);
+	fprintf(stderr, "dnsdctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+static void usage(void)
+{
+	printf("usage: dnsdctl --db DB [--keys DIR] [--zone-file FILE] COMMAND ...\n"
+	       "\n"
+	       "Manages the store dnsd answers from. Read commands take --json.\n"
+	       "\n"
+	       "  init --zone Z [--selector-prefix P] [--slots N] [--return-path LABEL]\n"
+	       "       [--ttl-dkim S] [--ttl-policy S] [--retention-days D]\n"
+	       "                                create or upgrade the store for hosted zone Z\n"
+	       "  tenant add NAME | list | show NAME | remove NAME\n"
+	       "  domain add DOMAIN --tenant NAME [--algorithm rsa-2048|rsa-3072|rsa-4096|ed25519]\n"
+	       "         [--token T] [--return-path LABEL] [--format table|zone|json]\n"
+	       "  domain list [--tenant NAME] | show DOMAIN | records DOMAIN [--format table|zone|json]\n"
+	       "  domain remove DOMAIN          revoke its keys; its names go after the retention period\n"
+	       "  spf set VALUE [--tenant NAME | --domain DOMAIN]   (no --tenant/--domain: global)\n"
+	       "  mx set \"PREF HOST[, PREF HOST]\" [--tenant NAME | --domain DOMAIN]\n"
+	       "  dmarc set VALUE [--tenant NAME | --domain DOMAIN]\n"
+	       "  spf|mx|dmarc unset|show [--tenant NAME | --domain DOMAIN]\n"
+	       "  maintain                      purge removed domains past retention, trim the journal\n"
+	       "  status                        store, zone, serial, counts\n"
+	       "\n"
+	       "--keys DIR    private keys (PEM, mode 0600); default: keys/ beside the store\n"
+	       "--zone-file F the zone file, to expand SPF includes inside the zone\n"
+	       "              (default: the one recorded by init --zone-file)\n"
+	       "DNSD_NOW      seconds since the epoch: the clock, for tests\n");
+	exit(0);
+}
+
+static void parse(struct opts *o, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} opt[] = {
+#define O(n, f) { n, offsetof(struct opts, f) }
+		O("--db", db), O("--keys", keys), O("--zone-file", zone_file), O("--format", format),
+		O("--tenant", tenant), O("--domain", domain), O("--algorithm", algorithm),
+		O("--token", token), O("--return-path", return_path), O("--zone", zone),
+		O("--selector-prefix", selector_prefix), O("--slots", slots), O("--ttl-dkim", ttl_dkim),
+		O("--ttl-policy", ttl_policy), O("--retention-days", retention_days),
+#undef O
+	};
+	o->db = getenv("DNSD_DB");
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+			usage();
+		if (!strcmp(a, "--json")) {
+			o->json = 1;
+			continue;
+		}
+		if (!strncmp(a, "--", 2)) {
+			size_t k;
+			const char *eq = strchr(a, '=');
+			size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+			for (k = 0; k < sizeof(opt) / sizeof(opt[0]); k++)
+				if (strlen(opt[k].name) == nl && !strncmp(opt[k].name, a, nl))
+					break;
+			if (k == sizeof(opt) / sizeof(opt[0]))
+				die_usage("unknown option %s", a);
+			const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!v)
+				die_usage("option %s needs a value", a);
+			*(const char **)((char *)o + opt[k].off) = v;
+			continue;
+		}
+		if (o->npos == 8)
+			die_usage("too many arguments");
+		o->pos[o->npos++] = a;
+	}
+	if (!o->db)
+		die_usage("--db DB is needed");
+	if (!o->npos)
+		die_usage("no command");
+}
+
+/* ---- output helpers ---- */
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void json_kv(FILE *f, int *first, const char *k, const char *v)
+{
+	fprintf(f, "%s", *first ? "" : ", ");
+	*first = 0;
+	json_str(f, k);
+	fputs(": ", f);
+	if (v)
+		json_str(f, v);
+	else
+		fputs("null", f);
+}
+
+static void json_ki(FILE *f, int *first, const char *k, long long v)
+{
+	fprintf(f, "%s", *first ? "" : ", ");
+	*first = 0;
+	json_str(f, k);
+	fprintf(f, ": %lld", v);
+}
+
+static const char *fmt_time(int64_t t, char *buf, size_t n)
+{
+	if (t <= 0)
+		return "-";
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+/* ---- store access ---- */
+
+static sqlite3_stmt *prep(struct ctx *c, const char *sql)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail(c, "store error: %s", sqlite3_errmsg(c->db));
+	return st;
+}
+
+/* Binds text and integer arguments: fmt has one letter per argument, s or i. */
+static sqlite3_stmt *q(struct ctx *c, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = prep(c, sql);
+	va_list ap;
+	va_start(ap, fmt);
+	for (int i = 0; fmt[i]; i++) {
+		if (fmt[i] == 's')
+			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+	}
+	va_end(ap);
+	return st;
+}
+
+static void run(struct ctx *c, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		fail(c, "store error: %s; nothing was changed", sqlite3_errmsg(c->db));
+}
+
+static int64_t one_int(struct ctx *c, sqlite3_stmt *st, int64_t def)
+{
+	int64_t v = def;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		fail(c, "store error: %s", sqlite3_errmsg(c->db));
+	sqlite3_finalize(st);
+	return v;
+}
+
+static char *one_text(struct ctx *c, sqlite3_stmt *st)
+{
+	char *v = NULL;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = strdup((const char *)sqlite3_column_text(st, 0));
+	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		fail(c, "store error: %s", sqlite3_errmsg(c->db));
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void begin(struct ctx *c)
+{
+	if (store_write_begin(c->st, c->err, sizeof(c->err)))
+		fail(c, "%s", c->err);
+}
+
+static void commit(struct ctx *c)
+{
+	if (store_write_commit(c->st, c->err, sizeof(c->err)))
+		fail(c, "cannot commit: %s; nothing was changed", c->err);
+}
+
+static void open_store(struct ctx *c, int create)
+{
+	int rc = store_open(c->o.db, create ? STORE_CREATE : 0, &c->st, c->err, sizeof(c->err));
+	if (rc)
+		fail(NULL, "%s", c->err);
+	c->db = store_db(c->st);
+	if (!create) {
+		c->zone = store_setting(c->st, "zone");
+		if (!c->zone)
+			fail(c, "%s is not initialised: run 'dnsdctl --db %s init --zone ZONE' first", c->o.db,
+			     c->o.db);
+	}
+}
+
+/* ---- names ---- */
+
+/* Normalises a domain argument: lowercase, no trailing dot. Fails with a message
+ * when it is not a valid host name. */
+static void norm_domain(struct ctx *c, const char *in, char *out, size_t n)
+{
+	char why[512];
+	if (strlen(in) >= n)
+		fail(c, "domain '%.40s...' is too long", in);
+	if (policy_name_check(in, 0, why, sizeof(why)))
+		fail(c, "%s", why);
+	size_t l = strlen(in);
+	for (size_t i = 0; i <= l; i++)
+		out[i] = (char)((in[i] >= 'A' && in[i] <= 'Z') ? in[i] + 32 : in[i]);
+	if (l && out[l - 1] == '.')
+		out[l - 1] = 0;
+}
+
+static int64_t tenant_id(struct ctx *c, const char *name, int must)
+{
+	int64_t id = one_int(c, q(c, "SELECT id FROM tenants WHERE name = ?", "s", name), 0);
+	if (!id && must)
+		fail(c, "no tenant '%s' (see 'dnsdctl tenant list')", name);
+	return id;
+}
+
+struct domain_row {
+	int64_t id, tenant_id, created_at, removed_at;
+	char name[256], token[32], rp[64], state[16], tenant[128];
+};
+
+/* Finds the live (active) domain by name, or with any_state the newest row. */
+static int find_domain(struct ctx *c, const char *name, struct domain_row *d, int any_state)
+{
+	sqlite3_stmt *st = q(c,
+			     "SELECT d.id, d.tenant_id, d.name, d.token, d.return_path, d.state, t.name, "
+			     "d.created_at, ifnull(d.removed_at, 0) FROM domains d JOIN tenants t ON t.id = d.tenant_id "
+			     "WHERE d.name = ?1 AND (?2 OR d.state = 'active') "
+			     "ORDER BY d.state = 'active' DESC, d.id DESC LIMIT 1",
+			     "si", name, (int64_t)any_state);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		d->id = sqlite3_column_int64(st, 0);
+		d->tenant_id = sqlite3_column_int64(st, 1);
+		snprintf(d->name, sizeof(d->name), "%s", sqlite3_column_text(st, 2));
+		snprintf(d->token, sizeof(d->token), "%s", sqlite3_column_text(st, 3));
+		snprintf(d->rp, sizeof(d->rp), "%s", sqlite3_column_text(st, 4));
+		snprintf(d->state, sizeof(d->state), "%s", sqlite3_column_text(st, 5));
+		snprintf(d->tenant, sizeof(d->tenant), "%s", sqlite3_column_text(st, 6));
+		d->created_at = sqlite3_column_int64(st, 7);
+		d->removed_at = sqlite3_column_int64(st, 8);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		fail(c, "store error: %s", sqlite3_errmsg(c->db));
+	return rc == SQLITE_ROW;
+}
+
+static void need_domain(struct ctx *c, const char *arg, struct domain_row *d, int any_state)
+{
+	char name[256];
+	norm_domain(c, arg, name, sizeof(name));
+	if (!find_domain(c, name, d, any_state))
+		fail(c, "no domain '%s' (see 'dnsdctl domain list')", name);
+}
+
+/* ---- init ---- */
+
+static int valid_label(const char *s, int allow_underscore)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+		      (allow_underscore && *s == '_')))
+			return 0;
+	return 1;
+}
+
+static void set_setting(struct ctx *c, const char *name, const char *value, int only_if_missing)
+{
+	run(c, q(c,
+		 only_if_missing ? "INSERT OR IGNORE INTO settings(name, value) VALUES (?, ?)"
+				 : "INSERT INTO settings(name, value) VALUES (?1, ?2) "
+				   "ON CONFLICT(name) DO UPDATE SET value = ?2 WHERE value != ?2",
+		 "ss", name, value));
+}
+
+static const char *num_opt(struct ctx *c, const char *v, const char *what, long lo, long hi)
+{
+	char *end;
+	if (!v)
+		return NULL;
+	long n = strtol(v, &end, 10);
+	if (end == v || *end || n < lo || n > hi)
+		fail(c, "%s must be a whole number from %ld to %ld, not '%s'", what, lo, hi, v);
+	return v;
+}
+
+static void cmd_init(struct ctx *c)
+{
+	char zone[300];
+	uint8_t w[WIRE_MAXNAME];
+	if (!c->o.zone)
+		die_usage("init needs --zone ZONE");
+	const char *z = c->o.zone;
+	size_t zl = strlen(z);
+	if (zl == 0 || zl > 200 || wire_name_from_text(z, w) < 0 || policy_name_check(z, 1, NULL, 0))
+		fail(NULL, "invalid zone name '%s'", z);
+	snprintf(zone, sizeof(zone), "%s%s", z, z[zl - 1] == '.' ? "" : ".");
+	for (char *p = zone; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	const char *prefix = c->o.selector_prefix;
+	if (prefix && (!valid_label(prefix, 0) || strlen(prefix) > 40))
+		fail(NULL, "invalid selector prefix '%s': letters, digits and hyphens, at most 40", prefix);
+	const char *rp = c->o.return_path;
+	if (rp && !valid_label(rp, 0))
+		fail(NULL, "invalid return-path label '%s': one DNS label of letters, digits and hyphens", rp);
+	num_opt(c, c->o.slots, "--slots", 2, MAX_SLOTS);
+	num_opt(c, c->o.ttl_dkim, "--ttl-dkim", 60, 604800);
+	num_opt(c, c->o.ttl_policy, "--ttl-policy", 60, 604800);
+	num_opt(c, c->o.retention_days, "--retention-days", 0, 3650);
+	if (c->o.zone_file) {
+		struct db_zone *dz;
+		if (zone_load(c->o.zone_file, zone, zone, &dz, c->err, sizeof(c->err)))
+			fail(NULL, "%s", c->err);
+		char apex[300];
+		wire_name_to_text(dz->apex, apex, sizeof(apex));
+		db_zone_free(dz);
+		if (strcmp(apex, zone))
+			fail(NULL, "zone file %s is for %s, not %s", c->o.zone_file, apex, zone);
+	}
+
+	open_store(c, 1);
+	begin(c);
+	char *cur = store_setting(c->st, "zone");
+	if (cur && strcmp(cur, zone))
+		fail(c, "%s already serves zone %s; one store serves one zone", c->o.db, cur);
+	free(cur);
+	int64_t ndomains = one_int(c, q(c, "SELECT count(*) FROM domains", ""), 0);
+	char *curp = store_setting(c->st, "selector_prefix");
+	if (prefix && curp && strcmp(curp, prefix) && ndomains)
+		fail(c, "the selector prefix is already '%s' and domains use it; it cannot change", curp);
+	char *curs = store_setting(c->st, "slots");
+	if (c->o.slots && curs && strcmp(curs, c->o.slots) && ndomains)
+		fail(c, "the slot count is already %s and domains use it; it cannot change", curs);
+	free(curp);
+	free(curs);
+	set_setting(c, "zone", zone, 1);
+	set_setting(c, "selector_prefix", prefix ? prefix : "dnsd", !prefix);
+	set_setting(c, "slots", c->o.slots ? c->o.slots : "3", !c->o.slots);
+	set_setting(c, "return_path", rp ? rp : "bounce", !rp);
+	set_setting(c, "ttl_dkim", c->o.ttl_dkim ? c->o.ttl_dkim : "3600", !c->o.ttl_dkim);
+	set_setting(c, "ttl_policy", c->o.ttl_policy ? c->o.ttl_policy : "3600", !c->o.ttl_policy);
+	set_setting(c, "retention_days", c->o.retention_days ? c->o.retention_days : "7",
+		    !c->o.retention_days);
+	set_setting(c, "journal_max_age_days", "7", 1);
+	set_setting(c, "journal_max_rows", "1000000", 1);
+	if (c->o.zone_file) {
+		char *abs = realpath(c->o.zone_file, NULL);
+		set_setting(c, "zone_file", abs ? abs : c->o.zone_file, 0);
+		free(abs);
+	}
+	commit(c);
+	if (c->o.json) {
+		int f = 1;
+		printf("{");
+		json_kv(stdout, &f, "store", c->o.db);
+		json_kv(stdout, &f, "zone", zone);
+		json_ki(stdout, &f, "schema_version", store_schema_version(c->st));
+		json_ki(stdout, &f, "serial", store_serial(c->st));
+		printf("}\n");
+	} else {
+		printf("store %s serves zone %s (schema version %d, serial %lld)\n", c->o.db, zone,
+		       store_schema_version(c->st), (long long)store_serial(c->st));
+	}
+}
+
+/* ---- tenants ---- */
+
+static void cmd_tenant(struct ctx *c)
+{
+	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
+	const char *name = c->o.npos > 2 ? c->o.pos[2] : NULL;
+	int64_t now = store_now();
+	open_store(c, 0);
+	if (!strcmp(sub, "add")) {
+		if (!name)
+			die_usage("tenant add NAME");
+		size_t n = strlen(name);
+		if (n == 0 || n > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
+			fail(c, "invalid tenant name '%s': 1 to 64 letters, digits, '.', '_' or '-'", name);
+		begin(c);
+		if (tenant_id(c, name, 0))
+			fail(c, "tenant '%s' already exists", name);
+		run(c, q(c, "INSERT INTO tenants(name, created_at) VALUES (?, ?)", "si", name, now));
+		commit(c);
+		printf("tenant %s added\n", name);
+	} else if (!strcmp(sub, "remove")) {
+		if (!name)
+			die_usage("tenant remove NAME");
+		begin(c);
+		int64_t id = tenant_id(c, name, 1);
+		int64_t live = one_int(c, q(c, "SELECT count(*) FROM domains WHERE tenant_id = ? AND state != 'purged'", "i", id), 0);
+		if (live)
+			fail(c, "tenant '%s' still has %lld domain(s): remove them first (dnsdctl domain list --tenant %s)",
+			     name, (long long)live, name);
+		int64_t any = one_int(c, q(c, "SELECT count(*) FROM domains WHERE tenant_id = ?", "i", id), 0);
+		if (any)
+			fail(c, "tenant '%s' has purged domains whose tokens it keeps; it cannot be deleted, only left empty", name);
+		run(c, q(c, "DELETE FROM policies WHERE tenant_id = ?", "i", id));
+		run(c, q(c, "DELETE FROM tenants WHERE id = ?", "i", id));
+		commit(c);
+		printf("tenant %s removed\n", name);
+	} else if (!strcmp(sub, "list") || !strcmp(sub, "show")) {
+		int show = !strcmp(sub, "show");
+		if (show && !name)
+			die_usage("tenant show NAME");
+		if (show)
+			tenant_id(c, name, 1);
+		sqlite3_stmt *st = q(c,
+				     "SELECT t.name, t.created_at, "
+				     "(SELECT count(*) FROM domains d WHERE d.tenant_id = t.id AND d.state = 'active'), "
+				     "(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'spf'), "
+				     "(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'mx'), "
+				     "(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'dmarc') "
+				     "FROM tenants t WHERE ?1 IS NULL OR t.name = ?1 ORDER BY t.name",
+				     "s", show ? name : NULL);
+		int first = 1;
+		if (c->o.json)
+			printf(show ? "" : "[");
+		else if (!show)
+			printf("%-24s %-8s %s\n", "TENANT", "DOMAINS", "CREATED");
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char tb[32];
+			const char *tn = (const char *)sqlite3_column_text(st, 0);
+			int64_t created = sqlite3_column_int64(st, 1);
+			int64_t nd = sqlite3_column_int64(st, 2);
+			const char *pol[3] = { (const char *)sqlite3_column_text(st, 3),
+					       (const char *)sqlite3_column_text(st, 4),
+					       (const char *)sqlite3_column_text(st, 5) };
+			if (c->o.json) {
+				int f = 1;
+				printf("%s{", first ? "" : ", ");
+				json_kv(stdout, &f, "name", tn);
+				json_kv(stdout, &f, "created", fmt_time(created, tb, sizeof(tb)));
+				json_ki(stdout, &f, "domains", nd);
+				json_kv(stdout, &f, "spf", pol[0]);
+				json_kv(stdout, &f, "mx", pol[1]);
+				json_kv(stdout, &f, "dmarc", pol[2]);
+				printf("}");
+			} else if (show) {
+				printf("tenant:  %s\ncreated: %s\ndomains: %lld\nspf:     %s\nmx:      %s\ndmarc:   %s\n",
+				       tn, fmt_time(created, tb, sizeof(tb)), (long long)nd,
+				       pol[0] ? pol[0] : "(inherits global)", pol[1] ? pol[1] : "(inherits global)",
+				       pol[2] ? pol[2] : "(inherits global)");
+			} else {
+				printf("%-24s %-8lld %s\n", tn, (long long)nd, fmt_time(created, tb, sizeof(tb)));
+			}
+			first = 0;
+		}
+		sqlite3_finalize(st);
+		if (c->o.json)
+			printf(show ? "\n" : "]\n");
+	} else {
+		die_usage("tenant add|list|show|remove");
+	}
+}
+
+/* ---- SPF includes inside the zone: the lookup the validator calls ---- */
+
+struct spf_lookup {
+	struct ctx *c;
+	struct db_zone *zf; /* the zone file, if known */
+};
+
+/* The effective value of a policy for a domain id: domain, tenant, global. */
+static char *effective_policy(struct ctx *c, int64_t domain_id, int64_t tid, const char *kind)
+{
+	return one_text(c, q(c,
+			     "SELECT value FROM policies WHERE kind = ?1 AND "
+			     "((domain_id = ?2) OR (tenant_id = ?3 AND domain_id IS NULL) OR "
+			     "(tenant_id IS NULL AND domain_id IS NULL)) "
+			     "ORDER BY domain_id IS NULL, tenant_id IS NULL LIMIT 1",
+			     "sii", kind, domain_id, tid));
+}
+
+static int spf_lookup_fn(void *ctxp, const char *name, char *out, size_t outlen)
+{
+	struct spf_lookup *l = ctxp;
+	struct ctx *c = l->c;
+	uint8_t w[WIRE_MAXNAME];
+	int wl = wire_name_from_text(name, w);
+	if (wl < 0)
+		return 0;
+	/* T.rp.Z: another customer domain's Return-Path policy. */
+	char tok[64];
+	size_t zl = strlen(c->zone), nl = strlen(name);
+	if (nl > zl + 4 && !strcmp(name + nl - zl, c->zone) && !strncmp(name + nl - zl - 4, ".rp.", 4) &&
+	    nl - zl - 4 < sizeof(tok)) {
+		memcpy(tok, name, nl - zl - 4);
+		tok[nl - zl - 4] = 0;
+		struct domain_row d;
+		sqlite3_stmt *st = q(c, "SELECT id, tenant_id FROM domains WHERE token = ? AND state = 'active'", "s", tok);
+		int found = sqlite3_step(st) == SQLITE_ROW;
+		if (found) {
+			d.id = sqlite3_column_int64(st, 0);
+			d.tenant_id = sqlite3_column_int64(st, 1);
+		}
+		sqlite3_finalize(st);
+		if (!found)
+			return 0;
+		char *v = effective_policy(c, d.id, d.tenant_id, "spf");
+		if (!v)
+			return 0;
+		snprintf(out, outlen, "%s", v);
+		free(v);
+		return 1;
+	}
+	if (!l->zf) {
+		snprintf(c->err, sizeof(c->err),
+			 "cannot check the include of %s: dnsdctl needs the zone file (--zone-file, or init --zone-file)",
+			 name);
+		return DNSD_ENOENT;
+	}
+	wire_name_lower(w, (size_t)wl);
+	const struct db_node *n = db_zone_find(l->zf, w, (size_t)wl);
+	const struct db_rrset *rs = n ? db_node_rrset(n, WIRE_T_TXT) : NULL;
+	if (!rs)
+		return 0;
+	/* Each TXT RR: join its strings; the one starting with v=spf1 is the policy. */
+	for (const uint8_t *p = rs->data; p < rs->data + rs->len;) {
+		size_t rdlen = wire_get16(p + 8), o = 0;
+		const uint8_t *rd = p + 10;
+		for (size_t i = 0; i < rdlen && o + 1 < outlen; i += 1u + rd[i]) {
+			size_t sl = rd[i];
+			if (i + 1 + sl > rdlen || o + sl + 1 > outlen)
+				break;
+			memcpy(out + o, rd + i + 1, sl);
+			o += sl;
+		}
+		out[o] = 0;
+		if (!strncasecmp(out, "v=spf1", 6) && (out[6] == ' ' || out[6] == 0))
+			return 1;
+		p += 10 + rdlen;
+	}
+	return 0;
+}
+
+static void check_policy(struct ctx *c, const char *kind, const char *value)
+{
+	char why[1024];
+	int rc;
+	if (!strcmp(kind, "spf")) {
+		struct spf_lookup l = { c, NULL };
+		const char *zf = c->o.zone_file;
+		char *zs = zf ? NULL : store_setting(c->st, "zone_file");
+		if (zf || zs) {
+			if (zone_load(zf ? zf : zs, c->zone, c->zone, &l.zf, c->err, sizeof(c->err)))
+				fail(c, "%s", c->err);
+		}
+		c->err[0] = 0;
+		int lookups = 0;
+		rc = policy_spf_check(value, c->zone, spf_lookup_fn, &l, &lookups, why, sizeof(why));
+		db_zone_free(l.zf);
+		free(zs);
+		if (rc && c->err[0])
+			fail(c, "%s", c->err);
+	} else if (!strcmp(kind, "mx")) {
+		rc = policy_mx_check(value, why, sizeof(why));
+	} else {
+		rc = policy_dmarc_check(value, why, sizeof(why));
+	}
+	if (rc)
+		fail(c, "%s; nothing was changed", why);
+}
+
+static void cmd_policy(struct ctx *c)
+{
+	const char *kind = c->o.pos[0];
+	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
+	int64_t tid = 0, did = 0;
+	struct domain_row d;
+	open_store(c, 0);
+	if (c->o.tenant && c->o.domain)
+		die_usage("give --tenant or --domain, not both");
+	if (c->o.tenant)
+		tid = tenant_id(c, c->o.tenant, 1);
+	if (c->o.domain) {
+		need_domain(c, c->o.domain, &d, 0);
+		did = d.id;
+	}
+	const char *level = did ? "domain" : tid ? "tenant" : "global";
+	const char *who = did ? d.name : tid ? c->o.tenant : "";
+	if (!strcmp(sub, "set")) {
+		if (c->o.npos != 3)
+			die_usage("%s set VALUE (quote it)", kind);
+		const char *v = c->o.pos[2];
+		check_policy(c, kind, v);
+		begin(c);
+		run(c, q(c, "DELETE FROM policies WHERE kind = ? AND ifnull(tenant_id, 0) = ? AND ifnull(domain_id, 0) = ?",
+			 "sii", kind, tid, did));
+		sqlite3_stmt *st = prep(c, "INSERT INTO policies(tenant_id, domain_id, kind, value, updated_at) VALUES (?, ?, ?, ?, ?)");
+		if (tid)
+			sqlite3_bind_int64(st, 1, tid);
+		if (did)
+			sqlite3_bind_int64(st, 2, did);
+		sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, v, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, store_now());
+		run(c, st);
+		commit(c);
+		printf("%s %s%s%s set: %s\n", level, who, *who ? " " : "", kind, v);
+	} else if (!strcmp(sub, "unset")) {
+		begin(c);
+		run(c, q(c, "DELETE FROM policies WHERE kind = ? AND ifnull(tenant_id, 0) = ? AND ifnull(domain_id, 0) = ?",
+			 "sii", kind, tid, did));
+		int ch = sqlite3_changes(c->db);
+		commit(c);
+		printf(ch ? "%s %s%s%s unset\n" : "%s %s%s%s was not set\n", level, who, *who ? " " : "", kind);
+	} else if (!strcmp(sub, "show")) {
+		char *own = one_text(c, q(c, "SELECT value FROM policies WHERE kind = ? AND ifnull(tenant_id, 0) = ? AND ifnull(domain_id, 0) = ?",
+					  "sii", kind, tid, did));
+		char *eff = did ? effective_policy(c, did, d.tenant_id, kind)
+			    : tid ? effective_policy(c, -1, tid, kind)
+				  : (own ? strdup(own) : NULL);
+		if (c->o.json) {
+			int f = 1;
+			printf("{");
+			json_kv(stdout, &f, "kind", kind);
+			json_kv(stdout, &f, "level", level);
+			if (*who)
+				json_kv(stdout, &f, level, who);
+			json_kv(stdout, &f, "value", own);
+			json_kv(stdout, &f, "effective", eff);
+			printf("}\n");
+		} else {
+			printf("%s (%s%s%s): %s\n", kind, level, *who ? " " : "", who, own ? own : "(not set here)");
+			if (level[0] != 'g')
+				printf("effective: %s\n", eff ? eff : "(none)");
+		}
+		free(own);
+		free(eff);
+	} else {
+		die_usage("%s set|unset|show", kind);
+	}
+}
+
+/* ---- domains ---- */
+
+static const char *keys_dir(struct ctx *c, char *buf, size_t n)
+{
+	if (c->o.keys)
+		return c->o.keys;
+	char *tmp = strdup(c->o.db);
+	snprintf(buf, n, "%s/keys", dirname(tmp));
+	free(tmp);
+	return buf;
+}
+
+static void print_records(struct ctx *c, const struct domain_row *d, const char *format)
+{
+	char prefix[64] = "dnsd";
+	int nslots = 0;
+	const char *sels[MAX_SLOTS];
+	char selbuf[MAX_SLOTS][64];
+	sqlite3_stmt *st = q(c, "SELECT selector FROM slots WHERE domain_id = ? ORDER BY position", "i", d->id);
+	while (sqlite3_step(st) == SQLITE_ROW && nslots < MAX_SLOTS) {
+		snprintf(selbuf[nslots], sizeof(selbuf[0]), "%s", sqlite3_column_text(st, 0));
+		sels[nslots] = selbuf[nslots];
+		nslots++;
+	}
+	sqlite3_finalize(st);
+	(void)prefix;
+	int ttl = store_setting_int(c->st, "ttl_policy", 3600);
+	struct {
+		char name[600], value[600];
+		const char *purpose;
+		int optional;
+	} r[MAX_SLOTS + 2];
+	int n = 0;
+	for (int i = 0; i < nslots; i++, n++) {
+		snprintf(r[n].name, sizeof(r[n].name), "%s._domainkey.%s.", sels[i], d->name);
+		snprintf(r[n].value, sizeof(r[n].value), "%s.%s.dkim.%s", sels[i], d->token, c->zone);
+		r[n].purpose = "dkim";
+		r[n].optional = 0;
+	}
+	snprintf(r[n].name, sizeof(r[n].name), "%s.%s.", d->rp, d->name);
+	snprintf(r[n].value, sizeof(r[n].value), "%s.rp.%s", d->token, c->zone);
+	r[n].purpose = "return-path";
+	r[n++].optional = 0;
+	snprintf(r[n].name, sizeof(r[n].name), "_dmarc.%s.", d->name);
+	snprintf(r[n].value, sizeof(r[n].value), "%s.dmarc.%s", d->token, c->zone);
+	r[n].purpose = "dmarc";
+	r[n++].optional = 1;
+
+	if (!strcmp(format, "json")) {
+		int f = 1;
+		printf("{");
+		json_kv(stdout, &f, "domain", d->name);
+		json_kv(stdout, &f, "tenant", d->tenant);
+		json_kv(stdout, &f, "token", d->token);
+		json_kv(stdout, &f, "state", d->state);
+		printf(", \"records\": [");
+		for (int i = 0; i < n; i++) {
+			int g = 1;
+			printf("%s{", i ? ", " : "");
+			json_kv(stdout, &g, "type", "CNAME");
+			json_kv(stdout, &g, "name", r[i].name);
+			json_kv(stdout, &g, "value", r[i].value);
+			json_kv(stdout, &g, "purpose", r[i].purpose);
+			printf(", \"optional\": %s}", r[i].optional ? "true" : "false");
+		}
+		printf("]}\n");
+	} else if (!strcmp(format, "zone")) {
+		printf("; records for %s to add once at its DNS host (dnsd token %s)\n", d->name, d->token);
+		for (int i = 0; i < n; i++)
+			printf("%s%s %d IN CNAME %s\n", r[i].optional ? "; optional, replaces any _dmarc TXT:\n" : "",
+			       r[i].name, ttl, r[i].value);
+	} else {
+		printf("Add these records to the DNS of %s, once:\n\n", d->name);
+		printf("%-6s %-48s %s\n", "TYPE", "NAME", "VALUE");
+		for (int i = 0; i < n; i++)
+			printf("%-6s %-48s %s%s\n", "CNAME", r[i].name, r[i].value,
+			       r[i].optional ? "   (optional: hosted DMARC; remove any _dmarc TXT first)" : "");
+		printf("\nThe DKIM keys and the SPF and DMARC policies behind them are then managed for you.\n");
+	}
+}
+
+static void cmd_domain_add(struct ctx *c)
+{
+	char name[256], why[512], kdir_buf[4096], token[32], path[8192], pub[2048];
+	if (c->o.npos != 3)
+		die_usage("domain add DOMAIN --tenant NAME");
+	if (!c->o.tenant)
+		die_usage("domain add needs --tenant NAME");
+	const char *format = c->o.format ? c->o.format : (c->o.json ? "json" : "table");
+	if (strcmp(format, "table") && strcmp(format, "zone") && strcmp(format, "json"))
+		die_usage("--format is table, zone or json");
+	const char *alg = c->o.algorithm ? c->o.algorithm : "rsa-2048";
+	int is_ed, bits;
+	if (keys_parse_algorithm(alg, &is_ed, &bits) || (!is_ed && bits < 2048))
+		fail(NULL, "unknown algorithm '%s': use rsa-2048, rsa-3072, rsa-4096 or ed25519", alg);
+	open_store(c, 0);
+	norm_domain(c, c->o.pos[2], name, sizeof(name));
+	size_t zl = strlen(c->zone), nl = strlen(name);
+	char dotted[300];
+	snprintf(dotted, sizeof(dotted), ".%s.", name);
+	if (nl + 2 >= zl && !strcmp(dotted + nl + 2 - zl, c->zone) &&
+	    (nl + 2 == zl || dotted[nl + 1 - zl] == '.'))
+		fail(c, "domain %s is inside the hosted zone %s", name, c->zone);
+	char prefix[64];
+	char *ps = store_setting(c->st, "selector_prefix");
+	snprintf(prefix, sizeof(prefix), "%s", ps ? ps : "dnsd");
+	free(ps);
+	int nslots = store_setting_int(c->st, "slots", 3);
+	if (nslots < 1 || nslots > MAX_SLOTS)
+		nslots = 3;
+	/* The longest names that will exist must fit: the customer's DKIM name and
+	 * D._report._dmarc.Z. */
+	if (strlen(prefix) + 2 + 12 + nl > 253 || nl + 17 + zl > 254)
+		fail(c, "domain %s is too long: %s._domainkey.%s or %s._report._dmarc.%s would pass 253 characters",
+		     name, prefix, name, name, c->zone);
+	const char *rp = c->o.return_path;
+	char *rps = NULL;
+	if (!rp)
+		rp = rps = store_setting(c->st, "return_path");
+	if (!rp)
+		rp = "bounce";
+	if (!valid_label(rp, 0))
+		fail(c, "invalid return-path label '%s'", rp);
+	if (c->o.token) {
+		if (!keys_token_valid(c->o.token))
+			fail(c, "invalid token '%s': 16 characters of a-z and 2-7", c->o.token);
+		snprintf(token, sizeof(token), "%s", c->o.token);
+	} else if (keys_token_new(token)) {
+		fail(c, "cannot draw a random token");
+	}
+	/* Cheap checks first, outside the transaction; repeated inside it. */
+	int64_t tid = tenant_id(c, c->o.tenant, 1);
+	struct domain_row d;
+	if (find_domain(c, name, &d, 0))
+		fail(c, "domain %s already exists (tenant %s, token %s)", name, d.tenant, d.token);
+	if (one_int(c, q(c, "SELECT count(*) FROM tokens WHERE token = ?", "s", token), 0))
+		fail(c, "token %s was already used; tokens are never reused", token);
+
+	/* The slow part, before the transaction: the key and its file. */
+	const char *kdir = keys_dir(c, kdir_buf, sizeof(kdir_buf));
+	char ddir[4400];
+	snprintf(ddir, sizeof(ddir), "%s/%s", kdir, name);
+	if (keys_dir_prepare(ddir, why, sizeof(why)))
+		fail(c, "key directory: %s; nothing was changed", why);
+	/* The store keeps an absolute reference: the signer reads it from elsewhere. */
+	char *absdir = realpath(ddir, NULL);
+	if (absdir) {
+		snprintf(ddir, sizeof(ddir), "%s", absdir);
+		free(absdir);
+	}
+	keys_key *k = NULL;
+	if (keys_generate(alg, &k))
+		fail(c, "cannot generate a %s key", alg);
+	if (keys_public_b64(k, pub, sizeof(pub)) < 0)
+		fail(c, "cannot encode the public key");
+	char sel1[80];
+	snprintf(sel1, sizeof(sel1), "%s1", prefix);
+	int64_t now = store_now();
+	int rc;
+	for (int attempt = 0;; attempt++) {
+		snprintf(path, sizeof(path), "%s/%s-%s-%lld%s%.0d.pem", ddir, sel1, token, (long long)now,
+			 attempt ? "-" : "", attempt);
+		rc = keys_write_private(k, path, why, sizeof(why));
+		if (rc != DNSD_EEXIST || attempt > 20)
+			break;
+	}
+	keys_free(k);
+	if (rc)
+		fail(c, "%s; nothing was changed", why);
+
+	if (store_write_begin(c->st, c->err, sizeof(c->err))) {
+		unlink(path);
+		fail(c, "%s", c->err);
+	}
+	const char *problem = NULL;
+	if (find_domain(c, name, &d, 0))
+		problem = "domain already exists";
+	else if (one_int(c, q(c, "SELECT count(*) FROM tokens WHERE token = ?", "s", token), 0))
+		problem = "token was already used; tokens are never reused";
+	else if (!tenant_id(c, c->o.tenant, 0))
+		problem = "tenant was removed meanwhile";
+	if (problem) {
+		unlink(path);
+		fail(c, "%s: %s", name, problem);
+	}
+#define TRY(stmt)                                                                        \
+	do {                                                                             \
+		sqlite3_stmt *s_ = (stmt);                                               \
+		int r_ = sqlite3_step(s_);                                               \
+		sqlite3_finalize(s_);                                                    \
+		if (r_ != SQLITE_DONE) {                                                 \
+			snprintf(c->err, sizeof(c->err), "%s", sqlite3_errmsg(c->db));   \
+			unlink(path);                                                    \
+			fail(c, "store error: %s; nothing was changed", c->err);         \
+		}                                                                        \
+	} while (0)
+	TRY(q(c, "INSERT INTO tokens(token, created_at) VALUES (?, ?)", "si", token, now));
+	TRY(q(c, "INSERT INTO domains(tenant_id, name, token, return_path, created_at) VALUES (?, ?, ?, ?, ?)",
+	      "isssi", tid, name, token, rp, now));
+	int64_t did = sqlite3_last_insert_rowid(c->db);
+	int64_t slot1 = 0;
+	for (int i = 1; i <= nslots; i++) {
+		char sel[80];
+		snprintf(sel, sizeof(sel), "%s%d", prefix, i);
+		TRY(q(c, "INSERT INTO slots(domain_id, selector, position) VALUES (?, ?, ?)", "isi", did, sel,
+		      (int64_t)i));
+		if (i == 1)
+			slot1 = sqlite3_last_insert_rowid(c->db);
+	}
+	/* The first key of a new domain is active at once: its names were never
+	 * answered before (the token is new), so no resolver holds an older answer. */
+	TRY(q(c,
+	      "INSERT INTO keys(slot_id, algorithm, public_key, private_ref, state, created_at, published_at, activated_at) "
+	      "VALUES (?, ?, ?, ?, 'active', ?, ?, ?)",
+	      "isssiii", slot1, alg, pub, path, now, now, now));
+#undef TRY
+	if (store_write_commit(c->st, c->err, sizeof(c->err))) {
+		unlink(path);
+		fail(c, "cannot commit: %s; nothing was changed", c->err);
+	}
+	free(rps);
+	find_domain(c, name, &d, 0);
+	print_records(c, &d, format);
+}
+
+static void cmd_domain_remove(struct ctx *c)
+{
+	struct domain_row d;
+	if (c->o.npos != 3)
+		die_usage("domain remove DOMAIN");
+	open_store(c, 0);
+	begin(c);
+	need_domain(c, c->o.pos[2], &d, 0);
+	int64_t now = store_now();
+	run(c, q(c, "UPDATE keys SET state = 'revoked', revoked_at = ? WHERE state != 'revoked' AND slot_id IN "
+		    "(SELECT id FROM slots WHERE domain_id = ?)", "ii", now, d.id));
+	run(c, q(c, "UPDATE domains SET state = 'removed', removed_at = ? WHERE id = ?", "ii", now, d.id));
+	commit(c);
+	int days = store_setting_int(c->st, "retention_days", 7);
+	printf("domain %s removed: its DKIM names answer a revoked key (p=) for %d day(s), then NXDOMAIN "
+	       "(after 'dnsdctl maintain'); token %s is never reused\n", d.name, days, d.token);
+}
+
+static void cmd_domain_list(struct ctx *c)
+{
+	open_store(c, 0);
+	int64_t tid = c->o.tenant ? tenant_id(c, c->o.tenant, 1) : 0;
+	sqlite3_stmt *st = q(c,
+			     "SELECT d.name, t.name, d.token, d.state, d.created_at FROM domains d "
+			     "JOIN tenants t ON t.id = d.tenant_id WHERE (?1 = 0 OR d.tenant_id = ?1) "
+			     "AND d.state != 'purged' ORDER BY d.name, d.id",
+			     "i", tid);
+	int first = 1;
+	if (c->o.json)
+		printf("[");
+	else
+		printf("%-40s %-20s %-17s %-8s %s\n", "DOMAIN", "TENANT", "TOKEN", "STATE", "CREATED");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char tb[32];
+		const char *v[4];
+		for (int i = 0; i < 4; i++)
+			v[i] = (const char *)sqlite3_column_text(st, i);
+		fmt_time(sqlite3_column_int64(st, 4), tb, sizeof(tb));
+		if (c->o.json) {
+			int f = 1;
+			printf("%s{", first ? "" : ", ");
+			json_kv(stdout, &f, "domain", v[0]);
+			json_kv(stdout, &f, "tenant", v[1]);
+			json_kv(stdout, &f, "token", v[2]);
+			json_kv(stdout, &f, "state", v[3]);
+			json_kv(stdout, &f, "created", tb);
+			printf("}");
+		} else {
+			printf("%-40s %-20s %-17s %-8s %s\n", v[0], v[1], v[2], v[3], tb);
+		}
+		first = 0;
+	}
+	sqlite3_finalize(st);
+	if (c->o.json)
+		printf("]\n");
+}
+
+static void cmd_domain_show(struct ctx *c)
+{
+	struct domain_row d;
+	char tb[32], tb2[32];
+	if (c->o.npos != 3)
+		die_usage("domain show DOMAIN");
+	open_store(c, 0);
+	need_domain(c, c->o.pos[2], &d, 1);
+	char *pol[3];
+	const char *kinds[3] = { "spf", "mx", "dmarc" };
+	for (int i = 0; i < 3; i++)
+		pol[i] = d.state[0] == 'a' ? effective_policy(c, d.id, d.tenant_id, kinds[i]) : NULL;
+	sqlite3_stmt *st = q(c,
+			     "SELECT s.selector, s.eligible, k.algorithm, k.state, k.created_at, k.activated_at, k.private_ref "
+			     "FROM slots s LEFT JOIN keys k ON k.slot_id = s.id AND k.state != 'revoked' "
+			     "WHERE s.domain_id = ? ORDER BY s.position",
+			     "i", d.id);
+	if (c->o.json) {
+		int f = 1;
+		printf("{");
+		json_kv(stdout, &f, "domain", d.name);
+		json_kv(stdout, &f, "tenant", d.tenant);
+		json_kv(stdout, &f, "token", d.token);
+		json_kv(stdout, &f, "state", d.state);
+		json_kv(stdout, &f, "return_path", d.rp);
+		json_kv(stdout, &f, "created", fmt_time(d.created_at, tb, sizeof(tb)));
+		json_kv(stdout, &f, "removed", d.removed_at ? fmt_time(d.removed_at, tb2, sizeof(tb2)) : NULL);
+		for (int i = 0; i < 3; i++)
+			json_kv(stdout, &f, kinds[i], pol[i]);
+		printf(", \"slots\": [");
+	} else {
+		printf("domain:      %s\ntenant:      %s\ntoken:       %s\nstate:       %s\nreturn-path: %s.%s\n"
+		       "created:     %s\n",
+		       d.name, d.tenant, d.token, d.state, d.rp, d.name, fmt_time(d.created_at, tb, sizeof(tb)));
+		if (d.removed_at)
+			printf("removed:     %s\n", fmt_time(d.removed_at, tb, sizeof(tb)));
+		for (int i = 0; i < 3; i++)
+			printf("%-12s %s\n", i == 0 ? "spf:" : i == 1 ? "mx:" : "dmarc:", pol[i] ? pol[i] : "(none)");
+		printf("%-10s %-9s %-10s %-21s %s\n", "SELECTOR", "KEY", "STATE", "ACTIVE SINCE", "PRIVATE KEY");
+	}
+	int first = 1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *sel = (const char *)sqlite3_column_text(st, 0);
+		const char *alg = (const char *)sqlite3_column_text(st, 2);
+		const char *state = (const char *)sqlite3_column_text(st, 3);
+		const char *ref = (const char *)sqlite3_column_text(st, 6);
+		int64_t act = sqlite3_column_int64(st, 5);
+		if (c->o.json) {
+			int f = 1;
+			printf("%s{", first ? "" : ", ");
+			json_kv(stdout, &f, "selector", sel);
+			json_ki(stdout, &f, "eligible", sqlite3_column_int64(st, 1));
+			json_kv(stdout, &f, "algorithm", alg);
+			json_kv(stdout, &f, "state", state ? state : "empty");
+			json_kv(stdout, &f, "activated", act ? fmt_time(act, tb, sizeof(tb)) : NULL);
+			json_kv(stdout, &f, "private_key", ref);
+			printf("}");
+		} else {
+			printf("%-10s %-9s %-10s %-21s %s\n", sel, alg ? alg : "-", state ? state : "empty",
+			       fmt_time(act, tb, sizeof(tb)), ref ? ref : "-");
+		}
+		first = 0;
+	}
+	sqlite3_finalize(st);
+	if (c->o.json)
+		printf("]}\n");
+	for (int i = 0; i < 3; i++)
+		free(pol[i]);
+}
+
+static void cmd_domain(struct ctx *c)
+{
+	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
+	if (!strcmp(sub, "add"))
+		cmd_domain_add(c);
+	else if (!strcmp(sub, "remove"))
+		cmd_domain_remove(c);
+	else if (!strcmp(sub, "list"))
+		cmd_domain_list(c);
+	else if (!strcmp(sub, "show"))
+		cmd_domain_show(c);
+	else if (!strcmp(sub, "records")) {
+		struct domain_row d;
+		if (c->o.npos != 3)
+			die_usage("domain records DOMAIN");
+		const char *format = c->o.format ? c->o.format : (c->o.json ? "json" : "table");
+		if (strcmp(format, "table") && strcmp(format, "zone") && strcmp(format, "json"))
+			die_usage("--format is table, zone or json");
+		open_store(c, 0);
+		need_domain(c, c->o.pos[2], &d, 0);
+		print_records(c, &d, format);
+	} else
+		die_usage("domain add|list|show|records|remove");
+}
+
+static void cmd_maintain(struct ctx *c)
+{
+	open_store(c, 0);
+	int64_t now = store_now();
+	int days = store_setting_int(c->st, "retention_days", 7);
+	begin(c);
+	run(c, q(c, "UPDATE domains SET state = 'purged' WHERE state = 'removed' AND removed_at <= ?", "i",
+		 now - (int64_t)days * 86400));
+	int purged = sqlite3_changes(c->db);
+	commit(c);
+	if (c->o.json)
+		printf("{\"purged\": %d, \"serial\": %lld}\n", purged, (long long)store_serial(c->st));
+	else
+		printf("%d removed domain(s) past the %d-day retention now answer NXDOMAIN; serial %lld\n", purged,
+		       days, (long long)store_serial(c->st));
+}
+
+static void cmd_status(struct ctx *c)
+{
+	open_store(c, 0);
+	int64_t nt = one_int(c, q(c, "SELECT count(*) FROM tenants", ""), 0);
+	int64_t nd = one_int(c, q(c, "SELECT count(*) FROM domains WHERE state = 'active'", ""), 0);
+	int64_t nk = one_int(c, q(c, "SELECT count(*) FROM keys WHERE state != 'revoked'", ""), 0);
+	int64_t js = one_int(c, q(c, "SELECT count(*) FROM journal", ""), 0);
+	if (c->o.json) {
+		int f = 1;
+		printf("{");
+		json_kv(stdout, &f, "store", c->o.db);
+		json_kv(stdout, &f, "zone", c->zone);
+		json_ki(stdout, &f, "schema_version", store_schema_version(c->st));
+		json_ki(stdout, &f, "serial", store_serial(c->st));
+		json_ki(stdout, &f, "tenants", nt);
+		json_ki(stdout, &f, "domains", nd);
+		json_ki(stdout, &f, "keys", nk);
+		json_ki(stdout, &f, "journal_rows", js);
+		printf("}\n");
+	} else {
+		printf("store:   %s (schema %d)\nzone:    %s\nserial:  %lld\ntenants: %lld\ndomains: %lld\n"
+		       "keys:    %lld published\njournal: %lld rows\n",
+		       c->o.db, store_schema_version(c->st), c->zone, (long long)store_serial(c->st),
+		       (long long)nt, (long long)nd, (long long)nk, (long long)js);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct ctx c;
+	parse(&c.o, argc, argv);
+	const char *cmd = c.o.pos[0];
+	if (!strcmp(cmd, "init"))
+		cmd_init(&c);
+	else if (!strcmp(cmd, "tenant"))
+		cmd_tenant(&c);
+	else if (!strcmp(cmd, "domain"))
+		cmd_domain(&c);
+	else if (!strcmp(cmd, "spf") || !strcmp(cmd, "mx") || !strcmp(cmd, "dmarc"))
+		cmd_policy(&c);
+	else if (!strcmp(cmd, "maintain"))
+		cmd_maintain(&c);
+	else if (!strcmp(cmd, "status"))
+		cmd_status(&c);
+	else
+		die_usage("unknown command '%s'", cmd);
+	if (fflush(stdout) || ferror(stdout))
+		fail(NULL, "cannot write the output: %s", strerror(errno));
+	free(c.zone);
+	store_close(c.st);
+	return 0;
+}
