@@ -13,8 +13,8 @@ struct resp {
 };
 
 /* Appends one RRset with a compressed owner pointing at offset owner. ttl, if not
- * zero, replaces each RR's TTL (negative answers use the SOA's negative TTL). */
-static void put_rrset(struct resp *r, const struct db_rrset *rs, uint16_t owner, uint32_t ttl,
+ * negative, replaces each RR's TTL (negative answers use the SOA's negative TTL). */
+static void put_rrset(struct resp *r, const struct db_rrset *rs, uint16_t owner, int64_t ttl,
 		      uint16_t *counter)
 {
 	if (r->overflow)
@@ -28,8 +28,8 @@ static void put_rrset(struct resp *r, const struct db_rrset *rs, uint16_t owner,
 		size_t rl = 10u + wire_get16(p + 8);
 		wire_put16(r->out + r->len, (uint16_t)(0xC000 | owner));
 		memcpy(r->out + r->len + 2, p, rl);
-		if (ttl)
-			wire_put32(r->out + r->len + 2 + 4, ttl);
+		if (ttl >= 0)
+			wire_put32(r->out + r->len + 2 + 4, (uint32_t)ttl);
 		r->len += 2 + rl;
 		p += rl;
 		(*counter)++;
@@ -227,7 +227,7 @@ size_t answer_query(const struct db_view *v, const struct answer_cfg *cfg, const
 		}
 	}
 	if (res == R_DATA) {
-		put_rrset(&r, rs, WIRE_HDR, 0, &r.ancount);
+		put_rrset(&r, rs, WIRE_HDR, -1, &r.ancount);
 	} else if (soa) {
 		put_rrset(&r, soa, apex_off, z->neg_ttl, &r.nscount);
 	}

@@ -381,12 +381,7 @@ static int load_zones(struct server *s)
 					s->dyn = old[j];
 			return rc;
 		}
-		/* The old zones go with the view that used them. */
-		struct pending *p = &s->pend[s->npend - 1];
-		for (size_t j = 0; j < nold; j++) {
-			/* zones hold more than one allocation: free them by hand below */
-			(void)p;
-		}
+		/* The old zones are freed once no worker can still be reading them. */
 		if (s->net) {
 			/* Wait for the workers to move on, then free (a reload is rare). */
 			uint64_t *snap = calloc((size_t)net_workers(s->net), sizeof(uint64_t));

@@ -362,7 +362,8 @@ int store_journal_trim(struct store *s, int64_t max_age, int64_t max_rows)
 			  "(SELECT ifnull(max(seq), 0) FROM journal) - ?2";
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return DNSD_ESTORE;
-	sqlite3_bind_int64(st, 1, store_now() - max_age);
+	/* Journal times come from SQLite's clock, not the test clock. */
+	sqlite3_bind_int64(st, 1, (int64_t)time(NULL) - max_age);
 	sqlite3_bind_int64(st, 2, max_rows);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = DNSD_ESTORE;
