@@ -321,45 +321,41 @@ static int edit_retire(struct db_edit *e, void *p, uint64_t gen)
 	return garbage_push(&e->old, p);
 }
 
-/* Makes *mp writable by this edit (copying it if a reader may see it). */
-static struct db_map *map_own(struct db_edit *e, struct db_map **mp)
+/* Makes a map node writable by this edit: returns node itself if this edit made
+ * it, else a copy (or a new zeroed node for NULL) and retires the original. Both
+ * node kinds start with their gen. */
+static void *node_own(struct db_edit *e, void *node, size_t size)
 {
-	struct db_map *m = *mp;
-	if (m && m->gen == e->gen)
-		return m;
-	struct db_map *n = m ? malloc(sizeof(*n)) : calloc(1, sizeof(*n));
+	if (node && *(uint64_t *)node == e->gen)
+		return node;
+	void *n = node ? malloc(size) : calloc(1, size);
 	if (!n)
 		return NULL;
-	if (m) {
-		memcpy(n, m, sizeof(*n));
-		if (garbage_push(&e->old, m)) {
+	if (node) {
+		memcpy(n, node, size);
+		if (garbage_push(&e->old, node)) {
 			free(n);
 			return NULL;
 		}
 	}
-	n->gen = e->gen;
-	*mp = n;
+	*(uint64_t *)n = e->gen;
 	return n;
+}
+
+static struct db_map *map_own(struct db_edit *e, struct db_map **mp)
+{
+	struct db_map *m = node_own(e, *mp, sizeof(**mp));
+	if (m)
+		*mp = m;
+	return m;
 }
 
 static struct map_mid *mid_own(struct db_edit *e, struct db_map *m, size_t i)
 {
-	struct map_mid *mid = m->m[i];
-	if (mid && mid->gen == e->gen)
-		return mid;
-	struct map_mid *n = mid ? malloc(sizeof(*n)) : calloc(1, sizeof(*n));
-	if (!n)
-		return NULL;
-	if (mid) {
-		memcpy(n, mid, sizeof(*n));
-		if (garbage_push(&e->old, mid)) {
-			free(n);
-			return NULL;
-		}
-	}
-	n->gen = e->gen;
-	m->m[i] = n;
-	return n;
+	struct map_mid *mid = node_own(e, m->m[i], sizeof(*mid));
+	if (mid)
+		m->m[i] = mid;
+	return mid;
 }
 
 typedef int (*map_match_fn)(const void *item, const void *key, size_t klen);

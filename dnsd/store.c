@@ -427,6 +427,22 @@ static void warnf(store_warn_fn warn, void *wctx, const char *fmt, const char *a
 	warn(wctx, msg);
 }
 
+/* Validates a policy row as dnsdctl would have: returns its index (0 spf, 1 mx,
+ * 2 dmarc), or -1 after warning that it is not served. */
+static int policy_kind_valid(const char *kind, const char *v, store_warn_fn warn, void *wctx)
+{
+	char why[256];
+	int k = !strcmp(kind, "spf") ? 0 : !strcmp(kind, "mx") ? 1 : 2;
+	int bad = k == 0 ? policy_spf_check(v, ".", NULL, NULL, NULL, why, sizeof(why))
+		: k == 1 ? policy_mx_check(v, why, sizeof(why))
+			 : policy_dmarc_check(v, why, sizeof(why));
+	if (bad) {
+		warnf(warn, wctx, "store: policy not served: %s (%s)", why, v);
+		return -1;
+	}
+	return k;
+}
+
 /* Loads the policies of one tenant (tenant_id > 0), the global ones (0), or all
  * tenant and global ones (-1) into e. */
 static int load_policies(struct store *s, int64_t tenant_id, struct db_edit *e, store_warn_fn warn,
@@ -456,15 +472,9 @@ static int load_policies(struct store *s, int64_t tenant_id, struct db_edit *e, 
 		cur = t;
 		const char *kind = (const char *)sqlite3_column_text(st, 1);
 		const char *v = (const char *)sqlite3_column_text(st, 2);
-		char why[256];
-		int k = !strcmp(kind, "spf") ? 0 : !strcmp(kind, "mx") ? 1 : 2;
-		int bad = k == 0 ? policy_spf_check(v, ".", NULL, NULL, NULL, why, sizeof(why))
-			: k == 1 ? policy_mx_check(v, why, sizeof(why))
-				 : policy_dmarc_check(v, why, sizeof(why));
-		if (bad) {
-			warnf(warn, wctx, "store: policy not served: %s (%s)", why, v);
+		int k = policy_kind_valid(kind, v, warn, wctx);
+		if (k < 0)
 			continue;
-		}
 		free(val[k]);
 		val[k] = strdup(v);
 	}
@@ -570,15 +580,9 @@ static int load_domains(struct store *s, const char *token, struct db_edit *e, s
 				continue;
 			const char *kind = (const char *)sqlite3_column_text(st[2], 1);
 			const char *v = (const char *)sqlite3_column_text(st[2], 2);
-			char why[256];
-			int k = !strcmp(kind, "spf") ? 0 : !strcmp(kind, "mx") ? 1 : 2;
-			int pbad = k == 0 ? policy_spf_check(v, ".", NULL, NULL, NULL, why, sizeof(why))
-				 : k == 1 ? policy_mx_check(v, why, sizeof(why))
-					  : policy_dmarc_check(v, why, sizeof(why));
-			if (pbad) {
-				warnf(warn, wctx, "store: domain policy not served: %s (%s)", why, v);
+			int k = policy_kind_valid(kind, v, warn, wctx);
+			if (k < 0)
 				continue;
-			}
 			free(b->pol[k]);
 			b->pol[k] = strdup(v);
 		}
