@@ -16,9 +16,10 @@ TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3
 LIB_SRC  = $(filter-out dnsd/main.c,$(wildcard dnsd/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/test_fuzz_answer
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test-deps run test unit system clean format
+.PHONY: all deps test-deps run test unit system clean format fuzz
 
 all: $(BUILD)/dnsd $(BUILD)/dnsdctl
 
@@ -39,6 +40,22 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libdnsd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libdnsd.a $(LDLIBS)
 
+# The fuzz target, replayed over its corpus by gcc (part of `make unit`).
+$(BUILD)/tests/test_fuzz_answer: tests/fuzz/fuzz_answer.c tests/fuzz/replay.c $(BUILD)/libdnsd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ tests/fuzz/fuzz_answer.c tests/fuzz/replay.c $(BUILD)/libdnsd.a $(LDLIBS)
+
+# libFuzzer over the parser and answer path for FUZZ_SECONDS; new inputs it finds
+# go to build/fuzz-corpus (copy the interesting ones to tests/fuzz/corpus).
+fuzz:
+	@tools/install-deps clang libclang-rt-14-dev $(BUILD_PKGS)
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+		CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined' build-fuzz/libdnsd.a
+	clang -O1 -g -fsanitize=fuzzer,address,undefined -Idnsd -D_GNU_SOURCE -o build-fuzz/fuzz_answer \
+		tests/fuzz/fuzz_answer.c build-fuzz/libdnsd.a $(LDLIBS)
+	@mkdir -p build/fuzz-corpus
+	build-fuzz/fuzz_answer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz-corpus tests/fuzz/corpus
+
 # Installs the Debian packages that are missing (as root, or through sudo).
 deps:
 	@tools/install-deps $(BUILD_PKGS)
@@ -58,7 +75,7 @@ test: test-deps
 	@tests/run
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-fuzz
 
 format:
 	clang-format -i dnsd/*.c dnsd/*.h tools/*.c tests/unit/*.c tests/unit/*.h

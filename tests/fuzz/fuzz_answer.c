@@ -1,0 +1,91 @@
+/* fuzz_answer: a libFuzzer target over the query parser and the answer path. The
+ * same file builds with gcc into a replay program (tests/fuzz/replay.c) that
+ * `make test` runs over the corpus in tests/fuzz/corpus. */
+#include "answer.h"
+#include "db.h"
+#include "wire.h"
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct db_view *view;
+
+static void add(struct db_zone *z, const char *owner, uint16_t type, const uint8_t *rd, size_t n)
+{
+	uint8_t w[WIRE_MAXNAME];
+	int l = wire_name_from_text(owner, w);
+	if (l < 0 || db_zone_add(z, w, (size_t)l, type, 3600, rd, n))
+		abort();
+}
+
+/* A small hosted zone with a few customer domains: enough to reach every branch
+ * of the answer path. */
+static void setup(void)
+{
+	static struct db_zone *zones[1];
+	uint8_t apex[WIRE_MAXNAME], rd[512];
+	int al = wire_name_from_text("auth.fuzz.example.", apex);
+	struct db_zone *z = db_zone_new(apex, (size_t)al);
+	int n = wire_name_from_text("ns1.auth.fuzz.example.", rd);
+	n += wire_name_from_text("hostmaster.fuzz.example.", rd + n);
+	memcpy(rd + n, "\x00\x00\x00\x01\x00\x00\x0e\x10\x00\x00\x02\x58\x00\x12\x75\x00\x00\x00\x01\x2c", 20);
+	add(z, "auth.fuzz.example.", WIRE_T_SOA, rd, (size_t)n + 20);
+	n = wire_name_from_text("ns1.auth.fuzz.example.", rd);
+	add(z, "auth.fuzz.example.", WIRE_T_NS, rd, (size_t)n);
+	n = wire_txt_rdata("v=spf1 ip4:192.0.2.0/24 -all", 28, rd, sizeof(rd));
+	add(z, "_spf.auth.fuzz.example.", WIRE_T_TXT, rd, (size_t)n);
+	add(z, "a.b.c.auth.fuzz.example.", WIRE_T_A, (const uint8_t *)"\x7f\0\0\1", 4);
+	n = wire_name_from_text("a.b.c.auth.fuzz.example.", rd);
+	add(z, "www.auth.fuzz.example.", WIRE_T_CNAME, rd, (size_t)n);
+	z->neg_ttl = 300;
+	zones[0] = z;
+
+	struct db_edit *e = db_edit_begin(NULL, zones, 1, z);
+	struct db_settings set = { 7, 3600, 3600 };
+	db_edit_settings(e, &set, 1);
+	char longkey[801];
+	memset(longkey, 'A', 800);
+	longkey[800] = 0;
+	char txt[900];
+	snprintf(txt, sizeof(txt), "v=DKIM1; k=rsa; p=%s", longkey);
+	const char *names[3] = { "example.com", "example.org", "removed.example" };
+	const char *tokens[3] = { "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc" };
+	for (int i = 0; i < 3; i++) {
+		struct db_domain_spec d = { 0 };
+		d.id = i + 1;
+		d.tenant_id = 1;
+		d.name = names[i];
+		d.token = tokens[i];
+		d.removed = i == 2;
+		d.nslots = 2;
+		d.slots[0].selector = "esp1";
+		d.slots[0].txt = txt;
+		d.slots[1].selector = "esp2";
+		if (i == 1)
+			d.spf = "v=spf1 -all";
+		if (db_edit_put_domain(e, &d))
+			abort();
+	}
+	db_edit_put_policy(e, 0, "v=spf1 include:_spf.auth.fuzz.example -all", "10 bounce.auth.fuzz.example.",
+			   "v=DMARC1; p=none");
+	struct db_garbage g = { 0 };
+	view = db_edit_commit(e, NULL, &g);
+	db_garbage_free(&g);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t out[65536 + 16];
+	static const struct answer_cfg cfg = { 1232 };
+	if (!view)
+		setup();
+	/* The answer must never exceed what the transport allows. */
+	size_t n = answer_query(view, &cfg, data, size, out, 65535, 0);
+	if (n > 1232 || (n && n < 12))
+		abort();
+	n = answer_query(view, &cfg, data, size, out, 65535, 1);
+	if (n > 65535 || (n && n < 12))
+		abort();
+	return 0;
+}
