@@ -6,8 +6,10 @@ CC      ?= gcc
 BUILD   ?= build
 WERROR  ?=
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter $(WERROR) -D_GNU_SOURCE -Idnsd -pthread
+# What every build needs; CFLAGS (optimisation, sanitizers) may be set on the command line.
+XCFLAGS  = $(CFLAGS) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter $(WERROR) -D_GNU_SOURCE -Idnsd -pthread
 LDLIBS  += -luv -lldns -lsqlite3 -lcrypto -pthread
+SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev libssl-dev
 TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl \
@@ -19,31 +21,31 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/test_fuzz_answer
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test-deps run test unit system clean format fuzz
+.PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz
 
 all: $(BUILD)/dnsd $(BUILD)/dnsdctl
 
 $(BUILD)/obj/%.o: %.c $(wildcard dnsd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(XCFLAGS) -c -o $@ $<
 
 $(BUILD)/libdnsd.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/dnsd: $(BUILD)/obj/dnsd/main.o $(BUILD)/libdnsd.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/dnsdctl: $(BUILD)/obj/tools/dnsdctl.o $(BUILD)/libdnsd.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libdnsd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libdnsd.a $(LDLIBS)
+	$(CC) $(XCFLAGS) -Itests/unit -o $@ $< $(BUILD)/libdnsd.a $(LDLIBS)
 
 # The fuzz target, replayed over its corpus by gcc (part of `make unit`).
 $(BUILD)/tests/test_fuzz_answer: tests/fuzz/fuzz_answer.c tests/fuzz/replay.c $(BUILD)/libdnsd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ tests/fuzz/fuzz_answer.c tests/fuzz/replay.c $(BUILD)/libdnsd.a $(LDLIBS)
+	$(CC) $(XCFLAGS) -o $@ tests/fuzz/fuzz_answer.c tests/fuzz/replay.c $(BUILD)/libdnsd.a $(LDLIBS)
 
 # libFuzzer over the parser and answer path for FUZZ_SECONDS; new inputs it finds
 # go to build/fuzz-corpus (copy the interesting ones to tests/fuzz/corpus).
@@ -70,7 +72,18 @@ run: deps
 
 unit: $(UNIT_BIN)
 
+# The whole suite on the normal build, then again under AddressSanitizer and
+# UBSan (no recovery) in build-asan/; one closing line counts both runs.
 test: test-deps
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS='$(SANITIZE)' all unit
+	@tests/run-all
+
+# Only the sanitizer run, or only the plain one.
+test-asan: test-deps
+	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS='$(SANITIZE)' all unit
+	@BUILD=build-asan tests/run
+test-plain: test-deps
 	@$(MAKE) --no-print-directory all unit
 	@tests/run
 

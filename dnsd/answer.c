@@ -56,8 +56,10 @@ static int lookup_dynamic(const struct db_view *v, const struct wire_query *q, i
 	int is_txt = qt == WIRE_T_TXT || qt == WIRE_T_ANY;
 
 	if (label_is(top, "dkim") || label_is(top, "rp") || label_is(top, "dmarc")) {
+		/* dkim.Z has names while removed domains answer p=; the others only
+		 * while live domains exist. */
 		if (below == 1)
-			return v->ndomains ? R_NODATA : R_NXDOMAIN;
+			return (label_is(top, "dkim") ? v->ndomains : v->nlive) ? R_NODATA : R_NXDOMAIN;
 		const uint8_t *tl = n + q->label_off[below - 2];
 		const struct db_domain *d = db_view_by_token(v, tl + 1, tl[0]);
 		if (!d)
@@ -91,14 +93,14 @@ static int lookup_dynamic(const struct db_view *v, const struct wire_query *q, i
 	}
 	if (below >= 2 && label_is(top, "_dmarc") && label_is(n + q->label_off[below - 2], "_report")) {
 		if (below == 2)
-			return v->ndomains ? R_NODATA : R_NXDOMAIN;
+			return v->nlive ? R_NODATA : R_NXDOMAIN;
 		/* D is the name left of _report: its labels, then the root. */
 		uint8_t d[WIRE_MAXNAME];
 		size_t dl = q->label_off[below - 2];
 		memcpy(d, n, dl);
 		d[dl++] = 0;
 		if (!db_view_by_name(v, d, dl))
-			return R_NXDOMAIN;
+			return db_view_is_ent(v, d, dl) ? R_NODATA : R_NXDOMAIN;
 		*rs = is_txt ? v->report_txt : NULL;
 		return *rs ? R_DATA : R_NODATA;
 	}
@@ -110,7 +112,7 @@ static size_t finish(struct resp *r, const struct wire_query *q, int rcode, int 
 {
 	uint8_t *o = r->out;
 	o[2] = (uint8_t)(0x80 | (q->flags1 & 0x79) | (aa ? 0x04 : 0) | (tc ? 0x02 : 0));
-	o[3] = (uint8_t)(rcode & 0x0F);
+	o[3] = (uint8_t)((q->flags2 & 0x10) | (rcode & 0x0F)); /* CD is copied */
 	wire_put16(o + 6, r->ancount);
 	wire_put16(o + 8, r->nscount);
 	wire_put16(o + 10, 0);

@@ -195,7 +195,7 @@ int db_zone_add(struct db_zone *z, const uint8_t *owner, size_t owner_len, uint1
 		return DNSD_EINVAL;
 	memcpy(name, owner, owner_len);
 	wire_name_lower(name, owner_len);
-	if (memcmp(name + owner_len - z->apex_len, z->apex, z->apex_len) != 0)
+	if (!wire_name_under(name, owner_len, z->apex, z->apex_len))
 		return DNSD_EINVAL;
 	struct db_node *n = zone_node(z, name, owner_len);
 	if (!n)
@@ -281,6 +281,7 @@ struct db_edit {
 	struct db_view *v;
 	struct db_garbage old; /* parts of base that the new view replaced */
 	int failed;
+	int global_fresh;      /* the view's global policy was made by this edit */
 };
 
 static int garbage_push(struct db_garbage *g, void *p)
@@ -412,7 +413,7 @@ static int map_set(struct db_edit *e, struct db_map **mp, uint64_t h, const void
 	}
 	if (at < n)
 		*old = b->it[at].item;
-	m->count += nn - n;
+	m->count = m->count + nn - n; /* nn - n alone would wrap: both unsigned */
 	mid->b[MAP_L2(h)] = nb;
 	if (b && edit_retire(e, b, b->gen))
 		return DNSD_ENOMEM;
@@ -471,6 +472,54 @@ static int match_tenant(const void *item, const void *key, size_t klen)
 {
 	const struct db_tenant *t = item;
 	return t->id == *(const int64_t *)key;
+}
+
+/* A proper suffix of live domain names, with how many names it is a suffix of. */
+struct db_ent {
+	uint64_t gen;
+	uint32_t count;
+	uint8_t len;
+	uint8_t name[];
+};
+
+static int match_ent(const void *item, const void *key, size_t klen)
+{
+	const struct db_ent *t = item;
+	return t->len == klen && memcmp(t->name, key, klen) == 0;
+}
+
+/* Adds delta to the count of every proper suffix of name (the root excluded). */
+static int ents_adjust(struct db_edit *e, const uint8_t *name, size_t len, int delta)
+{
+	for (size_t i = name[0] + 1u; i < len && name[i]; i += name[i] + 1u) {
+		const uint8_t *sfx = name + i;
+		size_t sl = len - i;
+		uint64_t h = db_hash(sfx, sl);
+		struct db_ent *old = map_get(e->v->ents, h, sfx, sl, match_ent);
+		uint32_t c = (uint32_t)((old ? old->count : 0) + delta);
+		if (old && old->gen == e->gen && c) {
+			old->count = c; /* made by this edit: no reader sees it yet */
+			continue;
+		}
+		struct db_ent *n = NULL;
+		if (c) {
+			if (!(n = malloc(sizeof(*n) + sl)))
+				return DNSD_ENOMEM;
+			n->gen = e->gen;
+			n->count = c;
+			n->len = (uint8_t)sl;
+			memcpy(n->name, sfx, sl);
+		}
+		void *prev;
+		int r = map_set(e, &e->v->ents, h, sfx, sl, match_ent, n, &prev);
+		if (r) {
+			free(n);
+			return r;
+		}
+		if (prev && edit_retire(e, prev, item_gen(prev)))
+			return DNSD_ENOMEM;
+	}
+	return 0;
 }
 
 static void policy_free(struct db_policy *p)
@@ -617,15 +666,20 @@ int db_edit_put_domain(struct db_edit *e, const struct db_domain_spec *s)
 		if (cur == od)
 			r = map_set(e, &e->v->by_name, db_hash(od->name, od->name_len), od->name,
 				    od->name_len, match_name, NULL, &oldn);
+		if (!r)
+			r = ents_adjust(e, od->name, od->name_len, -1);
 	}
 	if (!r && !d->removed)
 		r = map_set(e, &e->v->by_name, db_hash(d->name, d->name_len), d->name, d->name_len,
 			    match_name, d, &oldn);
+	if (!r && !d->removed)
+		r = ents_adjust(e, d->name, d->name_len, +1);
 	if (!r)
 		r = domain_retire(e, od);
 	if (r)
 		e->failed = 1;
 	e->v->ndomains = e->v->by_token ? e->v->by_token->count : 0;
+	e->v->nlive = e->v->by_name ? e->v->by_name->count : 0;
 	return r;
 }
 
@@ -642,11 +696,14 @@ int db_edit_del_domain(struct db_edit *e, const char *token)
 		    match_name) == od)
 		r = map_set(e, &e->v->by_name, db_hash(od->name, od->name_len), od->name,
 			    od->name_len, match_name, NULL, &oldn);
+	if (!r && od && !od->removed)
+		r = ents_adjust(e, od->name, od->name_len, -1);
 	if (!r)
 		r = domain_retire(e, od);
 	if (r)
 		e->failed = 1;
 	e->v->ndomains = e->v->by_token ? e->v->by_token->count : 0;
+	e->v->nlive = e->v->by_name ? e->v->by_name->count : 0;
 	return r;
 }
 
@@ -657,16 +714,18 @@ int db_edit_put_policy(struct db_edit *e, int64_t tenant_id, const char *spf, co
 	if (policy_build(&p, spf, mx, dmarc, e->v->set.ttl_policy))
 		return DNSD_EINVAL;
 	if (tenant_id == 0) {
-		/* The global policy lives in the view struct itself: the old RRsets are
-		 * retired with the gen of the edit that built them, unknown here, so
-		 * they go to the grace list (freeing a fresh one late is harmless). */
-		if (garbage_push(&e->old, e->v->global.spf) || garbage_push(&e->old, e->v->global.mx) ||
-		    garbage_push(&e->old, e->v->global.dmarc)) {
+		/* The global policy lives in the view struct itself. */
+		if (e->global_fresh) {
+			policy_free(&e->v->global);
+		} else if (garbage_push(&e->old, e->v->global.spf) ||
+			   garbage_push(&e->old, e->v->global.mx) ||
+			   garbage_push(&e->old, e->v->global.dmarc)) {
 			policy_free(&p);
 			e->failed = 1;
 			return DNSD_ENOMEM;
 		}
 		e->v->global = p;
+		e->global_fresh = 1;
 		return 0;
 	}
 	struct db_tenant *t = NULL;
@@ -716,6 +775,13 @@ static void collect_tenant(void *item, void *ctx)
 		e->failed = 1;
 }
 
+static void collect_ent(void *item, void *ctx)
+{
+	struct db_edit *e = ctx;
+	if (edit_retire(e, item, item_gen(item)))
+		e->failed = 1;
+}
+
 /* Retires every node of a map: those this edit made are freed, others kept. */
 static void map_retire_nodes(struct db_edit *e, struct db_map *m)
 {
@@ -741,13 +807,18 @@ int db_edit_clear(struct db_edit *e)
 	map_walk(e->v->tenants, collect_tenant, e);
 	map_retire_nodes(e, e->v->by_token);
 	map_retire_nodes(e, e->v->by_name);
+	map_walk(e->v->ents, collect_ent, e);
 	map_retire_nodes(e, e->v->tenants);
-	e->v->by_token = e->v->by_name = e->v->tenants = NULL;
-	e->v->ndomains = 0;
-	if (garbage_push(&e->old, e->v->global.spf) || garbage_push(&e->old, e->v->global.mx) ||
-	    garbage_push(&e->old, e->v->global.dmarc))
+	map_retire_nodes(e, e->v->ents);
+	e->v->by_token = e->v->by_name = e->v->tenants = e->v->ents = NULL;
+	e->v->ndomains = e->v->nlive = 0;
+	if (e->global_fresh)
+		policy_free(&e->v->global);
+	else if (garbage_push(&e->old, e->v->global.spf) || garbage_push(&e->old, e->v->global.mx) ||
+		 garbage_push(&e->old, e->v->global.dmarc))
 		e->failed = 1;
 	memset(&e->v->global, 0, sizeof(e->v->global));
+	e->global_fresh = 1;
 	return e->failed ? DNSD_ENOMEM : 0;
 }
 
@@ -775,6 +846,13 @@ static void free_fresh_tenant(void *item, void *ctx)
 	}
 }
 
+static void free_fresh_ent(void *item, void *ctx)
+{
+	struct db_edit *e = ctx;
+	if (item_gen(item) == e->gen)
+		free(item);
+}
+
 void db_edit_abort(struct db_edit *e)
 {
 	if (!e)
@@ -784,9 +862,10 @@ void db_edit_abort(struct db_edit *e)
 	map_free_nodes(e->v->by_token, e->gen);
 	map_free_nodes(e->v->by_name, e->gen);
 	map_free_nodes(e->v->tenants, e->gen);
-	/* The global policy, dyn_soa and report_txt of an aborted edit cannot be told
-	 * from base's by gen; the edit never replaces them in place, so they leak at
-	 * worst on an out-of-memory path. */
+	map_walk(e->v->ents, free_fresh_ent, e);
+	map_free_nodes(e->v->ents, e->gen);
+	if (e->global_fresh)
+		policy_free(&e->v->global);
 	free(e->old.ptrs);
 	free(e->v);
 	free(e);
@@ -826,7 +905,8 @@ struct db_view *db_edit_commit(struct db_edit *e, const struct db_view *base, st
 		g->ptrs = np;
 		g->cap = nc;
 	}
-	memcpy(g->ptrs + g->n, e->old.ptrs, e->old.n * sizeof(void *));
+	if (e->old.n)
+		memcpy(g->ptrs + g->n, e->old.ptrs, e->old.n * sizeof(void *));
 	g->n += e->old.n;
 	free(e->old.ptrs);
 	free(e);
@@ -849,6 +929,11 @@ const struct db_domain *db_view_by_token(const struct db_view *v, const uint8_t 
 const struct db_domain *db_view_by_name(const struct db_view *v, const uint8_t *name, size_t len)
 {
 	return map_get(v->by_name, db_hash(name, len), name, len, match_name);
+}
+
+int db_view_is_ent(const struct db_view *v, const uint8_t *name, size_t len)
+{
+	return map_get(v->ents, db_hash(name, len), name, len, match_ent) != NULL;
 }
 
 const struct db_rrset *db_view_policy(const struct db_view *v, const struct db_domain *d, int which)
@@ -882,12 +967,19 @@ static void free_tenant_cb(void *item, void *ctx)
 	free(t);
 }
 
+static void free_ent_cb(void *item, void *ctx)
+{
+	free(item);
+}
+
 void db_view_free_all(struct db_view *v)
 {
 	if (!v)
 		return;
 	map_walk(v->by_token, free_domain_cb, NULL);
 	map_walk(v->tenants, free_tenant_cb, NULL);
+	map_walk(v->ents, free_ent_cb, NULL);
+	map_free_nodes(v->ents, 0);
 	map_free_nodes(v->by_token, 0);
 	map_free_nodes(v->by_name, 0);
 	map_free_nodes(v->tenants, 0);

@@ -120,7 +120,9 @@ struct db_view {
 	struct db_rrset *report_txt;  /* "v=DMARC1" for D._report._dmarc.Z */
 	struct db_policy global;
 	struct db_map *by_token, *by_name, *tenants;
-	size_t ndomains;
+	struct db_map *ents;          /* proper suffixes of live domain names, counted */
+	size_t ndomains;              /* domains with names, removed ones included */
+	size_t nlive;                 /* live (not removed) domains */
 };
 
 /* Garbage: the parts a change replaced, to free once no reader can see them. */
@@ -156,8 +158,11 @@ void db_edit_abort(struct db_edit *e);
 /* Lookups for the answer path: no allocation, no locks. */
 const struct db_domain *db_view_by_token(const struct db_view *v, const uint8_t *label, size_t len);
 const struct db_domain *db_view_by_name(const struct db_view *v, const uint8_t *name, size_t len);
-/* Effective policy of type (WIRE_T_TXT for spf, WIRE_T_MX) or dmarc (pass 0): domain, then
- * tenant, then global. */
+/* 1 if name (lowercase wire) is a proper suffix of a live domain's name: the empty
+ * non-terminals of D._report._dmarc.Z. */
+int db_view_is_ent(const struct db_view *v, const uint8_t *name, size_t len);
+/* Effective policy (DB_POL_SPF, DB_POL_MX, DB_POL_DMARC) of a domain: its own, then
+ * its tenant's, then the global one; NULL when none is set. */
 const struct db_rrset *db_view_policy(const struct db_view *v, const struct db_domain *d, int which);
 enum { DB_POL_SPF, DB_POL_MX, DB_POL_DMARC };
 

@@ -57,6 +57,16 @@ int wire_read_name(struct wire_cur *c, uint8_t out[WIRE_MAXNAME])
 	return (int)n;
 }
 
+int wire_name_under(const uint8_t *name, size_t len, const uint8_t *apex, size_t apex_len)
+{
+	if (apex_len > len || memcmp(name + len - apex_len, apex, apex_len) != 0)
+		return 0;
+	for (size_t i = 0; i < len; i += name[i] + 1u)
+		if (i == len - apex_len)
+			return 1;
+	return 0;
+}
+
 void wire_name_lower(uint8_t *name, size_t len)
 {
 	size_t i = 0;
@@ -163,8 +173,12 @@ int wire_name_from_text(const char *text, uint8_t out[WIRE_MAXNAME])
 		out[0] = 0;
 		return 1;
 	}
-	if (tl && text[tl - 1] == '.')
+	if (tl == 0)
+		return DNSD_EINVAL;
+	if (text[tl - 1] == '.')
 		tl--;
+	if (tl == 0 || text[tl - 1] == '.')
+		return DNSD_EINVAL; /* an empty last label */
 	size_t i = 0;
 	while (i < tl) {
 		size_t j = i;

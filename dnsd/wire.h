@@ -55,11 +55,15 @@ int wire_read_name(struct wire_cur *c, uint8_t out[WIRE_MAXNAME]);
  * (drop). Checking QR and the opcode is the caller's business. */
 int wire_parse_query(const uint8_t *pkt, size_t len, struct wire_query *q);
 
+/* 1 if the wire name is apex or under it, at a label boundary (both lowercase). */
+int wire_name_under(const uint8_t *name, size_t len, const uint8_t *apex, size_t apex_len);
+
 /* Lowercases a wire-form name in place. */
 void wire_name_lower(uint8_t *name, size_t len);
 
-/* Converts a text name ("a.example.com" or "a.example.com.") to lowercase wire
- * form. Returns the wire length or DNSD_EINVAL. No escapes are understood. */
+/* Converts a text name ("a.example.com" or "a.example.com.", "." for the root) to
+ * lowercase wire form. Returns the wire length or DNSD_EINVAL (empty text, empty
+ * label, label over 63, name over 255). No escapes are understood. */
 int wire_name_from_text(const char *text, uint8_t out[WIRE_MAXNAME]);
 
 /* Writes a wire name as dotted text with a trailing dot into out. Returns the

@@ -20,15 +20,7 @@ static int under(const uint8_t *name, size_t nl, const char *sub, const struct d
 		return 0;
 	snprintf(text, sizeof(text), "%s.%s", sub, apex);
 	int wl = wire_name_from_text(text, w);
-	if (wl < 0 || (size_t)wl > nl)
-		return 0;
-	if (memcmp(name + nl - (size_t)wl, w, (size_t)wl) != 0)
-		return 0;
-	/* It must end at a label boundary. */
-	for (size_t i = 0; i < nl; i += name[i] + 1u)
-		if (i == nl - (size_t)wl)
-			return 1;
-	return 0;
+	return wl > 0 && wire_name_under(name, nl, w, (size_t)wl);
 }
 
 int zone_load(const char *path, const char *origin, const char *dyn_zone, struct db_zone **out,
@@ -106,7 +98,7 @@ int zone_load(const char *path, const char *origin, const char *dyn_zone, struct
 			snprintf(err, errlen, "zone file %s: %s has a class other than IN", path, owner_text);
 			break;
 		}
-		if (nl < z->apex_len || memcmp(name + nl - z->apex_len, z->apex, z->apex_len) != 0) {
+		if (!wire_name_under(name, nl, z->apex, z->apex_len)) {
 			snprintf(err, errlen, "zone file %s: %s is outside the zone %s", path, owner_text,
 				 apex_text);
 			break;

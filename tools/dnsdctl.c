@@ -27,7 +27,7 @@ struct opts {
 	int json;
 	const char *format, *tenant, *domain, *algorithm, *token, *return_path;
 	const char *zone, *selector_prefix;
-	const char *slots, *ttl_dkim, *ttl_policy, *retention_days;
+	const char *slots, *ttl_dkim, *ttl_policy, *retention_days, *serial;
 	const char *pos[8];
 	int npos;
 };
@@ -38,6 +38,11 @@ struct ctx {
 	sqlite3 *db;
 	char *zone;          /* the hosted zone, absolute, lowercase */
 	char err[1024];
+	/* What a failing command must take back: a key file it wrote, a directory it made. */
+	char undo_file[8192], undo_dir[8192];
+	/* An SPF value being set, seen by include checks in place of the stored one. */
+	const char *spf_new;
+	int64_t spf_new_tenant, spf_new_domain;
 };
 
 static void die_usage(const char *fmt, ...)
@@ -58,6 +63,10 @@ static void fail(struct ctx *c, const char *fmt, ...)
 	va_list ap;
 	if (c && c->st)
 		store_write_rollback(c->st);
+	if (c && c->undo_file[0])
+		unlink(c->undo_file);
+	if (c && c->undo_dir[0])
+		rmdir(c->undo_dir); /* only if still empty */
 	fprintf(stderr, "dnsdctl: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -73,7 +82,7 @@ static void usage(void)
 	       "Manages the store dnsd answers from. Read commands take --json.\n"
 	       "\n"
 	       "  init --zone Z [--selector-prefix P] [--slots N] [--return-path LABEL]\n"
-	       "       [--ttl-dkim S] [--ttl-policy S] [--retention-days D]\n"
+	       "       [--ttl-dkim S] [--ttl-policy S] [--retention-days D] [--serial N]\n"
 	       "                                create or upgrade the store for hosted zone Z\n"
 	       "  tenant add NAME | list | show NAME | remove NAME\n"
 	       "  domain add DOMAIN --tenant NAME [--algorithm rsa-2048|rsa-3072|rsa-4096|ed25519]\n"
@@ -90,6 +99,7 @@ static void usage(void)
 	       "--keys DIR    private keys (PEM, mode 0600); default: keys/ beside the store\n"
 	       "--zone-file F the zone file, to expand SPF includes inside the zone\n"
 	       "              (default: the one recorded by init --zone-file)\n"
+	       "DNSD_DB       the store, when --db is not given\n"
 	       "DNSD_NOW      seconds since the epoch: the clock, for tests\n");
 	exit(0);
 }
@@ -106,6 +116,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		O("--token", token), O("--return-path", return_path), O("--zone", zone),
 		O("--selector-prefix", selector_prefix), O("--slots", slots), O("--ttl-dkim", ttl_dkim),
 		O("--ttl-policy", ttl_policy), O("--retention-days", retention_days),
+		O("--serial", serial),
 #undef O
 	};
 	o->db = getenv("DNSD_DB");
@@ -398,12 +409,18 @@ static void cmd_init(struct ctx *c)
 	num_opt(c, c->o.ttl_dkim, "--ttl-dkim", 60, 604800);
 	num_opt(c, c->o.ttl_policy, "--ttl-policy", 60, 604800);
 	num_opt(c, c->o.retention_days, "--retention-days", 0, 3650);
+	num_opt(c, c->o.serial, "--serial", 1, 4294967295L);
+	/* The serial starts above the zone file's and above --serial (for a rebuilt
+	 * store: the last serial served, so secondaries do not see it go back). */
+	int64_t floor = c->o.serial ? strtoll(c->o.serial, NULL, 10) : 0;
 	if (c->o.zone_file) {
 		struct db_zone *dz;
 		if (zone_load(c->o.zone_file, zone, zone, &dz, c->err, sizeof(c->err)))
 			fail(NULL, "%s", c->err);
 		char apex[300];
 		wire_name_to_text(dz->apex, apex, sizeof(apex));
+		if ((int64_t)dz->file_serial + 1 > floor)
+			floor = (int64_t)dz->file_serial + 1;
 		db_zone_free(dz);
 		if (strcmp(apex, zone))
 			fail(NULL, "zone file %s is for %s, not %s", c->o.zone_file, apex, zone);
@@ -424,6 +441,7 @@ static void cmd_init(struct ctx *c)
 		fail(c, "the slot count is already %s and domains use it; it cannot change", curs);
 	free(curp);
 	free(curs);
+	run(c, q(c, "UPDATE serial SET value = max(value, ?) WHERE id = 1", "i", floor));
 	set_setting(c, "zone", zone, 1);
 	set_setting(c, "selector_prefix", prefix ? prefix : "dnsd", !prefix);
 	set_setting(c, "slots", c->o.slots ? c->o.slots : "3", !c->o.slots);
@@ -563,6 +581,29 @@ static char *effective_policy(struct ctx *c, int64_t domain_id, int64_t tid, con
 			     "sii", kind, domain_id, tid));
 }
 
+/* The SPF a domain would have once the value being set (c->spf_new, if any) is in
+ * place: so that a tenant or global policy that includes one of the domains
+ * inheriting it is seen to loop. */
+static char *effective_spf(struct ctx *c, int64_t did, int64_t tid)
+{
+	if (!c->spf_new)
+		return effective_policy(c, did, tid, "spf");
+	if (c->spf_new_domain == did)
+		return strdup(c->spf_new);
+	char *v = one_text(c, q(c, "SELECT value FROM policies WHERE kind = 'spf' AND domain_id = ?", "i", did));
+	if (v)
+		return v;
+	if (!c->spf_new_domain && c->spf_new_tenant == tid)
+		return strdup(c->spf_new);
+	v = one_text(c, q(c, "SELECT value FROM policies WHERE kind = 'spf' AND tenant_id = ? AND domain_id IS NULL",
+			  "i", tid));
+	if (v)
+		return v;
+	if (!c->spf_new_domain && !c->spf_new_tenant)
+		return strdup(c->spf_new);
+	return one_text(c, q(c, "SELECT value FROM policies WHERE kind = 'spf' AND tenant_id IS NULL AND domain_id IS NULL", ""));
+}
+
 static int spf_lookup_fn(void *ctxp, const char *name, char *out, size_t outlen)
 {
 	struct spf_lookup *l = ctxp;
@@ -588,7 +629,7 @@ static int spf_lookup_fn(void *ctxp, const char *name, char *out, size_t outlen)
 		sqlite3_finalize(st);
 		if (!found)
 			return 0;
-		char *v = effective_policy(c, d.id, d.tenant_id, "spf");
+		char *v = effective_spf(c, d.id, d.tenant_id);
 		if (!v)
 			return 0;
 		snprintf(out, outlen, "%s", v);
@@ -674,6 +715,9 @@ static void cmd_policy(struct ctx *c)
 		if (c->o.npos != 3)
 			die_usage("%s set VALUE (quote it)", kind);
 		const char *v = c->o.pos[2];
+		c->spf_new = v;
+		c->spf_new_tenant = tid;
+		c->spf_new_domain = did;
 		check_policy(c, kind, v);
 		begin(c);
 		run(c, q(c, "DELETE FROM policies WHERE kind = ? AND ifnull(tenant_id, 0) = ? AND ifnull(domain_id, 0) = ?",
@@ -738,7 +782,6 @@ static const char *keys_dir(struct ctx *c, char *buf, size_t n)
 
 static void print_records(struct ctx *c, const struct domain_row *d, const char *format)
 {
-	char prefix[64] = "dnsd";
 	int nslots = 0;
 	const char *sels[MAX_SLOTS];
 	char selbuf[MAX_SLOTS][64];
@@ -749,7 +792,6 @@ static void print_records(struct ctx *c, const struct domain_row *d, const char 
 		nslots++;
 	}
 	sqlite3_finalize(st);
-	(void)prefix;
 	int ttl = store_setting_int(c->st, "ttl_policy", 3600);
 	struct {
 		char name[600], value[600];
@@ -817,8 +859,10 @@ static void cmd_domain_add(struct ctx *c)
 		die_usage("--format is table, zone or json");
 	const char *alg = c->o.algorithm ? c->o.algorithm : "rsa-2048";
 	int is_ed, bits;
-	if (keys_parse_algorithm(alg, &is_ed, &bits) || (!is_ed && bits < 2048))
+	if (keys_parse_algorithm(alg, &is_ed, &bits))
 		fail(NULL, "unknown algorithm '%s': use rsa-2048, rsa-3072, rsa-4096 or ed25519", alg);
+	if (!is_ed && bits < 2048)
+		fail(NULL, "%s is too weak to generate: new keys are rsa-2048 or larger (RFC 8301), or ed25519", alg);
 	open_store(c, 0);
 	norm_domain(c, c->o.pos[2], name, sizeof(name));
 	size_t zl = strlen(c->zone), nl = strlen(name);
@@ -836,9 +880,13 @@ static void cmd_domain_add(struct ctx *c)
 		nslots = 3;
 	/* The longest names that will exist must fit: the customer's DKIM name and
 	 * D._report._dmarc.Z. */
-	if (strlen(prefix) + 2 + 12 + nl > 253 || nl + 17 + zl > 254)
-		fail(c, "domain %s is too long: %s._domainkey.%s or %s._report._dmarc.%s would pass 253 characters",
-		     name, prefix, name, name, c->zone);
+	/* <prefix><n>._domainkey.D and D._report._dmarc.Z, without the final dot
+	 * (zl counts it), must stay within 253 characters. */
+	char last[16];
+	int lastlen = snprintf(last, sizeof(last), "%d", nslots);
+	if (strlen(prefix) + (size_t)lastlen + 12 + nl > 253 || nl + 15 + zl > 253)
+		fail(c, "domain %s is too long: %s%s._domainkey.%s or %s._report._dmarc.%s would pass 253 characters",
+		     name, prefix, last, name, name, c->zone);
 	const char *rp = c->o.return_path;
 	char *rps = NULL;
 	if (!rp)
@@ -866,6 +914,8 @@ static void cmd_domain_add(struct ctx *c)
 	const char *kdir = keys_dir(c, kdir_buf, sizeof(kdir_buf));
 	char ddir[4400];
 	snprintf(ddir, sizeof(ddir), "%s/%s", kdir, name);
+	struct stat sb;
+	int had_dir = stat(ddir, &sb) == 0;
 	if (keys_dir_prepare(ddir, why, sizeof(why)))
 		fail(c, "key directory: %s; nothing was changed", why);
 	/* The store keeps an absolute reference: the signer reads it from elsewhere. */
@@ -874,6 +924,8 @@ static void cmd_domain_add(struct ctx *c)
 		snprintf(ddir, sizeof(ddir), "%s", absdir);
 		free(absdir);
 	}
+	if (!had_dir)
+		snprintf(c->undo_dir, sizeof(c->undo_dir), "%s", ddir);
 	keys_key *k = NULL;
 	if (keys_generate(alg, &k))
 		fail(c, "cannot generate a %s key", alg);
@@ -893,11 +945,10 @@ static void cmd_domain_add(struct ctx *c)
 	keys_free(k);
 	if (rc)
 		fail(c, "%s; nothing was changed", why);
+	snprintf(c->undo_file, sizeof(c->undo_file), "%s", path);
 
-	if (store_write_begin(c->st, c->err, sizeof(c->err))) {
-		unlink(path);
+	if (store_write_begin(c->st, c->err, sizeof(c->err)))
 		fail(c, "%s", c->err);
-	}
 	const char *problem = NULL;
 	if (find_domain(c, name, &d, 0))
 		problem = "domain already exists";
@@ -905,10 +956,8 @@ static void cmd_domain_add(struct ctx *c)
 		problem = "token was already used; tokens are never reused";
 	else if (!tenant_id(c, c->o.tenant, 0))
 		problem = "tenant was removed meanwhile";
-	if (problem) {
-		unlink(path);
+	if (problem)
 		fail(c, "%s: %s", name, problem);
-	}
 #define TRY(stmt)                                                                        \
 	do {                                                                             \
 		sqlite3_stmt *s_ = (stmt);                                               \
@@ -916,7 +965,6 @@ static void cmd_domain_add(struct ctx *c)
 		sqlite3_finalize(s_);                                                    \
 		if (r_ != SQLITE_DONE) {                                                 \
 			snprintf(c->err, sizeof(c->err), "%s", sqlite3_errmsg(c->db));   \
-			unlink(path);                                                    \
 			fail(c, "store error: %s; nothing was changed", c->err);         \
 		}                                                                        \
 	} while (0)
@@ -940,10 +988,9 @@ static void cmd_domain_add(struct ctx *c)
 	      "VALUES (?, ?, ?, ?, 'active', ?, ?, ?)",
 	      "isssiii", slot1, alg, pub, path, now, now, now));
 #undef TRY
-	if (store_write_commit(c->st, c->err, sizeof(c->err))) {
-		unlink(path);
+	if (store_write_commit(c->st, c->err, sizeof(c->err)))
 		fail(c, "cannot commit: %s; nothing was changed", c->err);
-	}
+	c->undo_file[0] = c->undo_dir[0] = 0;
 	free(rps);
 	find_domain(c, name, &d, 0);
 	print_records(c, &d, format);

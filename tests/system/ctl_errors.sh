@@ -103,7 +103,7 @@ refuses "token too long" nz "invalid token" ctl domain add new.example --tenant 
 
 echo "# algorithms"
 refuses "unknown algorithm dsa" nz "unknown algorithm 'dsa'" ctl domain add new.example --tenant acme --algorithm dsa
-refuses "rsa-1024 (RFC 8301)" nz "algorithm 'rsa-1024'" ctl domain add new.example --tenant acme --algorithm rsa-1024
+refuses "rsa-1024 (RFC 8301)" nz "rsa-1024 is too weak" ctl domain add new.example --tenant acme --algorithm rsa-1024
 refuses "rsa-512" nz "algorithm 'rsa-512'" ctl domain add new.example --tenant acme --algorithm rsa-512
 
 echo "# SPF"
@@ -128,6 +128,12 @@ check "a domain SPF of exactly 10 lookups is accepted" ctl spf set --domain exam
 ctl domain add other.example --tenant acme >/dev/null
 refuses "SPF over 10 lookups via include: of another domain's T.rp name (11)" nz "over the limit of 10" \
 	ctl spf set --domain other.example "v=spf1 include:$TOK.rp.$ZONE -all"
+# A tenant or global SPF that includes a domain inheriting it would include itself.
+OTOK=$(token other.example)
+refuses "tenant SPF including a domain that inherits it (a loop)" nz "include loop" \
+	ctl spf set --tenant acme "v=spf1 include:$OTOK.rp.$ZONE -all"
+refuses "global SPF including a domain that inherits it (a loop)" nz "include loop" \
+	ctl spf set "v=spf1 include:$OTOK.rp.$ZONE -all"
 refuses "spf set with --tenant and --domain both" 2 "not both" ctl spf set --tenant acme --domain example.com "v=spf1 -all"
 refuses "spf set for an unknown domain" nz "no domain" ctl spf set --domain nowhere.example "v=spf1 -all"
 refuses "spf set for an unknown tenant" nz "no tenant" ctl spf set --tenant nobody "v=spf1 -all"
