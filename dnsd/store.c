@@ -374,23 +374,18 @@ int store_journal_trim(struct store *s, int64_t max_age, int64_t max_rows)
 
 int store_write_commit(struct store *s, char *err, size_t errlen)
 {
-	/* The serial moves once per batch, and never below the clock: a store rebuilt
-	 * later starts above every serial the old one served, unless that one ran more
-	 * batches than seconds. */
-	char sql[256];
+	/* Seal the batch: its rows (stamped value + 1 by the triggers) get the serial
+	 * it is served at, which moves once per batch and never below the clock, so a
+	 * store rebuilt later starts above every serial the old one served (unless
+	 * that one ran more batches than seconds). Then the serial takes it. */
+	char sql[512];
 	snprintf(sql, sizeof(sql),
-		 "UPDATE serial SET value = max(value + 1, %lld) WHERE id = 1 AND EXISTS "
-		 "(SELECT 1 FROM journal WHERE serial > (SELECT value FROM serial WHERE id = 1))",
+		 "UPDATE journal SET serial = max((SELECT value FROM serial WHERE id = 1) + 1, %lld) "
+		 "WHERE serial > (SELECT value FROM serial WHERE id = 1);"
+		 "UPDATE serial SET value = (SELECT max(serial) FROM journal) "
+		 "WHERE id = 1 AND (SELECT max(serial) FROM journal) > value;",
 		 (long long)store_now());
-	int64_t before = store_serial(s);
 	int rc = exec(s->db, sql, err, errlen);
-	/* The batch's rows were stamped with the serial as it would have been at
-	 * value + 1; give them the one it is. */
-	if (!rc && store_serial(s) != before + 1) {
-		snprintf(sql, sizeof(sql), "UPDATE journal SET serial = %lld WHERE serial = %lld",
-			 (long long)store_serial(s), (long long)before + 1);
-		rc = exec(s->db, sql, err, errlen);
-	}
 	if (!rc) {
 		int64_t age = (int64_t)store_setting_int(s, "journal_max_age_days", 7) * 86400;
 		int64_t rows = store_setting_int(s, "journal_max_rows", 1000000);
