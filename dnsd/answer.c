@@ -123,7 +123,7 @@ static size_t finish(struct resp *r, const struct wire_query *q, int rcode, int 
 		wire_put16(o + 8, 0);
 	}
 	if (q->edns) {
-		/* The OPT record: room for it was reserved below the limit. */
+		/* The OPT record: room for it (and the NSID) was reserved below the limit. */
 		uint8_t *p = o + r->len;
 		p[0] = 0;
 		wire_put16(p + 1, WIRE_T_OPT);
@@ -132,11 +132,55 @@ static size_t finish(struct resp *r, const struct wire_query *q, int rcode, int 
 		p[6] = 0;
 		p[7] = q->edns_do ? 0x80 : 0;
 		p[8] = 0;
-		wire_put16(p + 9, 0);
-		r->len += 11;
+		uint16_t rdlen = 0;
+		if (q->edns_nsid && cfg->nsid_len && rcode != WIRE_RC_FORMERR) {
+			wire_put16(p + 11, WIRE_OPT_NSID);
+			wire_put16(p + 13, cfg->nsid_len);
+			memcpy(p + 15, cfg->nsid, cfg->nsid_len);
+			rdlen = (uint16_t)(4 + cfg->nsid_len);
+		}
+		wire_put16(p + 9, rdlen);
+		r->len += 11u + rdlen;
 		wire_put16(o + 10, 1);
 	}
 	return r->len;
+}
+
+/* CHAOS TXT: version.bind and version.server, id.server and hostname.bind, when
+ * configured; everything else in class CH is refused. */
+static size_t answer_chaos(struct resp *r, const struct wire_query *q, size_t qend,
+			   const struct answer_cfg *cfg)
+{
+	static const struct {
+		const char *wire;
+		int id;
+	} names[] = {
+		{ "\007version\004bind", 0 }, { "\007version\006server", 0 },
+		{ "\002id\006server", 1 },    { "\010hostname\004bind", 1 },
+	};
+	const char *text = NULL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (q->qname_len == strlen(names[i].wire) + 1 &&
+		    !memcmp(q->qname, names[i].wire, q->qname_len))
+			text = names[i].id ? cfg->identity : cfg->version;
+	if (!text)
+		return finish(r, q, WIRE_RC_REFUSED, 0, 0, qend, cfg);
+	if (q->qtype == WIRE_T_TXT || q->qtype == WIRE_T_ANY) {
+		uint8_t rd[512];
+		int n = wire_txt_rdata(text, strlen(text), rd, sizeof(rd));
+		if (n > 0 && r->len + 12u + (size_t)n <= r->limit) {
+			uint8_t *p = r->out + r->len;
+			wire_put16(p, 0xC000 | WIRE_HDR);
+			wire_put16(p + 2, WIRE_T_TXT);
+			wire_put16(p + 4, WIRE_C_CH);
+			wire_put32(p + 6, 0);
+			wire_put16(p + 10, (uint16_t)n);
+			memcpy(p + 12, rd, (size_t)n);
+			r->len += 12u + (size_t)n;
+			r->ancount = 1;
+		}
+	}
+	return finish(r, q, WIRE_RC_NOERROR, 1, 0, qend, cfg);
 }
 
 size_t answer_query(const struct db_view *v, const struct answer_cfg *cfg, const uint8_t *pkt,
@@ -165,8 +209,8 @@ size_t answer_query(const struct db_view *v, const struct answer_cfg *cfg, const
 		limit = q.edns_size < 512 ? 512 : q.edns_size > cfg->max_udp ? cfg->max_udp : q.edns_size;
 	if (limit > outcap)
 		limit = outcap;
-	/* Keep room for the OPT record. */
-	r.limit = limit - (q.edns ? 11 : 0);
+	/* Keep room for the OPT record (and the NSID, when asked). */
+	r.limit = limit - (q.edns ? 11u + (q.edns_nsid && cfg->nsid_len ? 4u + cfg->nsid_len : 0u) : 0u);
 
 	size_t qend = WIRE_HDR + q.qname_len + 4u;
 	wire_put16(out + 4, 1);
@@ -180,8 +224,13 @@ size_t answer_query(const struct db_view *v, const struct answer_cfg *cfg, const
 		return finish(&r, &q, WIRE_RC_FORMERR, 0, 0, qend, cfg);
 	if (q.edns && q.edns_version > 0)
 		return finish(&r, &q, WIRE_RC_BADVERS, 0, 0, qend, cfg);
+	/* NOTIFY is a primary's business to send, not take (until transfers come). */
+	if (opcode == WIRE_OP_NOTIFY)
+		return finish(&r, &q, WIRE_RC_REFUSED, 0, 0, qend, cfg);
 	if (opcode != WIRE_OP_QUERY)
 		return finish(&r, &q, WIRE_RC_NOTIMP, 0, 0, qend, cfg);
+	if (q.qclass == WIRE_C_CH)
+		return answer_chaos(&r, &q, qend, cfg);
 	if (q.qclass != WIRE_C_IN && q.qclass != WIRE_C_ANY)
 		return finish(&r, &q, WIRE_RC_REFUSED, 0, 0, qend, cfg);
 

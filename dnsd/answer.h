@@ -8,6 +8,12 @@
 
 struct answer_cfg {
 	uint16_t max_udp; /* the largest UDP answer this server sends (EDNS), default 1232 */
+	/* CHAOS TXT answers: NULL hides them (REFUSED), as NSD and Knot can. */
+	const char *identity;  /* id.server, hostname.bind */
+	const char *version;   /* version.bind, version.server */
+	/* NSID (RFC 5001) payload, sent to queries that ask; nsid_len 0: none. */
+	const uint8_t *nsid;
+	uint16_t nsid_len;
 };
 
 /* Answers the query in pkt[0..len) into out (capacity outcap, at least 512). tcp says

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -26,8 +29,9 @@ struct config {
 	struct net_addr listen[MAX_LISTEN];
 	size_t nlisten;
 	int threads;
-	unsigned max_udp, tcp_idle_ms, tcp_max_conns, poll_ms;
-	const char *ready_file;
+	unsigned max_udp, tcp_idle_ms, tcp_query_timeout_ms, tcp_max_conns, tcp_max_per_client, poll_ms;
+	unsigned rrl_rate, rrl_slip;
+	const char *ready_file, *identity, *version, *nsid, *user;
 };
 
 struct pending {
@@ -48,6 +52,11 @@ struct server {
 	struct pending *pend;
 	size_t npend, cappend;
 	int store_bad;           /* the store failed; said once, until it recovers */
+	int store_gone;          /* the store file is missing; said once */
+	int reload_full;         /* the next read loads everything (a new store file) */
+	dev_t store_dev;         /* the file the open store is */
+	ino_t store_ino;
+	uint8_t nsid[256];
 	uv_loop_t loop;
 	uv_timer_t poll;
 	uv_signal_t sigterm, sigint, sighup;
@@ -68,7 +77,20 @@ static void usage(FILE *f)
 		"  --threads N          worker threads, one event loop each (default: CPUs)\n"
 		"  --max-udp BYTES      largest UDP answer with EDNS (default 1232, 512..4096)\n"
 		"  --tcp-idle MS        close idle TCP connections after MS (default 10000)\n"
-		"  --tcp-max-conns N    TCP connections per worker (default 1000)\n"
+		"  --tcp-query-timeout MS  close a TCP connection that takes longer than MS\n"
+		"                       to send one whole query (default 5000)\n"
+		"  --tcp-max-conns N    TCP connections in all (default 1000)\n"
+		"  --tcp-max-per-client N  TCP connections from one address (default 64)\n"
+		"  --rrl-rate N         response rate limit: UDP responses per second per source\n"
+		"                       prefix (/24, /56) and response; 0 turns it off (default 100)\n"
+		"  --rrl-slip N         every Nth limited response is sent truncated, so real\n"
+		"                       resolvers retry over TCP; 0 never (default 2)\n"
+		"  --identity TEXT      answer id.server and hostname.bind (CHAOS TXT) with TEXT;\n"
+		"                       without it they are REFUSED\n"
+		"  --version-string TEXT  answer version.bind and version.server; default REFUSED\n"
+		"  --nsid TEXT|0xHEX    send this NSID (RFC 5001) to queries that ask for it\n"
+		"  --user NAME          drop to this user (and its group) after binding sockets;\n"
+		"                       the store's directory must be writable by it\n"
 		"  --poll MS            how often to look for store changes (default 200)\n"
 		"  --ready-file PATH    write the bound addresses there once answering\n"
 		"  --log-level LEVEL    error, warning, info (default) or debug\n"
@@ -128,6 +150,32 @@ static int option(struct config *c, const char *name, const char *val, int depth
 	} else if (!strcmp(name, "tcp-max-conns")) {
 		if (parse_uint(val, 1, 1000000, &c->tcp_max_conns))
 			goto bad;
+	} else if (!strcmp(name, "tcp-query-timeout")) {
+		if (parse_uint(val, 100, 3600000, &c->tcp_query_timeout_ms))
+			goto bad;
+	} else if (!strcmp(name, "tcp-max-per-client")) {
+		if (parse_uint(val, 1, 1000000, &c->tcp_max_per_client))
+			goto bad;
+	} else if (!strcmp(name, "rrl-rate")) {
+		if (parse_uint(val, 0, 1000000, &c->rrl_rate))
+			goto bad;
+	} else if (!strcmp(name, "rrl-slip")) {
+		if (parse_uint(val, 0, 100, &c->rrl_slip))
+			goto bad;
+	} else if (!strcmp(name, "identity")) {
+		if (strlen(val) > 255)
+			goto bad;
+		c->identity = val;
+	} else if (!strcmp(name, "version-string")) {
+		if (strlen(val) > 255)
+			goto bad;
+		c->version = val;
+	} else if (!strcmp(name, "nsid")) {
+		if (!*val || strlen(val) > 512)
+			goto bad;
+		c->nsid = val;
+	} else if (!strcmp(name, "user")) {
+		c->user = val;
 	} else if (!strcmp(name, "poll")) {
 		if (parse_uint(val, 10, 60000, &c->poll_ms))
 			goto bad;
@@ -285,18 +333,76 @@ static int publish(struct server *s, struct db_edit *e)
 	return 0;
 }
 
+/* Remembers which file the open store is. */
+static void store_file_note(struct server *s)
+{
+	struct stat st;
+	if (stat(s->cfg.db, &st) == 0) {
+		s->store_dev = st.st_dev;
+		s->store_ino = st.st_ino;
+	}
+}
+
+/* The store file may be deleted, or replaced (restored from a backup): SQLite
+ * would go on reading the old, unlinked file. Says so once; opens the new file
+ * when one is there. Returns 0 when the open store is the file at the path. */
+static int store_file_check(struct server *s)
+{
+	struct stat st;
+	char err[512];
+	if (stat(s->cfg.db, &st) != 0) {
+		if (!s->store_gone)
+			log_msg(LOG_ERR, "the store %s is gone (%s); still serving serial %u from memory",
+				s->cfg.db, strerror(errno), s->view ? s->view->set.serial : 0);
+		s->store_gone = 1;
+		return -1;
+	}
+	if (st.st_dev == s->store_dev && st.st_ino == s->store_ino)
+		return 0;
+	struct store *n;
+	if (store_open(s->cfg.db, 0, &n, err, sizeof(err))) {
+		if (!s->store_gone && !s->store_bad)
+			log_msg(LOG_ERR, "cannot open the new store file: %s; still serving serial %u from memory",
+				err, s->view ? s->view->set.serial : 0);
+		s->store_bad = 1;
+		return -1;
+	}
+	char *zone = store_setting(n, "zone");
+	if (!zone || strcmp(zone, s->store_zone)) {
+		if (!s->store_bad)
+			log_msg(LOG_ERR, "the store file %s now serves zone %s, not %s: not used", s->cfg.db,
+				zone ? zone : "(none)", s->store_zone);
+		free(zone);
+		store_close(n);
+		s->store_bad = 1;
+		return -1;
+	}
+	free(zone);
+	sqlite3_busy_timeout(store_db(n), 100);
+	store_close(s->st);
+	s->st = n;
+	s->store_dev = st.st_dev;
+	s->store_ino = st.st_ino;
+	s->reload_full = 1;
+	log_msg(LOG_INFO, "%s the store file %s", s->store_gone ? "found" : "reopened the new", s->cfg.db);
+	s->store_gone = 0;
+	return 0;
+}
+
 /* Reads what changed in the store and publishes it. force: build a new view even
  * if nothing did (new zones). */
 static int refresh(struct server *s, int force)
 {
 	struct store_changes ch;
 	char err[512];
-	if (!force && s->view && !store_changed(s->st))
+	if (store_file_check(s))
+		return DNSD_ESTORE;
+	if (!force && !s->reload_full && s->view && !store_changed(s->st))
 		return 0;
 	struct db_edit *e = db_edit_begin(s->view, s->zones, s->nzones, s->dyn);
 	if (!e)
 		return DNSD_ENOMEM;
-	uint64_t seq = s->view ? s->view->seq : 0;
+	uint64_t seq = s->view && !s->reload_full ? s->view->seq : 0;
 	int rc = store_read_changes(s->st, seq, e, &ch, store_warn, s, err, sizeof(err));
 	if (rc) {
 		db_edit_abort(e);
@@ -309,6 +415,7 @@ static int refresh(struct server *s, int force)
 	if (s->store_bad)
 		log_msg(LOG_INFO, "the store is readable again");
 	s->store_bad = 0;
+	s->reload_full = 0;
 	if (ch.seq == seq && !ch.full) {
 		if (!force && s->view && ch.set.serial == s->view->set.serial) {
 			db_edit_abort(e);
@@ -426,6 +533,52 @@ static void on_hup(uv_signal_t *h, int sig)
 		log_msg(LOG_ERR, "zone reload refused; still serving the previous zone data");
 }
 
+/* --nsid: text, or 0x followed by hex digits. */
+static int set_nsid(struct server *s)
+{
+	const char *v = s->cfg.nsid;
+	size_t n = 0;
+	if (!strncmp(v, "0x", 2)) {
+		for (v += 2; v[0] && v[1] && n < sizeof(s->nsid); v += 2) {
+			unsigned b;
+			if (sscanf(v, "%2x", &b) != 1)
+				break;
+			s->nsid[n++] = (uint8_t)b;
+		}
+		if (*v || !n) {
+			fprintf(stderr, "dnsd: bad --nsid '%s': text, or 0x and an even number of hex digits\n",
+				s->cfg.nsid);
+			return -1;
+		}
+	} else {
+		n = strlen(v) < sizeof(s->nsid) ? strlen(v) : sizeof(s->nsid);
+		memcpy(s->nsid, v, n);
+	}
+	s->sh.acfg.nsid = s->nsid;
+	s->sh.acfg.nsid_len = (uint16_t)n;
+	return 0;
+}
+
+/* --user: after the sockets are bound, before any worker thread starts. */
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		log_msg(LOG_ERR, "--user %s: no such user", user);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) || setgid(pw->pw_gid) || setuid(pw->pw_uid)) {
+		log_msg(LOG_ERR, "--user %s: cannot drop privileges: %s", user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		log_msg(LOG_ERR, "--user %s: privileges could be regained; stopping", user);
+		return -1;
+	}
+	log_msg(LOG_INFO, "running as user %s (uid %u)", user, (unsigned)pw->pw_uid);
+	return 0;
+}
+
 static int write_ready(struct server *s)
 {
 	char tmp[4096];
@@ -450,6 +603,10 @@ int main(int argc, char **argv)
 	s->cfg.max_udp = 1232;
 	s->cfg.tcp_idle_ms = 10000;
 	s->cfg.tcp_max_conns = 1000;
+	s->cfg.tcp_max_per_client = 64;
+	s->cfg.tcp_query_timeout_ms = 5000;
+	s->cfg.rrl_rate = 100;
+	s->cfg.rrl_slip = 2;
 	s->cfg.poll_ms = 200;
 	if (parse_args(&s->cfg, argc, argv))
 		return 2;
@@ -471,6 +628,10 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "%s", err);
 		return 1;
 	}
+	/* The control loop must not wait on a writer: a busy store is tried again at
+	 * the next poll. */
+	sqlite3_busy_timeout(store_db(s->st), 100);
+	store_file_note(s);
 	s->store_zone = store_setting(s->st, "zone");
 	if (!s->store_zone) {
 		log_msg(LOG_ERR, "%s has no zone: run 'dnsdctl --db %s init --zone ZONE' first", s->cfg.db,
@@ -487,11 +648,21 @@ int main(int argc, char **argv)
 	s->sh.acfg.max_udp = (uint16_t)s->cfg.max_udp;
 	s->sh.tcp_idle_ms = s->cfg.tcp_idle_ms;
 	s->sh.tcp_max_conns = s->cfg.tcp_max_conns;
+	s->sh.tcp_max_per_client = s->cfg.tcp_max_per_client;
+	s->sh.tcp_query_timeout_ms = s->cfg.tcp_query_timeout_ms;
+	s->sh.rrl.rate = s->cfg.rrl_rate;
+	s->sh.rrl.slip = s->cfg.rrl_slip;
+	s->sh.acfg.identity = s->cfg.identity;
+	s->sh.acfg.version = s->cfg.version;
+	if (s->cfg.nsid && set_nsid(s))
+		return 2;
 	if (net_bind(s->cfg.listen, s->cfg.nlisten, s->cfg.threads, &s->net, err, sizeof(err))) {
 		log_msg(LOG_ERR, "%s", err);
 		return 1;
 	}
 	reclaim(s, 1); /* no reader has seen anything yet */
+	if (s->cfg.user && drop_privileges(s->cfg.user))
+		return 1;
 	if (net_start(s->net, &s->sh)) {
 		log_msg(LOG_ERR, "cannot start the worker threads");
 		return 1;

@@ -44,12 +44,17 @@ struct worker {
 	struct tcp_listener *tcp;
 	unsigned nconns;
 	int stopping;
+	struct rrl *rrl;
 	uint64_t qcount;           /* atomic: quiescent points passed */
 	uint8_t rbuf[UDP_BUF];     /* lent to libuv for every UDP read */
 	uint8_t obuf[UDP_BUF];     /* the answer being sent */
 };
 
+#define CLIENT_SLOTS 4096
+
 struct net {
+	unsigned conns;                 /* atomic: TCP connections, all workers */
+	unsigned per_client[CLIENT_SLOTS]; /* atomic: by hash of the source address */
 	int nworkers;
 	size_t naddrs;
 	int *udp_fd, *tcp_fd;      /* [worker * naddrs + addr] */
@@ -64,6 +69,9 @@ struct tcp_conn {
 	uv_timer_t idle;
 	struct worker *w;
 	int closing, handles;
+	int counted;                    /* holds a place in the connection counts */
+	unsigned client;                /* its slot in per_client */
+	uint64_t partial_since;         /* when the message in rbuf began arriving */
 	size_t rlen;
 	uint8_t rbuf[2 + 65535];
 };
@@ -234,6 +242,13 @@ static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const stru
 				w->obuf, sizeof(w->obuf), 0);
 	if (!n)
 		return;
+	switch (rrl_check(w->rrl, addr, w->obuf, n, uv_now(&w->loop))) {
+	case RRL_DROP:
+		return;
+	case RRL_SLIP:
+		n = rrl_truncate(w->obuf, n);
+		break;
+	}
 	uv_buf_t out = uv_buf_init((char *)w->obuf, (unsigned)n);
 	int r = uv_udp_try_send(h, &out, 1, addr);
 	if (r == UV_EAGAIN) {
@@ -255,6 +270,10 @@ static void conn_closed(uv_handle_t *h)
 	struct tcp_conn *c = h->data;
 	if (--c->handles == 0) {
 		c->w->nconns--;
+		if (c->counted) {
+			__atomic_sub_fetch(&c->w->net->conns, 1, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&c->w->net->per_client[c->client], 1, __ATOMIC_RELAXED);
+		}
 		free(c);
 	}
 }
@@ -271,6 +290,24 @@ static void conn_close(struct tcp_conn *c)
 static void conn_idle(uv_timer_t *t)
 {
 	conn_close(t->data);
+}
+
+/* An idle connection gets tcp_idle_ms; one holding half a message gets what is
+ * left of tcp_query_timeout_ms since that message began, however slowly it trickles. */
+static void conn_arm(struct tcp_conn *c)
+{
+	const struct net_shared *sh = c->w->net->sh;
+	uint64_t wait = sh->tcp_idle_ms;
+	if (c->rlen) {
+		uint64_t spent = uv_now(&c->w->loop) - c->partial_since;
+		if (spent >= sh->tcp_query_timeout_ms) {
+			conn_close(c);
+			return;
+		}
+		if (sh->tcp_query_timeout_ms - spent < wait)
+			wait = sh->tcp_query_timeout_ms - spent;
+	}
+	uv_timer_start(&c->idle, conn_idle, wait, 0);
 }
 
 static void conn_written(uv_write_t *req, int status)
@@ -325,8 +362,9 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_close(c);
 		return;
 	}
+	if (!c->rlen && nread > 0)
+		c->partial_since = uv_now(&w->loop);
 	c->rlen += (size_t)nread;
-	uv_timer_again(&c->idle);
 	size_t off = 0;
 	/* Every complete message in the buffer, in order: pipelining (RFC 7766 §6.2.1). */
 	while (c->rlen - off >= 2) {
@@ -345,9 +383,13 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (off) {
 		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 		c->rlen -= off;
+		c->partial_since = uv_now(&w->loop);
 	}
-	if (w->stopping && !c->rlen && uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0)
+	if (w->stopping && !c->rlen && uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0) {
 		conn_close(c);
+		return;
+	}
+	conn_arm(c);
 }
 
 static void tcp_accept(uv_stream_t *server, int status)
@@ -359,20 +401,42 @@ static void tcp_accept(uv_stream_t *server, int status)
 	struct tcp_conn *c = malloc(sizeof(*c));
 	if (!c)
 		return;
+	struct net *n = w->net;
 	c->kind = K_CONN;
 	c->w = w;
 	c->closing = 0;
 	c->handles = 2;
 	c->rlen = 0;
+	c->counted = 0;
+	c->partial_since = 0;
 	uv_tcp_init(&w->loop, &c->h);
 	uv_timer_init(&w->loop, &c->idle);
 	c->h.data = c->idle.data = c;
 	w->nconns++;
-	if (uv_accept(server, (uv_stream_t *)&c->h) != 0 || w->nconns > w->net->sh->tcp_max_conns) {
+	if (uv_accept(server, (uv_stream_t *)&c->h) != 0) {
 		conn_close(c);
 		return;
 	}
-	uv_timer_start(&c->idle, conn_idle, w->net->sh->tcp_idle_ms, w->net->sh->tcp_idle_ms);
+	/* Limits, over all workers: in total, and per source address (hashed into
+	 * slots, so that a table of fixed size serves any number of clients). */
+	struct sockaddr_storage ss;
+	int sl = sizeof(ss);
+	uint64_t hk = 0;
+	if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			hk = db_hash((const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr, 4);
+		else
+			hk = db_hash((const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+	}
+	c->client = (unsigned)(hk % CLIENT_SLOTS);
+	c->counted = 1;
+	unsigned total = __atomic_add_fetch(&n->conns, 1, __ATOMIC_RELAXED);
+	unsigned mine = __atomic_add_fetch(&n->per_client[c->client], 1, __ATOMIC_RELAXED);
+	if (total > n->sh->tcp_max_conns || mine > n->sh->tcp_max_per_client) {
+		conn_close(c);
+		return;
+	}
+	conn_arm(c);
 	if (uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read))
 		conn_close(c);
 }
@@ -434,6 +498,8 @@ static int worker_init(struct net *n, struct worker *w, int index)
 	uv_prepare_init(&w->loop, &w->quiet);
 	w->quiet.data = w;
 	uv_prepare_start(&w->quiet, worker_quiet);
+	if (n->sh->rrl.rate && !(w->rrl = rrl_new(&n->sh->rrl, 16)))
+		return DNSD_ENOMEM;
 	w->udp = calloc(n->naddrs, sizeof(*w->udp));
 	w->tcp = calloc(n->naddrs, sizeof(*w->tcp));
 	if (!w->udp || !w->tcp)
@@ -534,6 +600,7 @@ void net_free(struct net *n)
 		}
 		free(w->udp);
 		free(w->tcp);
+		rrl_free(w->rrl);
 	}
 	free(n->workers);
 	free(n->udp_fd);

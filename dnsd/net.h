@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include "answer.h"
 #include "db.h"
+#include "rrl.h"
 
 struct net_addr {
 	struct sockaddr_storage ss;
@@ -23,8 +24,11 @@ int net_parse_addr(const char *text, struct net_addr *a);
 struct net_shared {
 	struct db_view *view; /* atomic: use __atomic_load_n / __atomic_store_n */
 	struct answer_cfg acfg;
-	unsigned tcp_idle_ms;     /* close idle TCP connections after this */
-	unsigned tcp_max_conns;   /* per worker */
+	unsigned tcp_idle_ms;          /* close idle TCP connections after this */
+	unsigned tcp_query_timeout_ms; /* ... and those holding half a message this long */
+	unsigned tcp_max_conns;        /* in all, over every worker */
+	unsigned tcp_max_per_client;   /* from one source address */
+	struct rrl_cfg rrl;            /* UDP response rate limiting */
 };
 
 struct net;

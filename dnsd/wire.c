@@ -111,6 +111,8 @@ static int parse_rr(struct wire_cur *c, struct wire_query *q, int additional)
 					q->edns_badopt = 1;
 					break;
 				}
+				if (wire_get16(c->pkt + p) == WIRE_OPT_NSID)
+					q->edns_nsid = 1;
 				p += 4 + ol;
 			}
 		}
@@ -140,6 +142,7 @@ int wire_parse_query(const uint8_t *pkt, size_t len, struct wire_query *q)
 	q->edns_version = 0;
 	q->edns_do = 0;
 	q->edns_badopt = 0;
+	q->edns_nsid = 0;
 	q->qtype = q->qclass = 0;
 
 	if (q->qdcount != 1)

@@ -18,6 +18,7 @@ enum {
 	WIRE_RC_NOTIMP = 4, WIRE_RC_REFUSED = 5, WIRE_RC_BADVERS = 16,
 };
 enum { WIRE_OP_QUERY = 0, WIRE_OP_NOTIFY = 4, WIRE_OP_UPDATE = 5 };
+enum { WIRE_OPT_NSID = 3, WIRE_OPT_COOKIE = 10 };
 
 /* A read cursor over a message: every read checks what remains. */
 struct wire_cur {
@@ -43,6 +44,7 @@ struct wire_query {
 	uint8_t edns_version;
 	uint8_t edns_do;
 	uint8_t edns_badopt;      /* OPT with a bad owner or malformed options */
+	uint8_t edns_nsid;        /* the query asks for the server's NSID (RFC 5001) */
 };
 
 /* Reads a name at the cursor (following compression pointers, at most 127 jumps

@@ -77,7 +77,7 @@ static void setup(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t out[65536 + 16];
-	static const struct answer_cfg cfg = { 1232 };
+	static const struct answer_cfg cfg = { .max_udp = 1232 };
 	if (!view)
 		setup();
 	/* The answer must never exceed what the transport allows. */

@@ -21,7 +21,7 @@
 static char tmpdir[64];
 static struct db_zone *zones[2];
 static struct db_view *view;
-static struct answer_cfg cfg = {1232};
+static struct answer_cfg cfg = { .max_udp = 1232 };
 static char key_short[300], key_4096[800], key_huge[2100];
 
 /* ---- building queries ---- */
