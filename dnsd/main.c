@@ -56,6 +56,8 @@ struct server {
 	int reload_full;         /* the next read loads everything (a new store file) */
 	dev_t store_dev;         /* the file the open store is */
 	ino_t store_ino;
+	struct timespec store_mtime; /* and how it looked at the last poll */
+	off_t store_size;
 	uint8_t nsid[256];
 	uv_loop_t loop;
 	uv_timer_t poll;
@@ -340,6 +342,8 @@ static void store_file_note(struct server *s)
 	if (stat(s->cfg.db, &st) == 0) {
 		s->store_dev = st.st_dev;
 		s->store_ino = st.st_ino;
+		s->store_size = st.st_size;
+		s->store_mtime = st.st_mtim;
 	}
 }
 
@@ -357,8 +361,29 @@ static int store_file_check(struct server *s)
 		s->store_gone = 1;
 		return -1;
 	}
-	if (st.st_dev == s->store_dev && st.st_ino == s->store_ino)
+	if (st.st_dev == s->store_dev && st.st_ino == s->store_ino) {
+		/* Written behind SQLite's back? A file that no longer starts as a SQLite
+		 * database is corrupt, whatever pages SQLite still has cached. */
+		if (st.st_size != s->store_size || st.st_mtim.tv_sec != s->store_mtime.tv_sec ||
+		    st.st_mtim.tv_nsec != s->store_mtime.tv_nsec) {
+			char magic[16] = { 0 };
+			FILE *f = fopen(s->cfg.db, "rb");
+			size_t got = f ? fread(magic, 1, sizeof(magic), f) : 0;
+			if (f)
+				fclose(f);
+			if (st.st_size > 0 && (got != sizeof(magic) || memcmp(magic, "SQLite format 3", 16))) {
+				if (!s->store_bad)
+					log_msg(LOG_ERR, "the store %s is corrupt (not a SQLite database any more); "
+						"still serving serial %u from memory",
+						s->cfg.db, s->view ? s->view->set.serial : 0);
+				s->store_bad = 1;
+				return -1;
+			}
+			s->store_size = st.st_size;
+			s->store_mtime = st.st_mtim;
+		}
 		return 0;
+	}
 	struct store *n;
 	if (store_open(s->cfg.db, 0, &n, err, sizeof(err))) {
 		if (!s->store_gone && !s->store_bad)
@@ -379,13 +404,21 @@ static int store_file_check(struct server *s)
 	}
 	free(zone);
 	sqlite3_busy_timeout(store_db(n), 100);
+	/* A store restored from an older copy must not take the serial back. */
+	if (s->view && store_serial(n) <= (int64_t)s->view->set.serial &&
+	    store_raise_serial(n, (int64_t)s->view->set.serial + 1, err, sizeof(err)))
+		log_msg(LOG_WARN, "cannot raise the new store's serial above %u: %s", s->view->set.serial, err);
 	store_close(s->st);
 	s->st = n;
 	s->store_dev = st.st_dev;
 	s->store_ino = st.st_ino;
+	s->store_size = st.st_size;
+	s->store_mtime = st.st_mtim;
 	s->reload_full = 1;
-	log_msg(LOG_INFO, "%s the store file %s", s->store_gone ? "found" : "reopened the new", s->cfg.db);
+	log_msg(LOG_INFO, "%s %s: loading it in full", s->store_gone ? "the store is back at" : "a new store file at",
+		s->cfg.db);
 	s->store_gone = 0;
+	s->store_bad = 0;
 	return 0;
 }
 

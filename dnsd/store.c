@@ -735,3 +735,19 @@ int store_note_zone(struct store *s, uint32_t file_serial, const uint8_t digest[
 	}
 	return exec(s->db, "COMMIT", err, errlen);
 }
+
+int store_raise_serial(struct store *s, int64_t floor, char *err, size_t errlen)
+{
+	if (store_serial(s) >= floor)
+		return 0;
+	int rc = store_write_begin(s, err, errlen);
+	if (rc)
+		return rc;
+	char sql[128];
+	snprintf(sql, sizeof(sql), "UPDATE serial SET value = max(value, %lld) WHERE id = 1", (long long)floor);
+	if ((rc = exec(s->db, sql, err, errlen))) {
+		store_write_rollback(s);
+		return rc;
+	}
+	return exec(s->db, "COMMIT", err, errlen);
+}

@@ -74,6 +74,10 @@ int store_changed(struct store *s);
 int store_note_zone(struct store *s, uint32_t file_serial, const uint8_t digest[32], char *err,
 		    size_t errlen);
 
+/* Raises the stored serial to at least floor (a short write transaction): a
+ * store restored from an old backup must not make the served serial go back. */
+int store_raise_serial(struct store *s, int64_t floor, char *err, size_t errlen);
+
 /* The wall clock, or DNSD_NOW (seconds since the epoch) when set: the test clock. */
 int64_t store_now(void);
 #endif
