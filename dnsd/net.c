@@ -60,6 +60,7 @@ struct net {
 	int *udp_fd, *tcp_fd;      /* [worker * naddrs + addr] */
 	struct worker *workers;
 	struct net_shared *sh;
+	struct rrl *rrl;                /* shared by the workers; NULL when off */
 	int started;
 };
 
@@ -498,8 +499,7 @@ static int worker_init(struct net *n, struct worker *w, int index)
 	uv_prepare_init(&w->loop, &w->quiet);
 	w->quiet.data = w;
 	uv_prepare_start(&w->quiet, worker_quiet);
-	if (n->sh->rrl.rate && !(w->rrl = rrl_new(&n->sh->rrl, 16)))
-		return DNSD_ENOMEM;
+	w->rrl = n->rrl;
 	w->udp = calloc(n->naddrs, sizeof(*w->udp));
 	w->tcp = calloc(n->naddrs, sizeof(*w->tcp));
 	if (!w->udp || !w->tcp)
@@ -530,6 +530,8 @@ int net_start(struct net *n, struct net_shared *sh)
 	n->sh = sh;
 	n->workers = calloc((size_t)n->nworkers, sizeof(*n->workers));
 	if (!n->workers)
+		return DNSD_ENOMEM;
+	if (sh->rrl.rate && !(n->rrl = rrl_new(&sh->rrl, 18)))
 		return DNSD_ENOMEM;
 	for (int i = 0; i < n->nworkers; i++) {
 		if (worker_init(n, &n->workers[i], i))
@@ -600,9 +602,9 @@ void net_free(struct net *n)
 		}
 		free(w->udp);
 		free(w->tcp);
-		rrl_free(w->rrl);
 	}
 	free(n->workers);
+	rrl_free(n->rrl);
 	free(n->udp_fd);
 	free(n->tcp_fd);
 	free(n);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 struct bucket {
+	uint8_t lock;       /* workers share the table: a spin lock per bucket */
 	uint64_t key;
 	int64_t tokens;     /* in thousandths of a response */
 	uint64_t last_ms;
@@ -43,6 +44,8 @@ static size_t name_len(const uint8_t *p, size_t len, size_t off)
 		i += p[i] + 1u;
 	return i < len && !p[i] ? i + 1 - off : 0;
 }
+
+static int bucket_take(struct rrl *r, struct bucket *b, uint64_t h, uint64_t now_ms);
 
 int rrl_check(struct rrl *r, const struct sockaddr *addr, const uint8_t *resp, size_t len,
 	      uint64_t now_ms)
@@ -93,6 +96,16 @@ int rrl_check(struct rrl *r, const struct sockaddr *addr, const uint8_t *resp, s
 	}
 	uint64_t h = db_hash(key, kl);
 	struct bucket *b = &r->b[h & r->mask];
+	while (__atomic_test_and_set(&b->lock, __ATOMIC_ACQUIRE))
+		;
+	int verdict = bucket_take(r, b, h, now_ms);
+	__atomic_clear(&b->lock, __ATOMIC_RELEASE);
+	return verdict;
+}
+
+/* Takes a token from the bucket for key h, or says how to limit. Under its lock. */
+static int bucket_take(struct rrl *r, struct bucket *b, uint64_t h, uint64_t now_ms)
+{
 	int64_t cap = (int64_t)r->cfg.rate * 1000;
 	if (b->key != h) {
 		/* A new or evicted bucket starts full: a collision only forgives. */

@@ -1,6 +1,7 @@
 /* rrl: response rate limiting, as NSD, Knot and BIND have it: a token bucket per
  * (source prefix, response), so that dnsd cannot be used to amplify a flood of
- * spoofed queries. One table per worker: no locks on the answer path. */
+ * spoofed queries. One table for all workers (SO_REUSEPORT spreads one prefix's
+ * addresses over them), with a spin lock per bucket: short, and rarely contended. */
 #ifndef DNSD_RRL_H
 #define DNSD_RRL_H
 #include <stddef.h>
