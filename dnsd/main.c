@@ -54,6 +54,7 @@ struct server {
 	int store_bad;           /* the store failed; said once, until it recovers */
 	int store_gone;          /* the store file is missing; said once */
 	int reload_full;         /* the next read loads everything (a new store file) */
+	int store_touched;       /* the file changed: read even if SQLite saw no commit */
 	dev_t store_dev;         /* the file the open store is */
 	ino_t store_ino;
 	struct timespec store_mtime; /* and how it looked at the last poll */
@@ -62,6 +63,11 @@ struct server {
 	uv_loop_t loop;
 	uv_timer_t poll;
 	uv_signal_t sigterm, sigint, sighup;
+	uv_work_t work;          /* the background refresh */
+	int refreshing;          /* it is running: the store and the view are its */
+	int hup_pending;         /* a SIGHUP came meanwhile */
+	struct db_edit *work_edit;
+	int work_full;
 };
 
 static void usage(FILE *f)
@@ -362,25 +368,16 @@ static int store_file_check(struct server *s)
 		return -1;
 	}
 	if (st.st_dev == s->store_dev && st.st_ino == s->store_ino) {
-		/* Written behind SQLite's back? A file that no longer starts as a SQLite
-		 * database is corrupt, whatever pages SQLite still has cached. */
+		/* Written behind SQLite's back (a checkpoint, or an overwrite)? Drop the
+		 * cached pages so the next read sees the file as it is. The file is never
+		 * opened here: closing any descriptor of it would drop SQLite's POSIX locks
+		 * for the whole process. */
 		if (st.st_size != s->store_size || st.st_mtim.tv_sec != s->store_mtime.tv_sec ||
 		    st.st_mtim.tv_nsec != s->store_mtime.tv_nsec) {
-			char magic[16] = { 0 };
-			FILE *f = fopen(s->cfg.db, "rb");
-			size_t got = f ? fread(magic, 1, sizeof(magic), f) : 0;
-			if (f)
-				fclose(f);
-			if (st.st_size > 0 && (got != sizeof(magic) || memcmp(magic, "SQLite format 3", 16))) {
-				if (!s->store_bad)
-					log_msg(LOG_ERR, "the store %s is corrupt (not a SQLite database any more); "
-						"still serving serial %u from memory",
-						s->cfg.db, s->view ? s->view->set.serial : 0);
-				s->store_bad = 1;
-				return -1;
-			}
+			sqlite3_db_release_memory(store_db(s->st));
 			s->store_size = st.st_size;
 			s->store_mtime = st.st_mtim;
+			s->store_touched = 1;
 		}
 		return 0;
 	}
@@ -424,13 +421,29 @@ static int store_file_check(struct server *s)
 
 /* Reads what changed in the store and publishes it. force: build a new view even
  * if nothing did (new zones). */
-static int refresh(struct server *s, int force)
+/* The part of a refresh that may block in SQLite (a store locked against readers
+ * can hold a read for ten seconds): it runs on libuv's thread pool, so that the
+ * control loop stays free for signals. *out gets the edit to publish, or NULL
+ * when nothing changed. */
+static int refresh_read(struct server *s, int force, struct db_edit **out, int *full)
 {
 	struct store_changes ch;
 	char err[512];
+	*out = NULL;
+	*full = 0;
 	if (store_file_check(s))
 		return DNSD_ESTORE;
-	if (!force && !s->reload_full && s->view && !store_changed(s->st))
+	int touched = s->store_touched;
+	s->store_touched = 0;
+	int changed = store_changed(s->st);
+	if (changed < 0) {
+		if (!s->store_bad)
+			log_msg(LOG_ERR, "reading the store %s: %s; still serving serial %u from memory",
+				s->cfg.db, sqlite3_errmsg(store_db(s->st)), s->view ? s->view->set.serial : 0);
+		s->store_bad = 1;
+		return DNSD_ESTORE;
+	}
+	if (!force && !s->reload_full && !touched && s->view && !changed)
 		return 0;
 	struct db_edit *e = db_edit_begin(s->view, s->zones, s->nzones, s->dyn);
 	if (!e)
@@ -456,11 +469,31 @@ static int refresh(struct server *s, int force)
 		}
 		db_edit_settings(e, &ch.set, seq);
 	}
-	rc = publish(s, e);
+	*out = e;
+	*full = ch.full;
+	return 0;
+}
+
+static int refresh_publish(struct server *s, struct db_edit *e, int full)
+{
+	int rc = publish(s, e);
 	if (!rc)
 		log_msg(LOG_DEBUG, "serving serial %u (journal %llu, %zu domains%s)", s->view->set.serial,
-			(unsigned long long)s->view->seq, s->view->ndomains, ch.full ? ", full load" : "");
+			(unsigned long long)s->view->seq, s->view->ndomains, full ? ", full load" : "");
 	return rc;
+}
+
+/* Reads what changed in the store and publishes it, here and now (start-up and
+ * reloads, when no background refresh is running). force: build a new view even
+ * if nothing changed (new zones). */
+static int refresh(struct server *s, int force)
+{
+	struct db_edit *e;
+	int full;
+	int rc = refresh_read(s, force, &e, &full);
+	if (rc || !e)
+		return rc;
+	return refresh_publish(s, e, full);
 }
 
 /* Loads every zone file; on any error nothing changes. */
@@ -542,11 +575,38 @@ static int load_zones(struct server *s)
 	return 0;
 }
 
+static void refresh_work(uv_work_t *w)
+{
+	struct server *s = w->data;
+	refresh_read(s, 0, &s->work_edit, &s->work_full);
+}
+
+static void reload_zones(struct server *s);
+
+static void refresh_done(uv_work_t *w, int status)
+{
+	struct server *s = w->data;
+	s->refreshing = 0;
+	if (s->work_edit)
+		refresh_publish(s, s->work_edit, s->work_full);
+	s->work_edit = NULL;
+	reclaim(s, 0);
+	if (s->hup_pending) {
+		s->hup_pending = 0;
+		reload_zones(s);
+	}
+}
+
 static void on_poll(uv_timer_t *t)
 {
 	struct server *s = t->data;
-	refresh(s, 0);
 	reclaim(s, 0);
+	if (s->refreshing)
+		return;
+	s->refreshing = 1;
+	s->work.data = s;
+	if (uv_queue_work(&s->loop, &s->work, refresh_work, refresh_done))
+		s->refreshing = 0;
 }
 
 static void on_stop(uv_signal_t *h, int sig)
@@ -556,14 +616,23 @@ static void on_stop(uv_signal_t *h, int sig)
 	uv_stop(&s->loop);
 }
 
-static void on_hup(uv_signal_t *h, int sig)
+static void reload_zones(struct server *s)
 {
-	struct server *s = h->data;
 	log_msg(LOG_INFO, "SIGHUP: reloading zone files");
 	if (load_zones(s) == 0)
 		log_msg(LOG_INFO, "zone files reloaded; serving serial %u", s->view->set.serial);
 	else
 		log_msg(LOG_ERR, "zone reload refused; still serving the previous zone data");
+}
+
+static void on_hup(uv_signal_t *h, int sig)
+{
+	struct server *s = h->data;
+	/* The background refresh owns the store while it runs: reload after it. */
+	if (s->refreshing)
+		s->hup_pending = 1;
+	else
+		reload_zones(s);
 }
 
 /* --nsid: text, or 0x followed by hex digits. */
@@ -722,6 +791,14 @@ int main(int argc, char **argv)
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 
 	net_stop(s->net);
+	if (s->refreshing) {
+		/* A store read is stuck (a store locked against readers): the answers in
+		 * flight are done, so leave without waiting for SQLite. */
+		if (s->cfg.ready_file)
+			unlink(s->cfg.ready_file);
+		log_msg(LOG_INFO, "stopped (a store read was still waiting; not waited for)");
+		_exit(0);
+	}
 	net_free(s->net);
 	s->net = NULL;
 	reclaim(s, 1);

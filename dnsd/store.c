@@ -407,6 +407,10 @@ void store_write_rollback(struct store *s)
 
 int store_changed(struct store *s)
 {
+	/* A real read, cheap, so that a store nobody can read is noticed (and said)
+	 * even when nothing was committed. */
+	if (query_int(s->db, "SELECT value FROM serial WHERE id = 1", -1) < 0)
+		return -1;
 	int64_t v = query_int(s->db, "PRAGMA data_version", -1);
 	if (v < 0 || v != s->data_version) {
 		s->data_version = v;

@@ -65,7 +65,8 @@ int store_read_changes(struct store *s, uint64_t seq, struct db_edit *e,
 		       size_t errlen);
 
 /* Cheap check whether another connection committed since the last call: 1 if
- * so (or unknown), 0 if not. */
+ * so (or unknown), 0 if not, -1 when the store cannot be read at all (locked
+ * against readers, corrupt: sqlite3_errmsg(store_db(s)) says why). */
 int store_changed(struct store *s);
 
 /* dnsd's zone-file serial rule: the served serial starts above the zone file's

@@ -26,8 +26,10 @@ static int under(const uint8_t *name, size_t nl, const char *sub, const struct d
 int zone_load(const char *path, const char *origin, const char *dyn_zone, struct db_zone **out,
 	      char *err, size_t errlen)
 {
-	ldns_zone *lz = NULL;
-	ldns_rdf *orig = NULL;
+	ldns_rr_list *all = NULL;
+	ldns_rr *soa = NULL;
+	ldns_rdf *orig = NULL, *prev = NULL;
+	uint32_t ttl = 3600;
 	ldns_buffer *buf = NULL;
 	struct db_zone *z = NULL;
 	int line = 0, rc = DNSD_EINVAL;
@@ -43,16 +45,38 @@ int zone_load(const char *path, const char *origin, const char *dyn_zone, struct
 		snprintf(err, errlen, "zone file %s: bad origin '%s'", path, origin);
 		goto out;
 	}
-	ldns_status st = ldns_zone_new_frm_fp_l(&lz, fp, orig, 3600, LDNS_RR_CLASS_IN, &line);
-	if (st != LDNS_STATUS_OK) {
-		snprintf(err, errlen, "zone file %s, line %d: %s", path, line,
-			 ldns_get_errorstr_by_id(st));
+	/* Record by record rather than ldns_zone_new_frm_fp_l, which leaks what it had
+	 * read when a later line is bad (a SIGHUP with a broken file must not leak). */
+	all = ldns_rr_list_new();
+	if (!all) {
+		snprintf(err, errlen, "zone file %s: out of memory", path);
+		rc = DNSD_ENOMEM;
 		goto out;
 	}
-	ldns_rr *soa = ldns_zone_soa(lz);
+	while (!feof(fp)) {
+		ldns_rr *rr = NULL;
+		ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &orig, &prev, &line);
+		if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
+		    st == LDNS_STATUS_SYNTAX_ORIGIN)
+			continue;
+		if (st != LDNS_STATUS_OK) {
+			snprintf(err, errlen, "zone file %s, line %d: %s", path, line,
+				 ldns_get_errorstr_by_id(st));
+			ldns_rr_free(rr);
+			goto out_list;
+		}
+		if (!ldns_rr_list_push_rr(all, rr)) {
+			ldns_rr_free(rr);
+			snprintf(err, errlen, "zone file %s: out of memory", path);
+			rc = DNSD_ENOMEM;
+			goto out_list;
+		}
+		if (!soa && ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA)
+			soa = rr;
+	}
 	if (!soa || ldns_rr_rd_count(soa) != 7) {
 		snprintf(err, errlen, "zone file %s: no SOA record", path);
-		goto out;
+		goto out_list;
 	}
 	ldns_rdf *apex = ldns_rr_owner(soa);
 	z = db_zone_new(ldns_rdf_data(apex), ldns_rdf_size(apex));
@@ -60,7 +84,7 @@ int zone_load(const char *path, const char *origin, const char *dyn_zone, struct
 	if (!z || !buf || !(z->path = strdup(path))) {
 		snprintf(err, errlen, "zone file %s: out of memory", path);
 		rc = DNSD_ENOMEM;
-		goto out;
+		goto out_list;
 	}
 	char apex_text[WIRE_MAXNAME * 4 + 2];
 	wire_name_to_text(z->apex, apex_text, sizeof(apex_text));
@@ -71,14 +95,11 @@ int zone_load(const char *path, const char *origin, const char *dyn_zone, struct
 		dyn = dl == z->apex_len && memcmp(dw, z->apex, (size_t)dl) == 0;
 	}
 
-	/* The SOA first, then the rest, in canonical order for the digest. */
-	ldns_rr_list *all = ldns_rr_list_clone(ldns_zone_rrs(lz));
-	if (!all || !ldns_rr_list_push_rr(all, ldns_rr_clone(soa))) {
-		ldns_rr_list_deep_free(all);
-		rc = DNSD_ENOMEM;
-		snprintf(err, errlen, "zone file %s: out of memory", path);
-		goto out;
-	}
+	/* Canonical order, for the digest. The SOA fields are read first: sorting
+	 * moves the records, not what they hold. */
+	z->file_serial = ldns_rdf2native_int32(ldns_rr_rdf(soa, 2));
+	uint32_t min = ldns_rdf2native_int32(ldns_rr_rdf(soa, 6));
+	z->neg_ttl = min < ldns_rr_ttl(soa) ? min : ldns_rr_ttl(soa);
 	ldns_rr_list_sort(all);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
@@ -152,18 +173,15 @@ refused:
 	}
 	EVP_DigestFinal_ex(md, z->digest, NULL);
 	EVP_MD_CTX_free(md);
-	ldns_rr_list_deep_free(all);
 	if (rc)
-		goto out;
-	z->file_serial = ldns_rdf2native_int32(ldns_rr_rdf(soa, 2));
-	uint32_t min = ldns_rdf2native_int32(ldns_rr_rdf(soa, 6));
-	z->neg_ttl = min < ldns_rr_ttl(soa) ? min : ldns_rr_ttl(soa);
+		goto out_list;
 	*out = z;
 	z = NULL;
+out_list:
+	ldns_rr_list_deep_free(all);
 out:
-	if (lz)
-		ldns_zone_deep_free(lz);
 	ldns_rdf_deep_free(orig);
+	ldns_rdf_deep_free(prev);
 	if (buf)
 		ldns_buffer_free(buf);
 	db_zone_free(z);

@@ -39,7 +39,7 @@ fields, for the shell checks to compare.
       waiting for answers; probes during the flood; key=value.
   hostile.py HOST PORT sigterm NAME N PID  N pipelined queries on one TCP connection
       (and a stalled and an idle connection beside), SIGTERM to PID before reading any
-      answer, then reads them all: key=value.
+      answer, then reads them all: "asked=N answered=M read_secs=S killed_at=EPOCH".
   hostile.py HOST PORT update ZONE       DNS UPDATE adding and deleting records, over
       UDP and TCP: "update udp|tcp <summary>".
   hostile.py HOST PORT loop NAME TYPE SECONDS  asks every 50 ms: "asked=N answered=M
@@ -54,7 +54,6 @@ import sys
 import threading
 import time
 
-import dns.edns
 import dns.flags
 import dns.message
 import dns.name
@@ -373,11 +372,6 @@ def garbage_cases(zone):
     add("opt-in-answer-section", header(an=1) + q + opt_rr())
     add("random-64", bytes([0x12, 0x34, 0x01]) + random.Random(53).randbytes(61))
     return cases
-
-
-QR_CASES = [  # (name, how): messages with QR set, which must never be answered
-    "qr-query", "qr-notify", "qr-garbage", "qr-qdcount-0", "qr-formerr-response", "qr-notimp-update",
-]
 
 
 def qr_cases(zone):
@@ -783,7 +777,7 @@ class Prober(threading.Thread):
         while not self.stop.is_set():
             q = make_query(self.name, "TXT", {})
             ex = tcp_exchange if self.tcp else udp_exchange
-            rep = ex(self.host, self.port, q, self.src, timeout=0.5)
+            rep = ex(self.host, self.port, q, self.src, timeout=0.5 if self.tcp else 0.25)
             self.asked += 1
             if isinstance(rep, bytes) and classify(rep, {struct.unpack("!H", q[:2])[0]}) == "full":
                 self.full += 1
@@ -886,6 +880,7 @@ def cmd_sigterm(host, port, args):
     s.sendall(b"".join(struct.pack("!H", len(w)) + w for w in qs))
     time.sleep(0.3)  # dnsd has them all, and has written what the buffers take
     os.kill(pid, signal.SIGTERM)
+    killed = time.time()
     got = set()
     s.settimeout(5.0)
     while len(got) < n:
@@ -897,7 +892,7 @@ def cmd_sigterm(host, port, args):
             break
         if len(w) >= 12 and w[3] & 0x0F == 0 and struct.unpack("!H", w[6:8])[0] >= 1:
             got.add(struct.unpack("!H", w[:2])[0])
-    print("asked=%d answered=%d" % (n, len(got)))
+    print("asked=%d answered=%d read_secs=%.2f killed_at=%.3f" % (n, len(got), time.time() - killed, killed))
     for c in (s, stalled, idle):
         c.close()
     return 0

@@ -98,9 +98,9 @@ for l in "v1:1 over UDP" "v255:255 over UDP" "v1tcp:1 over TCP"; do
 		"$(fields "${R[${l%%:*}]}" rcode an)/$(f opt "${R[${l%%:*}]}" | cut -d/ -f1)" "BADVERS 0/0"
 done
 # Unknown options are ignored (§6.1.2): the same answer, and nothing echoed.
-for l in unkopt unkopt_empty; do
-	expect "unknown EDNS option ($l): answered as without it, not echoed" \
-		"$(fields "${R[$l]}" rcode an opts) $(f txt "${R[$l]}")" "NOERROR TXT/1 - $REF"
+for l in "unkopt:options 65001 and 20000" "unkopt_empty:an empty option 65002"; do
+	expect "unknown EDNS options (${l#*:}): answered as without them, not echoed" \
+		"$(fields "${R[${l%%:*}]}" rcode an opts) $(f txt "${R[${l%%:*}]}")" "NOERROR TXT/1 - $REF"
 done
 # Two OPT records (§6.1.1): FORMERR.
 expect "two OPT records over UDP: FORMERR" "$(f rcode "${R[twoopt]}")" FORMERR
@@ -113,8 +113,8 @@ expect "DO copied on BADVERS" "$(f opt "${R[v255]}")" "0/1232/do"
 expect "DO copied over TCP" "$(fields "${R[do_tcp]}" rcode an opt)" "NOERROR TXT/1 0/1232/do"
 
 # ANY (RFC 8482 §4): one RRset, however many the name has.
-for l in any_udp any_tcp any_apex; do
-	expect_match "ANY ($l): NOERROR with one RRset" "$(fields "${R[$l]}" rcode flags an)" '^NOERROR qr,aa,rd [A-Z0-9]+/[0-9]+$'
+for l in "any_udp:at the rp name (TXT and MX) over UDP" "any_tcp:at the rp name over TCP" "any_apex:at the apex over UDP"; do
+	expect_match "ANY ${l#*:}: NOERROR with one RRset" "$(fields "${R[${l%%:*}]}" rcode flags an)" '^NOERROR qr,aa,rd [A-Z0-9]+/[0-9]+$'
 done
 
 # RD copied, RA never (RFC 1035 §4.1.1; an authoritative-only server).
@@ -150,15 +150,15 @@ check "after UPDATE: the deleted _spf is still answered" test -n "$SPF0" -a "$(q
 expect "after UPDATE: the SOA serial did not move" "$(dig @127.0.0.1 -p "$PORT" +short "$ZONE" SOA | awk '{print $3}')" "$SERIAL0"
 
 # CHAOS (hidden by default, as NSD and Knot can): REFUSED.
-for l in ch_vb ch_vs ch_id ch_hn ch_vb_tcp; do
-	expect "CHAOS ${l#ch_} by default: REFUSED, no answer" "$(fields "${R[$l]}" rcode an)" "REFUSED 0"
+for l in "ch_vb:version.bind" "ch_vs:version.server" "ch_id:id.server" "ch_hn:hostname.bind" "ch_vb_tcp:version.bind over TCP"; do
+	expect "CHAOS TXT ${l#*:} by default: REFUSED, no answer" "$(fields "${R[${l%%:*}]}" rcode an)" "REFUSED 0"
 done
 # NSID (RFC 5001 §2.2): none sent when none is configured.
 expect "NSID asked, none configured: the answer, no NSID" "$(fields "${R[nsid]}" rcode an opts)" "NOERROR TXT/1 -"
 # Cookies (RFC 7873): the answer is unchanged; a cookie sent back starts with the client's.
-for l in cookie cookie_srv cookie_tcp; do
-	expect "COOKIE ($l): the answer as without it" "$(fields "${R[$l]}" rcode an) $(f txt "${R[$l]}")" "NOERROR TXT/1 $REF"
-	expect_match "COOKIE ($l): none back, or the client cookie and a server cookie" "$(f opts "${R[$l]}")" \
+for l in "cookie:a client cookie" "cookie_srv:a client cookie and an unknown server cookie" "cookie_tcp:a client cookie over TCP"; do
+	expect "COOKIE, ${l#*:}: the answer as without it" "$(fields "${R[${l%%:*}]}" rcode an) $(f txt "${R[${l%%:*}]}")" "NOERROR TXT/1 $REF"
+	expect_match "COOKIE, ${l#*:}: none back, or the client cookie and a server cookie" "$(f opts "${R[${l%%:*}]}")" \
 		'^(-|10:0102030405060708[0-9a-f]{16,64})$'
 done
 expect_match "COOKIE of 5 octets (malformed, §5.2.2): FORMERR or the plain answer" \
@@ -191,7 +191,7 @@ expect "the key is still answered after the garbage" "$(dig @127.0.0.1 -p "$PORT
 # TCP pipelining (RFC 7766 §6.2.1.1): answers on one connection, matched by ID,
 # the same as asked alone; also with the messages cut across segments.
 NAMES=()
-for i in $(seq 1 6); do NAMES+=("$KEY" "$BIGN" "$RP" "nope.$ZONE" "_spf.$ZONE" "esp2.$TOK.dkim.$ZONE"); done
+for _ in $(seq 1 6); do NAMES+=("$KEY" "$BIGN" "$RP" "nope.$ZONE" "_spf.$ZONE" "esp2.$TOK.dkim.$ZONE"); done
 p=$(hq pipeline 0 "${NAMES[@]}")
 expect "pipelined: ${#NAMES[@]} queries written at once, all answered as alone" "$(printf '%s\n' "$p" | tail -n 1)" \
 	"pipeline sent=${#NAMES[@]} answered=${#NAMES[@]} same=${#NAMES[@]}"
@@ -291,17 +291,17 @@ nsid_nx nope.dkim.$ZONE TXT --nsid
 nsid_not_asked $KEY TXT
 nsid_cookie $KEY TXT --nsid --cookie 1112131415161718
 EOF
-for l in ch_vb ch_vs ch_vb_tcp; do
-	expect "CHAOS ${l#ch_} configured: the version string" "$(fields "${R[$l]}" rcode an) $(f txt "${R[$l]}")" "NOERROR TXT/1 $VER"
+for l in "ch_vb:version.bind" "ch_vs:version.server" "ch_vb_tcp:VERSION.BIND over TCP"; do
+	expect "CHAOS TXT ${l#*:} configured: the version string" "$(fields "${R[${l%%:*}]}" rcode an) $(f txt "${R[${l%%:*}]}")" "NOERROR TXT/1 $VER"
 done
 expect "CHAOS version.bind: the question comes back in class CH" "$(f q "${R[ch_vb]}")" "version.bind./TXT/CH"
-for l in ch_id ch_hn; do
-	expect "CHAOS ${l#ch_} configured: the identity" "$(fields "${R[$l]}" rcode an) $(f txt "${R[$l]}")" "NOERROR TXT/1 $IDENT"
+for l in "ch_id:id.server" "ch_hn:hostname.bind"; do
+	expect "CHAOS TXT ${l#*:} configured: the identity" "$(fields "${R[${l%%:*}]}" rcode an) $(f txt "${R[${l%%:*}]}")" "NOERROR TXT/1 $IDENT"
 done
 expect "CHAOS authors.bind: REFUSED" "$(fields "${R[ch_other]}" rcode an)" "REFUSED 0"
 expect "version.bind in class IN: REFUSED" "$(fields "${R[ch_in]}" rcode an)" "REFUSED 0"
-for l in nsid nsid_tcp nsid_nx nsid_cookie; do
-	expect_match "NSID asked ($l): the configured NSID" "$(f opts "${R[$l]}")" "(^|,)3:$NSIDHEX(,|$)"
+for l in "nsid:over UDP" "nsid_tcp:over TCP" "nsid_nx:on NXDOMAIN" "nsid_cookie:beside a COOKIE"; do
+	expect_match "NSID asked ${l#*:}: the configured NSID" "$(f opts "${R[${l%%:*}]}")" "(^|,)3:$NSIDHEX(,|$)"
 done
 expect "NSID asked: the answer unchanged" "$(fields "${R[nsid]}" rcode an) $(f txt "${R[nsid]}")" "NOERROR TXT/1 $REF"
 expect "NSID on NXDOMAIN: still NXDOMAIN with the SOA" "$(fields "${R[nsid_nx]}" rcode an)" "NXDOMAIN 0"
@@ -324,7 +324,7 @@ g=$(f other_name "$s")
 check "RRL: the flooding source still gets other answers (per response: $g)" test -n "$g" -a "${g%/*}" = "${g#*/}" -a "${g#*/}" -ge 3
 g=$(f same_prefix "$s")
 check "RRL: another address in the same /24 (127.0.0.77) is limited with it ($g full)" \
-	test -n "$g" -a "${g#*/}" -ge 10 -a "$((${g%/*} * 4))" -le "${g#*/}"
+	test -n "$g" -a "${g#*/}" -ge 6 -a "$((${g%/*} * 4))" -le "${g#*/}"
 sleep 1.2
 expect "RRL: a second after the flood, the source is answered again" "$(fields "$(hq batch <<<"x $KEY TXT")" rcode an)" "NOERROR TXT/1"
 
@@ -363,7 +363,7 @@ if ip netns add "$NS" 2>/dev/null && ip netns exec "$NS" ip link set lo up; then
 	check "RRL over IPv6: a client in another /56 resolves throughout ($g)" test -n "$g" -a "${g%/*}" = "${g#*/}" -a "${g#*/}" -ge 5
 	g=$(f same_prefix "$s")
 	check "RRL over IPv6: another /64 in the same /56 is limited with it ($g full)" \
-		test -n "$g" -a "${g#*/}" -ge 10 -a "$((${g%/*} * 4))" -le "${g#*/}"
+		test -n "$g" -a "${g#*/}" -ge 6 -a "$((${g%/*} * 4))" -le "${g#*/}"
 	stop_dnsd
 else
 	not_ok "a network namespace for the IPv6 RRL test"
