@@ -16,17 +16,6 @@ ALGS="rsa-2048 rsa-4096 ed25519"
 declare -A DOM=([rsa-2048]=d1.example [rsa-4096]=d2.example [ed25519]=d3.example)
 declare -A KTAG=([rsa-2048]="rsa 2048" [rsa-4096]="rsa 4096" [ed25519]="ed25519 256")
 
-# customer_zone DOMAIN: the customer's own zone file, with the CNAMEs that
-# 'domain records --format zone' prints, as the customer would paste them.
-customer_zone() {
-	local d=$1
-	{
-		printf '$ORIGIN %s.\n$TTL 3600\n' "$d"
-		printf '@ IN SOA ns1.%s. hostmaster.%s. 2026010101 3600 600 1209600 300\n' "$d" "$d"
-		printf '@ IN NS ns1.%s.\nns1 IN A 127.0.0.1\n@ IN MX 10 mx.%s.\nmx IN A 192.0.2.80\n' "$d" "$d"
-		ctl domain records "$d" --format zone
-	} >"$T/$d.zone"
-}
 
 ZARGS=()
 for alg in $ALGS; do

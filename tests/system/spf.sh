@@ -13,16 +13,6 @@ new_store || { echo "new_store failed"; finish; }
 expect "global SPF is the platform include" "$(ctl spf show --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["value"])')" \
 	"v=spf1 include:_spf.$ZONE -all"
 
-# customer_zone DOMAIN: the customer's zone, with the CNAMEs from 'domain records'.
-customer_zone() {
-	local d=$1
-	{
-		printf '$ORIGIN %s.\n$TTL 3600\n' "$d"
-		printf '@ IN SOA ns1.%s. hostmaster.%s. 2026010101 3600 600 1209600 300\n' "$d" "$d"
-		printf '@ IN NS ns1.%s.\nns1 IN A 127.0.0.1\n@ IN MX 10 mx.%s.\nmx IN A 192.0.2.80\n' "$d" "$d"
-		ctl domain records "$d" --format zone
-	} >"$T/$d.zone"
-}
 
 for d in example.com example.org; do
 	check "domain add $d" ctl domain add "$d" --tenant acme
