@@ -174,8 +174,30 @@ static const char *const migrations[] = {
 	/* The serial starts at the clock, so that a rebuilt store starts above the
 	 * old one's serial unless that made more batches than seconds have passed. */
 	"INSERT INTO serial(id, value) VALUES (1, unixepoch());\n",
+	/* 2: the audit trail of keys: every event with its time and cause. Not
+	 * journaled: nothing in it is served. */
+	"CREATE TABLE key_events (\n"
+	"  id        INTEGER PRIMARY KEY,\n"
+	"  key_id    INTEGER NOT NULL REFERENCES keys(id),\n"
+	"  domain_id INTEGER NOT NULL REFERENCES domains(id),\n"
+	"  event     TEXT NOT NULL CHECK (event IN ('generated', 'imported', 'published', 'activated',\n"
+	"                                           'retired', 'revoked')),\n"
+	"  at        INTEGER NOT NULL,\n"
+	"  cause     TEXT NOT NULL);\n"
+	"CREATE INDEX key_events_domain ON key_events(domain_id, at);\n"
+	/* Keys that existed before: what their time columns say happened. */
+	"INSERT INTO key_events(key_id, domain_id, event, at, cause)\n"
+	"  SELECT k.id, s.domain_id, ev.event, ev.at, 'recorded before the audit trail existed'\n"
+	"  FROM keys k JOIN slots s ON s.id = k.slot_id JOIN (\n"
+	"    SELECT id, 'generated' AS event, created_at AS at FROM keys\n"
+	"    UNION ALL SELECT id, 'published', published_at FROM keys\n"
+	"    UNION ALL SELECT id, 'activated', activated_at FROM keys\n"
+	"    UNION ALL SELECT id, 'retired', retired_at FROM keys\n"
+	"    UNION ALL SELECT id, 'revoked', revoked_at FROM keys) ev ON ev.id = k.id\n"
+	"  WHERE ev.at IS NOT NULL ORDER BY ev.at, k.id;\n",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+_Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
 
 int64_t store_now(void)
 {

@@ -89,6 +89,8 @@ static void usage(void)
 	       "         [--token T] [--return-path LABEL] [--format table|zone|json]\n"
 	       "  domain list [--tenant NAME] | show DOMAIN | records DOMAIN [--format table|zone|json]\n"
 	       "  domain remove DOMAIN          revoke its keys; its names go after the retention period\n"
+	       "  domain history DOMAIN         every key event (generated, published, activated, ...)\n"
+	       "  key list DOMAIN               every key the domain had: state and dates\n"
 	       "  spf set VALUE [--tenant NAME | --domain DOMAIN]   (no --tenant/--domain: global)\n"
 	       "  mx set \"PREF HOST[, PREF HOST]\" [--tenant NAME | --domain DOMAIN]\n"
 	       "  dmarc set VALUE [--tenant NAME | --domain DOMAIN]\n"
@@ -192,8 +194,10 @@ static void json_ki(FILE *f, int *first, const char *k, long long v)
 
 static const char *fmt_time(int64_t t, char *buf, size_t n)
 {
-	if (t <= 0)
-		return "-";
+	if (t <= 0) {
+		snprintf(buf, n, "-");
+		return buf;
+	}
 	time_t tt = (time_t)t;
 	struct tm tm;
 	gmtime_r(&tt, &tm);
@@ -987,6 +991,13 @@ static void cmd_domain_add(struct ctx *c)
 	      "INSERT INTO keys(slot_id, algorithm, public_key, private_ref, state, created_at, published_at, activated_at) "
 	      "VALUES (?, ?, ?, ?, 'active', ?, ?, ?)",
 	      "isssiii", slot1, alg, pub, path, now, now, now));
+	int64_t kid = sqlite3_last_insert_rowid(c->db);
+	static const char *const first_events[] = { "generated", "published", "activated" };
+	for (int i = 0; i < 3; i++)
+		TRY(q(c, "INSERT INTO key_events(key_id, domain_id, event, at, cause) VALUES (?, ?, ?, ?, ?)",
+		      "iisis", kid, did, first_events[i], now,
+		      i == 2 ? "domain add: the first key of a new domain (its names were never answered)"
+			     : "domain add"));
 #undef TRY
 	if (store_write_commit(c->st, c->err, sizeof(c->err)))
 		fail(c, "cannot commit: %s; nothing was changed", c->err);
@@ -1005,6 +1016,10 @@ static void cmd_domain_remove(struct ctx *c)
 	begin(c);
 	need_domain(c, c->o.pos[2], &d, 0);
 	int64_t now = store_now();
+	run(c, q(c, "INSERT INTO key_events(key_id, domain_id, event, at, cause) "
+		    "SELECT k.id, s.domain_id, 'revoked', ?1, 'domain remove' FROM keys k "
+		    "JOIN slots s ON s.id = k.slot_id WHERE k.state != 'revoked' AND s.domain_id = ?2",
+		 "ii", now, d.id));
 	run(c, q(c, "UPDATE keys SET state = 'revoked', revoked_at = ? WHERE state != 'revoked' AND slot_id IN "
 		    "(SELECT id FROM slots WHERE domain_id = ?)", "ii", now, d.id));
 	run(c, q(c, "UPDATE domains SET state = 'removed', removed_at = ? WHERE id = ?", "ii", now, d.id));
@@ -1123,6 +1138,107 @@ static void cmd_domain_show(struct ctx *c)
 		free(pol[i]);
 }
 
+/* domain history DOMAIN: every key event, oldest first. */
+static void cmd_domain_history(struct ctx *c)
+{
+	struct domain_row d;
+	char tb[32];
+	if (c->o.npos != 3)
+		die_usage("domain history DOMAIN");
+	open_store(c, 0);
+	need_domain(c, c->o.pos[2], &d, 1);
+	sqlite3_stmt *st = q(c,
+			     "SELECT e.at, e.event, s.selector, k.algorithm, k.id, e.cause FROM key_events e "
+			     "JOIN keys k ON k.id = e.key_id JOIN slots s ON s.id = k.slot_id "
+			     "WHERE e.domain_id = ? ORDER BY e.at, e.id",
+			     "i", d.id);
+	int first = 1;
+	if (c->o.json)
+		printf("{\"domain\": ");
+	if (c->o.json) {
+		json_str(stdout, d.name);
+		printf(", \"events\": [");
+	} else {
+		printf("%-21s %-10s %-9s %-9s %-6s %s\n", "TIME", "EVENT", "SELECTOR", "KEY", "ID", "CAUSE");
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *ev = (const char *)sqlite3_column_text(st, 1);
+		const char *sel = (const char *)sqlite3_column_text(st, 2);
+		const char *alg = (const char *)sqlite3_column_text(st, 3);
+		const char *cause = (const char *)sqlite3_column_text(st, 5);
+		const char *when_text = fmt_time(sqlite3_column_int64(st, 0), tb, sizeof(tb));
+		if (c->o.json) {
+			int f = 1;
+			printf("%s{", first ? "" : ", ");
+			json_kv(stdout, &f, "time", when_text);
+			json_kv(stdout, &f, "event", ev);
+			json_kv(stdout, &f, "selector", sel);
+			json_kv(stdout, &f, "algorithm", alg);
+			json_ki(stdout, &f, "key_id", sqlite3_column_int64(st, 4));
+			json_kv(stdout, &f, "cause", cause);
+			printf("}");
+		} else {
+			printf("%-21s %-10s %-9s %-9s %-6lld %s\n", when_text, ev, sel, alg,
+			       (long long)sqlite3_column_int64(st, 4), cause);
+		}
+		first = 0;
+	}
+	sqlite3_finalize(st);
+	if (c->o.json)
+		printf("]}\n");
+}
+
+/* key list DOMAIN: every key the domain ever had, with its state and dates. */
+static void cmd_key(struct ctx *c)
+{
+	struct domain_row d;
+	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
+	if (strcmp(sub, "list") || c->o.npos != 3)
+		die_usage("key list DOMAIN");
+	open_store(c, 0);
+	need_domain(c, c->o.pos[2], &d, 1);
+	sqlite3_stmt *st = q(c,
+			     "SELECT k.id, s.selector, k.algorithm, k.state, k.created_at, ifnull(k.published_at, 0), "
+			     "ifnull(k.activated_at, 0), ifnull(k.retired_at, 0), ifnull(k.revoked_at, 0), k.private_ref "
+			     "FROM keys k JOIN slots s ON s.id = k.slot_id WHERE s.domain_id = ? ORDER BY k.id",
+			     "i", d.id);
+	static const char *const when[] = { "created", "published", "activated", "retired", "revoked" };
+	int first = 1;
+	if (c->o.json)
+		printf("[");
+	else
+		printf("%-6s %-9s %-9s %-10s %-21s %-21s %-21s\n", "ID", "SELECTOR", "KEY", "STATE", "CREATED",
+		       "ACTIVATED", "REVOKED");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char buf[5][32];
+		const char *tb[5];
+		for (int i = 0; i < 5; i++)
+			tb[i] = fmt_time(sqlite3_column_int64(st, 4 + i), buf[i], sizeof(buf[i]));
+		const char *sel = (const char *)sqlite3_column_text(st, 1);
+		const char *alg = (const char *)sqlite3_column_text(st, 2);
+		const char *state = (const char *)sqlite3_column_text(st, 3);
+		if (c->o.json) {
+			int f = 1;
+			printf("%s{", first ? "" : ", ");
+			json_ki(stdout, &f, "id", sqlite3_column_int64(st, 0));
+			json_kv(stdout, &f, "selector", sel);
+			json_kv(stdout, &f, "algorithm", alg);
+			json_kv(stdout, &f, "state", state);
+			for (int i = 0; i < 5; i++)
+				json_kv(stdout, &f, when[i], sqlite3_column_int64(st, 4 + i) > 0 ? tb[i] : NULL);
+			json_kv(stdout, &f, "private_key", (const char *)sqlite3_column_text(st, 9));
+			printf("}");
+		} else {
+			printf("%-6lld %-9s %-9s %-10s %-21s %-21s %-21s\n", (long long)sqlite3_column_int64(st, 0),
+			       sel, alg, state, tb[0], tb[2], tb[4]);
+		}
+		first = 0;
+	}
+	sqlite3_finalize(st);
+	if (c->o.json)
+		printf("]\n");
+}
+
 static void cmd_domain(struct ctx *c)
 {
 	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
@@ -1134,6 +1250,8 @@ static void cmd_domain(struct ctx *c)
 		cmd_domain_list(c);
 	else if (!strcmp(sub, "show"))
 		cmd_domain_show(c);
+	else if (!strcmp(sub, "history"))
+		cmd_domain_history(c);
 	else if (!strcmp(sub, "records")) {
 		struct domain_row d;
 		if (c->o.npos != 3)
@@ -1145,7 +1263,7 @@ static void cmd_domain(struct ctx *c)
 		need_domain(c, c->o.pos[2], &d, 0);
 		print_records(c, &d, format);
 	} else
-		die_usage("domain add|list|show|records|remove");
+		die_usage("domain add|list|show|records|history|remove");
 }
 
 static void cmd_maintain(struct ctx *c)
@@ -1205,6 +1323,8 @@ int main(int argc, char **argv)
 		cmd_domain(&c);
 	else if (!strcmp(cmd, "spf") || !strcmp(cmd, "mx") || !strcmp(cmd, "dmarc"))
 		cmd_policy(&c);
+	else if (!strcmp(cmd, "key"))
+		cmd_key(&c);
 	else if (!strcmp(cmd, "maintain"))
 		cmd_maintain(&c);
 	else if (!strcmp(cmd, "status"))
