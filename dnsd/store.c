@@ -738,7 +738,7 @@ int store_note_zone(struct store *s, uint32_t file_serial, const uint8_t digest[
 		same = d && strcmp(d, hex) == 0;
 	}
 	sqlite3_finalize(st);
-	if (same && (uint32_t)cur != file_serial && cur > (int64_t)file_serial)
+	if (same && cur > (int64_t)file_serial)
 		return 0;
 	int rc = store_write_begin(s, err, errlen);
 	if (rc)
