@@ -564,10 +564,18 @@ static int domain_retire(struct db_edit *e, struct db_domain *d)
 }
 
 /* Builds the policy RRsets; a string that does not convert is an error. */
+const char db_policy_blocked[] = "(blocked)";
+
 static int policy_build(struct db_policy *p, const char *spf, const char *mx, const char *dmarc,
 			uint32_t ttl)
 {
 	memset(p, 0, sizeof(*p));
+	if (spf == db_policy_blocked)
+		p->blocked |= 1 << DB_POL_SPF, spf = NULL;
+	if (mx == db_policy_blocked)
+		p->blocked |= 1 << DB_POL_MX, mx = NULL;
+	if (dmarc == db_policy_blocked)
+		p->blocked |= 1 << DB_POL_DMARC, dmarc = NULL;
 	if ((spf && !(p->spf = db_rrset_txt(spf, ttl))) ||
 	    (mx && !(p->mx = db_rrset_mx(mx, ttl))) ||
 	    (dmarc && !(p->dmarc = db_rrset_txt(dmarc, ttl)))) {
@@ -731,7 +739,7 @@ int db_edit_put_policy(struct db_edit *e, int64_t tenant_id, const char *spf, co
 	struct db_tenant *t = NULL;
 	void *old = NULL;
 	int r = DNSD_ENOMEM;
-	if (p.spf || p.mx || p.dmarc) {
+	if (p.spf || p.mx || p.dmarc || p.blocked) {
 		t = calloc(1, sizeof(*t));
 		if (!t) {
 			policy_free(&p);
@@ -946,6 +954,8 @@ const struct db_rrset *db_view_policy(const struct db_view *v, const struct db_d
 	for (int i = 0; i < 3; i++) {
 		if (!levels[i])
 			continue;
+		if (levels[i]->blocked & (1 << which))
+			return NULL;
 		const struct db_rrset *rs = which == DB_POL_SPF ? levels[i]->spf
 					    : which == DB_POL_MX ? levels[i]->mx
 								 : levels[i]->dmarc;

@@ -77,7 +77,13 @@ struct db_domain_spec {
 
 struct db_policy {
 	struct db_rrset *spf, *mx, *dmarc; /* NULL: not set at this level */
+	uint8_t blocked;   /* 1 << DB_POL_*: set here but invalid, so nothing is answered */
 };
+
+/* Passed as a policy string: the level has a value for this kind that is not fit
+ * to serve. It answers nothing rather than let a broader level stand in for it
+ * (a domain's stricter SPF must not silently become the global one). */
+extern const char db_policy_blocked[];
 
 struct db_slot {
 	uint8_t sel[64];            /* lowercase label: length octet, then characters */

@@ -462,6 +462,26 @@ static void warnf(store_warn_fn warn, void *wctx, const char *fmt, const char *a
 	warn(wctx, msg);
 }
 
+static int policy_kind_index(const char *kind)
+{
+	return !strcmp(kind, "spf") ? 0 : !strcmp(kind, "mx") ? 1 : 2;
+}
+
+/* A policy value loaded from a row: a copy of v, or, when v is NULL (the row is
+ * invalid), the marker that makes the level answer nothing. */
+static void pol_clear(char **slot)
+{
+	if (*slot != db_policy_blocked)
+		free(*slot);
+	*slot = NULL;
+}
+
+static void pol_set(char **slot, const char *v)
+{
+	pol_clear(slot);
+	*slot = v ? strdup(v) : (char *)db_policy_blocked;
+}
+
 /* Validates a policy row as dnsdctl would have: returns its index (0 spf, 1 mx,
  * 2 dmarc), or -1 after warning that it is not served. */
 static int policy_kind_valid(const char *kind, const char *v, store_warn_fn warn, void *wctx)
@@ -498,7 +518,7 @@ static int load_policies(struct store *s, int64_t tenant_id, struct db_edit *e, 
 		if (cur >= 0 && t != cur) {
 			rc = db_edit_put_policy(e, cur, val[0], val[1], val[2]);
 			for (int i = 0; i < 3; i++)
-				free(val[i]), val[i] = NULL;
+				pol_clear(&val[i]);
 			if (rc)
 				break;
 		}
@@ -507,11 +527,8 @@ static int load_policies(struct store *s, int64_t tenant_id, struct db_edit *e, 
 		cur = t;
 		const char *kind = (const char *)sqlite3_column_text(st, 1);
 		const char *v = (const char *)sqlite3_column_text(st, 2);
-		int k = policy_kind_valid(kind, v, warn, wctx);
-		if (k < 0)
-			continue;
-		free(val[k]);
-		val[k] = strdup(v);
+		int k = policy_kind_index(kind);
+		pol_set(&val[k], policy_kind_valid(kind, v, warn, wctx) < 0 ? NULL : v);
 	}
 	if (!rc && step != SQLITE_DONE)
 		rc = DNSD_ESTORE;
@@ -519,7 +536,7 @@ static int load_policies(struct store *s, int64_t tenant_id, struct db_edit *e, 
 	if (!rc && tenant_id >= 0 && cur < 0)
 		rc = db_edit_put_policy(e, tenant_id, NULL, NULL, NULL);
 	for (int i = 0; i < 3; i++)
-		free(val[i]);
+		pol_clear(&val[i]);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -536,7 +553,7 @@ struct dom_buf {
 static void dom_reset(struct dom_buf *b)
 {
 	for (int i = 0; i < 3; i++)
-		free(b->pol[i]), b->pol[i] = NULL;
+		pol_clear(&b->pol[i]);
 	memset(&b->spec, 0, sizeof(b->spec));
 }
 
@@ -615,11 +632,8 @@ static int load_domains(struct store *s, const char *token, struct db_edit *e, s
 				continue;
 			const char *kind = (const char *)sqlite3_column_text(st[2], 1);
 			const char *v = (const char *)sqlite3_column_text(st[2], 2);
-			int k = policy_kind_valid(kind, v, warn, wctx);
-			if (k < 0)
-				continue;
-			free(b->pol[k]);
-			b->pol[k] = strdup(v);
+			int k = policy_kind_index(kind);
+			pol_set(&b->pol[k], policy_kind_valid(kind, v, warn, wctx) < 0 ? NULL : v);
 		}
 		d->spf = b->pol[0];
 		d->mx = b->pol[1];
