@@ -81,9 +81,8 @@ static int lookup_dynamic(const struct db_view *v, const struct wire_query *q, i
 		if (below != 2 || d->removed)
 			return R_NXDOMAIN;
 		if (label_is(top, "rp")) {
-			*rs = db_view_policy(v, d, is_txt ? DB_POL_SPF : qt == WIRE_T_MX ? DB_POL_MX : -1);
-			if (!is_txt && qt != WIRE_T_MX)
-				*rs = NULL;
+			if (is_txt || qt == WIRE_T_MX)
+				*rs = db_view_policy(v, d, is_txt ? DB_POL_SPF : DB_POL_MX);
 			if (!*rs && qt == WIRE_T_ANY)
 				*rs = db_view_policy(v, d, DB_POL_MX);
 		} else {

@@ -946,6 +946,8 @@ int db_view_is_ent(const struct db_view *v, const uint8_t *name, size_t len)
 
 const struct db_rrset *db_view_policy(const struct db_view *v, const struct db_domain *d, int which)
 {
+	if (which < DB_POL_SPF || which > DB_POL_DMARC)
+		return NULL;
 	const struct db_policy *levels[3] = { &d->pol, NULL, &v->global };
 	int64_t tid = d->tenant_id;
 	const struct db_tenant *t = map_get(v->tenants, db_hash((const uint8_t *)&tid, sizeof(tid)),
