@@ -63,6 +63,9 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.update
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dnsq import recv_exact, tcp_read  # noqa: E402  (the same framing as dns.sh's probe)
+
 TIMEOUT = 2.0
 GOOD_SRC = "127.0.1.1"   # a well-behaved client in another /24 than 127.0.0.1
 
@@ -119,23 +122,6 @@ def udp_exchange(host, port, wire, src=None, timeout=TIMEOUT):
             return None
         except ConnectionRefusedError:
             return "refused"
-
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
-
-
-def tcp_read(s):
-    head = recv_exact(s, 2)
-    if head is None:
-        return None
-    return recv_exact(s, struct.unpack("!H", head)[0])
 
 
 def tcp_connect(host, port, src=None, timeout=TIMEOUT):
