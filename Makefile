@@ -25,7 +25,9 @@ FUZZ_SECONDS ?= 60
 
 all: $(BUILD)/dnsd $(BUILD)/dnsdctl
 
-$(BUILD)/obj/%.o: %.c $(wildcard dnsd/*.h)
+CTL_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/*.c))
+
+$(BUILD)/obj/%.o: %.c $(wildcard dnsd/*.h tools/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) -c -o $@ $<
 
@@ -35,7 +37,7 @@ $(BUILD)/libdnsd.a: $(LIB_OBJ)
 $(BUILD)/dnsd: $(BUILD)/obj/dnsd/main.o $(BUILD)/libdnsd.a
 	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/dnsdctl: $(BUILD)/obj/tools/dnsdctl.o $(BUILD)/libdnsd.a
+$(BUILD)/dnsdctl: $(CTL_OBJ) $(BUILD)/libdnsd.a
 	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libdnsd.a
@@ -91,4 +93,4 @@ clean:
 	rm -rf $(BUILD) build-asan build-fuzz
 
 format:
-	clang-format -i dnsd/*.c dnsd/*.h tools/*.c tests/unit/*.c tests/unit/*.h
+	clang-format -i dnsd/*.c dnsd/*.h tools/*.c tools/*.h tests/unit/*.c tests/unit/*.h

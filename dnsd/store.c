@@ -195,6 +195,35 @@ static const char *const migrations[] = {
 	"    UNION ALL SELECT id, 'retired', retired_at FROM keys\n"
 	"    UNION ALL SELECT id, 'revoked', revoked_at FROM keys) ev ON ev.id = k.id\n"
 	"  WHERE ev.at IS NOT NULL ORDER BY ev.at, k.id;\n",
+	/* 3: the key lifecycle. Slots belong to a role (the main keys, or the
+	 * optional Ed25519 pair signed beside them); keys carry the serial that first
+	 * served them, the earliest time they may sign, and an explicit rotation
+	 * date; tenants may override the slot layout; the zone's name servers report
+	 * the serial they serve. A key's schedule is not served, so updating it no
+	 * longer journals: j_keys_u fires only on the columns dnsd reads. */
+	"ALTER TABLE slots ADD COLUMN role TEXT NOT NULL DEFAULT 'main'\n"
+	"  CHECK (role IN ('main', 'ed25519'));\n"
+	"ALTER TABLE slots ADD COLUMN created_at INTEGER;\n"
+	"ALTER TABLE keys ADD COLUMN published_serial INTEGER;\n"
+	"ALTER TABLE keys ADD COLUMN active_after INTEGER;\n"
+	"ALTER TABLE keys ADD COLUMN rotate_at INTEGER;\n"
+	"ALTER TABLE tenants ADD COLUMN slots INTEGER;\n"
+	"ALTER TABLE tenants ADD COLUMN ed25519 INTEGER;\n"
+	"CREATE INDEX keys_state ON keys(state);\n"
+	"CREATE TABLE nameservers (\n"
+	"  id         INTEGER PRIMARY KEY,\n"
+	"  name       TEXT NOT NULL UNIQUE,\n"
+	"  address    TEXT NOT NULL,\n"
+	"  port       INTEGER NOT NULL DEFAULT 53,\n"
+	"  serial     INTEGER,\n"
+	"  checked_at INTEGER,\n"
+	"  error      TEXT);\n"
+	"DROP TRIGGER j_keys_u;\n"
+	"CREATE TRIGGER j_keys_u AFTER UPDATE OF slot_id, algorithm, public_key, state ON keys BEGIN\n"
+	"  INSERT INTO journal(serial, at, tbl, op, domain_id, token)\n"
+	"  SELECT (SELECT value FROM serial) + 1, unixepoch(), 'keys', 'update', d.id, d.token\n"
+	"  FROM slots s JOIN domains d ON d.id = s.domain_id WHERE s.id IN (NEW.slot_id, OLD.slot_id);\n"
+	"END;\n",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -367,6 +396,12 @@ int store_setting_int(struct store *s, const char *name, int def)
 int64_t store_serial(struct store *s)
 {
 	return query_int(s->db, "SELECT value FROM serial WHERE id = 1", 0);
+}
+
+int64_t store_batch_serial(struct store *s)
+{
+	int64_t v = store_serial(s) + 1, now = store_now();
+	return v > now ? v : now;
 }
 
 int store_write_begin(struct store *s, char *err, size_t errlen)

@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 #include "db.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -44,6 +44,10 @@ int store_journal_trim(struct store *s, int64_t max_age, int64_t max_rows);
 
 /* The current stored serial (0 if unset). */
 int64_t store_serial(struct store *s);
+
+/* Inside a write transaction: the serial the batch will be sealed at by
+ * store_write_commit, if it journals anything (the same expression). */
+int64_t store_batch_serial(struct store *s);
 
 /* Called for every row dnsd refuses to serve, with a sentence saying why. */
 typedef void (*store_warn_fn)(void *ctx, const char *msg);

@@ -1,6 +1,7 @@
 /* dnsdctl: manages the tenant store that dnsd answers from: tenants, customer
  * domains, DKIM keys and policies. Every write is one transaction; slow work (key
  * generation) happens before it opens; a failing command changes nothing. */
+#include "ctl.h"
 #include "db.h"
 #include "err.h"
 #include "keys.h"
@@ -18,63 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SLOTS 8
-
-/* ---- the command line ---- */
-
-struct opts {
-	const char *db, *keys, *zone_file;
-	int json;
-	const char *format, *tenant, *domain, *algorithm, *token, *return_path;
-	const char *zone, *selector_prefix;
-	const char *slots, *ttl_dkim, *ttl_policy, *retention_days, *serial;
-	const char *pos[8];
-	int npos;
-};
-
-struct ctx {
-	struct opts o;
-	struct store *st;
-	sqlite3 *db;
-	char *zone;          /* the hosted zone, absolute, lowercase */
-	char err[1024];
-	/* What a failing command must take back: a key file it wrote, a directory it made. */
-	char undo_file[8192], undo_dir[8192];
-	/* An SPF value being set, seen by include checks in place of the stored one. */
-	const char *spf_new;
-	int64_t spf_new_tenant, spf_new_domain;
-};
-
-static void die_usage(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "dnsdctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see dnsdctl --help)\n");
-	exit(2);
-}
-
-/* Prints the error and exits: commands call it before or after their transaction,
- * never inside one that is open (they roll back first). */
-static void fail(struct ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-	if (c && c->st)
-		store_write_rollback(c->st);
-	if (c && c->undo_file[0])
-		unlink(c->undo_file);
-	if (c && c->undo_dir[0])
-		rmdir(c->undo_dir); /* only if still empty */
-	fprintf(stderr, "dnsdctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(1);
-}
-
 static void usage(void)
 {
 	printf("usage: dnsdctl --db DB [--keys DIR] [--zone-file FILE] COMMAND ...\n"
@@ -83,26 +27,46 @@ static void usage(void)
 	       "\n"
 	       "  init --zone Z [--selector-prefix P] [--slots N] [--return-path LABEL]\n"
 	       "       [--ttl-dkim S] [--ttl-policy S] [--retention-days D] [--serial N]\n"
+	       "       [--rotation-days D] [--rotation-spread-hours H] [--key-retention-days D]\n"
+	       "       [--ed25519 yes|no] [--export-dir DIR] [--export-command CMD]\n"
 	       "                                create or upgrade the store for hosted zone Z\n"
-	       "  tenant add NAME | list | show NAME | remove NAME\n"
+	       "  tenant add NAME [--slots N] [--ed25519 yes|no] | set NAME [--slots N] [--ed25519 yes|no]\n"
+	       "  tenant list | show NAME | remove NAME\n"
 	       "  domain add DOMAIN --tenant NAME [--algorithm rsa-2048|rsa-3072|rsa-4096|ed25519]\n"
-	       "         [--token T] [--return-path LABEL] [--format table|zone|json]\n"
+	       "         [--slots N] [--ed25519 yes|no] [--token T] [--return-path LABEL]\n"
+	       "         [--format table|zone|json]\n"
 	       "  domain list [--tenant NAME] | show DOMAIN | records DOMAIN [--format table|zone|json]\n"
 	       "  domain remove DOMAIN          revoke its keys; its names go after the retention period\n"
 	       "  domain history DOMAIN         every key event (generated, published, activated, ...)\n"
 	       "  key list DOMAIN               every key the domain had: state and dates\n"
+	       "  key rotate DOMAIN [--role main|ed25519] [--algorithm A]\n"
+	       "                                publish a new key now; the job activates it after the hold\n"
+	       "  key rotate --all [--older-than DAYS] [--over HOURS] [--tenant NAME]\n"
+	       "                                schedule rotations spread over the window\n"
+	       "  key revoke DOMAIN SELECTOR [--reason TEXT]\n"
+	       "                                emergency: revoke now, a replacement signs at once\n"
+	       "  key import DOMAIN --file PEM [--selector SEL] [--active yes|no]\n"
+	       "  slot set DOMAIN SELECTOR --eligible yes|no\n"
+	       "  ns add NAME ADDRESS[:PORT] | ns list | ns remove NAME\n"
+	       "                                the zone's name servers: keys activate once all serve them\n"
+	       "  export                        rewrite the signer's exports now (if changed)\n"
 	       "  spf set VALUE [--tenant NAME | --domain DOMAIN]   (no --tenant/--domain: global)\n"
 	       "  mx set \"PREF HOST[, PREF HOST]\" [--tenant NAME | --domain DOMAIN]\n"
 	       "  dmarc set VALUE [--tenant NAME | --domain DOMAIN]\n"
 	       "  spf|mx|dmarc unset|show [--tenant NAME | --domain DOMAIN]\n"
-	       "  maintain                      purge removed domains past retention, trim the journal\n"
+	       "  maintain [--max-keys N]       the job (run by dnsd-maintain.timer): revoke, activate and\n"
+	       "                                publish due keys in one batch, purge removed domains,\n"
+	       "                                rewrite the exports\n"
 	       "  status                        store, zone, serial, counts\n"
 	       "\n"
 	       "--keys DIR    private keys (PEM, mode 0600); default: keys/ beside the store\n"
 	       "--zone-file F the zone file, to expand SPF includes inside the zone\n"
 	       "              (default: the one recorded by init --zone-file)\n"
 	       "DNSD_DB       the store, when --db is not given\n"
-	       "DNSD_NOW      seconds since the epoch: the clock, for tests\n");
+	       "DNSD_NOW      seconds since the epoch: the clock, for tests\n"
+	       "\n"
+	       "Exit status: 0 done; 1 error (nothing changed); 2 usage; 3 the store change is\n"
+	       "committed but the exports or the export command failed.\n");
 	exit(0);
 }
 
@@ -118,7 +82,12 @@ static void parse(struct opts *o, int argc, char **argv)
 		O("--token", token), O("--return-path", return_path), O("--zone", zone),
 		O("--selector-prefix", selector_prefix), O("--slots", slots), O("--ttl-dkim", ttl_dkim),
 		O("--ttl-policy", ttl_policy), O("--retention-days", retention_days),
-		O("--serial", serial),
+		O("--serial", serial), O("--older-than", older_than), O("--over", over), O("--role", role),
+		O("--reason", reason), O("--file", file), O("--selector", selector), O("--active", active),
+		O("--eligible", eligible), O("--max-keys", max_keys), O("--ed25519", ed25519),
+		O("--rotation-days", rotation_days), O("--rotation-spread-hours", rotation_spread_hours),
+		O("--key-retention-days", key_retention_days), O("--export-dir", export_dir),
+		O("--export-command", export_command),
 #undef O
 	};
 	o->db = getenv("DNSD_DB");
@@ -128,6 +97,10 @@ static void parse(struct opts *o, int argc, char **argv)
 			usage();
 		if (!strcmp(a, "--json")) {
 			o->json = 1;
+			continue;
+		}
+		if (!strcmp(a, "--all")) {
+			o->all = 1;
 			continue;
 		}
 		if (!strncmp(a, "--", 2)) {
@@ -155,219 +128,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		die_usage("no command");
 }
 
-/* ---- output helpers ---- */
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
-static void json_kv(FILE *f, int *first, const char *k, const char *v)
-{
-	fprintf(f, "%s", *first ? "" : ", ");
-	*first = 0;
-	json_str(f, k);
-	fputs(": ", f);
-	if (v)
-		json_str(f, v);
-	else
-		fputs("null", f);
-}
-
-static void json_ki(FILE *f, int *first, const char *k, long long v)
-{
-	fprintf(f, "%s", *first ? "" : ", ");
-	*first = 0;
-	json_str(f, k);
-	fprintf(f, ": %lld", v);
-}
-
-static const char *fmt_time(int64_t t, char *buf, size_t n)
-{
-	if (t <= 0) {
-		snprintf(buf, n, "-");
-		return buf;
-	}
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
-
-/* ---- store access ---- */
-
-static sqlite3_stmt *prep(struct ctx *c, const char *sql)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-		fail(c, "store error: %s", sqlite3_errmsg(c->db));
-	return st;
-}
-
-/* Binds text and integer arguments: fmt has one letter per argument, s or i. */
-static sqlite3_stmt *q(struct ctx *c, const char *sql, const char *fmt, ...)
-{
-	sqlite3_stmt *st = prep(c, sql);
-	va_list ap;
-	va_start(ap, fmt);
-	for (int i = 0; fmt[i]; i++) {
-		if (fmt[i] == 's')
-			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-	}
-	va_end(ap);
-	return st;
-}
-
-static void run(struct ctx *c, sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		fail(c, "store error: %s; nothing was changed", sqlite3_errmsg(c->db));
-}
-
-static int64_t one_int(struct ctx *c, sqlite3_stmt *st, int64_t def)
-{
-	int64_t v = def;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		v = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		fail(c, "store error: %s", sqlite3_errmsg(c->db));
-	sqlite3_finalize(st);
-	return v;
-}
-
-static char *one_text(struct ctx *c, sqlite3_stmt *st)
-{
-	char *v = NULL;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		v = strdup((const char *)sqlite3_column_text(st, 0));
-	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		fail(c, "store error: %s", sqlite3_errmsg(c->db));
-	sqlite3_finalize(st);
-	return v;
-}
-
-static void begin(struct ctx *c)
-{
-	if (store_write_begin(c->st, c->err, sizeof(c->err)))
-		fail(c, "%s", c->err);
-}
-
-static void commit(struct ctx *c)
-{
-	if (store_write_commit(c->st, c->err, sizeof(c->err)))
-		fail(c, "cannot commit: %s; nothing was changed", c->err);
-}
-
-static void open_store(struct ctx *c, int create)
-{
-	int rc = store_open(c->o.db, create ? STORE_CREATE : 0, &c->st, c->err, sizeof(c->err));
-	if (rc)
-		fail(NULL, "%s", c->err);
-	c->db = store_db(c->st);
-	if (!create) {
-		c->zone = store_setting(c->st, "zone");
-		if (!c->zone)
-			fail(c, "%s is not initialised: run 'dnsdctl --db %s init --zone ZONE' first", c->o.db,
-			     c->o.db);
-	}
-}
-
-/* ---- names ---- */
-
-/* Normalises a domain argument: lowercase, no trailing dot. Fails with a message
- * when it is not a valid host name. */
-static void norm_domain(struct ctx *c, const char *in, char *out, size_t n)
-{
-	char why[512];
-	if (strlen(in) >= n)
-		fail(c, "domain '%.40s...' is too long", in);
-	if (policy_name_check(in, 0, why, sizeof(why)))
-		fail(c, "%s", why);
-	size_t l = strlen(in);
-	for (size_t i = 0; i <= l; i++)
-		out[i] = (char)((in[i] >= 'A' && in[i] <= 'Z') ? in[i] + 32 : in[i]);
-	if (l && out[l - 1] == '.')
-		out[l - 1] = 0;
-}
-
-static int64_t tenant_id(struct ctx *c, const char *name, int must)
-{
-	int64_t id = one_int(c, q(c, "SELECT id FROM tenants WHERE name = ?", "s", name), 0);
-	if (!id && must)
-		fail(c, "no tenant '%s' (see 'dnsdctl tenant list')", name);
-	return id;
-}
-
-struct domain_row {
-	int64_t id, tenant_id, created_at, removed_at;
-	char name[256], token[32], rp[64], state[16], tenant[128];
-};
-
-/* Finds the live (active) domain by name, or with any_state the newest row. */
-static int find_domain(struct ctx *c, const char *name, struct domain_row *d, int any_state)
-{
-	sqlite3_stmt *st = q(c,
-			     "SELECT d.id, d.tenant_id, d.name, d.token, d.return_path, d.state, t.name, "
-			     "d.created_at, ifnull(d.removed_at, 0) FROM domains d JOIN tenants t ON t.id = d.tenant_id "
-			     "WHERE d.name = ?1 AND (?2 OR d.state = 'active') "
-			     "ORDER BY d.state = 'active' DESC, d.id DESC LIMIT 1",
-			     "si", name, (int64_t)any_state);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		d->id = sqlite3_column_int64(st, 0);
-		d->tenant_id = sqlite3_column_int64(st, 1);
-		snprintf(d->name, sizeof(d->name), "%s", sqlite3_column_text(st, 2));
-		snprintf(d->token, sizeof(d->token), "%s", sqlite3_column_text(st, 3));
-		snprintf(d->rp, sizeof(d->rp), "%s", sqlite3_column_text(st, 4));
-		snprintf(d->state, sizeof(d->state), "%s", sqlite3_column_text(st, 5));
-		snprintf(d->tenant, sizeof(d->tenant), "%s", sqlite3_column_text(st, 6));
-		d->created_at = sqlite3_column_int64(st, 7);
-		d->removed_at = sqlite3_column_int64(st, 8);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		fail(c, "store error: %s", sqlite3_errmsg(c->db));
-	return rc == SQLITE_ROW;
-}
-
-static void need_domain(struct ctx *c, const char *arg, struct domain_row *d, int any_state)
-{
-	char name[256];
-	norm_domain(c, arg, name, sizeof(name));
-	if (!find_domain(c, name, d, any_state))
-		fail(c, "no domain '%s' (see 'dnsdctl domain list')", name);
-}
-
 /* ---- init ---- */
-
-static int valid_label(const char *s, int allow_underscore)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
-		      (allow_underscore && *s == '_')))
-			return 0;
-	return 1;
-}
 
 static void set_setting(struct ctx *c, const char *name, const char *value, int only_if_missing)
 {
@@ -414,6 +175,21 @@ static void cmd_init(struct ctx *c)
 	num_opt(c, c->o.ttl_policy, "--ttl-policy", 60, 604800);
 	num_opt(c, c->o.retention_days, "--retention-days", 0, 3650);
 	num_opt(c, c->o.serial, "--serial", 1, 4294967295L);
+	num_opt(c, c->o.rotation_days, "--rotation-days", 0, 3650);
+	num_opt(c, c->o.rotation_spread_hours, "--rotation-spread-hours", 0, 720);
+	num_opt(c, c->o.key_retention_days, "--key-retention-days", 1, 365);
+	int ed = yes_no(NULL, c->o.ed25519, "--ed25519", -1);
+	char export_abs[4096] = "";
+	if (c->o.export_dir && *c->o.export_dir) {
+		if (c->o.export_dir[0] == '/') {
+			snprintf(export_abs, sizeof(export_abs), "%s", c->o.export_dir);
+		} else {
+			char cwd[2048];
+			if (!getcwd(cwd, sizeof(cwd)))
+				fail(NULL, "cannot tell the current directory: %s", strerror(errno));
+			snprintf(export_abs, sizeof(export_abs), "%s/%s", cwd, c->o.export_dir);
+		}
+	}
 	/* The serial starts above the zone file's and above --serial (for a rebuilt
 	 * store: the last serial served, so secondaries do not see it go back). */
 	int64_t floor = c->o.serial ? strtoll(c->o.serial, NULL, 10) : 0;
@@ -450,10 +226,49 @@ static void cmd_init(struct ctx *c)
 	set_setting(c, "selector_prefix", prefix ? prefix : "dnsd", !prefix);
 	set_setting(c, "slots", c->o.slots ? c->o.slots : "3", !c->o.slots);
 	set_setting(c, "return_path", rp ? rp : "bounce", !rp);
+	/* Lowering the DKIM TTL: answers given before still sit in caches with the
+	 * old one, so key activations wait for it until it has run out. */
+	if (c->o.ttl_dkim) {
+		int64_t old = store_setting_int(c->st, "ttl_dkim", 0), now = store_now();
+		int64_t held = store_setting_int(c->st, "ttl_dkim_hold", 0);
+		char *hu = store_setting(c->st, "ttl_dkim_hold_until");
+		int64_t until = hu ? strtoll(hu, NULL, 10) : 0;
+		free(hu);
+		if (now >= until)
+			held = 0;
+		if (old > held)
+			held = old;
+		if (held > strtoll(c->o.ttl_dkim, NULL, 10) && old != strtoll(c->o.ttl_dkim, NULL, 10)) {
+			char b1[32], b2[32];
+			snprintf(b1, sizeof(b1), "%lld", (long long)held);
+			snprintf(b2, sizeof(b2), "%lld", (long long)(now + held));
+			set_setting(c, "ttl_dkim_hold", b1, 0);
+			set_setting(c, "ttl_dkim_hold_until", b2, 0);
+		}
+	}
 	set_setting(c, "ttl_dkim", c->o.ttl_dkim ? c->o.ttl_dkim : "3600", !c->o.ttl_dkim);
 	set_setting(c, "ttl_policy", c->o.ttl_policy ? c->o.ttl_policy : "3600", !c->o.ttl_policy);
 	set_setting(c, "retention_days", c->o.retention_days ? c->o.retention_days : "7",
 		    !c->o.retention_days);
+	set_setting(c, "rotation_days", c->o.rotation_days ? c->o.rotation_days : "180", !c->o.rotation_days);
+	set_setting(c, "rotation_spread_hours", c->o.rotation_spread_hours ? c->o.rotation_spread_hours : "24",
+		    !c->o.rotation_spread_hours);
+	set_setting(c, "key_retention_days", c->o.key_retention_days ? c->o.key_retention_days : "7",
+		    !c->o.key_retention_days);
+	set_setting(c, "ed25519", ed == 1 ? "yes" : "no", ed < 0);
+	if (c->o.export_dir) {
+		set_setting(c, "export_dir", export_abs, 0);
+	} else {
+		char *dbc = strdup(c->o.db), *dbabs = NULL;
+		char *dn = dbc ? realpath(dirname(dbc), NULL) : NULL;
+		if (dn && asprintf(&dbabs, "%s/exports", dn) > 0)
+			set_setting(c, "export_dir", dbabs, 1);
+		free(dbabs);
+		free(dn);
+		free(dbc);
+	}
+	if (c->o.export_command)
+		set_setting(c, "export_command", c->o.export_command, 0);
 	set_setting(c, "journal_max_age_days", "7", 1);
 	set_setting(c, "journal_max_rows", "1000000", 1);
 	if (c->o.zone_file) {
@@ -490,12 +305,29 @@ static void cmd_tenant(struct ctx *c)
 		size_t n = strlen(name);
 		if (n == 0 || n > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
 			fail(c, "invalid tenant name '%s': 1 to 64 letters, digits, '.', '_' or '-'", name);
+		long slots = num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, 0);
+		int ed = yes_no(c, c->o.ed25519, "--ed25519", -1);
 		begin(c);
 		if (tenant_id(c, name, 0))
 			fail(c, "tenant '%s' already exists", name);
-		run(c, q(c, "INSERT INTO tenants(name, created_at) VALUES (?, ?)", "si", name, now));
+		run(c, q(c, "INSERT INTO tenants(name, created_at, slots, ed25519) VALUES (?, ?, nullif(?, 0), nullif(?, -1))",
+			 "siii", name, now, (int64_t)slots, (int64_t)ed));
 		commit(c);
 		printf("tenant %s added\n", name);
+	} else if (!strcmp(sub, "set")) {
+		if (!name || (!c->o.slots && !c->o.ed25519))
+			die_usage("tenant set NAME [--slots N] [--ed25519 yes|no]");
+		long slots = num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, 0);
+		int ed = yes_no(c, c->o.ed25519, "--ed25519", -1);
+		begin(c);
+		int64_t id = tenant_id(c, name, 1);
+		if (slots)
+			run(c, q(c, "UPDATE tenants SET slots = ? WHERE id = ?", "ii", (int64_t)slots, id));
+		if (ed >= 0)
+			run(c, q(c, "UPDATE tenants SET ed25519 = ? WHERE id = ?", "ii", (int64_t)ed, id));
+		commit(c);
+		printf("tenant %s: new domains get %s\n", name,
+		       "the slots set here (domains already added keep theirs)");
 	} else if (!strcmp(sub, "remove")) {
 		if (!name)
 			die_usage("tenant remove NAME");
@@ -523,7 +355,8 @@ static void cmd_tenant(struct ctx *c)
 				     "(SELECT count(*) FROM domains d WHERE d.tenant_id = t.id AND d.state = 'active'), "
 				     "(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'spf'), "
 				     "(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'mx'), "
-				     "(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'dmarc') "
+				     "(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'dmarc'), "
+				     "t.slots, t.ed25519 "
 				     "FROM tenants t WHERE ?1 IS NULL OR t.name = ?1 ORDER BY t.name",
 				     "s", show ? name : NULL);
 		int first = 1;
@@ -548,6 +381,14 @@ static void cmd_tenant(struct ctx *c)
 				json_kv(stdout, &f, "spf", pol[0]);
 				json_kv(stdout, &f, "mx", pol[1]);
 				json_kv(stdout, &f, "dmarc", pol[2]);
+				if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+					json_ki(stdout, &f, "slots", sqlite3_column_int64(st, 6));
+				else
+					json_kv(stdout, &f, "slots", NULL);
+				json_kv(stdout, &f, "ed25519",
+					sqlite3_column_type(st, 7) == SQLITE_NULL ? NULL
+					: sqlite3_column_int(st, 7)		  ? "yes"
+										  : "no");
 				printf("}");
 			} else if (show) {
 				printf("tenant:  %s\ncreated: %s\ndomains: %lld\nspf:     %s\nmx:      %s\ndmarc:   %s\n",
@@ -563,7 +404,7 @@ static void cmd_tenant(struct ctx *c)
 		if (c->o.json)
 			printf(show ? "\n" : "]\n");
 	} else {
-		die_usage("tenant add|list|show|remove");
+		die_usage("tenant add|set|list|show|remove");
 	}
 }
 
@@ -774,21 +615,12 @@ static void cmd_policy(struct ctx *c)
 
 /* ---- domains ---- */
 
-static const char *keys_dir(struct ctx *c, char *buf, size_t n)
-{
-	if (c->o.keys)
-		return c->o.keys;
-	char *tmp = strdup(c->o.db);
-	snprintf(buf, n, "%s/keys", dirname(tmp));
-	free(tmp);
-	return buf;
-}
-
 static void print_records(struct ctx *c, const struct domain_row *d, const char *format)
 {
 	int nslots = 0;
 	const char *sels[MAX_SLOTS];
 	char selbuf[MAX_SLOTS][64];
+	/* (MAX_SLOTS counts the Ed25519 pair too) */
 	sqlite3_stmt *st = q(c, "SELECT selector FROM slots WHERE domain_id = ? ORDER BY position", "i", d->id);
 	while (sqlite3_step(st) == SQLITE_ROW && nslots < MAX_SLOTS) {
 		snprintf(selbuf[nslots], sizeof(selbuf[0]), "%s", sqlite3_column_text(st, 0));
@@ -851,9 +683,31 @@ static void print_records(struct ctx *c, const struct domain_row *d, const char 
 	}
 }
 
+/* The slot layout of a new domain: the option, else the tenant's, else the
+ * global setting. */
+static void slot_layout(struct ctx *c, int64_t tid, int main_is_ed, int *nmain, int *pair)
+{
+	int64_t ts = one_int(c, q(c, "SELECT ifnull(slots, 0) FROM tenants WHERE id = ?", "i", tid), 0);
+	int64_t te = one_int(c, q(c, "SELECT ifnull(ed25519, -1) FROM tenants WHERE id = ?", "i", tid), -1);
+	char *ge = store_setting(c->st, "ed25519");
+	int g = ge && !strcmp(ge, "yes");
+	free(ge);
+	*nmain = (int)num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, ts ? ts : store_setting_int(c->st, "slots", 3));
+	if (*nmain < 2 || *nmain > MAX_SLOTS)
+		*nmain = 3;
+	*pair = yes_no(c, c->o.ed25519, "--ed25519", te >= 0 ? (int)te : g);
+	if (*pair && main_is_ed) {
+		if (c->o.ed25519)
+			fail(c, "--ed25519 yes adds an Ed25519 pair beside RSA keys; this domain's keys are ed25519 already");
+		*pair = 0;
+	}
+	if (*pair && *nmain + 2 > MAX_SLOTS)
+		fail(c, "%d slots plus the Ed25519 pair pass the %d slots a domain may have", *nmain, MAX_SLOTS);
+}
+
 static void cmd_domain_add(struct ctx *c)
 {
-	char name[256], why[512], kdir_buf[4096], token[32], path[8192], pub[2048];
+	char name[256], token[32], path[MAX_SLOTS][8192], pub[2][2048];
 	if (c->o.npos != 3)
 		die_usage("domain add DOMAIN --tenant NAME");
 	if (!c->o.tenant)
@@ -879,18 +733,16 @@ static void cmd_domain_add(struct ctx *c)
 	char *ps = store_setting(c->st, "selector_prefix");
 	snprintf(prefix, sizeof(prefix), "%s", ps ? ps : "dnsd");
 	free(ps);
-	int nslots = store_setting_int(c->st, "slots", 3);
-	if (nslots < 1 || nslots > MAX_SLOTS)
-		nslots = 3;
-	/* The longest names that will exist must fit: the customer's DKIM name and
-	 * D._report._dmarc.Z. */
-	/* <prefix><n>._domainkey.D and D._report._dmarc.Z, without the final dot
-	 * (zl counts it), must stay within 253 characters. */
-	char last[16];
-	int lastlen = snprintf(last, sizeof(last), "%d", nslots);
-	if (strlen(prefix) + (size_t)lastlen + 12 + nl > 253 || nl + 15 + zl > 253)
-		fail(c, "domain %s is too long: %s%s._domainkey.%s or %s._report._dmarc.%s would pass 253 characters",
-		     name, prefix, last, name, name, c->zone);
+	int64_t tid = tenant_id(c, c->o.tenant, 1);
+	int nslots, pair;
+	slot_layout(c, tid, is_ed, &nslots, &pair);
+	/* <prefix>-ed2._domainkey.D (or <prefix><n>) and D._report._dmarc.Z,
+	 * without the final dot (zl counts it), must stay within 253 characters. */
+	size_t sel_len = strlen(prefix) + (pair ? 4 : 1);
+	if (sel_len + 12 + nl > 253 || nl + 15 + zl > 253)
+		fail(c, "domain %s is too long: the longest selector name under _domainkey.%s or %s._report._dmarc.%s "
+			"would pass 253 characters",
+		     name, name, name, c->zone);
 	const char *rp = c->o.return_path;
 	char *rps = NULL;
 	if (!rp)
@@ -907,52 +759,21 @@ static void cmd_domain_add(struct ctx *c)
 		fail(c, "cannot draw a random token");
 	}
 	/* Cheap checks first, outside the transaction; repeated inside it. */
-	int64_t tid = tenant_id(c, c->o.tenant, 1);
 	struct domain_row d;
 	if (find_domain(c, name, &d, 0))
 		fail(c, "domain %s already exists (tenant %s, token %s)", name, d.tenant, d.token);
 	if (one_int(c, q(c, "SELECT count(*) FROM tokens WHERE token = ?", "s", token), 0))
 		fail(c, "token %s was already used; tokens are never reused", token);
 
-	/* The slow part, before the transaction: the key and its file. */
-	const char *kdir = keys_dir(c, kdir_buf, sizeof(kdir_buf));
-	char ddir[4400];
-	snprintf(ddir, sizeof(ddir), "%s/%s", kdir, name);
-	struct stat sb;
-	int had_dir = stat(ddir, &sb) == 0;
-	if (keys_dir_prepare(ddir, why, sizeof(why)))
-		fail(c, "key directory: %s; nothing was changed", why);
-	/* The store keeps an absolute reference: the signer reads it from elsewhere. */
-	char *absdir = realpath(ddir, NULL);
-	if (absdir) {
-		snprintf(ddir, sizeof(ddir), "%s", absdir);
-		free(absdir);
-	}
-	if (!had_dir)
-		snprintf(c->undo_dir, sizeof(c->undo_dir), "%s", ddir);
-	keys_key *k = NULL;
-	if (keys_generate(alg, &k))
-		fail(c, "cannot generate a %s key", alg);
-	if (keys_public_b64(k, pub, sizeof(pub)) < 0)
-		fail(c, "cannot encode the public key");
-	char sel1[80];
+	/* The slow part, before the transaction: the keys and their files. */
+	char sel1[80], sele[80];
 	snprintf(sel1, sizeof(sel1), "%s1", prefix);
-	int64_t now = store_now();
-	int rc;
-	for (int attempt = 0;; attempt++) {
-		snprintf(path, sizeof(path), "%s/%s-%s-%lld%s%.0d.pem", ddir, sel1, token, (long long)now,
-			 attempt ? "-" : "", attempt);
-		rc = keys_write_private(k, path, why, sizeof(why));
-		if (rc != DNSD_EEXIST || attempt > 20)
-			break;
-	}
-	keys_free(k);
-	if (rc)
-		fail(c, "%s; nothing was changed", why);
-	snprintf(c->undo_file, sizeof(c->undo_file), "%s", path);
+	snprintf(sele, sizeof(sele), "%s-ed1", prefix);
+	key_new_file(c, name, token, alg, sel1, pub[0], sizeof(pub[0]), path[0], sizeof(path[0]));
+	if (pair)
+		key_new_file(c, name, token, "ed25519", sele, pub[1], sizeof(pub[1]), path[1], sizeof(path[1]));
 
-	if (store_write_begin(c->st, c->err, sizeof(c->err)))
-		fail(c, "%s", c->err);
+	begin(c);
 	const char *problem = NULL;
 	if (find_domain(c, name, &d, 0))
 		problem = "domain already exists";
@@ -962,49 +783,37 @@ static void cmd_domain_add(struct ctx *c)
 		problem = "tenant was removed meanwhile";
 	if (problem)
 		fail(c, "%s: %s", name, problem);
-#define TRY(stmt)                                                                        \
-	do {                                                                             \
-		sqlite3_stmt *s_ = (stmt);                                               \
-		int r_ = sqlite3_step(s_);                                               \
-		sqlite3_finalize(s_);                                                    \
-		if (r_ != SQLITE_DONE) {                                                 \
-			snprintf(c->err, sizeof(c->err), "%s", sqlite3_errmsg(c->db));   \
-			fail(c, "store error: %s; nothing was changed", c->err);         \
-		}                                                                        \
-	} while (0)
-	TRY(q(c, "INSERT INTO tokens(token, created_at) VALUES (?, ?)", "si", token, now));
-	TRY(q(c, "INSERT INTO domains(tenant_id, name, token, return_path, created_at) VALUES (?, ?, ?, ?, ?)",
-	      "isssi", tid, name, token, rp, now));
+	int64_t now = store_now();
+	run(c, q(c, "INSERT INTO tokens(token, created_at) VALUES (?, ?)", "si", token, now));
+	run(c, q(c, "INSERT INTO domains(tenant_id, name, token, return_path, created_at) VALUES (?, ?, ?, ?, ?)",
+		 "isssi", tid, name, token, rp, now));
 	int64_t did = sqlite3_last_insert_rowid(c->db);
-	int64_t slot1 = 0;
-	for (int i = 1; i <= nslots; i++) {
+	int64_t first[2] = { 0, 0 };
+	for (int i = 1; i <= nslots + (pair ? 2 : 0); i++) {
 		char sel[80];
-		snprintf(sel, sizeof(sel), "%s%d", prefix, i);
-		TRY(q(c, "INSERT INTO slots(domain_id, selector, position) VALUES (?, ?, ?)", "isi", did, sel,
-		      (int64_t)i));
-		if (i == 1)
-			slot1 = sqlite3_last_insert_rowid(c->db);
+		int ped = i > nslots;
+		if (ped)
+			snprintf(sel, sizeof(sel), "%s-ed%d", prefix, i - nslots);
+		else
+			snprintf(sel, sizeof(sel), "%s%d", prefix, i);
+		run(c, q(c, "INSERT INTO slots(domain_id, selector, position, role, created_at) VALUES (?, ?, ?, ?, ?)",
+			 "isisi", did, sel, (int64_t)i, ped ? "ed25519" : "main", now));
+		if (i == 1 || i == nslots + 1)
+			first[ped] = sqlite3_last_insert_rowid(c->db);
 	}
-	/* The first key of a new domain is active at once: its names were never
+	/* The first keys of a new domain are active at once: its names were never
 	 * answered before (the token is new), so no resolver holds an older answer. */
-	TRY(q(c,
-	      "INSERT INTO keys(slot_id, algorithm, public_key, private_ref, state, created_at, published_at, activated_at) "
-	      "VALUES (?, ?, ?, ?, 'active', ?, ?, ?)",
-	      "isssiii", slot1, alg, pub, path, now, now, now));
-	int64_t kid = sqlite3_last_insert_rowid(c->db);
-	static const char *const first_events[] = { "generated", "published", "activated" };
-	for (int i = 0; i < 3; i++)
-		TRY(q(c, "INSERT INTO key_events(key_id, domain_id, event, at, cause) VALUES (?, ?, ?, ?, ?)",
-		      "iisis", kid, did, first_events[i], now,
-		      i == 2 ? "domain add: the first key of a new domain (its names were never answered)"
-			     : "domain add"));
-#undef TRY
-	if (store_write_commit(c->st, c->err, sizeof(c->err)))
-		fail(c, "cannot commit: %s; nothing was changed", c->err);
-	c->undo_file[0] = c->undo_dir[0] = 0;
+	static const char cause[] = "domain add: the first key of a new domain (its names were never answered)";
+	key_insert(c, did, first[0], alg, pub[0], path[0], "active", "generated", cause);
+	if (pair)
+		key_insert(c, did, first[1], "ed25519", pub[1], path[1], "active", "generated", cause);
+	commit(c);
 	free(rps);
+	int st = export_refresh(c, &(int){ 0 });
 	find_domain(c, name, &d, 0);
 	print_records(c, &d, format);
+	if (st)
+		exit(st);
 }
 
 static void cmd_domain_remove(struct ctx *c)
@@ -1024,9 +833,12 @@ static void cmd_domain_remove(struct ctx *c)
 		    "(SELECT id FROM slots WHERE domain_id = ?)", "ii", now, d.id));
 	run(c, q(c, "UPDATE domains SET state = 'removed', removed_at = ? WHERE id = ?", "ii", now, d.id));
 	commit(c);
+	int st = export_refresh(c, &(int){ 0 });
 	int days = store_setting_int(c->st, "retention_days", 7);
 	printf("domain %s removed: its DKIM names answer a revoked key (p=) for %d day(s), then NXDOMAIN "
 	       "(after 'dnsdctl maintain'); token %s is never reused\n", d.name, days, d.token);
+	if (st)
+		exit(st);
 }
 
 static void cmd_domain_list(struct ctx *c)
@@ -1188,57 +1000,6 @@ static void cmd_domain_history(struct ctx *c)
 		printf("]}\n");
 }
 
-/* key list DOMAIN: every key the domain ever had, with its state and dates. */
-static void cmd_key(struct ctx *c)
-{
-	struct domain_row d;
-	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
-	if (strcmp(sub, "list") || c->o.npos != 3)
-		die_usage("key list DOMAIN");
-	open_store(c, 0);
-	need_domain(c, c->o.pos[2], &d, 1);
-	sqlite3_stmt *st = q(c,
-			     "SELECT k.id, s.selector, k.algorithm, k.state, k.created_at, ifnull(k.published_at, 0), "
-			     "ifnull(k.activated_at, 0), ifnull(k.retired_at, 0), ifnull(k.revoked_at, 0), k.private_ref "
-			     "FROM keys k JOIN slots s ON s.id = k.slot_id WHERE s.domain_id = ? ORDER BY k.id",
-			     "i", d.id);
-	static const char *const when[] = { "created", "published", "activated", "retired", "revoked" };
-	int first = 1;
-	if (c->o.json)
-		printf("[");
-	else
-		printf("%-6s %-9s %-9s %-10s %-21s %-21s %-21s\n", "ID", "SELECTOR", "KEY", "STATE", "CREATED",
-		       "ACTIVATED", "REVOKED");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		char buf[5][32];
-		const char *tb[5];
-		for (int i = 0; i < 5; i++)
-			tb[i] = fmt_time(sqlite3_column_int64(st, 4 + i), buf[i], sizeof(buf[i]));
-		const char *sel = (const char *)sqlite3_column_text(st, 1);
-		const char *alg = (const char *)sqlite3_column_text(st, 2);
-		const char *state = (const char *)sqlite3_column_text(st, 3);
-		if (c->o.json) {
-			int f = 1;
-			printf("%s{", first ? "" : ", ");
-			json_ki(stdout, &f, "id", sqlite3_column_int64(st, 0));
-			json_kv(stdout, &f, "selector", sel);
-			json_kv(stdout, &f, "algorithm", alg);
-			json_kv(stdout, &f, "state", state);
-			for (int i = 0; i < 5; i++)
-				json_kv(stdout, &f, when[i], sqlite3_column_int64(st, 4 + i) > 0 ? tb[i] : NULL);
-			json_kv(stdout, &f, "private_key", (const char *)sqlite3_column_text(st, 9));
-			printf("}");
-		} else {
-			printf("%-6lld %-9s %-9s %-10s %-21s %-21s %-21s\n", (long long)sqlite3_column_int64(st, 0),
-			       sel, alg, state, tb[0], tb[2], tb[4]);
-		}
-		first = 0;
-	}
-	sqlite3_finalize(st);
-	if (c->o.json)
-		printf("]\n");
-}
-
 static void cmd_domain(struct ctx *c)
 {
 	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
@@ -1264,23 +1025,6 @@ static void cmd_domain(struct ctx *c)
 		print_records(c, &d, format);
 	} else
 		die_usage("domain add|list|show|records|history|remove");
-}
-
-static void cmd_maintain(struct ctx *c)
-{
-	open_store(c, 0);
-	int64_t now = store_now();
-	int days = store_setting_int(c->st, "retention_days", 7);
-	begin(c);
-	run(c, q(c, "UPDATE domains SET state = 'purged' WHERE state = 'removed' AND removed_at <= ?", "i",
-		 now - (int64_t)days * 86400));
-	int purged = sqlite3_changes(c->db);
-	commit(c);
-	if (c->o.json)
-		printf("{\"purged\": %d, \"serial\": %lld}\n", purged, (long long)store_serial(c->st));
-	else
-		printf("%d removed domain(s) past the %d-day retention now answer NXDOMAIN; serial %lld\n", purged,
-		       days, (long long)store_serial(c->st));
 }
 
 static void cmd_status(struct ctx *c)
@@ -1327,6 +1071,12 @@ int main(int argc, char **argv)
 		cmd_key(&c);
 	else if (!strcmp(cmd, "maintain"))
 		cmd_maintain(&c);
+	else if (!strcmp(cmd, "slot"))
+		cmd_slot(&c);
+	else if (!strcmp(cmd, "ns"))
+		cmd_ns(&c);
+	else if (!strcmp(cmd, "export"))
+		cmd_export(&c);
 	else if (!strcmp(cmd, "status"))
 		cmd_status(&c);
 	else

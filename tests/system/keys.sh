@@ -1,13 +1,13 @@
 #!/bin/bash
-# keys: the key audit trail (schema version 2): key list, domain history, and the
-# migration that brings a version 1 store up to date, by dnsdctl and by dnsd.
+# keys: the key audit trail: key list, domain history, and the migrations that
+# bring version 1 and 2 stores up to date, by dnsdctl and by dnsd.
 . "$(dirname "$0")/lib"
 
 jq_py() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 new_store
 ctl domain add example.com --tenant acme --algorithm ed25519 >/dev/null
-expect "schema version 2" "$(sqlite3 "$DB" 'PRAGMA user_version')" 2
+expect "schema version 3" "$(sqlite3 "$DB" 'PRAGMA user_version')" 3
 
 # key list
 k=$(ctl key list example.com --json)
@@ -17,7 +17,7 @@ expect "key list: activated, not retired or revoked" \
 	"$(echo "$k" | jq_py '[d[0]["activated"] is not None, d[0]["retired"], d[0]["revoked"]]')" "[True, None, None]"
 expect "key list: the private key file is named" \
 	"$(echo "$k" | jq_py 'd[0]["private_key"]' | xargs -I{} test -f {} && echo yes)" yes
-expect_match "key list, table: a line for the key" "$(ctl key list example.com)" 'esp1 +ed25519 +active'
+expect_match "key list, table: a line for the key" "$(ctl key list example.com)" 'esp1 +main +ed25519 +active'
 
 # domain history: events with time and cause
 h=$(ctl domain history example.com --json)
@@ -37,26 +37,37 @@ expect_match "key list of an unknown domain: says so" "$(ctl key list nowhere.ex
 ctl key frob example.com >/dev/null 2>&1
 expect "key with an unknown subcommand: usage error (exit 2)" "$?" 2
 
-# A version 1 store (as the first release wrote it) is brought up to date by
-# dnsdctl, and the trail is filled from the keys' own time columns.
-ctl domain add old.example --tenant acme --algorithm ed25519 >/dev/null
-sqlite3 "$DB" "DROP TABLE key_events; PRAGMA user_version = 1;"
-expect "made a version 1 store" "$(sqlite3 "$DB" 'PRAGMA user_version')" 1
-check "dnsdctl opens a version 1 store" ctl status
-expect "dnsdctl migrated it to version 2" "$(sqlite3 "$DB" 'PRAGMA user_version')" 2
-h=$(ctl domain history old.example --json)
-expect "migration: the trail of an old key comes from its columns" \
-	"$(echo "$h" | jq_py '",".join(e["event"] for e in d["events"])')" "generated,published,activated"
-expect_match "migration: such events say where they came from" \
-	"$(echo "$h" | jq_py 'd["events"][0]["cause"]')" "before the audit trail"
-h=$(ctl domain history example.com --json)
-expect "migration: a revoked key gets its revoked event back" \
-	"$(echo "$h" | jq_py 'd["events"][-1]["event"]')" "revoked"
+# Stores written by earlier releases (tests/system/fixtures: dumps of what the
+# dnsdctl of schema version 1 and 2 wrote) are brought up to date, by dnsdctl
+# and by dnsd; the key trail of a version 1 store is filled from the keys' own
+# time columns, and the keys take part in the lifecycle afterwards.
+FIX="$ROOT/tests/system/fixtures"
+for v in 1 2; do
+	OLD="$T/v$v.db"
+	sqlite3 "$OLD" <"$FIX/store-v$v.sql"
+	expect "fixture: a version $v store" "$(sqlite3 "$OLD" 'PRAGMA user_version')" "$v"
+	check "dnsdctl opens a version $v store" "$DNSDCTL" --db "$OLD" --keys "$T/keys-v$v" status
+	expect "dnsdctl migrated version $v to 3" "$(sqlite3 "$OLD" 'PRAGMA user_version')" 3
+	h=$("$DNSDCTL" --db "$OLD" domain history old.example --json)
+	expect "v$v: the trail of an old key" \
+		"$(echo "$h" | jq_py '",".join(e["event"] for e in d["events"])')" "generated,published,activated"
+	h=$("$DNSDCTL" --db "$OLD" domain history gone.example --json)
+	expect "v$v: a revoked key has its revoked event" "$(echo "$h" | jq_py 'd["events"][-1]["event"]')" "revoked"
+	expect "v$v: old slots are main slots" "$(sqlite3 "$OLD" "SELECT group_concat(DISTINCT role) FROM slots")" "main"
+	check "v$v: an old domain's key rotates" "$DNSDCTL" --db "$OLD" --keys "$T/keys-v$v" key rotate old.example
+	expect "v$v: the new key is published in esp2" \
+		"$("$DNSDCTL" --db "$OLD" key list old.example --json | jq_py 'd[-1]["selector"] + " " + d[-1]["state"]')" "esp2 published"
+done
+expect_match "migration: v1 events say where they came from" \
+	"$("$DNSDCTL" --db "$T/v1.db" domain history old.example --json | jq_py 'd["events"][0]["cause"]')" "before the audit trail"
+expect_match "migration: v2 events keep their own causes" \
+	"$("$DNSDCTL" --db "$T/v2.db" domain history old.example --json | jq_py 'd["events"][0]["cause"]')" "^domain add"
 
 # dnsd migrates too.
-sqlite3 "$DB" "DROP TABLE key_events; PRAGMA user_version = 1;"
+DB="$T/v1d.db"
+sqlite3 "$DB" <"$FIX/store-v1.sql"
 start_dnsd || finish
-expect "dnsd migrated a version 1 store to version 2" "$(sqlite3 "$DB" 'PRAGMA user_version')" 2
-TOK=$(token old.example)
-expect_match "dnsd serves the migrated store" "$(q esp1.$TOK.dkim.$ZONE TXT)" '^"v=DKIM1; k=ed25519; p='
+expect "dnsd migrated a version 1 store to version 3" "$(sqlite3 "$DB" 'PRAGMA user_version')" 3
+expect_match "dnsd serves the migrated store" "$(q esp1.aaaaaaaaaaaaaaaa.dkim.$ZONE TXT)" '^"v=DKIM1; k=ed25519; p='
+expect_match "and the removed domain's key as revoked" "$(q esp1.bbbbbbbbbbbbbbbb.dkim.$ZONE TXT)" '^"v=DKIM1; p="'
 finish

@@ -1,0 +1,113 @@
+/* ctl: what the parts of dnsdctl share: the command line, the open store, the
+ * error path, and small helpers over SQLite and JSON. */
+#ifndef DNSD_CTL_H
+#define DNSD_CTL_H
+#include "store.h"
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MAX_SLOTS 8
+
+/* ---- the command line ---- */
+
+struct opts {
+	const char *db, *keys, *zone_file;
+	int json;
+	const char *format, *tenant, *domain, *algorithm, *token, *return_path;
+	const char *zone, *selector_prefix;
+	const char *slots, *ttl_dkim, *ttl_policy, *retention_days, *serial;
+	/* the key lifecycle */
+	int all;
+	const char *older_than, *over, *role, *reason, *file, *selector, *active, *eligible;
+	const char *max_keys, *ed25519, *rotation_days, *rotation_spread_hours, *key_retention_days;
+	const char *export_dir, *export_command;
+	const char *pos[8];
+	int npos;
+};
+
+struct ctx {
+	struct opts o;
+	struct store *st;
+	sqlite3 *db;
+	char *zone;          /* the hosted zone, absolute, lowercase */
+	char err[1024];
+	/* What a failing command must take back: key files it wrote, a directory it made. */
+	char **undo;
+	size_t nundo, capundo;
+	char undo_dir[8192];
+	/* An SPF value being set, seen by include checks in place of the stored one. */
+	const char *spf_new;
+	int64_t spf_new_tenant, spf_new_domain;
+};
+
+struct domain_row {
+	int64_t id, tenant_id, created_at, removed_at;
+	char name[256], token[32], rp[64], state[16], tenant[128];
+};
+
+/* Exit statuses: 1 = error, nothing changed; 2 = usage; 3 = the store change
+ * committed, but the exports or the export command failed. */
+#define EXIT_EXPORT 3
+
+void die_usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* Rolls back an open transaction, takes back what the command made (undo_file,
+ * undo_dir), prints the error and exits 1. */
+void fail(struct ctx *c, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+
+/* Remembers a file the command wrote, to delete if it fails; undo_clear forgets
+ * them all once the change is committed. undo_drop deletes them now. */
+void undo_add(struct ctx *c, const char *path);
+void undo_clear(struct ctx *c);
+void undo_drop(struct ctx *c);
+
+void json_str(FILE *f, const char *s);
+void json_kv(FILE *f, int *first, const char *k, const char *v);
+void json_ki(FILE *f, int *first, const char *k, long long v);
+/* ISO 8601 UTC, or "-" for 0. */
+const char *fmt_time(int64_t t, char *buf, size_t n);
+
+sqlite3_stmt *prep(struct ctx *c, const char *sql);
+/* Prepares sql and binds arguments: fmt has one letter per argument, s (text) or i (int64_t). */
+sqlite3_stmt *q(struct ctx *c, const char *sql, const char *fmt, ...);
+/* Steps once and finalizes; fails the command on an error. */
+void run(struct ctx *c, sqlite3_stmt *st);
+int64_t one_int(struct ctx *c, sqlite3_stmt *st, int64_t def);
+char *one_text(struct ctx *c, sqlite3_stmt *st);
+void begin(struct ctx *c);
+void commit(struct ctx *c);
+void open_store(struct ctx *c, int create);
+
+void norm_domain(struct ctx *c, const char *in, char *out, size_t n);
+int64_t tenant_id(struct ctx *c, const char *name, int must);
+int find_domain(struct ctx *c, const char *name, struct domain_row *d, int any_state);
+void need_domain(struct ctx *c, const char *arg, struct domain_row *d, int any_state);
+int valid_label(const char *s, int allow_underscore);
+const char *keys_dir(struct ctx *c, char *buf, size_t n);
+/* "yes"/"no" (also on/off, 1/0) as 1/0; fails the command otherwise. NULL gives def. */
+int yes_no(struct ctx *c, const char *v, const char *what, int def);
+/* A whole number option within [lo, hi], or def when v is NULL. */
+long num_arg(struct ctx *c, const char *v, const char *what, long lo, long hi, long def);
+
+/* keyctl.c: the key lifecycle */
+void cmd_key(struct ctx *c);
+void cmd_slot(struct ctx *c);
+void cmd_ns(struct ctx *c);
+void cmd_maintain(struct ctx *c);
+void cmd_export(struct ctx *c);
+/* Rewrites the exports if the set of active keys changed; returns 0, or
+ * EXIT_EXPORT after saying what failed on stderr. */
+int export_refresh(struct ctx *c, int *changed);
+/* Generates a key into the domain's key directory (before any transaction):
+ * its public p= value into pub, its file path into path (recorded for undo). */
+void key_new_file(struct ctx *c, const char *domain, const char *token, const char *alg, const char *label,
+		  char *pub, size_t publen, char *path, size_t pathlen);
+/* Inserts a key row and its events (inside the write transaction); returns its id.
+ * state is "published" or "active". */
+int64_t key_insert(struct ctx *c, int64_t domain_id, int64_t slot_id, const char *alg, const char *pub,
+		   const char *path, const char *state, const char *first_event, const char *cause);
+/* How long a key published now in slot_id must wait before it may sign. */
+int64_t key_hold(struct ctx *c, int64_t slot_id, int64_t now);
+
+#endif
