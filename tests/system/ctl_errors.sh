@@ -277,4 +277,45 @@ for cmd in "status" "domain list" "domain show good-table.example" "tenant show 
 	check "$cmd --json parses" "$PY" -c 'import json,sys; json.loads(sys.stdin.read())' < <(ctl $cmd --json)
 done
 
+
+# The key lifecycle's commands refuse bad input the same way.
+refuses "key rotate: unknown domain" 1 "no domain 'nowhere.example'" ctl key rotate nowhere.example
+refuses "key rotate: a removed domain" 1 "no domain 'gone.example'" ctl key rotate gone.example
+refuses "key rotate: bad role" 2 "--role is main or ed25519" ctl key rotate example.com --role rsa
+refuses "key rotate: role the domain lacks" 1 "no Ed25519 pair slots" ctl key rotate example.com --role ed25519
+refuses "key rotate: rsa-1024 is not generated" 1 "too weak" ctl key rotate example.com --algorithm rsa-1024
+refuses "key rotate: unknown algorithm" 1 "unknown algorithm" ctl key rotate example.com --algorithm dsa
+refuses "key rotate --all with a domain" 2 "takes no domain" ctl key rotate example.com --all
+refuses "key rotate --all: bad --over" 1 "--over" ctl key rotate --all --over -3
+refuses "key rotate --all: bad --older-than" 1 "--older-than" ctl key rotate --all --older-than soon
+refuses "key revoke: no selector given" 2 "key revoke DOMAIN SELECTOR" ctl key revoke example.com
+refuses "key revoke: unknown selector" 1 "no selector 'zz9'" ctl key revoke example.com zz9
+refuses "key revoke: an empty slot" 1 "holds no key" ctl key revoke example.com esp3
+refuses "key import: no --file" 2 "--file PEM" ctl key import example.com
+refuses "key import: missing file" 1 "nothing was changed" ctl key import example.com --file "$T/none.pem"
+echo "not a key" >"$T/junk.pem"
+refuses "key import: not a key" 1 "PEM private key" ctl key import example.com --file "$T/junk.pem"
+openssl genrsa -out "$T/weak.pem" 768 2>/dev/null
+refuses "key import: RSA under 1024 bits" 1 "at least 1024 bits" ctl key import example.com --file "$T/weak.pem"
+openssl genpkey -algorithm ed25519 -out "$T/ed.pem" 2>/dev/null
+refuses "key import: a taken selector" 1 "already holds key" ctl key import example.com --file "$T/ed.pem" --selector esp1
+refuses "key import: unknown selector" 1 "no selector 'nope'" ctl key import example.com --file "$T/ed.pem" --selector nope
+refuses "key import: bad --active" 1 "--active is yes or no" ctl key import example.com --file "$T/ed.pem" --active maybe
+refuses "key: unknown subcommand" 2 "key list\\|rotate" ctl key shred example.com
+refuses "slot set: no --eligible" 2 "--eligible yes\\|no" ctl slot set example.com esp2
+refuses "slot set: bad --eligible" 1 "--eligible is yes or no" ctl slot set example.com esp2 --eligible perhaps
+refuses "slot set: unknown selector" 1 "no selector 'zz'" ctl slot set example.com zz --eligible no
+refuses "ns add: bad address" 1 "invalid address" ctl ns add sec1 192.0.2.300
+refuses "ns add: bad port" 1 "invalid address" ctl ns add sec1 127.0.0.1:70000
+refuses "ns add: bad name" 1 "invalid name server name" ctl ns add 'a b' 127.0.0.1
+refuses "ns remove: unknown" 1 "no name server 'sec9'" ctl ns remove sec9
+refuses "maintain: bad --max-keys" 1 "--max-keys" ctl maintain --max-keys -1
+refuses "tenant add: too many slots" 1 "--slots must be" ctl tenant add t9 --slots 9
+refuses "tenant add: bad --ed25519" 1 "--ed25519 is yes or no" ctl tenant add t9 --ed25519 sometimes
+refuses "tenant set: nothing to set" 2 "tenant set NAME" ctl tenant set acme
+refuses "domain add: the pair beside ed25519 keys" 1 "ed25519 already" ctl domain add pair.example --tenant acme --algorithm ed25519 --ed25519 yes
+refuses "domain add: 7 slots and the pair pass 8" 1 "pass the 8 slots" ctl domain add pair.example --tenant acme --slots 7 --ed25519 yes
+refuses "init: key retention 0" 1 "--key-retention-days" ctl init --zone "$ZONE" --key-retention-days 0
+refuses "init: bad --ed25519" 1 "--ed25519 is yes or no" ctl init --zone "$ZONE" --ed25519 maybe
+
 finish
