@@ -21,7 +21,12 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/test_fuzz_answer
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz
+.PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz install
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(SYSCONFDIR)/systemd/system
 
 all: $(BUILD)/dnsd $(BUILD)/dnsdctl
 
@@ -88,6 +93,25 @@ test-asan: test-deps
 test-plain: test-deps
 	@$(MAKE) --no-print-directory all unit
 	@tests/run
+
+# dnsd to sbin, dnsdctl to bin, the systemd units (the server, and the key
+# lifecycle job with its timer), the docs; the example settings only where none
+# exist yet. The units name the installed paths, so PREFIX is written into them.
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(PREFIX)/share/doc/dnsd $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(SYSCONFDIR)/dnsd
+	install -m 0755 $(BUILD)/dnsd $(DESTDIR)$(PREFIX)/sbin/dnsd
+	install -m 0755 $(BUILD)/dnsdctl $(DESTDIR)$(PREFIX)/bin/dnsdctl
+	for u in dist/systemd/*; do \
+		sed -e 's|/usr/local/|$(PREFIX)/|g' -e 's|/etc/default/|$(SYSCONFDIR)/default/|g' \
+			-e 's|/etc/dnsd/|$(SYSCONFDIR)/dnsd/|g' $$u >$(DESTDIR)$(UNITDIR)/$$(basename $$u) && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; done
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/dnsd/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/dnsd ] || install -m 0644 dist/default/dnsd $(DESTDIR)$(SYSCONFDIR)/default/dnsd
+	[ -e $(DESTDIR)$(SYSCONFDIR)/dnsd/dnsd.conf ] || install -m 0644 dist/dnsd.conf $(DESTDIR)$(SYSCONFDIR)/dnsd/dnsd.conf
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then \
+		systemctl daemon-reload; fi
+	@echo "installed; enable the key lifecycle job with: systemctl enable --now dnsd-maintain.timer"
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
