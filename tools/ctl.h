@@ -39,6 +39,7 @@ struct ctx {
 	char undo_dir[8192];
 	/* An SPF value being set, seen by include checks in place of the stored one. */
 	const char *spf_new;
+	int export_force; /* rewrite the exports even if the serial says nothing changed */
 	int64_t spf_new_tenant, spf_new_domain;
 };
 

@@ -893,7 +893,7 @@ static void cmd_domain_show(struct ctx *c)
 	for (int i = 0; i < 3; i++)
 		pol[i] = d.state[0] == 'a' ? effective_policy(c, d.id, d.tenant_id, kinds[i]) : NULL;
 	sqlite3_stmt *st = q(c,
-			     "SELECT s.selector, s.eligible, k.algorithm, k.state, k.created_at, k.activated_at, k.private_ref "
+			     "SELECT s.selector, s.eligible, k.algorithm, k.state, k.created_at, k.activated_at, k.private_ref, s.role "
 			     "FROM slots s LEFT JOIN keys k ON k.slot_id = s.id AND k.state != 'revoked' "
 			     "WHERE s.domain_id = ? ORDER BY s.position",
 			     "i", d.id);
@@ -918,7 +918,7 @@ static void cmd_domain_show(struct ctx *c)
 			printf("removed:     %s\n", fmt_time(d.removed_at, tb, sizeof(tb)));
 		for (int i = 0; i < 3; i++)
 			printf("%-12s %s\n", i == 0 ? "spf:" : i == 1 ? "mx:" : "dmarc:", pol[i] ? pol[i] : "(none)");
-		printf("%-10s %-9s %-10s %-21s %s\n", "SELECTOR", "KEY", "STATE", "ACTIVE SINCE", "PRIVATE KEY");
+		printf("%-10s %-8s %-9s %-10s %-21s %s\n", "SELECTOR", "ROLE", "KEY", "STATE", "ACTIVE SINCE", "PRIVATE KEY");
 	}
 	int first = 1;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -931,6 +931,7 @@ static void cmd_domain_show(struct ctx *c)
 			int f = 1;
 			printf("%s{", first ? "" : ", ");
 			json_kv(stdout, &f, "selector", sel);
+			json_kv(stdout, &f, "role", (const char *)sqlite3_column_text(st, 7));
 			json_ki(stdout, &f, "eligible", sqlite3_column_int64(st, 1));
 			json_kv(stdout, &f, "algorithm", alg);
 			json_kv(stdout, &f, "state", state ? state : "empty");
@@ -938,7 +939,10 @@ static void cmd_domain_show(struct ctx *c)
 			json_kv(stdout, &f, "private_key", ref);
 			printf("}");
 		} else {
-			printf("%-10s %-9s %-10s %-21s %s\n", sel, alg ? alg : "-", state ? state : "empty",
+			char st2[32];
+			snprintf(st2, sizeof(st2), "%s%s", state ? state : "empty",
+				 sqlite3_column_int(st, 1) ? "" : "*");
+			printf("%-10s %-8s %-9s %-10s %-21s %s\n", sel, sqlite3_column_text(st, 7), alg ? alg : "-", st2,
 			       fmt_time(act, tb, sizeof(tb)), ref ? ref : "-");
 		}
 		first = 0;
@@ -946,6 +950,8 @@ static void cmd_domain_show(struct ctx *c)
 	sqlite3_finalize(st);
 	if (c->o.json)
 		printf("]}\n");
+	else if (one_int(c, q(c, "SELECT count(*) FROM slots WHERE domain_id = ? AND NOT eligible", "i", d.id), 0))
+		printf("* not eligible: no new key becomes active there ('dnsdctl slot set')\n");
 	for (int i = 0; i < 3; i++)
 		free(pol[i]);
 }
@@ -1033,6 +1039,10 @@ static void cmd_status(struct ctx *c)
 	int64_t nt = one_int(c, q(c, "SELECT count(*) FROM tenants", ""), 0);
 	int64_t nd = one_int(c, q(c, "SELECT count(*) FROM domains WHERE state = 'active'", ""), 0);
 	int64_t nk = one_int(c, q(c, "SELECT count(*) FROM keys WHERE state != 'revoked'", ""), 0);
+	int64_t nst[3];
+	static const char *const states[3] = { "active", "published", "retired" };
+	for (int i = 0; i < 3; i++)
+		nst[i] = one_int(c, q(c, "SELECT count(*) FROM keys WHERE state = ?", "s", states[i]), 0);
 	int64_t js = one_int(c, q(c, "SELECT count(*) FROM journal", ""), 0);
 	if (c->o.json) {
 		int f = 1;
@@ -1044,13 +1054,20 @@ static void cmd_status(struct ctx *c)
 		json_ki(stdout, &f, "tenants", nt);
 		json_ki(stdout, &f, "domains", nd);
 		json_ki(stdout, &f, "keys", nk);
+		for (int i = 0; i < 3; i++) {
+			char k[32];
+			snprintf(k, sizeof(k), "keys_%s", states[i]);
+			json_ki(stdout, &f, k, nst[i]);
+		}
 		json_ki(stdout, &f, "journal_rows", js);
 		printf("}\n");
 	} else {
 		printf("store:   %s (schema %d)\nzone:    %s\nserial:  %lld\ntenants: %lld\ndomains: %lld\n"
-		       "keys:    %lld published\njournal: %lld rows\n",
+		       "keys:    %lld in DNS (%lld active, %lld published and waiting, %lld retired)\n"
+		       "journal: %lld rows\n",
 		       c->o.db, store_schema_version(c->st), c->zone, (long long)store_serial(c->st),
-		       (long long)nt, (long long)nd, (long long)nk, (long long)js);
+		       (long long)nt, (long long)nd, (long long)nk, (long long)nst[0], (long long)nst[1],
+		       (long long)nst[2], (long long)js);
 	}
 }
 

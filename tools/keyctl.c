@@ -1320,6 +1320,32 @@ int export_refresh(struct ctx *c, int *changed)
 		snprintf(why, sizeof(why), "cannot lock %s: %s", lockpath, strerror(errno));
 		goto failed;
 	}
+	/* The serial the files were last written at: when the store still serves
+	 * it, nothing that decides the active keys can have changed (every change
+	 * to keys is journaled and moves the serial), so a job that ran for
+	 * nothing does not read a million keys every five minutes. */
+	char mark[4400], pending[4400], want[32];
+	snprintf(mark, sizeof(mark), "%s/.serial", dir);
+	snprintf(pending, sizeof(pending), "%s/.command-pending", dir);
+	snprintf(want, sizeof(want), "%lld\n", (long long)store_serial(c->st));
+	int was_pending = access(pending, F_OK) == 0;
+	if (!c->export_force && !was_pending) {
+		char have[32] = "";
+		FILE *m = fopen(mark, "r");
+		if (m) {
+			if (!fgets(have, sizeof(have), m))
+				have[0] = 0;
+			fclose(m);
+		}
+		int all = 1;
+		for (int i = 0; i < NF && all; i++) {
+			char p[4400];
+			snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+			all = access(p, F_OK) == 0;
+		}
+		if (all && !strcmp(have, want))
+			goto done;
+	}
 	for (int i = 0; i < NF; i++)
 		if (!(f[i] = open_memstream(&buf[i], &len[i]))) {
 			snprintf(why, sizeof(why), "out of memory");
@@ -1385,7 +1411,12 @@ int export_refresh(struct ctx *c, int *changed)
 		}
 	}
 	char *cmd = store_setting(c->st, "export_command");
-	if (*changed && cmd && *cmd) {
+	if ((*changed || was_pending) && cmd && *cmd) {
+		/* Said before it runs: if it fails or we die, the next run runs it
+		 * again even though the files are already what they should be. */
+		int pf = open(pending, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (pf >= 0)
+			close(pf);
 		/* The signer reloads while we still hold the lock: no newer export can
 		 * be renamed under it half way. */
 		fflush(stdout);
@@ -1398,8 +1429,11 @@ int export_refresh(struct ctx *c, int *changed)
 			free(cmd);
 			goto failed;
 		}
+		unlink(pending);
 	}
 	free(cmd);
+	if (write_if_changed(dir, ".serial", want, strlen(want), why, sizeof(why)) < 0)
+		goto failed;
 	goto done;
 failed:
 	fprintf(stderr, "dnsdctl: exports in %s: %s (the store change itself is committed; run 'dnsdctl export' "
@@ -1424,6 +1458,7 @@ void cmd_export(struct ctx *c)
 		die_usage("export");
 	open_store(c, 0);
 	int changed = 0;
+	c->export_force = 1;
 	int status = export_refresh(c, &changed);
 	char *dir = export_dir(c);
 	if (!status)
