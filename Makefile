@@ -21,7 +21,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/test_fuzz_answer
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz install
+.PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz install bench
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -64,6 +64,13 @@ fuzz:
 		tests/fuzz/fuzz_answer.c build-fuzz/libdnsd.a $(LDLIBS)
 	@mkdir -p build/fuzz-corpus
 	build-fuzz/fuzz_answer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz-corpus tests/fuzz/corpus
+
+# The benchmark against NSD, Knot and PowerDNS on the same data (not part of
+# `make test`; see docs/benchmarks.md). SIZES, ROUNDS, BENCH_SECONDS, SERVERS
+# tune it; it installs the servers and dnsperf itself.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	bench/run
 
 # Installs the Debian packages that are missing (as root, or through sudo).
 deps:

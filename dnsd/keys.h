@@ -56,6 +56,12 @@ int keys_dir_prepare(const char *dir, char *err, size_t errlen);
  * Returns the length written (without the NUL) or DNSD_ERANGE if out is too small. */
 int keys_base64(const unsigned char *in, size_t len, char *out, size_t outlen);
 
+/* Checks a DKIM p= value: base64 of a raw 32-byte Ed25519 key, or of a DER
+ * SubjectPublicKeyInfo holding an RSA key of at least 1024 bits. Writes the
+ * algorithm ("ed25519", "rsa-<bits>") into alg. Returns 0, DNSD_EINVAL (err says
+ * why) or DNSD_ENOMEM. */
+int keys_check_public(const char *b64, char *alg, size_t alglen, char *err, size_t errlen);
+
 /* Writes a new random token for a customer domain into out: 16 characters of lowercase
  * RFC 4648 base32 (a-z, 2-7) from 10 random bytes, NUL-terminated. Returns 0 or DNSD_ECRYPTO
  * (out is then the empty string). */

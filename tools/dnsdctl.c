@@ -50,6 +50,9 @@ static void usage(void)
 	       "  ns add NAME ADDRESS[:PORT] | ns list | ns remove NAME\n"
 	       "                                the zone's name servers: keys activate once all serve them\n"
 	       "  export                        rewrite the signer's exports now (if changed)\n"
+	       "  import FILE.csv [--tenant NAME]\n"
+	       "                                many domains with their existing keys, in one batch; columns:\n"
+	       "                                domain,tenant,algorithm,public_key,private_key,token,return_path\n"
 	       "  spf set VALUE [--tenant NAME | --domain DOMAIN]   (no --tenant/--domain: global)\n"
 	       "  mx set \"PREF HOST[, PREF HOST]\" [--tenant NAME | --domain DOMAIN]\n"
 	       "  dmarc set VALUE [--tenant NAME | --domain DOMAIN]\n"
@@ -1094,6 +1097,8 @@ int main(int argc, char **argv)
 		cmd_ns(&c);
 	else if (!strcmp(cmd, "export"))
 		cmd_export(&c);
+	else if (!strcmp(cmd, "import"))
+		cmd_import(&c);
 	else if (!strcmp(cmd, "status"))
 		cmd_status(&c);
 	else

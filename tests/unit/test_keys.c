@@ -426,6 +426,87 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path);
 }
 
+/* An RSA SubjectPublicKeyInfo with a modulus of mbytes bytes (top bit set), base64. */
+static void spki_b64(size_t mbytes, char *out, size_t outlen)
+{
+	unsigned char d[1200];
+	size_t n = 0, ilen = mbytes + 1; /* the modulus INTEGER has a leading zero */
+	size_t seq2 = 4 + ilen + 5;      /* SEQUENCE { INTEGER n, INTEGER e } */
+	size_t bits = 4 + seq2 + 1;
+	static const unsigned char alg[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+					     0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00 };
+	size_t total = sizeof(alg) + 4 + bits;
+	d[n++] = 0x30, d[n++] = 0x82, d[n++] = (unsigned char)(total >> 8), d[n++] = (unsigned char)total;
+	memcpy(d + n, alg, sizeof(alg));
+	n += sizeof(alg);
+	d[n++] = 0x03, d[n++] = 0x82, d[n++] = (unsigned char)(bits >> 8), d[n++] = (unsigned char)bits;
+	d[n++] = 0;
+	d[n++] = 0x30, d[n++] = 0x82, d[n++] = (unsigned char)(seq2 >> 8), d[n++] = (unsigned char)seq2;
+	d[n++] = 0x02, d[n++] = 0x82, d[n++] = (unsigned char)(ilen >> 8), d[n++] = (unsigned char)ilen;
+	d[n++] = 0;
+	for (size_t i = 0; i < mbytes; i++)
+		d[n++] = (unsigned char)(i == 0 ? 0xc3 : i * 7 + 1);
+	d[n++] = 0x02, d[n++] = 0x03, d[n++] = 0x01, d[n++] = 0x00, d[n++] = 0x01;
+	keys_base64(d, n, out, outlen);
+}
+
+static void test_check_public(void)
+{
+	char b64[2048], alg[16], err[256];
+	keys_key *k = NULL;
+	/* real keys, as generated */
+	T_EQ_INT(keys_generate("rsa-2048", &k), 0);
+	T_CHECK(keys_public_b64(k, b64, sizeof(b64)) > 0);
+	T_EQ_INT(keys_check_public(b64, alg, sizeof(alg), err, sizeof(err)), 0);
+	T_EQ_STR(alg, "rsa-2048");
+	keys_free(k);
+	T_EQ_INT(keys_generate("ed25519", &k), 0);
+	T_CHECK(keys_public_b64(k, b64, sizeof(b64)) > 0);
+	T_EQ_INT(keys_check_public(b64, alg, sizeof(alg), err, sizeof(err)), 0);
+	T_EQ_STR(alg, "ed25519");
+	keys_free(k);
+	/* built by hand: sizes */
+	spki_b64(128, b64, sizeof(b64));
+	T_EQ_INT(keys_check_public(b64, alg, sizeof(alg), err, sizeof(err)), 0);
+	T_EQ_STR(alg, "rsa-1024");
+	spki_b64(512, b64, sizeof(b64));
+	T_EQ_INT(keys_check_public(b64, alg, sizeof(alg), err, sizeof(err)), 0);
+	T_EQ_STR(alg, "rsa-4096");
+	spki_b64(96, b64, sizeof(b64));
+	T_EQ_INT(keys_check_public(b64, alg, sizeof(alg), err, sizeof(err)), DNSD_EINVAL);
+	T_CHECK(strstr(err, "768-bit") != NULL);
+	/* damaged: every truncation of a good key is refused */
+	spki_b64(256, b64, sizeof(b64));
+	size_t len = strlen(b64);
+	int refused = 0, tries = 0;
+	for (size_t cut = 4; cut < len; cut += 4, tries++) {
+		char t[2048];
+		memcpy(t, b64, cut);
+		t[cut] = 0;
+		refused += keys_check_public(t, alg, sizeof(alg), err, sizeof(err)) == DNSD_EINVAL;
+	}
+	T_EQ_INT(refused, tries);
+	/* not base64, empty, NULL, 31 bytes */
+	T_EQ_INT(keys_check_public("not base64!", alg, sizeof(alg), err, sizeof(err)), DNSD_EINVAL);
+	T_EQ_INT(keys_check_public("", alg, sizeof(alg), err, sizeof(err)), DNSD_EINVAL);
+	T_EQ_INT(keys_check_public(NULL, alg, sizeof(alg), NULL, 0), DNSD_EINVAL);
+	unsigned char raw[31] = { 1 };
+	keys_base64(raw, sizeof(raw), b64, sizeof(b64));
+	T_EQ_INT(keys_check_public(b64, alg, sizeof(alg), err, sizeof(err)), DNSD_EINVAL);
+	/* a DSA-like algorithm identifier is not RSA */
+	spki_b64(256, b64, sizeof(b64));
+	unsigned char d[400];
+	size_t bl = strlen(b64);
+	int n = EVP_DecodeBlock(d, (const unsigned char *)b64, (int)bl);
+	n -= (b64[bl - 1] == '=') + (b64[bl - 2] == '='); /* DecodeBlock counts padding as bytes */
+	T_CHECK(n > 20);
+	keys_base64(d, (size_t)n, b64, sizeof(b64));
+	T_EQ_INT(keys_check_public(b64, alg, sizeof(alg), err, sizeof(err)), 0); /* round trip */
+	d[16] = 0x02; /* the OID's last byte: 1.2.840.113549.1.1.2 is not rsaEncryption */
+	keys_base64(d, (size_t)n, b64, sizeof(b64));
+	T_EQ_INT(keys_check_public(b64, alg, sizeof(alg), err, sizeof(err)), DNSD_EINVAL);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-keys-XXXXXX");
@@ -442,6 +523,7 @@ int main(void)
 	T_RUN(test_write_refusals);
 	T_RUN(test_load_refusals);
 	T_RUN(test_dir_prepare);
+	T_RUN(test_check_public);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return t_done();
 }

@@ -1,0 +1,84 @@
+#!/bin/bash
+# import: `dnsdctl import FILE.csv` adds many domains with the keys they already
+# have, in one batch (one serial move). Rows with a private key (RSA PEM, Ed25519
+# PEM) are copied into the key directory and named in the signer's exports; rows
+# with only a public key are served as given. One bad row and nothing changes.
+# dnsd serves what was imported.
+. "$(dirname "$0")/lib"
+
+new_store
+openssl genrsa -out "$T/r.pem" 2048 2>/dev/null
+openssl genpkey -algorithm ed25519 -out "$T/e.pem" 2>/dev/null
+RSA_PUB=$(openssl rsa -in "$T/r.pem" -pubout -outform DER 2>/dev/null | base64 -w0)
+OTHER_PUB=$(openssl genrsa 2048 2>/dev/null | openssl rsa -pubout -outform DER 2>/dev/null | base64 -w0)
+cat >"$T/a.csv" <<EOF
+# migrated from the old system
+domain,tenant,public_key,private_key,token,return_path
+real.example,acme,,$T/r.pem,aaaaaaaaaaaaaaaa,
+Ed.Example.,acme,,$T/e.pem,bbbbbbbbbbbbbbbb,mail
+pub.example,acme,$OTHER_PUB,,cccccccccccccccc,
+both.example,acme,$RSA_PUB,$T/r.pem,dddddddddddddddd,
+EOF
+s0=$(sqlite3 "$DB" "SELECT value FROM serial")
+out=$(ctl import "$T/a.csv")
+expect "import: four domains" "$out" "4 domain(s) imported in one batch; serial $(sqlite3 "$DB" "SELECT value FROM serial")"
+s1=$(sqlite3 "$DB" "SELECT value FROM serial")
+expect "import: one batch, one serial move" "$(sqlite3 "$DB" "SELECT count(DISTINCT serial) FROM journal WHERE serial > $s0")" 1
+expect "names normalised, return path kept" "$(sqlite3 "$DB" "SELECT name || '/' || return_path FROM domains WHERE token = 'bbbbbbbbbbbbbbbb'")" "ed.example/mail"
+expect "algorithms found from the keys" \
+	"$(sqlite3 "$DB" "SELECT group_concat(algorithm, ' ') FROM (SELECT k.algorithm FROM keys k JOIN slots s ON s.id = k.slot_id JOIN domains d ON d.id = s.domain_id ORDER BY d.token)")" \
+	"rsa-2048 ed25519 rsa-2048 rsa-2048"
+priv=$(ctl key list real.example --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["private_key"])')
+expect_match "a private key is copied into the key directory" "$priv" "^$KEYS/real.example/"
+check "the copy is mode 0600" test "$(stat -c %a "$priv")" = 600
+check "the copy is the same key" cmp <(openssl pkey -in "$priv" -pubout 2>/dev/null) <(openssl pkey -in "$T/r.pem" -pubout 2>/dev/null)
+expect "history: imported, published, activated" \
+	"$(ctl domain history pub.example --json | "$PY" -c 'import json,sys; print(",".join(e["event"] for e in json.load(sys.stdin)["events"]))')" \
+	"imported,published,activated"
+kt=$(grep -v '^#' "$(dirname "$DB")/exports/KeyTable")
+expect "exports name the keys with a private key, not the public-only one" \
+	"$(echo "$kt" | cut -d' ' -f1 | sort | tr '\n' ' ')" "esp1._domainkey.both.example esp1._domainkey.ed.example esp1._domainkey.real.example "
+
+start_dnsd || finish
+expect "dnsd serves the imported RSA key" "$(q esp1.aaaaaaaaaaaaaaaa.dkim.$ZONE TXT | tr -d '" ')" "v=DKIM1;k=rsa;p=$RSA_PUB"
+expect "dnsd serves the public-only key as given" "$(q esp1.cccccccccccccccc.dkim.$ZONE TXT | tr -d '" ')" "v=DKIM1;k=rsa;p=$OTHER_PUB"
+expect_match "dnsd serves the Ed25519 key" "$(q esp1.bbbbbbbbbbbbbbbb.dkim.$ZONE TXT)" '^"v=DKIM1; k=ed25519; p='
+expect_match "and the imported domains' policies" "$(q cccccccccccccccc.rp.$ZONE TXT)" '^"v=spf1 '
+
+# All or nothing.
+snap() { sqlite3 "$DB" .dump; ls -R "$KEYS"; }
+snap >"$T/before"
+cat >"$T/b.csv" <<EOF
+domain,tenant,public_key,private_key
+fine.example,acme,$OTHER_PUB,
+bad..example,acme,$OTHER_PUB,
+short.example,acme,AAAA,
+real.example,acme,$OTHER_PUB,
+other.example,nobody,$OTHER_PUB,
+fine2.example,acme,,$T/nowhere.pem
+mismatch.example,acme,$OTHER_PUB,$T/r.pem
+EOF
+openssl genrsa -out "$T/weak.pem" 768 2>/dev/null
+echo "weak.example,acme,,$T/weak.pem" >>"$T/b.csv"
+echo "twice.example,acme,$OTHER_PUB," >>"$T/b.csv"
+echo "twice.example,acme,$OTHER_PUB," >>"$T/b.csv"
+err=$(ctl import "$T/b.csv" 2>&1 >/dev/null)
+rc=$?
+expect "a file with bad rows: exit 1" "$rc" 1
+for want in "line 3: bad domain 'bad..example'" "line 4: short.example: public key" "line 5: domain real.example already exists" \
+	"line 6: no tenant 'nobody'" "line 7: .*nowhere.pem" "line 8: public_key is not the public half" \
+	"line 9: .*768-bit RSA key" "line 11: domain twice.example" "bad row\\(s\\) in .*nothing was imported"; do
+	expect_match "says: $want" "$err" "$want"
+done
+snap >"$T/after"
+check "nothing changed (store and key directory)" cmp "$T/before" "$T/after"
+printf 'name,tenant\nx.example,acme\n' >"$T/c.csv"
+expect_match "an unknown column is named" "$(ctl import "$T/c.csv" 2>&1)" "unknown column 'name'"
+printf 'domain,tenant\nx.example,acme\n' >"$T/d.csv"
+expect_match "a file without keys is refused" "$(ctl import "$T/d.csv" 2>&1)" "public_key' or 'private_key' column"
+: >"$T/e.csv"
+expect_match "an empty file is refused" "$(ctl import "$T/e.csv" 2>&1)" "is empty"
+expect_match "a missing file is refused" "$(ctl import "$T/none.csv" 2>&1)" "cannot open"
+printf 'domain,public_key\nstdin.example,%s\n' "$OTHER_PUB" | ctl import - --tenant acme >/dev/null
+expect "standard input with --tenant" "$(sqlite3 "$DB" "SELECT count(*) FROM domains WHERE name = 'stdin.example'")" 1
+finish
