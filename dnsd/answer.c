@@ -3,6 +3,7 @@
 #include "answer.h"
 #include "err.h"
 #include <string.h>
+#include <strings.h>
 
 /* The response being written: everything is bounds-checked against limit. */
 struct resp {
@@ -284,4 +285,26 @@ size_t answer_query(const struct db_view *v, const struct answer_cfg *cfg, const
 	if (r.overflow)
 		return finish(&r, &q, WIRE_RC_NOERROR, 1, 1, qend, cfg);
 	return finish(&r, &q, res == R_NXDOMAIN ? WIRE_RC_NXDOMAIN : WIRE_RC_NOERROR, 1, 0, qend, cfg);
+}
+
+int answer_token_hint(const uint8_t *msg, size_t len, uint8_t token[16])
+{
+	size_t off = 12;
+	const uint8_t *prev = NULL;
+	while (off < len && msg[off] && msg[off] < 64) {
+		const uint8_t *l = msg + off;
+		if (off + 1 + l[0] > len)
+			return 0;
+		if (prev && prev[0] == 16 &&
+		    ((l[0] == 4 && !strncasecmp((const char *)l + 1, "dkim", 4)) ||
+		     (l[0] == 2 && !strncasecmp((const char *)l + 1, "rp", 2)) ||
+		     (l[0] == 5 && !strncasecmp((const char *)l + 1, "dmarc", 5)))) {
+			for (int i = 0; i < 16; i++)
+				token[i] = (uint8_t)(prev[1 + i] >= 'A' && prev[1 + i] <= 'Z' ? prev[1 + i] + 32 : prev[1 + i]);
+			return 1;
+		}
+		prev = l;
+		off += 1u + l[0];
+	}
+	return 0;
 }

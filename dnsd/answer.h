@@ -21,4 +21,10 @@ struct answer_cfg {
  * length, or 0 when the message must be dropped (shorter than a header, or QR set). */
 size_t answer_query(const struct db_view *v, const struct answer_cfg *cfg, const uint8_t *pkt,
 		    size_t len, uint8_t *out, size_t outcap, int tcp);
+/* For prefetching: if the query's name has a label of 16 bytes right before a
+ * "dkim", "rp" or "dmarc" label (a customer token), copies it lowercased into
+ * token and returns 1; else 0. Cheap and approximate: a wrong guess only
+ * prefetches for nothing. */
+int answer_token_hint(const uint8_t *msg, size_t len, uint8_t token[16]);
+
 #endif

@@ -934,6 +934,45 @@ const struct db_domain *db_view_by_token(const struct db_view *v, const uint8_t 
 	return map_get(v->by_token, db_hash(label, 16), label, 16, match_token);
 }
 
+void db_view_prefetch_token(const struct db_view *v, const uint8_t *token, struct db_prefetch *p, int stage)
+{
+	switch (stage) {
+	case 0: {
+		p->next = NULL;
+		p->h = db_hash(token, 16);
+		const struct db_map *m = v->by_token;
+		const struct map_mid *mid = m ? m->m[MAP_L1(p->h)] : NULL;
+		if (mid) {
+			p->next = &mid->b[MAP_L2(p->h)];
+			__builtin_prefetch(p->next);
+		}
+		return;
+	}
+	case 1:
+		if (p->next && (p->next = *(struct map_bucket *const *)p->next))
+			__builtin_prefetch(p->next);
+		return;
+	case 2: {
+		const struct map_bucket *b = p->next;
+		p->next = NULL;
+		for (uint32_t i = 0; b && i < b->n; i++)
+			if (b->it[i].h == p->h) {
+				p->next = b->it[i].item;
+				__builtin_prefetch(p->next);
+				__builtin_prefetch((const char *)p->next + 64);
+				break;
+			}
+		return;
+	}
+	case 3: {
+		const struct db_domain *d = p->next;
+		if (d && d->nslots && d->slots[0].txt)
+			__builtin_prefetch(d->slots[0].txt);
+		return;
+	}
+	}
+}
+
 const struct db_domain *db_view_by_name(const struct db_view *v, const uint8_t *name, size_t len)
 {
 	return map_get(v->by_name, db_hash(name, len), name, len, match_name);

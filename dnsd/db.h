@@ -163,6 +163,16 @@ void db_edit_abort(struct db_edit *e);
 
 /* Lookups for the answer path: no allocation, no locks. */
 const struct db_domain *db_view_by_token(const struct db_view *v, const uint8_t *label, size_t len);
+
+/* Walks the token map one step per call (stage 0, 1, 2, 3), only prefetching,
+ * so that a batch of queries overlaps the cache misses of its lookups: call
+ * stage 0 for every query of the batch, then stage 1 for every query, and so
+ * on. token: 16 lowercase bytes. p carries the walk between stages. */
+struct db_prefetch {
+	uint64_t h;
+	const void *next;
+};
+void db_view_prefetch_token(const struct db_view *v, const uint8_t *token, struct db_prefetch *p, int stage);
 const struct db_domain *db_view_by_name(const struct db_view *v, const uint8_t *name, size_t len);
 /* 1 if name (lowercase wire) is a proper suffix of a live domain's name: the empty
  * non-terminals of D._report._dmarc.Z. */
