@@ -18,7 +18,7 @@ TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3
 LIB_SRC  = $(filter-out dnsd/main.c,$(wildcard dnsd/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/test_fuzz_answer
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/test_fuzz_answer $(BUILD)/tests/alloccount.so
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz install bench
@@ -53,6 +53,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libdnsd.a
 $(BUILD)/tests/test_fuzz_answer: tests/fuzz/fuzz_answer.c tests/fuzz/replay.c $(BUILD)/libdnsd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) -o $@ tests/fuzz/fuzz_answer.c tests/fuzz/replay.c $(BUILD)/libdnsd.a $(LDLIBS)
+
+# The allocation counter that tests/system/alloc.sh preloads into dnsd (never
+# sanitized: it stands in for the allocator).
+$(BUILD)/tests/alloccount.so: tests/alloc/count.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -shared -fPIC -Wall -Wextra $(WERROR) -o $@ $<
 
 # libFuzzer over the parser and answer path for FUZZ_SECONDS; new inputs it finds
 # go to build/fuzz-corpus (copy the interesting ones to tests/fuzz/corpus).

@@ -557,6 +557,9 @@ static void worker_wake(uv_async_t *a)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "dnsd-w%d", w->index);
+	pthread_setname_np(pthread_self(), name); /* for ps, perf and the allocation test */
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	return NULL;
 }

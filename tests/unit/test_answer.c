@@ -932,6 +932,41 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path);
 }
 
+/* The prefetch hint finds the token left of dkim/rp/dmarc, in any case, and
+ * nothing in other names or in broken ones. */
+static void test_token_hint(void)
+{
+	uint8_t q[512], tok[16];
+	static const struct {
+		const char *name;
+		const char *want;
+	} cases[] = {
+		{ "esp1.abcdefghijklmnop.dkim.auth.demo.example.", "abcdefghijklmnop" },
+		{ "ABCDEFGHIJKLMNOP.RP.auth.demo.example.", "abcdefghijklmnop" },
+		{ "abcdefghijklmnop.DmArC.auth.demo.example.", "abcdefghijklmnop" },
+		{ "abcdefghijklmno.dkim.auth.demo.example.", NULL },   /* 15 bytes */
+		{ "abcdefghijklmnop.mail.auth.demo.example.", NULL },  /* not a dynamic label */
+		{ "dkim.abcdefghijklmnop.auth.demo.example.", NULL },  /* wrong order */
+		{ "example.com._report._dmarc.auth.demo.example.", NULL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(q, 0, 12);
+		int l = wire_name_from_text(cases[i].name, q + 12);
+		T_CHECK(l > 0);
+		memset(tok, 0, sizeof(tok));
+		int got = answer_token_hint(q, 12 + (size_t)l + 4, tok);
+		T_EQ_INT(got, cases[i].want != NULL);
+		if (cases[i].want)
+			T_CHECK(memcmp(tok, cases[i].want, 16) == 0);
+		/* cut anywhere inside the name: never reads past the end */
+		for (int cut = 12; cut < 12 + l; cut++)
+			answer_token_hint(q, (size_t)cut, tok);
+	}
+	/* a compression pointer or a label of 64+ stops the walk */
+	uint8_t bad[] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xC0, 0x0C };
+	T_EQ_INT(answer_token_hint(bad, sizeof(bad), tok), 0);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-answer-XXXXXX");
@@ -953,6 +988,7 @@ int main(void)
 		T_RUN(test_truncation);
 		T_RUN(test_random);
 		T_RUN(test_no_domains_left);
+		T_RUN(test_token_hint);
 		t_name = "every response";
 		T_EQ_INT(unparsable, 0);
 		T_EQ_INT(overruns, 0);
