@@ -312,3 +312,13 @@ long num_arg(struct ctx *c, const char *v, const char *what, long lo, long hi, l
 		fail(c, "%s must be a whole number from %ld to %ld, not '%s'", what, lo, hi, v);
 	return n;
 }
+
+int slot_selector(const char *prefix, int pos, int nmain, char *out, size_t n)
+{
+	if (pos > nmain) {
+		snprintf(out, n, "%s-ed%d", prefix, pos - nmain);
+		return 1;
+	}
+	snprintf(out, n, "%s%d", prefix, pos);
+	return 0;
+}

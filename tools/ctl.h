@@ -86,6 +86,10 @@ int find_domain(struct ctx *c, const char *name, struct domain_row *d, int any_s
 void need_domain(struct ctx *c, const char *arg, struct domain_row *d, int any_state);
 int valid_label(const char *s, int allow_underscore);
 const char *keys_dir(struct ctx *c, char *buf, size_t n);
+/* The selector of slot position pos (1-based) of a domain with nmain main
+ * slots: <prefix><pos>, then the Ed25519 pair <prefix>-ed1, <prefix>-ed2.
+ * Returns 1 if the position belongs to the pair. */
+int slot_selector(const char *prefix, int pos, int nmain, char *out, size_t n);
 /* "yes"/"no" (also on/off, 1/0) as 1/0; fails the command otherwise. NULL gives def. */
 int yes_no(struct ctx *c, const char *v, const char *what, int def);
 /* A whole number option within [lo, hi], or def when v is NULL. */

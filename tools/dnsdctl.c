@@ -794,11 +794,7 @@ static void cmd_domain_add(struct ctx *c)
 	int64_t first[2] = { 0, 0 };
 	for (int i = 1; i <= nslots + (pair ? 2 : 0); i++) {
 		char sel[80];
-		int ped = i > nslots;
-		if (ped)
-			snprintf(sel, sizeof(sel), "%s-ed%d", prefix, i - nslots);
-		else
-			snprintf(sel, sizeof(sel), "%s%d", prefix, i);
+		int ped = slot_selector(prefix, i, nslots, sel, sizeof(sel));
 		run(c, q(c, "INSERT INTO slots(domain_id, selector, position, role, created_at) VALUES (?, ?, ?, ?, ?)",
 			 "isisi", did, sel, (int64_t)i, ped ? "ed25519" : "main", now));
 		if (i == 1 || i == nslots + 1)

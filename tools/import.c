@@ -352,11 +352,7 @@ void cmd_import(struct ctx *c)
 		int dpair = pair && !is_ed;
 		for (int s = 1; s <= nslots + (dpair ? 2 : 0); s++) {
 			char sel[80];
-			int ped = s > nslots;
-			if (ped)
-				snprintf(sel, sizeof(sel), "%s-ed%d", prefix, s - nslots);
-			else
-				snprintf(sel, sizeof(sel), "%s%d", prefix, s);
+			int ped = slot_selector(prefix, s, nslots, sel, sizeof(sel));
 			st = again(c, &s_slot,
 				   "INSERT INTO slots(domain_id, selector, position, role, created_at) VALUES (?, ?, ?, ?, ?)");
 			sqlite3_bind_int64(st, 1, did);
