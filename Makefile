@@ -120,8 +120,8 @@ install: all
 			-e 's|/etc/dnsd/|$(SYSCONFDIR)/dnsd/|g' $$u >$(DESTDIR)$(UNITDIR)/$$(basename $$u) && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; done
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/dnsd/
-	[ -e $(DESTDIR)$(SYSCONFDIR)/default/dnsd ] || install -m 0644 dist/default/dnsd $(DESTDIR)$(SYSCONFDIR)/default/dnsd
-	[ -e $(DESTDIR)$(SYSCONFDIR)/dnsd/dnsd.conf ] || install -m 0644 dist/dnsd.conf $(DESTDIR)$(SYSCONFDIR)/dnsd/dnsd.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/dnsd ] || sed -e 's|/etc/dnsd/|$(SYSCONFDIR)/dnsd/|g' dist/default/dnsd >$(DESTDIR)$(SYSCONFDIR)/default/dnsd
+	[ -e $(DESTDIR)$(SYSCONFDIR)/dnsd/dnsd.conf ] || sed -e 's|/etc/dnsd/|$(SYSCONFDIR)/dnsd/|g' dist/dnsd.conf >$(DESTDIR)$(SYSCONFDIR)/dnsd/dnsd.conf
 	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then \
 		systemctl daemon-reload; fi
 	@echo "installed; enable the key lifecycle job with: systemctl enable --now dnsd-maintain.timer"

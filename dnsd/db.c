@@ -437,6 +437,27 @@ static void map_walk(struct db_map *m, void (*fn)(void *item, void *ctx), void *
 	}
 }
 
+/* Calls fn for the items in the parts of the map that the edit gen made: an
+ * item that edit made can only sit in a bucket it owns, under nodes it owns,
+ * so the walk costs what the edit touched, not the size of the map. */
+static void map_walk_gen(struct db_map *m, uint64_t gen, void (*fn)(void *item, void *ctx), void *ctx)
+{
+	if (!m || m->gen != gen)
+		return;
+	for (size_t i = 0; i < MAP_FAN; i++) {
+		struct map_mid *mid = m->m[i];
+		if (!mid || mid->gen != gen)
+			continue;
+		for (size_t j = 0; j < MAP_FAN; j++) {
+			struct map_bucket *b = mid->b[j];
+			if (!b || b->gen != gen)
+				continue;
+			for (uint32_t k = 0; k < b->n; k++)
+				fn(b->it[k].item, ctx);
+		}
+	}
+}
+
 /* Frees the map's nodes (those made by gen, or all when gen is 0), not its items. */
 static void map_free_nodes(struct db_map *m, uint64_t gen)
 {
@@ -865,12 +886,12 @@ void db_edit_abort(struct db_edit *e)
 {
 	if (!e)
 		return;
-	map_walk(e->v->by_token, free_fresh_item, e);
-	map_walk(e->v->tenants, free_fresh_tenant, e);
+	map_walk_gen(e->v->by_token, e->gen, free_fresh_item, e);
+	map_walk_gen(e->v->tenants, e->gen, free_fresh_tenant, e);
 	map_free_nodes(e->v->by_token, e->gen);
 	map_free_nodes(e->v->by_name, e->gen);
 	map_free_nodes(e->v->tenants, e->gen);
-	map_walk(e->v->ents, free_fresh_ent, e);
+	map_walk_gen(e->v->ents, e->gen, free_fresh_ent, e);
 	map_free_nodes(e->v->ents, e->gen);
 	if (e->global_fresh)
 		policy_free(&e->v->global);

@@ -398,6 +398,11 @@ int64_t store_serial(struct store *s)
 	return query_int(s->db, "SELECT value FROM serial WHERE id = 1", 0);
 }
 
+void store_tune_reader(struct store *s)
+{
+	sqlite3_exec(s->db, "PRAGMA cache_size = -65536", NULL, NULL, NULL); /* 64 MB */
+}
+
 int64_t store_batch_serial(struct store *s)
 {
 	int64_t v = store_serial(s) + 1, now = store_now();
@@ -592,22 +597,65 @@ static void dom_reset(struct dom_buf *b)
 	memset(&b->spec, 0, sizeof(b->spec));
 }
 
-/* Loads domains (all, or the one with token) with their slots, keys and
- * domain-level policies: three ordered scans merged by domain id. */
-static int load_domains(struct store *s, const char *token, struct db_edit *e, store_warn_fn warn,
-			void *wctx, int *found)
+/* The tokens a change touched, sorted, to tell the domains that are gone. */
+struct toklist {
+	char (*t)[17];
+	size_t n, cap;
+};
+
+static int toklist_add(struct toklist *l, const char *tok)
 {
-	static const char *const sql[3] = {
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 256;
+		char(*nt)[17] = realloc(l->t, nc * sizeof(*nt));
+		if (!nt)
+			return DNSD_ENOMEM;
+		l->t = nt;
+		l->cap = nc;
+	}
+	snprintf(l->t[l->n++], 17, "%s", tok);
+	return 0;
+}
+
+static int tokcmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Loads domains with their slots, keys and domain-level policies: three
+ * ordered scans merged by domain id. since < 0: every domain (a full load);
+ * else only the domains whose tokens the journal names after seq since, found
+ * through the unique index on domains.token, so that a change costs what it
+ * touches, not what the store holds; their tokens go to loaded. */
+static int load_domains(struct store *s, int64_t since, struct db_edit *e, store_warn_fn warn, void *wctx,
+			int *found, struct toklist *loaded)
+{
+	static const char *const all[3] = {
 		"SELECT id, tenant_id, name, token, state FROM domains "
-		"WHERE state IN ('active', 'removed') AND (?1 IS NULL OR token = ?1) ORDER BY id",
+		"WHERE state IN ('active', 'removed') ORDER BY id",
 		"SELECT s.domain_id, s.selector, k.algorithm, k.public_key FROM slots s "
 		"JOIN domains d ON d.id = s.domain_id "
 		"LEFT JOIN keys k ON k.slot_id = s.id AND k.state IN ('published', 'active', 'retired') "
-		"WHERE d.state IN ('active', 'removed') AND (?1 IS NULL OR d.token = ?1) "
-		"ORDER BY s.domain_id, s.position",
+		"WHERE d.state IN ('active', 'removed') ORDER BY s.domain_id, s.position",
 		"SELECT p.domain_id, p.kind, p.value FROM policies p JOIN domains d ON d.id = p.domain_id "
-		"WHERE d.state = 'active' AND (?1 IS NULL OR d.token = ?1) ORDER BY p.domain_id",
+		"WHERE d.state = 'active' ORDER BY p.domain_id",
 	};
+#define CHANGED "(SELECT DISTINCT token FROM journal WHERE seq > ?1 AND token IS NOT NULL) j "
+	static const char *const some[3] = {
+		/* CROSS JOIN fixes SQLite's join order: from the few changed tokens
+		 * out, never a scan of every slot with a probe into the tokens. */
+		"SELECT d.id, d.tenant_id, d.name, d.token, d.state FROM " CHANGED
+		"CROSS JOIN domains d ON d.token = j.token WHERE d.state IN ('active', 'removed') ORDER BY d.id",
+		"SELECT s.domain_id, s.selector, k.algorithm, k.public_key FROM " CHANGED
+		"CROSS JOIN domains d ON d.token = j.token CROSS JOIN slots s ON s.domain_id = d.id "
+		"LEFT JOIN keys k INDEXED BY keys_slot ON k.slot_id = s.id "
+		"AND k.state IN ('published', 'active', 'retired') "
+		"WHERE d.state IN ('active', 'removed') ORDER BY s.domain_id, s.position",
+		"SELECT p.domain_id, p.kind, p.value FROM " CHANGED
+		"CROSS JOIN domains d ON d.token = j.token CROSS JOIN policies p ON p.domain_id = d.id "
+		"WHERE d.state = 'active' ORDER BY p.domain_id",
+	};
+#undef CHANGED
 	sqlite3_stmt *st[3] = { NULL, NULL, NULL };
 	int rc = 0, srow = SQLITE_DONE, prow = SQLITE_DONE, drow;
 	struct dom_buf *b = calloc(1, sizeof(*b));
@@ -615,12 +663,12 @@ static int load_domains(struct store *s, const char *token, struct db_edit *e, s
 		return DNSD_ENOMEM;
 	*found = 0;
 	for (int i = 0; i < 3; i++) {
-		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st[i], NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v2(s->db, since < 0 ? all[i] : some[i], -1, &st[i], NULL) != SQLITE_OK) {
 			rc = DNSD_ESTORE;
 			goto out;
 		}
-		if (token)
-			sqlite3_bind_text(st[i], 1, token, -1, SQLITE_STATIC);
+		if (since >= 0)
+			sqlite3_bind_int64(st[i], 1, since);
 	}
 	srow = sqlite3_step(st[1]);
 	prow = sqlite3_step(st[2]);
@@ -683,6 +731,8 @@ static int load_domains(struct store *s, const char *token, struct db_edit *e, s
 		if (rc)
 			goto out;
 		(*found)++;
+		if (loaded && (rc = toklist_add(loaded, b->token)))
+			goto out;
 	}
 	if (drow != SQLITE_DONE || (srow != SQLITE_DONE && srow != SQLITE_ROW) ||
 	    (prow != SQLITE_DONE && prow != SQLITE_ROW))
@@ -702,6 +752,7 @@ int store_read_changes(struct store *s, uint64_t seq, struct db_edit *e, struct 
 	if (rc)
 		return rc;
 	sqlite3_stmt *st = NULL;
+	struct toklist loaded = { 0 };
 	memset(ch, 0, sizeof(*ch));
 	ch->seq = seq;
 	int64_t maxseq = query_int(s->db, "SELECT seq FROM sqlite_sequence WHERE name = 'journal'", 0);
@@ -724,9 +775,14 @@ int store_read_changes(struct store *s, uint64_t seq, struct db_edit *e, struct 
 	int found;
 	if (ch->full) {
 		if ((rc = db_edit_clear(e)) || (rc = load_policies(s, -1, e, warn, wctx)) ||
-		    (rc = load_domains(s, NULL, e, warn, wctx, &found)))
+		    (rc = load_domains(s, -1, e, warn, wctx, &found, NULL)))
 			goto fail;
 	} else {
+		/* The domains the journal names, in one go; those it names that are
+		 * no longer served (purged, or never valid) are dropped below. */
+		if ((rc = load_domains(s, (int64_t)seq, e, warn, wctx, &found, &loaded)))
+			goto fail;
+		qsort(loaded.t, loaded.n, sizeof(*loaded.t), tokcmp);
 		const char *sql =
 			"SELECT DISTINCT token, NULL FROM journal WHERE seq > ?1 AND token IS NOT NULL "
 			"UNION ALL SELECT DISTINCT NULL, ifnull(tenant_id, 0) FROM journal "
@@ -741,9 +797,8 @@ int store_read_changes(struct store *s, uint64_t seq, struct db_edit *e, struct 
 			if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
 				char tok[32];
 				snprintf(tok, sizeof(tok), "%s", (const char *)sqlite3_column_text(st, 0));
-				if ((rc = load_domains(s, tok, e, warn, wctx, &found)))
-					goto fail;
-				if (!found && (rc = db_edit_del_domain(e, tok)) && rc != DNSD_EINVAL)
+				if (!bsearch(tok, loaded.t, loaded.n, sizeof(*loaded.t), tokcmp) &&
+				    (rc = db_edit_del_domain(e, tok)) && rc != DNSD_EINVAL)
 					goto fail;
 				rc = 0;
 			} else if ((rc = load_policies(s, sqlite3_column_int64(st, 1), e, warn, wctx))) {
@@ -759,8 +814,10 @@ int store_read_changes(struct store *s, uint64_t seq, struct db_edit *e, struct 
 	}
 	ch->seq = (uint64_t)maxseq;
 	exec(s->db, "COMMIT", NULL, 0);
+	free(loaded.t);
 	return 0;
 fail:
+	free(loaded.t);
 	if (rc == DNSD_ESTORE || rc == DNSD_EBUSY)
 		set_err(err, errlen, "reading the store", s->db);
 	else

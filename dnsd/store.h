@@ -42,6 +42,10 @@ void store_write_rollback(struct store *s);
  * max_rows. Call inside a write transaction. */
 int store_journal_trim(struct store *s, int64_t max_age, int64_t max_rows);
 
+/* dnsd's reading connection: a page cache large enough that applying a change
+ * reads the index pages it needs from memory, not through read() calls. */
+void store_tune_reader(struct store *s);
+
 /* The current stored serial (0 if unset). */
 int64_t store_serial(struct store *s);
 
