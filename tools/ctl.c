@@ -283,6 +283,14 @@ const char *keys_dir(struct ctx *c, char *buf, size_t n)
 {
 	if (c->o.keys)
 		return c->o.keys;
+	/* The one init recorded, so that every run (the timer's, yours) agrees. */
+	char *set = c->st ? store_setting(c->st, "keys_dir") : NULL;
+	if (set && *set) {
+		snprintf(buf, n, "%s", set);
+		free(set);
+		return buf;
+	}
+	free(set);
 	char *tmp = strdup(c->o.db);
 	snprintf(buf, n, "%s/keys", dirname(tmp));
 	free(tmp);

@@ -272,6 +272,15 @@ static void cmd_init(struct ctx *c)
 	}
 	if (c->o.export_command)
 		set_setting(c, "export_command", c->o.export_command, 0);
+	if (c->o.keys) {
+		char *kabs = realpath(c->o.keys, NULL);
+		if (!kabs && keys_dir_prepare(c->o.keys, c->err, sizeof(c->err)) == 0)
+			kabs = realpath(c->o.keys, NULL);
+		if (!kabs)
+			fail(c, "key directory %s: %s", c->o.keys, c->err[0] ? c->err : strerror(errno));
+		set_setting(c, "keys_dir", kabs, 0);
+		free(kabs);
+	}
 	set_setting(c, "journal_max_age_days", "7", 1);
 	set_setting(c, "journal_max_rows", "1000000", 1);
 	if (c->o.zone_file) {
@@ -329,8 +338,9 @@ static void cmd_tenant(struct ctx *c)
 		if (ed >= 0)
 			run(c, q(c, "UPDATE tenants SET ed25519 = ? WHERE id = ?", "ii", (int64_t)ed, id));
 		commit(c);
-		printf("tenant %s: new domains get %s\n", name,
-		       "the slots set here (domains already added keep theirs)");
+		printf("tenant %s: its new domains get %s%s%s (domains already added keep their slots)\n", name,
+		       slots ? "" : "the default number of slots", slots ? c->o.slots : "",
+		       ed < 0 ? "" : ed ? ", with the Ed25519 pair" : ", without the Ed25519 pair");
 	} else if (!strcmp(sub, "remove")) {
 		if (!name)
 			die_usage("tenant remove NAME");
@@ -398,6 +408,13 @@ static void cmd_tenant(struct ctx *c)
 				       tn, fmt_time(created, tb, sizeof(tb)), (long long)nd,
 				       pol[0] ? pol[0] : "(inherits global)", pol[1] ? pol[1] : "(inherits global)",
 				       pol[2] ? pol[2] : "(inherits global)");
+				char sb[16];
+				snprintf(sb, sizeof(sb), "%lld", (long long)sqlite3_column_int64(st, 6));
+				printf("slots:   %s\ned25519: %s\n",
+				       sqlite3_column_type(st, 6) == SQLITE_NULL ? "(global setting)" : sb,
+				       sqlite3_column_type(st, 7) == SQLITE_NULL ? "(global setting)"
+				       : sqlite3_column_int(st, 7)		 ? "yes"
+										 : "no");
 			} else {
 				printf("%-24s %-8lld %s\n", tn, (long long)nd, fmt_time(created, tb, sizeof(tb)));
 			}

@@ -202,15 +202,23 @@ static int64_t free_slot(struct ctx *c, int64_t domain_id, const char *role, int
 struct keyrow {
 	int64_t id, slot_id, active_after, published_at;
 	char selector[64], role[16], alg[32], state[16];
+	int eligible;
 };
 
-/* The key of the domain in the given state and role (the newest), or 0. */
-static int64_t key_in(struct ctx *c, int64_t domain_id, const char *role, const char *state, struct keyrow *k)
+/* The key of the domain in the given state and role (the newest, or with
+ * oldest the one longest in that state), or 0. */
+static int64_t key_in_order(struct ctx *c, int64_t domain_id, const char *role, const char *state, struct keyrow *k,
+			    int oldest)
 {
 	sqlite3_stmt *st = q(c,
-			     "SELECT k.id, k.slot_id, ifnull(k.active_after, 0), ifnull(k.published_at, 0), s.selector, "
-			     "s.role, k.algorithm, k.state FROM keys k JOIN slots s ON s.id = k.slot_id "
-			     "WHERE s.domain_id = ? AND s.role = ? AND k.state = ? ORDER BY k.id DESC LIMIT 1",
+			     oldest ? "SELECT k.id, k.slot_id, ifnull(k.active_after, 0), ifnull(k.published_at, 0), "
+				      "s.selector, s.role, k.algorithm, k.state, s.eligible FROM keys k JOIN slots s ON "
+				      "s.id = k.slot_id WHERE s.domain_id = ? AND s.role = ? AND k.state = ? "
+				      "ORDER BY ifnull(k.retired_at, 0), k.id LIMIT 1"
+				    : "SELECT k.id, k.slot_id, ifnull(k.active_after, 0), ifnull(k.published_at, 0), "
+				      "s.selector, s.role, k.algorithm, k.state, s.eligible FROM keys k JOIN slots s ON "
+				      "s.id = k.slot_id WHERE s.domain_id = ? AND s.role = ? AND k.state = ? "
+				      "ORDER BY k.id DESC LIMIT 1",
 			     "iss", domain_id, role, state);
 	int64_t id = 0;
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -222,9 +230,36 @@ static int64_t key_in(struct ctx *c, int64_t domain_id, const char *role, const 
 		snprintf(k->role, sizeof(k->role), "%s", sqlite3_column_text(st, 5));
 		snprintf(k->alg, sizeof(k->alg), "%s", sqlite3_column_text(st, 6));
 		snprintf(k->state, sizeof(k->state), "%s", sqlite3_column_text(st, 7));
+		k->eligible = sqlite3_column_int(st, 8);
 	}
 	sqlite3_finalize(st);
 	return id;
+}
+
+static int64_t key_in(struct ctx *c, int64_t domain_id, const char *role, const char *state, struct keyrow *k)
+{
+	return key_in_order(c, domain_id, role, state, k, 0);
+}
+
+/* Gives a key file made before its slot was known the name of the slot it got:
+ * <sel>-<rest> becomes <newsel>-<rest>, never over another file. The undo list
+ * follows. Keeps the old name if the new one cannot be made. */
+static void key_file_name(struct ctx *c, char *path, size_t n, const char *oldsel, const char *newsel)
+{
+	char *slash = strrchr(path, '/'), np[8192];
+	size_t ol = strlen(oldsel);
+	if (!slash || !strcmp(oldsel, newsel) || strncmp(slash + 1, oldsel, ol) || slash[1 + ol] != '-')
+		return;
+	snprintf(np, sizeof(np), "%.*s/%s%s", (int)(slash - path), path, newsel, slash + 1 + ol);
+	if (strlen(np) >= n || link(path, np))
+		return;
+	unlink(path);
+	for (size_t i = 0; i < c->nundo; i++)
+		if (!strcmp(c->undo[i], path)) {
+			free(c->undo[i]);
+			c->undo[i] = strdup(np);
+		}
+	snprintf(path, n, "%s", np);
 }
 
 /* The live key in the slot named selector, or 0; *slot_id and role set if the slot exists. */
@@ -485,9 +520,12 @@ static void key_rotate(struct ctx *c)
 	if (key_in(c, d.id, role, "published", &pub))
 		fail(c, "%s: another command published key %lld meanwhile; nothing was changed", d.name,
 		     (long long)pub.id);
+	char guess[64];
+	snprintf(guess, sizeof(guess), "%s", sel);
 	int64_t slot = free_slot(c, d.id, role, 0, sel, sizeof(sel));
 	if (!slot)
 		fail(c, "%s: its free slot was taken meanwhile; nothing was changed", d.name);
+	key_file_name(c, path, sizeof(path), guess, sel);
 	int64_t kid = key_insert(c, d.id, slot, alg, pk, path, "published", "generated", "key rotate");
 	int64_t after = one_int(c, q(c, "SELECT active_after FROM keys WHERE id = ?", "i", kid), 0);
 	commit(c);
@@ -527,7 +565,7 @@ static void key_revoke(struct ctx *c)
 	snprintf(cause, sizeof(cause), "emergency revoke%s%s", c->o.reason ? ": " : "",
 		 c->o.reason ? c->o.reason : "");
 	int was_active = !strcmp(k.state, "active");
-	int have_pub = key_in(c, d.id, role, "published", &pub) != 0;
+	int have_pub = key_in(c, d.id, role, "published", &pub) != 0 && pub.eligible;
 	/* A replacement is generated before the transaction when no published key
 	 * can take over. */
 	if (was_active && !have_pub) {
@@ -548,7 +586,7 @@ static void key_revoke(struct ctx *c)
 	if (was_active) {
 		char rc[128];
 		snprintf(rc, sizeof(rc), "replaces key %lld (emergency revoke)", (long long)k.id);
-		if (key_in(c, d.id, role, "published", &pub)) {
+		if (key_in(c, d.id, role, "published", &pub) && pub.eligible) {
 			key_set_state(c, pub.id, d.id, "active", now, rc);
 			rid = pub.id;
 			window_until = pub.active_after;
@@ -556,7 +594,7 @@ static void key_revoke(struct ctx *c)
 			how = "the key already published there";
 		} else if (path[0]) {
 			int64_t slot = free_slot(c, d.id, role, k.slot_id, rsel, sizeof(rsel));
-			if (!slot && key_in(c, d.id, role, "retired", &old)) {
+			if (!slot && key_in_order(c, d.id, role, "retired", &old, 1)) {
 				char oc[128];
 				snprintf(oc, sizeof(oc), "emergency: its slot is needed for the replacement of key %lld",
 					 (long long)k.id);
@@ -567,6 +605,7 @@ static void key_revoke(struct ctx *c)
 			if (!slot)
 				slot = free_slot(c, d.id, role, 0, rsel, sizeof(rsel));
 			if (slot) {
+				key_file_name(c, path, sizeof(path), sel, rsel);
 				rid = key_insert(c, d.id, slot, alg, pk, path, "active", "generated", rc);
 				window_until = one_int(c, q(c, "SELECT active_after FROM keys WHERE id = ?", "i", rid), now);
 				how = "a new key";
@@ -935,7 +974,7 @@ void cmd_ns(struct ctx *c)
 
 struct gen {
 	int64_t domain_id, key_id; /* the active key it replaces */
-	char role[16], alg[32], path[8192], pub[2048], name[256], cause[64];
+	char role[16], alg[32], path[8192], pub[2048], name[256], cause[64], guess[64];
 	int used;
 };
 
@@ -1013,9 +1052,9 @@ void cmd_maintain(struct ctx *c)
 		next_algorithm((const char *)sqlite3_column_text(st, 5), g->role, g->alg, sizeof(g->alg));
 		snprintf(g->cause, sizeof(g->cause), "%s",
 			 sqlite3_column_int(st, 6) ? "scheduled rotation" : "rotation by age");
-		char sel[64] = "key";
-		free_slot(c, g->domain_id, g->role, 0, sel, sizeof(sel));
-		key_new_file(c, g->name, token, g->alg, sel, g->pub, sizeof(g->pub), g->path, sizeof(g->path));
+		snprintf(g->guess, sizeof(g->guess), "key");
+		free_slot(c, g->domain_id, g->role, 0, g->guess, sizeof(g->guess));
+		key_new_file(c, g->name, token, g->alg, g->guess, g->pub, sizeof(g->pub), g->path, sizeof(g->path));
 	}
 	sqlite3_finalize(st);
 	int64_t more_due = 0;
@@ -1150,6 +1189,7 @@ void cmd_maintain(struct ctx *c)
 		int64_t slot = free_slot(c, g->domain_id, g->role, 0, sel, sizeof(sel));
 		if (!slot)
 			continue;
+		key_file_name(c, g->path, sizeof(g->path), g->guess, sel);
 		int64_t kid = key_insert(c, g->domain_id, slot, g->alg, g->pub, g->path, "published", "generated", g->cause);
 		int64_t after = one_int(c, q(c, "SELECT active_after FROM keys WHERE id = ?", "i", kid), 0);
 		char t[32];
@@ -1303,9 +1343,14 @@ int export_refresh(struct ctx *c, int *changed)
 	}
 	char why[9400] = "";
 	int status = 0, lockfd = -1;
-	enum { KT, ST, RS, RP, JS, NF };
-	static const char *const names[NF] = { "KeyTable", "SigningTable", "rspamd-selectors.map",
-					       "rspamd-paths.map", "keys.json" };
+	/* OpenDKIM signs with one algorithm per instance (its SignatureAlgorithm),
+	 * so RSA and Ed25519 keys get tables of their own: dual signing is two
+	 * instances, or one reading only the RSA tables. Rspamd's maps name one
+	 * selector per domain and its PEM loader takes RSA: the main RSA key. */
+	enum { KT, ST, KE, SE, RS, RP, JS, NF };
+	static const char *const names[NF] = { "KeyTable",		"SigningTable",	    "KeyTable.ed25519",
+					       "SigningTable.ed25519", "rspamd-selectors.map", "rspamd-paths.map",
+					       "keys.json" };
 	char *buf[NF] = { 0 };
 	size_t len[NF] = { 0 };
 	FILE *f[NF] = { 0 };
@@ -1351,8 +1396,10 @@ int export_refresh(struct ctx *c, int *changed)
 			snprintf(why, sizeof(why), "out of memory");
 			goto failed;
 		}
-	fprintf(f[KT], "# OpenDKIM KeyTable written by dnsdctl: the active DKIM keys. Do not edit.\n");
-	fprintf(f[ST], "# OpenDKIM SigningTable (refile:) written by dnsdctl. Do not edit.\n");
+	fprintf(f[KT], "# OpenDKIM KeyTable written by dnsdctl: the active RSA DKIM keys. Do not edit.\n");
+	fprintf(f[ST], "# OpenDKIM SigningTable (refile:) written by dnsdctl: RSA keys. Do not edit.\n");
+	fprintf(f[KE], "# OpenDKIM KeyTable written by dnsdctl: the active Ed25519 DKIM keys. Do not edit.\n");
+	fprintf(f[SE], "# OpenDKIM SigningTable (refile:) written by dnsdctl: Ed25519 keys. Do not edit.\n");
 	fprintf(f[RS], "# Rspamd dkim_signing selector_map written by dnsdctl. Do not edit.\n");
 	fprintf(f[RP], "# Rspamd dkim_signing path_map written by dnsdctl. Do not edit.\n");
 	fprintf(f[JS], "{\"keys\": [");
@@ -1370,9 +1417,10 @@ int export_refresh(struct ctx *c, int *changed)
 		const char *alg = (const char *)sqlite3_column_text(st, 3);
 		const char *path = (const char *)sqlite3_column_text(st, 4);
 		char tb[32];
-		fprintf(f[KT], "%s._domainkey.%s %s:%s:%s\n", sel, dom, dom, sel, path);
-		fprintf(f[ST], "*@%s %s._domainkey.%s\n", dom, sel, dom);
-		if (!strcmp(role, "main")) {
+		int ed = !strcmp(alg, "ed25519");
+		fprintf(f[ed ? KE : KT], "%s._domainkey.%s %s:%s:%s\n", sel, dom, dom, sel, path);
+		fprintf(f[ed ? SE : ST], "*@%s %s._domainkey.%s\n", dom, sel, dom);
+		if (!strcmp(role, "main") && !ed) {
 			fprintf(f[RS], "%s %s\n", dom, sel);
 			fprintf(f[RP], "%s %s\n", dom, path);
 		}
@@ -1411,7 +1459,7 @@ int export_refresh(struct ctx *c, int *changed)
 		}
 	}
 	char *cmd = store_setting(c->st, "export_command");
-	if ((*changed || was_pending) && cmd && *cmd) {
+	if ((*changed || was_pending || c->export_force) && cmd && *cmd) {
 		/* Said before it runs: if it fails or we die, the next run runs it
 		 * again even though the files are already what they should be. */
 		int pf = open(pending, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);

@@ -35,9 +35,11 @@ check "the copy is the same key" cmp <(openssl pkey -in "$priv" -pubout 2>/dev/n
 expect "history: imported, published, activated" \
 	"$(ctl domain history pub.example --json | "$PY" -c 'import json,sys; print(",".join(e["event"] for e in json.load(sys.stdin)["events"]))')" \
 	"imported,published,activated"
-kt=$(grep -v '^#' "$(dirname "$DB")/exports/KeyTable")
-expect "exports name the keys with a private key, not the public-only one" \
-	"$(echo "$kt" | cut -d' ' -f1 | sort | tr '\n' ' ')" "esp1._domainkey.both.example esp1._domainkey.ed.example esp1._domainkey.real.example "
+EX="$(dirname "$DB")/exports"
+expect "the RSA table names the RSA keys with a private key, not the public-only one" \
+	"$(grep -v '^#' "$EX/KeyTable" | cut -d' ' -f1 | sort | tr '\n' ' ')" "esp1._domainkey.both.example esp1._domainkey.real.example "
+expect "the Ed25519 table names the Ed25519 key" \
+	"$(grep -v '^#' "$EX/KeyTable.ed25519" | cut -d' ' -f1 | tr '\n' ' ')" "esp1._domainkey.ed.example "
 
 start_dnsd || finish
 expect "dnsd serves the imported RSA key" "$(q esp1.aaaaaaaaaaaaaaaa.dkim.$ZONE TXT | tr -d '" ')" "v=DKIM1;k=rsa;p=$RSA_PUB"
