@@ -563,9 +563,7 @@ static void domain_free(struct db_domain *d)
 	if (!d)
 		return;
 	policy_free(&d->pol);
-	for (int i = 0; i < d->nslots; i++)
-		free(d->slots[i].txt);
-	free(d);
+	free(d); /* its name, selectors and key RRsets live in the same block */
 }
 
 static int domain_retire(struct db_edit *e, struct db_domain *d)
@@ -578,9 +576,6 @@ static int domain_retire(struct db_edit *e, struct db_domain *d)
 	}
 	if (policy_retire(e, &d->pol, d->gen))
 		return DNSD_ENOMEM;
-	for (int i = 0; i < d->nslots; i++)
-		if (edit_retire(e, d->slots[i].txt, d->gen))
-			return DNSD_ENOMEM;
 	return edit_retire(e, d, d->gen);
 }
 
@@ -606,6 +601,10 @@ static int policy_build(struct db_policy *p, const char *spf, const char *mx, co
 	return 0;
 }
 
+/* One allocation per domain: the struct, its slots, its name, its selectors
+ * and the TXT RRsets of its keys, so that an answer touches one block (which
+ * the batch prefetch brings in) and a domain costs no malloc overhead per key.
+ * The 1M-domain memory budget is mostly this block. */
 static struct db_domain *domain_build(const struct db_domain_spec *s, uint32_t ttl_dkim,
 				      uint32_t ttl_policy, uint64_t gen)
 {
@@ -614,33 +613,67 @@ static struct db_domain *domain_build(const struct db_domain_spec *s, uint32_t t
 	if (nl < 0 || !s->token || strlen(s->token) != 16 || s->nslots < 0 ||
 	    s->nslots > DB_MAX_SLOTS)
 		return NULL;
-	struct db_domain *d = calloc(1, sizeof(*d) + (size_t)s->nslots * sizeof(d->slots[0]) + (size_t)nl);
-	if (!d)
-		return NULL;
+	/* The TXT rdata of every slot first, to size the block. */
+	uint8_t *rd[DB_MAX_SLOTS] = { 0 };
+	int rdl[DB_MAX_SLOTS];
+	size_t size = sizeof(struct db_domain) + (size_t)s->nslots * sizeof(struct db_slot) + (size_t)nl;
+	struct db_domain *d = NULL;
+	for (int i = 0; i < s->nslots; i++) {
+		size_t sl = s->slots[i].selector ? strlen(s->slots[i].selector) : 0;
+		if (sl == 0 || sl > 63)
+			goto bad;
+		const char *txt = (s->slots[i].txt && !s->removed) ? s->slots[i].txt : "v=DKIM1; p=";
+		size_t tl = strlen(txt);
+		if (!(rd[i] = malloc(tl + tl / 255 + 2)))
+			goto bad;
+		rdl[i] = wire_txt_rdata(txt, tl, rd[i], tl + tl / 255 + 2);
+		if (rdl[i] < 0 || rdl[i] > 65535 - 10)
+			goto bad;
+		size += 1 + sl;
+		size = (size + 7) & ~(size_t)7;
+		size += sizeof(struct db_rrset) + 10 + (size_t)rdl[i];
+	}
+	if (!(d = calloc(1, size)))
+		goto bad;
 	d->gen = gen;
 	d->id = s->id;
 	d->tenant_id = s->tenant_id;
 	d->removed = s->removed ? 1 : 0;
 	memcpy(d->token, s->token, 17);
-	d->name = (uint8_t *)&d->slots[s->nslots];
+	uint8_t *p = (uint8_t *)&d->slots[s->nslots];
+	d->name = p;
 	memcpy(d->name, name, (size_t)nl);
 	d->name_len = (uint8_t)nl;
+	p += nl;
 	if (!d->removed && policy_build(&d->pol, s->spf, s->mx, s->dmarc, ttl_policy))
 		goto bad;
 	for (int i = 0; i < s->nslots; i++) {
 		size_t sl = strlen(s->slots[i].selector);
-		if (sl == 0 || sl > 63)
-			goto bad;
-		d->slots[i].sel[0] = (uint8_t)sl;
-		memcpy(d->slots[i].sel + 1, s->slots[i].selector, sl);
-		wire_name_lower(d->slots[i].sel, sl + 1);
+		p[0] = (uint8_t)sl;
+		memcpy(p + 1, s->slots[i].selector, sl);
+		wire_name_lower(p, sl + 1);
+		d->slots[i].sel = p;
+		p += 1 + sl;
+		p = (uint8_t *)(((uintptr_t)p + 7) & ~(uintptr_t)7);
+		struct db_rrset *rs = (struct db_rrset *)p;
+		rs->type = WIRE_T_TXT;
+		rs->count = 1;
+		rs->len = 10 + (uint32_t)rdl[i];
+		wire_put16(rs->data, WIRE_T_TXT);
+		wire_put16(rs->data + 2, WIRE_C_IN);
+		wire_put32(rs->data + 4, ttl_dkim);
+		wire_put16(rs->data + 8, (uint16_t)rdl[i]);
+		memcpy(rs->data + 10, rd[i], (size_t)rdl[i]);
+		d->slots[i].txt = rs;
+		p += sizeof(*rs) + rs->len;
 		d->nslots++;
-		const char *txt = (s->slots[i].txt && !d->removed) ? s->slots[i].txt : "v=DKIM1; p=";
-		if (!(d->slots[i].txt = db_rrset_txt(txt, ttl_dkim)))
-			goto bad;
 	}
+	for (int i = 0; i < s->nslots; i++)
+		free(rd[i]);
 	return d;
 bad:
+	for (int i = 0; i < s->nslots; i++)
+		free(rd[i]);
 	domain_free(d);
 	return NULL;
 }

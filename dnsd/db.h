@@ -86,8 +86,8 @@ struct db_policy {
 extern const char db_policy_blocked[];
 
 struct db_slot {
-	uint8_t sel[64];            /* lowercase label: length octet, then characters */
-	struct db_rrset *txt;
+	const uint8_t *sel;         /* lowercase label: length octet, then characters */
+	const struct db_rrset *txt; /* inside the domain's allocation */
 };
 
 struct db_domain {

@@ -400,7 +400,10 @@ int64_t store_serial(struct store *s)
 
 void store_tune_reader(struct store *s)
 {
-	sqlite3_exec(s->db, "PRAGMA cache_size = -65536", NULL, NULL, NULL); /* 64 MB */
+	/* SQLite's default page cache (2 MB). A larger one made applying a change
+	 * no faster here (its pages come from the OS cache by read()), and after a
+	 * full load it stays filled: 48 MB more at 100,000 domains. */
+	(void)s;
 }
 
 int64_t store_batch_serial(struct store *s)
