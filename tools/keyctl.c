@@ -1030,12 +1030,27 @@ void cmd_maintain(struct ctx *c)
 	       "(CASE WHEN k.rotate_at IS NOT NULL THEN k.rotate_at WHEN ?2 > 0 THEN "
 	       "k.activated_at + ?2 * 86400 - (k.id * 2654435761) % max(?3, 1) ELSE NULL END) <= ?1 "
 	       "AND NOT EXISTS (SELECT 1 FROM keys p JOIN slots ps ON ps.id = p.slot_id WHERE ps.domain_id = d.id "
-	       "AND ps.role = s.role AND p.state = 'published') "
-	       "AND EXISTS (SELECT 1 FROM slots f WHERE f.domain_id = d.id AND f.role = s.role AND f.eligible AND "
-	       "NOT EXISTS (SELECT 1 FROM keys fk WHERE fk.slot_id = f.id AND fk.state != 'revoked')) "
-	       "ORDER BY k.id LIMIT ?4",
-	       "iiii", now, rdays, spread, (int64_t)max_keys);
+	       "AND ps.role = s.role AND p.state = 'published') ORDER BY k.id",
+	       "iii", now, rdays, spread);
+	/* Successors are made for at most --max-keys keys a run; a key due with no
+	 * free eligible slot in its role (its retired keys still published, or
+	 * the customer's CNAMEs missing) waits, and the run says so. */
+	int64_t more_due = 0, nblocked = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
+		char sel0[64];
+		if (!free_slot(c, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 3), 0, sel0,
+			       sizeof(sel0))) {
+			if (nblocked++ < 20)
+				fprintf(out, "%s: key %lld (%s role) is due for rotation, but the role has no free "
+					     "eligible slot: it waits\n",
+					sqlite3_column_text(st, 1), (long long)sqlite3_column_int64(st, 4),
+					sqlite3_column_text(st, 3));
+			continue;
+		}
+		if ((int64_t)ngen >= max_keys) {
+			more_due = 1;
+			continue;
+		}
 		struct gen *x = realloc(gens, (ngen + 1) * sizeof(*gens));
 		if (!x) {
 			sqlite3_finalize(st);
@@ -1057,9 +1072,8 @@ void cmd_maintain(struct ctx *c)
 		key_new_file(c, g->name, token, g->alg, g->guess, g->pub, sizeof(g->pub), g->path, sizeof(g->path));
 	}
 	sqlite3_finalize(st);
-	int64_t more_due = 0;
-	if (max_keys && (int64_t)ngen == max_keys)
-		more_due = 1;
+	if (nblocked > 20)
+		fprintf(out, "... and %lld more due keys wait for a free slot\n", (long long)(nblocked - 20));
 
 	/* 3. One batch. */
 	begin(c);
@@ -1172,7 +1186,7 @@ void cmd_maintain(struct ctx *c)
 		}
 		snprintf(cause, sizeof(cause), "rotation: published long enough and served by every name server");
 		key_set_state(c, a->id, a->did, "active", now, cause);
-		fprintf(out, "%s %s: key %lld activated\n", a->name, a->sel, (long long)a->id);
+		fprintf(out, "%s %s: key %lld activated (rotation)\n", a->name, a->sel, (long long)a->id);
 		nactivated++;
 	}
 	free(acts);
@@ -1215,8 +1229,10 @@ void cmd_maintain(struct ctx *c)
 	int status = export_refresh(c, &changed);
 	if (c->o.json) {
 		printf("{\"revoked\": %d, \"activated\": %d, \"published\": %d, \"purged\": %d, \"waiting\": %d, "
-		       "\"more_due\": %s, \"serial\": %lld, \"exports\": \"%s\", \"name_servers\": [",
+		       "\"more_due\": %s, \"blocked\": %lld, \"serial\": %lld, \"exports\": \"%s\", "
+		       "\"name_servers\": [",
 		       nrevoked, nactivated, npublished, purged, nwaiting, more_due ? "true" : "false",
+		       (long long)nblocked,
 		       (long long)store_serial(c->st), status ? "failed" : changed ? "rewritten" : "unchanged");
 		for (size_t i = 0; i < nns; i++) {
 			int f = 1;
