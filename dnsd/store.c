@@ -785,7 +785,8 @@ int store_read_changes(struct store *s, uint64_t seq, struct db_edit *e, struct 
 		 * no longer served (purged, or never valid) are dropped below. */
 		if ((rc = load_domains(s, (int64_t)seq, e, warn, wctx, &found, &loaded)))
 			goto fail;
-		qsort(loaded.t, loaded.n, sizeof(*loaded.t), tokcmp);
+		if (loaded.n)
+			qsort(loaded.t, loaded.n, sizeof(*loaded.t), tokcmp);
 		const char *sql =
 			"SELECT DISTINCT token, NULL FROM journal WHERE seq > ?1 AND token IS NOT NULL "
 			"UNION ALL SELECT DISTINCT NULL, ifnull(tenant_id, 0) FROM journal "
@@ -800,7 +801,7 @@ int store_read_changes(struct store *s, uint64_t seq, struct db_edit *e, struct 
 			if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
 				char tok[32];
 				snprintf(tok, sizeof(tok), "%s", (const char *)sqlite3_column_text(st, 0));
-				if (!bsearch(tok, loaded.t, loaded.n, sizeof(*loaded.t), tokcmp) &&
+				if (!(loaded.n && bsearch(tok, loaded.t, loaded.n, sizeof(*loaded.t), tokcmp)) &&
 				    (rc = db_edit_del_domain(e, tok)) && rc != DNSD_EINVAL)
 					goto fail;
 				rc = 0;

@@ -4,6 +4,9 @@
 # them, with PREFIX written into the units; systemd-analyze accepts the units; and
 # the job's command line, as the unit runs it with its environment file, works.
 . "$(dirname "$0")/lib"
+# Always the plain build: `make install` builds what it installs, and with the
+# sanitizer build's directory it would rebuild that without its flags.
+BUILD="$ROOT/build"
 
 P="$T/prefix" E="$T/etc"
 check "make install into a scratch prefix" \
