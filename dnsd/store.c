@@ -298,6 +298,20 @@ int store_open(const char *path, int flags, struct store **out, char *err, size_
 		rc = DNSD_ESTORE;
 		goto fail;
 	}
+	/* Version 0 is a database no dnsd program made: an empty file (a copy in
+	 * progress, a truncated file), or another program's. Only init may start
+	 * a store there, and only in an empty one. */
+	if (ver == 0) {
+		int64_t objects = query_int(s->db, "SELECT count(*) FROM sqlite_schema", -1);
+		if (!(flags & STORE_CREATE) || objects != 0) {
+			snprintf(err, errlen,
+				 objects ? "%s is an SQLite database, but not a dnsd store"
+					 : "%s is empty, not a dnsd store: create it with 'dnsdctl init'",
+				 path);
+			rc = DNSD_ESTORE;
+			goto fail;
+		}
+	}
 	if (ver > NMIGRATIONS) {
 		snprintf(err, errlen,
 			 "%s has schema version %lld, newer than the %d this program knows: upgrade dnsd",
