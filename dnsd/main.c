@@ -68,6 +68,7 @@ struct server {
 	int hup_pending;         /* a SIGHUP came meanwhile */
 	int again;               /* the store changed while a refresh ran */
 	uint64_t read_started;   /* when the running refresh began reading (ns) */
+	uint64_t read_done;      /* and when it had read the store */
 	struct db_edit *work_edit;
 	int work_full;
 	uv_fs_event_t watch;     /* the store's directory: a commit wakes us at once */
@@ -460,6 +461,7 @@ static int refresh_read(struct server *s, int force, struct db_edit **out, int *
 	s->read_started = uv_hrtime();
 	uint64_t seq = s->view && !s->reload_full ? s->view->seq : 0;
 	int rc = store_read_changes(s->st, seq, e, &ch, store_warn, s, err, sizeof(err));
+	s->read_done = uv_hrtime();
 	if (rc) {
 		db_edit_abort(e);
 		if (!s->store_bad)
@@ -486,13 +488,16 @@ static int refresh_read(struct server *s, int force, struct db_edit **out, int *
 
 static int refresh_publish(struct server *s, struct db_edit *e, int full)
 {
-	uint64_t seq0 = s->view ? s->view->seq : 0;
+	uint64_t seq0 = s->view ? s->view->seq : 0, t_pub = uv_hrtime();
 	int rc = publish(s, e);
 	if (!rc)
-		log_msg(LOG_DEBUG, "serving serial %u (journal %llu: %llu rows applied in %.1f ms, %zu domains%s)",
+		log_msg(LOG_DEBUG,
+			"serving serial %u (journal %llu: %llu rows applied in %.1f ms: %.1f reading the store, "
+			"%.1f waiting for the loop, %.1f publishing; %zu domains%s)",
 			s->view->set.serial, (unsigned long long)s->view->seq,
 			(unsigned long long)(s->view->seq - seq0), (uv_hrtime() - s->read_started) / 1e6,
-			s->view->ndomains, full ? ", full load" : "");
+			(s->read_done - s->read_started) / 1e6, (t_pub - s->read_done) / 1e6,
+			(uv_hrtime() - t_pub) / 1e6, s->view->ndomains, full ? ", full load" : "");
 	return rc;
 }
 
