@@ -40,6 +40,7 @@ struct ctx {
 	/* An SPF value being set, seen by include checks in place of the stored one. */
 	const char *spf_new;
 	int export_force; /* rewrite the exports even if the serial says nothing changed */
+	int64_t export_same_from; /* the serial before a batch that changed nothing exported */
 	int64_t spf_new_tenant, spf_new_domain;
 };
 

@@ -288,7 +288,7 @@ void cmd_import(struct ctx *c)
 	free(ge);
 	int gslots = store_setting_int(c->st, "slots", 3);
 	char *grp = store_setting(c->st, "return_path");
-	int64_t now = store_now(), serial = store_batch_serial(c->st);
+	int64_t now = store_now(), serial = store_batch_serial(c->st), serial_before = store_serial(c->st);
 	sqlite3_stmt *s_tenant = NULL, *s_dom_exists = NULL, *s_tok_exists = NULL, *s_tok = NULL, *s_dom = NULL,
 		     *s_slot = NULL, *s_key = NULL, *s_ev = NULL;
 	int64_t last_tid = 0;
@@ -402,6 +402,11 @@ void cmd_import(struct ctx *c)
 		fail(c, "%d bad row(s)%s in %s; nothing was imported", e.n, e.n > 20 ? " (the first 20 above)" : "",
 		     file);
 	}
+	int any_private = 0;
+	for (size_t i = 0; i < nrows; i++)
+		any_private |= rows[i].path != NULL;
+	if (!any_private)
+		c->export_same_from = serial_before;
 	commit(c);
 	for (size_t i = 0; i < nrows; i++) {
 		free(rows[i].domain);
