@@ -616,7 +616,7 @@ static void dom_reset(struct dom_buf *b)
 
 /* The tokens a change touched, sorted, to tell the domains that are gone. */
 struct toklist {
-	char (*t)[17];
+	char (*t)[32];
 	size_t n, cap;
 };
 
@@ -624,13 +624,13 @@ static int toklist_add(struct toklist *l, const char *tok)
 {
 	if (l->n == l->cap) {
 		size_t nc = l->cap ? l->cap * 2 : 256;
-		char(*nt)[17] = realloc(l->t, nc * sizeof(*nt));
+		char(*nt)[32] = realloc(l->t, nc * sizeof(*nt));
 		if (!nt)
 			return DNSD_ENOMEM;
 		l->t = nt;
 		l->cap = nc;
 	}
-	snprintf(l->t[l->n++], 17, "%s", tok);
+	snprintf(l->t[l->n++], sizeof(l->t[0]), "%s", tok);
 	return 0;
 }
 
