@@ -400,7 +400,6 @@ static int store_file_check(struct server *s)
 		s->store_bad = 1;
 		return -1;
 	}
-	store_tune_reader(n);
 	char *zone = store_setting(n, "zone");
 	if (!zone || strcmp(zone, s->store_zone)) {
 		if (!s->store_bad)
@@ -802,7 +801,6 @@ int main(int argc, char **argv)
 	/* The control loop must not wait on a writer: a busy store is tried again at
 	 * the next poll. */
 	sqlite3_busy_timeout(store_db(s->st), 100);
-	store_tune_reader(s->st);
 	store_file_note(s);
 	s->store_zone = store_setting(s->st, "zone");
 	if (!s->store_zone) {

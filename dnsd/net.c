@@ -18,10 +18,7 @@
  * bound); a query longer than UDP_MSG is not one we answer. */
 #define UDP_BATCH 32
 #define UDP_MSG 4096
-#define UDP_ROUNDS 8
-#ifndef NO_PREFETCH
-#define NO_PREFETCH 0
-#endif /* batches per wakeup, so TCP is served between floods */
+#define UDP_ROUNDS 8 /* batches per wakeup, so TCP is served between floods */
 
 struct worker;
 
@@ -278,7 +275,7 @@ static void udp_ready(uv_poll_t *h, int status, int events)
 		int hint[UDP_BATCH];
 		for (int i = 0; i < n; i++)
 			hint[i] = answer_token_hint(b->q[i], b->in[i].msg_len, b->tok[i]);
-		for (int stage = 0; stage < (NO_PREFETCH ? 0 : 4); stage++)
+		for (int stage = 0; stage < 4; stage++)
 			for (int i = 0; i < n; i++)
 				if (hint[i])
 					db_view_prefetch_token(v, b->tok[i], &b->pf[i], stage);

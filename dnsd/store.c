@@ -412,14 +412,6 @@ int64_t store_serial(struct store *s)
 	return query_int(s->db, "SELECT value FROM serial WHERE id = 1", 0);
 }
 
-void store_tune_reader(struct store *s)
-{
-	/* SQLite's default page cache (2 MB). A larger one made applying a change
-	 * no faster here (its pages come from the OS cache by read()), and after a
-	 * full load it stays filled: 48 MB more at 100,000 domains. */
-	(void)s;
-}
-
 int64_t store_batch_serial(struct store *s)
 {
 	int64_t v = store_serial(s) + 1, now = store_now();

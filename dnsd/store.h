@@ -42,9 +42,6 @@ void store_write_rollback(struct store *s);
  * max_rows. Call inside a write transaction. */
 int store_journal_trim(struct store *s, int64_t max_age, int64_t max_rows);
 
-/* Settings of dnsd's reading connection (today: none beyond SQLite's own). */
-void store_tune_reader(struct store *s);
-
 /* The current stored serial (0 if unset). */
 int64_t store_serial(struct store *s);
 

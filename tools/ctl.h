@@ -2,6 +2,7 @@
  * error path, and small helpers over SQLite and JSON. */
 #ifndef DNSD_CTL_H
 #define DNSD_CTL_H
+#include "keys.h"
 #include "store.h"
 #include <sqlite3.h>
 #include <stddef.h>
@@ -111,6 +112,11 @@ int export_refresh(struct ctx *c, int *changed);
  * its public p= value into pub, its file path into path (recorded for undo). */
 void key_new_file(struct ctx *c, const char *domain, const char *token, const char *alg, const char *label,
 		  char *pub, size_t publen, char *path, size_t pathlen);
+/* Writes k into the domain's key directory (made if missing, mode 0700, taken
+ * back if the command fails) as <label>-<token>-<time><suffix>.pem, never over
+ * another file, and records it for undo. Returns 0, or an error with why set. */
+int key_store_file(struct ctx *c, const keys_key *k, const char *domain, const char *label, const char *token,
+		   const char *suffix, char *path, size_t pathlen, char *why, size_t whylen);
 /* Inserts a key row and its events (inside the write transaction); returns its id.
  * state is "published" or "active". */
 int64_t key_insert(struct ctx *c, int64_t domain_id, int64_t slot_id, const char *alg, const char *pub,

@@ -230,21 +230,13 @@ void cmd_import(struct ctx *c)
 			fail(c, "out of memory");
 		if (k) {
 			/* The store refers to a copy in the key directory, as key import does. */
-			char kd[4096], dir[4400], path[8192];
-			snprintf(dir, sizeof(dir), "%s/%s", keys_dir(c, kd, sizeof(kd)), name);
-			if (keys_dir_prepare(dir, why, sizeof(why))) {
-				keys_free(k);
-				fail(c, "key directory: %s; nothing was changed", why);
-			}
-			char *abs = realpath(dir, NULL);
-			snprintf(path, sizeof(path), "%s/%s1-%s-%lld-imported.pem", abs ? abs : dir, prefix, r.token,
-				 (long long)store_now());
-			free(abs);
-			int rc = keys_write_private(k, path, why, sizeof(why));
+			char path[8192], sel1[80];
+			snprintf(sel1, sizeof(sel1), "%s1", prefix);
+			int rc = key_store_file(c, k, name, sel1, r.token, "-imported", path, sizeof(path), why,
+						sizeof(why));
 			keys_free(k);
 			if (rc)
 				fail(c, "line %d: %s; nothing was changed", lineno, why);
-			undo_add(c, path);
 			if (!(r.path = strdup(path)))
 				fail(c, "out of memory");
 		}

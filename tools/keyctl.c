@@ -91,16 +91,19 @@ static void next_algorithm(const char *cur, const char *role, char *out, size_t 
 
 /* ---- writing keys ---- */
 
-void key_new_file(struct ctx *c, const char *domain, const char *token, const char *alg, const char *label,
-		  char *pub, size_t publen, char *path, size_t pathlen)
+int key_store_file(struct ctx *c, const keys_key *k, const char *domain, const char *label, const char *token,
+		   const char *suffix, char *path, size_t pathlen, char *why, size_t whylen)
 {
-	char kdir_buf[4096], ddir[4400], why[512];
+	char kdir_buf[4096], ddir[4400];
 	const char *kdir = keys_dir(c, kdir_buf, sizeof(kdir_buf));
 	snprintf(ddir, sizeof(ddir), "%s/%s", kdir, domain);
 	struct stat sb;
 	int had_dir = stat(ddir, &sb) == 0;
-	if (keys_dir_prepare(ddir, why, sizeof(why)))
-		fail(c, "key directory: %s; nothing was changed", why);
+	char dwhy[600];
+	if (keys_dir_prepare(ddir, dwhy, sizeof(dwhy))) {
+		snprintf(why, whylen, "key directory: %s", dwhy);
+		return DNSD_EIO;
+	}
 	/* The store keeps an absolute reference: the signer reads it from elsewhere. */
 	char *abs = realpath(ddir, NULL);
 	if (abs) {
@@ -109,6 +112,24 @@ void key_new_file(struct ctx *c, const char *domain, const char *token, const ch
 	}
 	if (!had_dir && !c->undo_dir[0])
 		snprintf(c->undo_dir, sizeof(c->undo_dir), "%s", ddir);
+	int64_t now = store_now();
+	int rc;
+	for (int attempt = 0;; attempt++) {
+		snprintf(path, pathlen, "%s/%s-%s-%lld%s%s%.0d.pem", ddir, label, token, (long long)now, suffix,
+			 attempt ? "-" : "", attempt);
+		rc = keys_write_private(k, path, why, whylen);
+		if (rc != DNSD_EEXIST || attempt > 50)
+			break;
+	}
+	if (!rc)
+		undo_add(c, path);
+	return rc;
+}
+
+void key_new_file(struct ctx *c, const char *domain, const char *token, const char *alg, const char *label,
+		  char *pub, size_t publen, char *path, size_t pathlen)
+{
+	char why[512];
 	keys_key *k = NULL;
 	if (keys_generate(alg, &k))
 		fail(c, "cannot generate a %s key", alg);
@@ -116,19 +137,10 @@ void key_new_file(struct ctx *c, const char *domain, const char *token, const ch
 		keys_free(k);
 		fail(c, "cannot encode the public key");
 	}
-	int64_t now = store_now();
-	int rc;
-	for (int attempt = 0;; attempt++) {
-		snprintf(path, pathlen, "%s/%s-%s-%lld%s%.0d.pem", ddir, label, token, (long long)now,
-			 attempt ? "-" : "", attempt);
-		rc = keys_write_private(k, path, why, sizeof(why));
-		if (rc != DNSD_EEXIST || attempt > 50)
-			break;
-	}
+	int rc = key_store_file(c, k, domain, label, token, "", path, pathlen, why, sizeof(why));
 	keys_free(k);
 	if (rc)
 		fail(c, "%s; nothing was changed", why);
-	undo_add(c, path);
 }
 
 static void event(struct ctx *c, int64_t key_id, int64_t domain_id, const char *ev, int64_t at, const char *cause)
@@ -211,15 +223,11 @@ static int64_t key_in_order(struct ctx *c, int64_t domain_id, const char *role, 
 			    int oldest)
 {
 	sqlite3_stmt *st = q(c,
-			     oldest ? "SELECT k.id, k.slot_id, ifnull(k.active_after, 0), ifnull(k.published_at, 0), "
-				      "s.selector, s.role, k.algorithm, k.state, s.eligible FROM keys k JOIN slots s ON "
-				      "s.id = k.slot_id WHERE s.domain_id = ? AND s.role = ? AND k.state = ? "
-				      "ORDER BY ifnull(k.retired_at, 0), k.id LIMIT 1"
-				    : "SELECT k.id, k.slot_id, ifnull(k.active_after, 0), ifnull(k.published_at, 0), "
-				      "s.selector, s.role, k.algorithm, k.state, s.eligible FROM keys k JOIN slots s ON "
-				      "s.id = k.slot_id WHERE s.domain_id = ? AND s.role = ? AND k.state = ? "
-				      "ORDER BY k.id DESC LIMIT 1",
-			     "iss", domain_id, role, state);
+			     "SELECT k.id, k.slot_id, ifnull(k.active_after, 0), ifnull(k.published_at, 0), s.selector, "
+			     "s.role, k.algorithm, k.state, s.eligible FROM keys k JOIN slots s ON s.id = k.slot_id "
+			     "WHERE s.domain_id = ?1 AND s.role = ?2 AND k.state = ?3 "
+			     "ORDER BY CASE WHEN ?4 THEN ifnull(k.retired_at, 0) ELSE -k.id END, k.id LIMIT 1",
+			     "issi", domain_id, role, state, (int64_t)oldest);
 	int64_t id = 0;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		id = k->id = sqlite3_column_int64(st, 0);
@@ -707,35 +715,14 @@ static void key_import(struct ctx *c)
 		     d.name, (long long)pub.id, pub.selector);
 	/* The store refers to a copy in the key directory, mode 0600, never to the
 	 * file given (which its owner may move or delete). */
-	char kdir_buf[4096], ddir[4400];
-	snprintf(ddir, sizeof(ddir), "%s/%s", keys_dir(c, kdir_buf, sizeof(kdir_buf)), d.name);
-	struct stat sb;
-	int had_dir = stat(ddir, &sb) == 0;
-	if (keys_dir_prepare(ddir, why, sizeof(why)))
-		fail(c, "key directory: %s; nothing was changed", why);
-	char *abs = realpath(ddir, NULL);
-	if (abs) {
-		snprintf(ddir, sizeof(ddir), "%s", abs);
-		free(abs);
-	}
-	if (!had_dir)
-		snprintf(c->undo_dir, sizeof(c->undo_dir), "%s", ddir);
+	int rc = key_store_file(c, key, d.name, sel, d.token, "-imported", path, sizeof(path), why, sizeof(why));
 	int64_t now = store_now();
-	int rc;
-	for (int attempt = 0;; attempt++) {
-		snprintf(path, sizeof(path), "%s/%s-%s-%lld-imported%s%.0d.pem", ddir, sel, d.token, (long long)now,
-			 attempt ? "-" : "", attempt);
-		rc = keys_write_private(key, path, why, sizeof(why));
-		if (rc != DNSD_EEXIST || attempt > 50)
-			break;
-	}
 	int bits = keys_bits(key), is_ed = keys_is_ed25519(key);
 	char algbuf[32];
 	snprintf(algbuf, sizeof(algbuf), "%s", alg);
 	keys_free(key);
 	if (rc)
 		fail(c, "%s; nothing was changed", why);
-	undo_add(c, path);
 	begin(c);
 	int64_t k2;
 	struct keyrow tmp;
