@@ -6,7 +6,8 @@ Environment:
   SIZES          data set sizes (default "100000 1000000")
   ROUNDS         rounds of every server (default 3)
   BENCH_SECONDS  length of each dnsperf run (default 10)
-  SERVERS        subset of "dnsd nsd knot pdns pdns-nocache" (default all)
+  SERVERS        subset of "dnsd nsd knot pdns pdns-nocache floor" (default all); floor is no DNS server but
+                 bench/nullresp.c, which sends each query back: the cost of the system calls alone
   FIXED_QPS      the fixed load for CPU time and latency (default 30000)
   QUEUE          dnsperf's outstanding queries when saturating (default 100: more overflow the default socket buffers at the start burst)
   QUEUE_RATE     the same at a fixed rate (default 100)
@@ -27,7 +28,11 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import dnscheck, servers  # noqa: E402
 
-ALL = ["dnsd", "nsd", "knot", "pdns", "pdns-nocache"]
+ALL = ["dnsd", "nsd", "knot", "pdns", "pdns-nocache", "floor"]
+# column labels in the tables, where not the name
+LABELS = {"floor": "floor (no DNS work)"}
+# the reference that does no DNS work: no answers to check, no memory, RRL or live change, no ratio columns
+FLOOR = "floor"
 SIZES = [int(x) for x in os.environ.get("SIZES", "100000 1000000").split()]
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
@@ -132,6 +137,13 @@ def start_ready(srv, checker, workers=1, cpus="0", rrl=False):
     the first: the limit would hold the rest back): returns the seconds."""
     t0 = srv.start(workers=workers, cpus=cpus if cpus else ALLCPUS, rrl=rrl)
     RUNNING.add(srv)
+    if not srv.answers:  # the floor: ready once its ready file exists (the socket is bound)
+        secs = srv.ready(t0)
+        if secs is None:
+            tail = open(os.path.join(srv.work, "log")).read()[-1500:]
+            srv.stop()
+            raise RuntimeError(f"{srv.name} not ready: no ready file\n{tail}")
+        return secs
     secs, err = checker.ready(srv.port, t0, srv.alive, only_first=rrl)
     if err:
         tail = open(os.path.join(srv.work, "log")).read()[-1500:]
@@ -168,16 +180,19 @@ def dkim_verify(port, real):
 
 
 def measure_pinned(srv, d, checker, real):
-    """One worker, server on CPU 0, dnsperf (one thread) on CPU 1."""
+    """One worker, server on CPU 0, dnsperf (one thread) on CPU 1. The floor (no answers to
+    check) gets the loads only: no ready time, answer checks or memory."""
     m = {}
-    m["ready_s"] = start_ready(srv, checker)
+    ready_s = start_ready(srv, checker)
     try:
-        m["check_pass_s"] = checker.pass_seconds(srv.port)
-        bad, why = checker.verify(srv.port)
-        m["wrong_answers"] = len(bad)
-        if bad:
-            log(f"  {srv.name}: {len(bad)} wrong answers, e.g. {why[:2]}")
-        m["dkim_verified"] = f"{dkim_verify(srv.port, real)}/{len(real)}"
+        if srv.answers:
+            m["ready_s"] = ready_s
+            m["check_pass_s"] = checker.pass_seconds(srv.port)
+            bad, why = checker.verify(srv.port)
+            m["wrong_answers"] = len(bad)
+            if bad:
+                log(f"  {srv.name}: {len(bad)} wrong answers, e.g. {why[:2]}")
+            m["dkim_verified"] = f"{dkim_verify(srv.port, real)}/{len(real)}"
         s0 = servers.cpu_seconds(srv.pids())
         u = dnsperf(srv.port, os.path.join(d, "q-uniform.txt"), SECONDS)
         s1 = servers.cpu_seconds(srv.pids())
@@ -206,7 +221,8 @@ def measure_pinned(srv, d, checker, real):
         for p in ("p50", "p90", "p99", "p99.9"):
             m[f"fixed_{p}_ms"] = f.get(p, 0) * 1000
         m["fixed_lat_max_ms"] = (f["lat_max"] or 0) * 1000
-        m["pss_mib"] = servers.pss_kib(srv.pids()) / 1024
+        if srv.answers:
+            m["pss_mib"] = servers.pss_kib(srv.pids()) / 1024
         m["rcodes"] = u["rcodes"]
         m["resp_size"] = u["resp_size"]
     finally:
@@ -283,10 +299,14 @@ def live_change(d, work, checker, sat_qps, poll_ms):
             if test.startswith("control"):
                 names = [f"dnsd1.{doms[i][1]}.dkim.{servers.ZONE}." for i in pick]
                 needles = [b"\0never"] * len(names)
+                msgs = dnscheck.queries(names)  # built before the change: not the server's time
                 tc0 = time.monotonic()
             elif test.startswith("sql"):
                 names = [f"dnsd1.{doms[i][1]}.dkim.{servers.ZONE}." for i in pick]
-                needles = [("p=" + k)[:40].encode() for k in newkeys]
+                needles = [k[50:90].encode() for k in newkeys]  # past the DER header every RSA-2048 key shares
+                msgs = dnscheck.queries(names)  # built before the change: not the server's time
+                if dnscheck.matching_now(srv.port, msgs, needles):
+                    raise SystemExit("bench: the live test's needles match the data before the change")
                 tc0 = time.monotonic()
                 db = sqlite3.connect(srv.db, isolation_level=None, timeout=5)
                 db.execute("PRAGMA foreign_keys = ON")
@@ -315,14 +335,15 @@ def live_change(d, work, checker, sat_qps, poll_ms):
                     k = random_spki(rng)
                     rows.append(f"new{j}-{poll_ms}.live.example,{k},{t}")
                     names.append(f"dnsd1.{t}.dkim.{servers.ZONE}.")
-                    needles.append(("p=" + k)[:40].encode())
+                    needles.append(k[50:90].encode())
                 open(csvp, "w").write("\n".join(rows) + "\n")
+                msgs = dnscheck.queries(names)  # built before the change: not the server's time
                 tc0 = time.monotonic()
                 subprocess.run([servers.DNSDCTL, "--db", srv.db, "import", csvp,
                                 "--tenant", "bench"], check=True, stdout=subprocess.DEVNULL)
             t_commit = time.monotonic()
             wall_commit = time.time()
-            t_sample, t_all, never = dnscheck.poll_changed(srv.port, names, needles, t_commit,
+            t_sample, t_all, never = dnscheck.poll_changed(srv.port, names, needles, t_commit, msgs=msgs,
                                                            timeout=1.5 if test.startswith("control") else 10.0)
             th.join()
             during = box["r"]
@@ -389,10 +410,30 @@ def fmt(x, unit=""):
     return f"{x:g}" if x == int(x) else f"{x:.2f}"
 
 
+def floor_line(res, names):
+    """Each server's queries per CPU-second at the fixed load as a share of the floor's."""
+    fl = med(res.get(FLOOR, {}).get("qps_per_cpu_s", []))
+    if FLOOR not in names or not fl:
+        return ""
+    titles = {"dnsd": "dnsd", "knot": "Knot", "nsd": "NSD", "pdns": "PowerDNS",
+              "pdns-nocache": "PowerDNS without its cache"}
+    parts = []
+    for s in ("dnsd", "knot", "nsd", "pdns", "pdns-nocache"):
+        v = med(res.get(s, {}).get("qps_per_cpu_s", [])) if s in names else None
+        if v is not None:
+            parts.append((titles[s], f"{100 * v / fl:.0f}%"))
+    if not parts:
+        return ""
+    first = f"{parts[0][0]}'s queries per CPU-second at the fixed load are {parts[0][1]} of the floor's (the kernel alone)"
+    return "; ".join([first] + [f"{t}'s {p}" for t, p in parts[1:]]) + "."
+
+
 def table(size, res, names):
-    """Markdown table: metric rows, server columns (median over rounds), dnsd's ratios."""
-    others = [s for s in names if s != "dnsd"]
-    head = ["metric"] + names + ([f"dnsd/{s}" for s in others] if "dnsd" in names else [])
+    """Markdown table: metric rows, server columns (median over rounds), dnsd's ratios to the
+    other servers; the floor gets a column but no ratio, and a line under the table instead."""
+    others = [s for s in names if s not in ("dnsd", FLOOR)]
+    head = (["metric"] + [LABELS.get(s, s) for s in names]
+            + ([f"dnsd/{s}" for s in others] if "dnsd" in names else []))
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for key, label, unit, better in METRICS:
         vals = {s: med(res[s].get(key, [])) for s in names}
@@ -410,7 +451,8 @@ def table(size, res, names):
         if "dnsd" in names:
             row += [""] * len(others)
         lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
+    fl = floor_line(res, names)
+    return "\n".join(lines) + (f"\n\n{fl}" if fl else "")
 
 
 def machine():
@@ -446,6 +488,12 @@ def render(path):
            f"1232 in every server, rate limiting off except in the RRL round. PowerDNS's authoritative server has no "
            f"RRL. Servers and dnsperf run at nice {e.get('BENCH_NICE', '-10')}. Ratios are dnsd's figure over the "
            f"other's (for times, memory and latency lower is better).", ""]
+    if FLOOR in e.get("SERVERS", []):
+        out[-2] += (" The floor is no DNS server: bench/nullresp.c sends each query back with QR set "
+                    "(recvmmsg, sendmmsg), what the system calls alone allow here; it is measured under load "
+                    "only (no answer checks, ready time, memory, shared cores, RRL), has no ratio column, and "
+                    "the line under each table gives the servers' queries per CPU-second at the fixed load as "
+                    "a share of the floor's.")
     for size, entry in r["sizes"].items():
         res = entry["rounds"]
         for v in res.values():  # results written before this figure existed
@@ -509,6 +557,10 @@ def main():
             shutil.copy2(os.path.join(ROOT, "build", b), os.path.join(work, "bin", b))
         servers.DNSD = os.path.join(work, "bin", "dnsd")
         servers.DNSDCTL = os.path.join(work, "bin", "dnsdctl")
+        if FLOOR in SERVERS:
+            servers.NULLRESP = os.path.join(work, "bin", "nullresp")
+            subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-o", servers.NULLRESP,
+                            os.path.join(HERE, "nullresp.c")], check=True)
         for k in SERVERS:
             cls = servers.KINDS[k]
             result["versions"][k] = cls.__new__(cls).version()
@@ -534,11 +586,18 @@ def main():
                 for k in order:
                     log(f"{size} round {rnd + 1}/{ROUNDS}: {k} pinned")
                     m = measure_pinned(srvs[k], d, checker, real)
-                    log(f"  ready {m['ready_s']:.2f} s, {m['sat_pinned_qps']:,.0f} qps (zipf "
-                        f"{m['sat_pinned_zipf_qps']:,.0f}), {m['qps_per_cpu_s'] or 0:,.0f} q/cpu-s, p99 "
-                        f"{m['fixed_p99_ms']:.3f} ms, lost {m['fixed_lost']:.0f}, {m['pss_mib']:.0f} MiB, "
-                        f"dkim {m['dkim_verified']}, wrong {m['wrong_answers']}")
+                    if srvs[k].answers:
+                        log(f"  ready {m['ready_s']:.2f} s, {m['sat_pinned_qps']:,.0f} qps (zipf "
+                            f"{m['sat_pinned_zipf_qps']:,.0f}), {m['qps_per_cpu_s'] or 0:,.0f} q/cpu-s, p99 "
+                            f"{m['fixed_p99_ms']:.3f} ms, lost {m['fixed_lost']:.0f}, {m['pss_mib']:.0f} MiB, "
+                            f"dkim {m['dkim_verified']}, wrong {m['wrong_answers']}")
+                    else:
+                        log(f"  {m['sat_pinned_qps']:,.0f} qps (zipf {m['sat_pinned_zipf_qps']:,.0f}), "
+                            f"{m['qps_per_cpu_s'] or 0:,.0f} q/cpu-s, p99 {m['fixed_p99_ms']:.3f} ms, "
+                            f"lost {m['fixed_lost']:.0f}")
                     add(k, m)
+                    if not srvs[k].answers:  # one socket, one thread: nothing to share the cores with
+                        continue
                     log(f"{size} round {rnd + 1}/{ROUNDS}: {k} shared")
                     m = measure_shared(srvs[k], d, checker)
                     log(f"  {m['sat_shared_qps']:,.0f} qps")

@@ -169,13 +169,30 @@ class Checker:
         return time.monotonic() - t0
 
 
-def poll_changed(port, names, needles, t_commit, timeout=10.0, sample=8):
+def queries(names):
+    """The TXT queries poll_changed sends, built ahead: building 1,000 of them takes this client
+    tens of milliseconds, which must not count as the server's delay."""
+    return [wire(n, "TXT", i & 0xFFFF) for i, n in enumerate(names)]
+
+
+def matching_now(port, msgs, needles, count=50):
+    """How many of the first `count` names already answer with their needle: the live test's
+    guard that a needle tells new data from old (0 expected, before the change)."""
+    hits = set()
+    b = Blaster(port, window=100)
+    b.run(msgs, range(min(count, len(msgs))), lambda i, data, t: hits.add(i) if needles[i] in data else None,
+          timeout=0.5)
+    b.close()
+    return len(hits)
+
+
+def poll_changed(port, names, needles, t_commit, timeout=10.0, sample=8, msgs=None):
     """Times when changed names answer the new data (their needle, bytes, in the answer).
     A pass over 1,000 names takes this client tens of milliseconds, too coarse: it first polls
     `sample` of them (spread over the list) in a tight loop until all of those answer the new data,
     then checks every name, re-polling those not changed yet. Returns (seconds from t_commit until
     the sample all changed, seconds until every name was seen changed, names never seen changed)."""
-    msgs = [wire(n, "TXT", i & 0xFFFF) for i, n in enumerate(names)]
+    msgs = msgs or queries(names)
     seen = {}
     b = Blaster(port, window=100)
 

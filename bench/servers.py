@@ -9,6 +9,8 @@ EDNS = 1232
 # bench.py points these at copies made when it starts, so that a rebuild during the run changes nothing
 DNSD = os.path.join(ROOT, "build", "dnsd")
 DNSDCTL = os.path.join(ROOT, "build", "dnsdctl")
+# bench.py compiles bench/nullresp.c into its work dir and points this at it
+NULLRESP = os.path.join(HERE, "data", "nullresp")
 
 
 def free_port():
@@ -83,6 +85,7 @@ def pss_kib(pids):
 class Server:
     name = "?"
     rrl_supported = True
+    answers = True  # a DNS server: its answers are checked, its memory measured, ...
 
     def __init__(self, datadir, work):
         self.datadir = datadir
@@ -298,4 +301,31 @@ class PdnsNoCache(Pdns):
     cache = False
 
 
-KINDS = {"dnsd": Dnsd, "nsd": Nsd, "knot": Knot, "pdns": Pdns, "pdns-nocache": PdnsNoCache}
+class Floor(Server):
+    """Not a DNS server: bench/nullresp.c sends every query back with QR set (recvmmsg,
+    sendmmsg), so its CPU per query is what the kernel's system calls alone cost here."""
+    name = "floor"
+    rrl_supported = False
+    answers = False
+
+    def cmd(self, workers, rrl):
+        self.ready_file = os.path.join(self.work, "ready")
+        if os.path.exists(self.ready_file):
+            os.unlink(self.ready_file)
+        return [NULLRESP, str(self.port), self.ready_file]
+
+    def ready(self, t0, timeout=10.0):
+        """Seconds from t0 until the ready file exists (created once the socket is bound), or None."""
+        while time.monotonic() < t0 + timeout:
+            if os.path.exists(self.ready_file):
+                return time.monotonic() - t0
+            if not self.alive():
+                return None
+            time.sleep(0.002)
+        return None
+
+    def version(self):
+        return "nullresp (no DNS work)"
+
+
+KINDS = {"dnsd": Dnsd, "nsd": Nsd, "knot": Knot, "pdns": Pdns, "pdns-nocache": PdnsNoCache, "floor": Floor}

@@ -8,6 +8,8 @@
 #include "store.h"
 #include "zone.h"
 #include <errno.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <signal.h>
@@ -65,7 +67,11 @@ struct server {
 	uv_loop_t loop;
 	uv_timer_t poll;
 	uv_signal_t sigterm, sigint, sighup;
-	uv_work_t work;          /* the background refresh */
+	pthread_t rthread;       /* the background refresh */
+	int rthread_up;
+	int kick_fd, done_fd;    /* eventfds: the loop asks it to read, it says it is done */
+	uv_poll_t done_poll;
+	int rquit;               /* atomic: the refresh thread ends */
 	int refreshing;          /* it is running: the store and the view are its */
 	int hup_pending;         /* a SIGHUP came meanwhile */
 	int again;               /* the store changed while a refresh ran */
@@ -594,27 +600,43 @@ static int load_zones(struct server *s)
 	return 0;
 }
 
-static void refresh_work(uv_work_t *w)
+/* The background refresh runs on a thread of its own. Reading the store
+ * competes with the workers for the CPU, and the answers come first: the thread
+ * runs at the lowest priority, and a change uses the time the answers leave
+ * (measured: make bench, the live change test). It says it is done by writing an
+ * eventfd that the loop watches. (libuv's thread pool says it with
+ * uv_async_send, whose receiver spins until the sender has finished sending: a
+ * sender at the lowest priority, preempted by the loop it woke, kept the loop
+ * spinning on the workers' CPU.) */
+static void *refresh_main(void *arg)
 {
-	struct server *s = w->data;
-	/* Reading the store competes with the workers for the CPU: the answers
-	 * come first. The thread pool's threads do nothing else in dnsd, so each
-	 * is set once to the lowest priority; a change then uses the time the
-	 * answers leave (measured: make bench, the live change test). */
-	static __thread int lowered;
-	if (!lowered) {
-		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
-		lowered = 1;
+	struct server *s = arg;
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+	pthread_setname_np(pthread_self(), "dnsd-refresh");
+	for (;;) {
+		uint64_t v;
+		ssize_t r = read(s->kick_fd, &v, sizeof(v));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (__atomic_load_n(&s->rquit, __ATOMIC_ACQUIRE) || r < 0)
+			break;
+		refresh_read(s, 0, &s->work_edit, &s->work_full);
+		v = 1;
+		while (write(s->done_fd, &v, sizeof(v)) < 0 && errno == EINTR)
+			;
 	}
-	refresh_read(s, 0, &s->work_edit, &s->work_full);
+	return NULL;
 }
 
 static void reload_zones(struct server *s);
 static void kick(struct server *s);
 
-static void refresh_done(uv_work_t *w, int status)
+static void refresh_done(uv_poll_t *h, int status, int events)
 {
-	struct server *s = w->data;
+	struct server *s = h->data;
+	uint64_t v;
+	if (read(s->done_fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		return; /* not ours yet (EAGAIN) */
 	s->refreshing = 0;
 	if (s->work_edit)
 		refresh_publish(s, s->work_edit, s->work_full);
@@ -639,9 +661,29 @@ static void kick(struct server *s)
 	}
 	s->again = 0;
 	s->refreshing = 1;
-	s->work.data = s;
-	if (uv_queue_work(&s->loop, &s->work, refresh_work, refresh_done))
+	uint64_t v = 1;
+	if (write(s->kick_fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
 		s->refreshing = 0;
+}
+
+/* Starts the refresh thread (signals stay with the loop). Returns 0 or -1. */
+static int refresh_thread_start(struct server *s)
+{
+	s->kick_fd = eventfd(0, EFD_CLOEXEC);
+	s->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->kick_fd < 0 || s->done_fd < 0 || uv_poll_init(&s->loop, &s->done_poll, s->done_fd))
+		return -1;
+	s->done_poll.data = s;
+	uv_poll_start(&s->done_poll, UV_READABLE, refresh_done);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&s->rthread, NULL, refresh_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		return -1;
+	s->rthread_up = 1;
+	return 0;
 }
 
 static void on_poll(uv_timer_t *t)
@@ -838,6 +880,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uv_loop_init(&s->loop);
+	if (refresh_thread_start(s)) {
+		log_msg(LOG_ERR, "cannot start the refresh thread: %s", strerror(errno));
+		return 1;
+	}
 	uv_timer_init(&s->loop, &s->poll);
 	s->poll.data = s;
 	uv_timer_start(&s->poll, on_poll, s->cfg.poll_ms, s->cfg.poll_ms);
@@ -883,6 +929,12 @@ int main(int argc, char **argv)
 		log_msg(LOG_INFO, "stopped (a store read was still waiting; not waited for)");
 		_exit(0);
 	}
+	__atomic_store_n(&s->rquit, 1, __ATOMIC_RELEASE);
+	uint64_t one = 1;
+	if (write(s->kick_fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+		pthread_join(s->rthread, NULL);
+	close(s->kick_fd);
+	uv_close((uv_handle_t *)&s->done_poll, NULL);
 	net_free(s->net);
 	s->net = NULL;
 	reclaim(s, 1);
@@ -902,6 +954,7 @@ int main(int argc, char **argv)
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 	uv_close((uv_handle_t *)&s->sighup, NULL);
 	uv_run(&s->loop, UV_RUN_DEFAULT);
+	close(s->done_fd);
 	uv_loop_close(&s->loop);
 	if (s->cfg.ready_file)
 		unlink(s->cfg.ready_file);

@@ -633,9 +633,9 @@ static int tokcmp(const void *a, const void *b)
 
 /* Loads domains with their slots, keys and domain-level policies: three
  * ordered scans merged by domain id. since < 0: every domain (a full load);
- * else only the domains whose tokens the journal names after seq since, found
- * through the unique index on domains.token, so that a change costs what it
- * touches, not what the store holds; their tokens go to loaded. */
+ * else only the domains the journal names after seq since, found by id, so
+ * that a change costs what it touches, not what the store holds; their tokens
+ * go to loaded. A removed domain's own policies are not served. */
 static int load_domains(struct store *s, int64_t since, struct db_edit *e, store_warn_fn warn, void *wctx,
 			int *found, struct toklist *loaded)
 {
@@ -649,20 +649,20 @@ static int load_domains(struct store *s, int64_t since, struct db_edit *e, store
 		"SELECT p.domain_id, p.kind, p.value FROM policies p JOIN domains d ON d.id = p.domain_id "
 		"WHERE d.state = 'active' ORDER BY p.domain_id",
 	};
-#define CHANGED "(SELECT DISTINCT token FROM journal WHERE seq > ?1 AND token IS NOT NULL) j "
+#define CHANGED "(SELECT DISTINCT domain_id AS id FROM journal WHERE seq > ?1 AND domain_id IS NOT NULL) j "
 	static const char *const some[3] = {
-		/* CROSS JOIN fixes SQLite's join order: from the few changed tokens
-		 * out, never a scan of every slot with a probe into the tokens. */
+		/* CROSS JOIN fixes SQLite's join order: from the few changed ids out,
+		 * never a scan of every slot with a probe into the ids. The slots and
+		 * policies of ids that are not (or no longer) served domains are
+		 * skipped by the merge below, which follows the domains. */
 		"SELECT d.id, d.tenant_id, d.name, d.token, d.state FROM " CHANGED
-		"CROSS JOIN domains d ON d.token = j.token WHERE d.state IN ('active', 'removed') ORDER BY d.id",
+		"CROSS JOIN domains d ON d.id = j.id WHERE d.state IN ('active', 'removed') ORDER BY d.id",
 		"SELECT s.domain_id, s.selector, k.algorithm, k.public_key FROM " CHANGED
-		"CROSS JOIN domains d ON d.token = j.token CROSS JOIN slots s ON s.domain_id = d.id "
+		"CROSS JOIN slots s ON s.domain_id = j.id "
 		"LEFT JOIN keys k INDEXED BY keys_slot ON k.slot_id = s.id "
-		"AND k.state IN ('published', 'active', 'retired') "
-		"WHERE d.state IN ('active', 'removed') ORDER BY s.domain_id, s.position",
+		"AND k.state IN ('published', 'active', 'retired') ORDER BY s.domain_id, s.position",
 		"SELECT p.domain_id, p.kind, p.value FROM " CHANGED
-		"CROSS JOIN domains d ON d.token = j.token CROSS JOIN policies p ON p.domain_id = d.id "
-		"WHERE d.state = 'active' ORDER BY p.domain_id",
+		"CROSS JOIN policies p ON p.domain_id = j.id ORDER BY p.domain_id",
 	};
 #undef CHANGED
 	sqlite3_stmt *st[3] = { NULL, NULL, NULL };
@@ -720,7 +720,7 @@ static int load_domains(struct store *s, int64_t since, struct db_edit *e, store
 			}
 		}
 		for (; prow == SQLITE_ROW && sqlite3_column_int64(st[2], 0) <= id; prow = sqlite3_step(st[2])) {
-			if (sqlite3_column_int64(st[2], 0) < id)
+			if (sqlite3_column_int64(st[2], 0) < id || d->removed)
 				continue;
 			const char *kind = (const char *)sqlite3_column_text(st[2], 1);
 			const char *v = (const char *)sqlite3_column_text(st[2], 2);
