@@ -82,6 +82,8 @@ struct server {
 	uv_fs_event_t watch;     /* the store's directory: a commit wakes us at once */
 	uv_timer_t fast;         /* after a file event: look every 10 ms for a while */
 	uint64_t fast_until;
+	uv_timer_t settle;       /* file events: at most one look every SETTLE_MS */
+	uint64_t last_done;      /* when the last look ended (uv_now) */
 	int watching;
 	char store_base[256];    /* the store's file name, and with -wal */
 	char store_wal[260];
@@ -630,6 +632,7 @@ static void *refresh_main(void *arg)
 
 static void reload_zones(struct server *s);
 static void kick(struct server *s);
+static void kick_soon(struct server *s);
 
 static void refresh_done(uv_poll_t *h, int status, int events)
 {
@@ -641,13 +644,17 @@ static void refresh_done(uv_poll_t *h, int status, int events)
 	if (s->work_edit)
 		refresh_publish(s, s->work_edit, s->work_full);
 	s->work_edit = NULL;
+	uv_update_time(&s->loop);
+	s->last_done = uv_now(&s->loop);
 	reclaim(s, 0);
 	if (s->hup_pending) {
 		s->hup_pending = 0;
 		reload_zones(s);
 	}
-	if (s->again)
-		kick(s);
+	if (s->again) {
+		s->again = 0;
+		kick_soon(s);
+	}
 }
 
 /* Looks for store changes now, in the background; if a look is running
@@ -686,6 +693,32 @@ static int refresh_thread_start(struct server *s)
 	return 0;
 }
 
+/* A writer's transaction writes the -wal file many times before its commit
+ * (each spilled page is an event): looking after every event kept the refresh
+ * thread reading nothing, back to back, for as long as the write lasted, on the
+ * CPU the answers need. So file events start at most one look every SETTLE_MS. */
+#define SETTLE_MS 2
+
+static void on_settle(uv_timer_t *t)
+{
+	kick(t->data);
+}
+
+static void kick_soon(struct server *s)
+{
+	if (s->refreshing) {
+		s->again = 1;
+		return;
+	}
+	if (uv_is_active((uv_handle_t *)&s->settle))
+		return;
+	uint64_t now = uv_now(&s->loop);
+	if (now >= s->last_done + SETTLE_MS)
+		kick(s);
+	else
+		uv_timer_start(&s->settle, on_settle, s->last_done + SETTLE_MS - now, 0);
+}
+
 static void on_poll(uv_timer_t *t)
 {
 	kick(t->data);
@@ -713,7 +746,7 @@ static void on_store_event(uv_fs_event_t *h, const char *filename, int events, i
 	/* The event comes when the writer writes its pages, which may be before
 	 * its commit is visible (the WAL index is shared memory, which reports
 	 * nothing): look now, then every 10 ms for 150 ms. */
-	kick(s);
+	kick_soon(s);
 	s->fast_until = uv_now(&s->loop) + 150;
 	if (!uv_is_active((uv_handle_t *)&s->fast))
 		uv_timer_start(&s->fast, on_fast, 10, 10);
@@ -885,7 +918,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uv_timer_init(&s->loop, &s->poll);
-	s->poll.data = s;
+	uv_timer_init(&s->loop, &s->settle);
+	s->poll.data = s->settle.data = s;
 	uv_timer_start(&s->poll, on_poll, s->cfg.poll_ms, s->cfg.poll_ms);
 	{
 		char *abs = realpath(s->cfg.db, NULL), *base = abs ? strrchr(abs, '/') : NULL;
@@ -946,6 +980,7 @@ int main(int argc, char **argv)
 	free(s->store_zone);
 	store_close(s->st);
 	uv_close((uv_handle_t *)&s->poll, NULL);
+	uv_close((uv_handle_t *)&s->settle, NULL);
 	if (s->store_base[0]) {
 		uv_close((uv_handle_t *)&s->watch, NULL);
 		uv_close((uv_handle_t *)&s->fast, NULL);
