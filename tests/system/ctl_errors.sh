@@ -201,7 +201,7 @@ for i in 1 2 3; do
 	expect_match "locked store: $what says the store is locked" "$(cat "$T/l$i.err")" "locked"
 	expect "locked store: $what prints nothing on stdout" "$(cat "$T/l$i.out")" ""
 done
-check "locked store: waited about the 5 s busy timeout (${ms} ms), not forever" test "$ms" -ge 4000 -a "$ms" -lt 6400
+check "locked store: waited about the 5 s busy timeout (${ms} ms), not forever" test "$ms" -ge 4000 -a "$ms" -lt 7500
 check "locked store: store unchanged" cmp -s <(sed '/^--- keys:/q' "$T/lock.before") <(sed '/^--- keys:/q' "$T/lock.after")
 if ! cmp -s "$T/lock.before" "$T/lock.after"; then
 	not_ok "locked store: key directory unchanged"

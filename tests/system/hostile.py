@@ -910,7 +910,7 @@ def cmd_loop(host, port, args):
     while time.time() < end:
         q = make_query(name, rdtype, {})
         t0 = time.time()
-        rep = udp_exchange(host, port, q, timeout=1.0)
+        rep = udp_exchange(host, port, q, timeout=2.0)
         ms = int((time.time() - t0) * 1000)
         maxms = max(maxms, ms)
         asked += 1
