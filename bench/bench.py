@@ -646,9 +646,11 @@ def live_md(lc, size):
     out = [f"### Live change at {size:,} domains (dnsd at 70% of its pinned saturated load)", "",
            "Lost: dnsperf runs of the same length before and during the change. p99 before: the whole run "
            "before; around the change: answers in the 1-second intervals from the write's start to 3 s after "
-           "its commit. Visible: from the commit's return until 8 of the changed names (polled in a tight "
-           "loop) all answer the new data; confirmed: until a pass over all 1,000 has seen every one changed "
-           "(a pass takes this Python client tens of ms).", "",
+           "its commit. Visible: from the commit's return until 8 of the changed names (polled once a "
+           "millisecond, with queries built before the change) all answer the new data, told by a part of "
+           "the new key past the header every RSA key shares; confirmed: until a pass over all 1,000 has "
+           "seen every one changed (a pass takes this Python client tens of ms). For an import, the commit "
+           "comes before dnsdctl's exit (it then rewrites the signer's exports), so visible may be ~0.", "",
            "| test | --poll | rate | write+commit | visible after | all confirmed | lost before | lost during | "
            "p99 before | p99 around the change | ratio |", "|" + "---|" * 11]
     for r in lc:
