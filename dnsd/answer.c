@@ -13,6 +13,62 @@ struct resp {
 	int overflow;
 };
 
+/* Label starts of the uncompressed name at n (at most max), into at[]; returns
+ * their count, or -1 if the name is not a plain uncompressed name within len. */
+static int name_labels(const uint8_t *n, size_t len, uint16_t *at, int max)
+{
+	int k = 0;
+	size_t i = 0;
+	while (i < len && n[i]) {
+		if ((n[i] & 0xC0) || k == max || i + 1 + n[i] >= len)
+			return -1;
+		at[k++] = (uint16_t)i;
+		i += 1u + n[i];
+	}
+	return i < len ? k : -1;
+}
+
+/* An MX rdata (preference, then the exchange, uncompressed) written at rd in
+ * the message msg: points the longest suffix of the exchange that equals a
+ * suffix of the question's name (at WIRE_HDR) at the question, as NSD and Knot
+ * do (RFC 1035 4.1.4). Returns the rdata's new length, written into its RDLENGTH
+ * (the two octets before rd). */
+static size_t mx_compress(uint8_t *msg, uint8_t *rd, size_t rdlen)
+{
+	uint16_t q[128], x[128];
+	int nq = name_labels(msg + WIRE_HDR, 256, q, 128);
+	int nx = name_labels(rd + 2, rdlen - 2, x, 128);
+	if (nq <= 0 || nx <= 0)
+		return rdlen;
+	for (int k = 0; k < nx; k++) {
+		int j = nq - (nx - k); /* the question's label with as many after it */
+		if (j < 0)
+			continue;
+		const uint8_t *a = rd + 2 + x[k], *b = msg + WIRE_HDR + q[j];
+		size_t la = (size_t)(rd + rdlen - a), lb = 1; /* the question's suffix, with its root */
+		for (int t = j; t < nq; t++)
+			lb += 1u + b[q[t] - q[j]];
+		if (la != lb)
+			continue;
+		int same = 1;
+		for (size_t i = 0; i < la && same; i++) {
+			uint8_t c = a[i], d = b[i];
+			if (c >= 'A' && c <= 'Z')
+				c = (uint8_t)(c + 32);
+			if (d >= 'A' && d <= 'Z')
+				d = (uint8_t)(d + 32);
+			same = c == d;
+		}
+		if (!same)
+			continue;
+		size_t head = 2u + x[k];
+		wire_put16(rd + head, (uint16_t)(0xC000 | (WIRE_HDR + q[j])));
+		wire_put16(rd - 2, (uint16_t)(head + 2));
+		return head + 2;
+	}
+	return rdlen;
+}
+
 /* Appends one RRset with a compressed owner pointing at offset owner. ttl, if not
  * negative, replaces each RR's TTL (negative answers use the SOA's negative TTL). */
 static void put_rrset(struct resp *r, const struct db_rrset *rs, uint16_t owner, int64_t ttl,
@@ -31,7 +87,10 @@ static void put_rrset(struct resp *r, const struct db_rrset *rs, uint16_t owner,
 		memcpy(r->out + r->len + 2, p, rl);
 		if (ttl >= 0)
 			wire_put32(r->out + r->len + 2 + 4, (uint32_t)ttl);
-		r->len += 2 + rl;
+		size_t wl = rl; /* what it takes in the message */
+		if (rs->type == WIRE_T_MX && rl > 12)
+			wl = 10u + mx_compress(r->out, r->out + r->len + 2 + 10, rl - 10);
+		r->len += 2 + wl;
 		p += rl;
 		(*counter)++;
 	}

@@ -472,6 +472,15 @@ static void test_positive(void)
 		T_EQ_STR(t, "bounce2.auth.esp.example.");
 		free(t);
 	}
+	/* The exchanges point into the question for auth.esp.example (RFC 1035
+	 * 4.1.4): each MX rdata is the preference, one label and a pointer. The
+	 * question: the header, the token, rp, auth.esp.example, type and class. */
+	{
+		size_t q = 12 + 1 + 16 + 3 + 18 + 4, rr = 2 + 10;
+		T_EQ_INT(outlen, q + rr + (2 + 7 + 2) + rr + (2 + 8 + 2));
+		T_EQ_INT(out[q + rr + 2 + 7], 0xC0); /* "bounce", then the pointer */
+		T_EQ_INT(out[q + rr + 2 + 8], 12 + 1 + 16 + 3);
+	}
 	mkq(&m, 22, 0, TOK ".rp.auth.esp.example.", WIRE_T_ANY, WIRE_C_IN, -1);
 	ask(&m, 0);
 	T_CHECK(positive(1, LDNS_RR_TYPE_TXT, 900));
