@@ -15,6 +15,7 @@ struct store {
 	char *path;
 	int version;
 	int64_t data_version;
+	sqlite3_stmt *look[2];    /* store_changed's, kept prepared: it runs at every look */
 };
 
 /* Migrations, in order: entry i takes the schema from version i to i + 1. Never
@@ -365,6 +366,8 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	for (int i = 0; i < 2; i++)
+		sqlite3_finalize(s->look[i]);
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
@@ -476,13 +479,27 @@ void store_write_rollback(struct store *s)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* Steps the kept statement i (prepared from sql the first time) and returns its
+ * first column, or def. */
+static int64_t look_int(struct store *s, int i, const char *sql, int64_t def)
+{
+	if (!s->look[i] &&
+	    sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->look[i], NULL) != SQLITE_OK)
+		return def;
+	int64_t v = def;
+	if (sqlite3_step(s->look[i]) == SQLITE_ROW && sqlite3_column_type(s->look[i], 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(s->look[i], 0);
+	sqlite3_reset(s->look[i]);
+	return v;
+}
+
 int store_changed(struct store *s)
 {
 	/* A real read, cheap, so that a store nobody can read is noticed (and said)
 	 * even when nothing was committed. */
-	if (query_int(s->db, "SELECT value FROM serial WHERE id = 1", -1) < 0)
+	if (look_int(s, 0, "SELECT value FROM serial WHERE id = 1", -1) < 0)
 		return -1;
-	int64_t v = query_int(s->db, "PRAGMA data_version", -1);
+	int64_t v = look_int(s, 1, "PRAGMA data_version", -1);
 	if (v < 0 || v != s->data_version) {
 		s->data_version = v;
 		return 1;
