@@ -48,18 +48,10 @@ static size_t mx_compress(uint8_t *msg, uint8_t *rd, size_t rdlen)
 		size_t la = (size_t)(rd + rdlen - a), lb = 1; /* the question's suffix, with its root */
 		for (int t = j; t < nq; t++)
 			lb += 1u + b[q[t] - q[j]];
-		if (la != lb)
-			continue;
-		int same = 1;
-		for (size_t i = 0; i < la && same; i++) {
-			uint8_t c = a[i], d = b[i];
-			if (c >= 'A' && c <= 'Z')
-				c = (uint8_t)(c + 32);
-			if (d >= 'A' && d <= 'Z')
-				d = (uint8_t)(d + 32);
-			same = c == d;
-		}
-		if (!same)
+		/* Length octets are below 'A', so a caseless compare of the octets
+		 * compares the labels; the exchange (from the store, checked as text)
+		 * holds no zero octet but its root, where the compare may stop. */
+		if (la != lb || strncasecmp((const char *)a, (const char *)b, la) != 0)
 			continue;
 		size_t head = 2u + x[k];
 		wire_put16(rd + head, (uint16_t)(0xC000 | (WIRE_HDR + q[j])));

@@ -254,14 +254,21 @@ static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 	return 0;
 }
 
+/* Steps st once: its first column, or def. */
+static int64_t step_int(sqlite3_stmt *st, int64_t def)
+{
+	int64_t v = def;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(st, 0);
+	return v;
+}
+
 static int64_t query_int(sqlite3 *db, const char *sql, int64_t def)
 {
 	sqlite3_stmt *st;
-	int64_t v = def;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return def;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		v = sqlite3_column_int64(st, 0);
+	int64_t v = step_int(st, def);
 	sqlite3_finalize(st);
 	return v;
 }
@@ -486,9 +493,7 @@ static int64_t look_int(struct store *s, int i, const char *sql, int64_t def)
 	if (!s->look[i] &&
 	    sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->look[i], NULL) != SQLITE_OK)
 		return def;
-	int64_t v = def;
-	if (sqlite3_step(s->look[i]) == SQLITE_ROW && sqlite3_column_type(s->look[i], 0) != SQLITE_NULL)
-		v = sqlite3_column_int64(s->look[i], 0);
+	int64_t v = step_int(s->look[i], def);
 	sqlite3_reset(s->look[i]);
 	return v;
 }
