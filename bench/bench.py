@@ -9,19 +9,24 @@ Environment:
   SERVERS        subset of "dnsd nsd knot pdns pdns-nocache floor" (default all); floor is no DNS server but
                  bench/nullresp.c, which sends each query back: the cost of the system calls alone
   FIXED_QPS      the fixed load for CPU time and latency (default 30000)
+  FIXED_QPS_HIGH a second fixed load, near what NSD and Knot sustain pinned (default 70000; 0: none)
   QUEUE          dnsperf's outstanding queries when saturating (default 100: more overflow the default socket buffers at the start burst)
   QUEUE_RATE     the same at a fixed rate (default 100)
   LIVE           "1": the live change test at the largest size (default 1), "0" skips it
   LIVE_POLLS     dnsd --poll values (ms) for the live change test (default "200 20"; 200 is dnsd's default)
   LIVE_ONLY      "1": only the live change test (at every size in SIZES); LIVE_RATE sets its load
                  (default: 70% of dnsd's pinned saturated qps, measured first)
+  LIVE_REPEAT    repetitions of the live tests, each with other names and keys (default 3)
+  LIVE_WRITER_CPU the CPU of the live tests' writers (default 0, the server's; they run at nice 19)
   RRL            "1": the round with rate limiting on (default 1)
   BENCH_NICE     niceness of the servers, dnsperf and the checks (default -10), so that other work on a
                  shared machine disturbs the measurements less; 0 leaves it
   BENCH_WORK     work dir (default a temp dir, removed at the end)
   BENCH_OUT      results dir (default bench/results)
+  BENCH_DNSD     the dnsd binary to measure (default build/dnsd): an A/B of two builds runs the
+                 bench twice, alternating
 """
-import json, os, platform, random, re, shutil, signal, sqlite3, statistics, subprocess, sys, tempfile, threading, time
+import json, os, platform, random, re, shutil, signal, statistics, subprocess, sys, tempfile, threading, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -38,6 +43,7 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 SERVERS = os.environ.get("SERVERS", " ".join(ALL)).split()
 FIXED_QPS = int(os.environ.get("FIXED_QPS", "30000"))
+FIXED_QPS_HIGH = int(os.environ.get("FIXED_QPS_HIGH", "70000"))
 QUEUE = int(os.environ.get("QUEUE", "100"))
 QUEUE_RATE = int(os.environ.get("QUEUE_RATE", "100"))
 LIVE = os.environ.get("LIVE", "1") == "1"
@@ -45,6 +51,8 @@ LIVE_POLLS = [int(x) for x in os.environ.get("LIVE_POLLS", "200 20").split()]
 RRL = os.environ.get("RRL", "1") == "1"
 LIVE_ONLY = os.environ.get("LIVE_ONLY", "0") == "1"
 LIVE_RATE = int(os.environ.get("LIVE_RATE", "0"))
+LIVE_WRITER_CPU = int(os.environ.get("LIVE_WRITER_CPU", "0"))
+LIVE_REPEAT = int(os.environ.get("LIVE_REPEAT", "3"))
 NCPU = os.cpu_count() or 2
 ALLCPUS = f"0-{NCPU - 1}"
 
@@ -221,6 +229,16 @@ def measure_pinned(srv, d, checker, real):
         for p in ("p50", "p90", "p99", "p99.9"):
             m[f"fixed_{p}_ms"] = f.get(p, 0) * 1000
         m["fixed_lat_max_ms"] = (f["lat_max"] or 0) * 1000
+        if FIXED_QPS_HIGH:
+            # the same at a load near what NSD and Knot sustain pinned: where batching can pay
+            c0 = servers.cpu_seconds(srv.pids())
+            f = dnsperf(srv.port, os.path.join(d, "q-uniform.txt"), SECONDS, qps=FIXED_QPS_HIGH, verbose=vf)
+            c1 = servers.cpu_seconds(srv.pids())
+            os.unlink(vf)
+            m["fixed_high_qps"] = f["qps_answered"]
+            m["fixed_high_lost"] = f["lost"]
+            m["qps_per_cpu_s_high"] = f["completed"] / (c1 - c0) if c1 > c0 else None
+            m["fixed_high_p99_ms"] = f.get("p99", 0) * 1000
         if srv.answers:
             m["pss_mib"] = servers.pss_kib(srv.pids()) / 1024
         m["rcodes"] = u["rcodes"]
@@ -266,6 +284,128 @@ def measure_rrl(srv, d, checker):
 
 # ---------------------------------------------------------------- the live change test
 
+# the controls: the same polling with no change, to tell what the client side (the poller and
+# dnsperf share CPU 1) adds to the latencies; the same SQL write on a copy of the store that dnsd
+# does not serve, to tell what the writer itself (on the client's CPU) adds to them
+LIVE_TESTS = ("control-poll-no-change", "control-sql-update-unserved-copy", "sql-update-1000-keys",
+              "dnsdctl-import-1000-domains")
+
+
+def writer_nice():
+    """The writers of the live test (SQL, dnsdctl) share the client's CPU with dnsperf: at the
+    lowest priority, their own CPU time delays dnsperf's reading of answers as little as it can."""
+    os.setpriority(os.PRIO_PROCESS, 0, 19)
+    os.sched_setaffinity(0, {LIVE_WRITER_CPU % NCPU})
+
+
+SQL_WRITER = r"""
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=5)
+rows = [l.rstrip("\n").split("\t") for l in sys.stdin]
+db.execute("PRAGMA foreign_keys = ON")
+db.execute("BEGIN IMMEDIATE")
+db.executemany(
+    "UPDATE keys SET public_key = ? WHERE state IN ('published', 'active', 'retired') AND slot_id = "
+    "(SELECT s.id FROM slots s JOIN domains d ON d.id = s.domain_id "
+    " WHERE d.token = ? AND d.state = 'active' AND s.position = 1)", rows)
+db.execute("UPDATE journal SET serial = max((SELECT value FROM serial WHERE id = 1) + 1, unixepoch())"
+           " WHERE serial > (SELECT value FROM serial WHERE id = 1)")
+db.execute("UPDATE serial SET value = (SELECT max(serial) FROM journal)"
+           " WHERE id = 1 AND (SELECT max(serial) FROM journal) > value")
+db.execute("COMMIT")
+print(time.monotonic())
+"""
+
+
+def sql_update(db, rows):
+    """1,000 keys changed in one SQL batch, sealed as docs/schema.md says, by a process of its own
+    (writer_nice). Returns the time its COMMIT returned (CLOCK_MONOTONIC, shared by processes)."""
+    r = subprocess.run([sys.executable, "-c", SQL_WRITER, db], input="".join(f"{k}\t{t}\n" for k, t in rows),
+                       capture_output=True, text=True, check=True, preexec_fn=writer_nice)
+    return float(r.stdout.split()[-1])
+
+
+def live_rep(srv, doms, copy, qf, rate, base, poll_ms, rep):
+    """One repetition of the live tests (LIVE_TESTS), each during a dnsperf run of its own."""
+    from gen import random_spki
+    rng = random.Random(f"live-{len(doms)}-{poll_ms}-{rep}")
+    pick = rng.sample(range(len(doms)), 1000)
+    newkeys = [random_spki(rng) for _ in pick]
+    res = {}
+    for test in LIVE_TESTS:
+        t_commit = None
+        out = os.path.join(srv.work, "live1.out")
+        box = {}
+        # twice as long as the run before: a writer at nice 19 beside the server may write for seconds
+        th = threading.Thread(target=lambda: box.update(r=dnsperf(srv.port, qf, 2 * SECONDS, qps=rate,
+                                                                           verbose=out, stats_interval=1)))
+        th.start()
+        time.sleep(SECONDS / 3)
+        if test.startswith("control"):
+            names = [f"dnsd1.{doms[i][1]}.dkim.{servers.ZONE}." for i in pick]
+            needles = [b"\0never"] * len(names)
+            msgs = dnscheck.queries(names)  # built before the change: not the server's time
+            tc0 = time.monotonic()
+            if test == "control-sql-update-unserved-copy":
+                t_commit = sql_update(copy, [(k, doms[i][1]) for k, i in zip(newkeys, pick)])
+        elif test.startswith("sql"):
+            names = [f"dnsd1.{doms[i][1]}.dkim.{servers.ZONE}." for i in pick]
+            needles = [k[50:90].encode() for k in newkeys]  # past the DER header every RSA-2048 key shares
+            msgs = dnscheck.queries(names)  # built before the change: not the server's time
+            if dnscheck.matching_now(srv.port, msgs, needles):
+                raise SystemExit("bench: the live test's needles match the data before the change")
+            tc0 = time.monotonic()
+            t_commit = sql_update(srv.db, [(k, doms[i][1]) for k, i in zip(newkeys, pick)])
+        else:
+            csvp = os.path.join(srv.work, "new.csv")
+            names, needles, rows = [], [], ["domain,public_key,token"]
+            taken = {t for _, t in doms}
+            for j in range(1000):
+                while True:
+                    t = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz234567", k=16))
+                    if t not in taken:
+                        taken.add(t)
+                        break
+                k = random_spki(rng)
+                rows.append(f"new{j}-{poll_ms}-{rep}.live.example,{k},{t}")
+                names.append(f"dnsd1.{t}.dkim.{servers.ZONE}.")
+                needles.append(k[50:90].encode())
+            open(csvp, "w").write("\n".join(rows) + "\n")
+            msgs = dnscheck.queries(names)  # built before the change: not the server's time
+            tc0 = time.monotonic()
+            subprocess.run([servers.DNSDCTL, "--db", srv.db, "import", csvp, "--tenant", "bench"],
+                           check=True, stdout=subprocess.DEVNULL, preexec_fn=writer_nice)
+        t_commit = t_commit or time.monotonic()
+        wall_commit = time.time() - (time.monotonic() - t_commit)
+        t_sample, t_all, never = dnscheck.poll_changed(srv.port, names, needles, t_commit, msgs=msgs,
+                                                       timeout=1.5 if test.startswith("control") else 10.0)
+        th.join()
+        during = box["r"]
+        # the answers of the 1-second intervals that end in the 3 s after the commit (dnsd applies
+        # the change), and of those that end while the writer writes
+        wall_start = wall_commit - (t_commit - tc0)
+        win = sorted(x for end, l in during["segments"] if wall_commit < end <= wall_commit + 3 for x in l)
+        wwin = sorted(x for end, l in during["segments"] if wall_start < end <= wall_commit for x in l)
+        os.unlink(out)
+        res[test] = {
+            "commit_s": t_commit - tc0,
+            "visible_ms": t_sample * 1000 if t_sample is not None else None,
+            "all_confirmed_ms": t_all * 1000 if t_all is not None else None,
+            "never_visible": never,
+            "during": {k: during.get(k) for k in ("sent", "completed", "lost", "p50", "p99", "p99.9", "lat_max")},
+        }
+        res[test]["window_p99"] = pct(win, 99)
+        res[test]["window_queries"] = len(win)
+        res[test]["write_p99"] = pct(wwin, 99)
+        res[test]["write_queries"] = len(wwin)
+        res[test]["p99_ratio"] = (res[test]["window_p99"] or 0) / base["p99"] if base.get("p99") else None
+        log(f"  live {rep + 1}/{LIVE_REPEAT} {test} (poll {poll_ms or 200} ms): visible after "
+            f"{res[test]['visible_ms']} ms (all 1000 confirmed by {res[test]['all_confirmed_ms']} ms), lost "
+            f"{during['lost']} (before {base['lost']}), p99 around the change {res[test]['window_p99']} vs "
+            f"{base.get('p99')} before")
+    return res
+
+
 def live_change(d, work, checker, sat_qps, poll_ms):
     """dnsd at 70% of its pinned saturated load; 1,000 keys changed in one SQL batch (sealed as
     docs/schema.md says), then 1,000 new domains with dnsdctl import. Lost queries, p99 before and
@@ -283,87 +423,11 @@ def live_change(d, work, checker, sat_qps, poll_ms):
         res["before"] = {k: base.get(k) for k in ("sent", "completed", "lost", "p50", "p99", "p99.9", "lat_max")}
         log(f"  live: {rate} qps before the change: lost {base['lost']}, p99 {base.get('p99')}")
         doms = [l.rstrip("\n").split("\t") for l in open(os.path.join(d, "domains.tsv"))]
-        rng = random.Random(f"live-{len(doms)}-{poll_ms}")
-        pick = rng.sample(range(len(doms)), 1000)
-        from gen import random_spki
-        newkeys = [random_spki(rng) for _ in pick]
-        # control: the same polling with no change, to tell what the client side (the poller and
-        # dnsperf share CPU 1) adds to the latencies
-        for test in ("control-poll-no-change", "sql-update-1000-keys", "dnsdctl-import-1000-domains"):
-            out = os.path.join(srv.work, "live1.out")
-            box = {}
-            th = threading.Thread(target=lambda: box.update(r=dnsperf(srv.port, qf, SECONDS, qps=rate,
-                                                                               verbose=out, stats_interval=1)))
-            th.start()
-            time.sleep(SECONDS / 3)
-            if test.startswith("control"):
-                names = [f"dnsd1.{doms[i][1]}.dkim.{servers.ZONE}." for i in pick]
-                needles = [b"\0never"] * len(names)
-                msgs = dnscheck.queries(names)  # built before the change: not the server's time
-                tc0 = time.monotonic()
-            elif test.startswith("sql"):
-                names = [f"dnsd1.{doms[i][1]}.dkim.{servers.ZONE}." for i in pick]
-                needles = [k[50:90].encode() for k in newkeys]  # past the DER header every RSA-2048 key shares
-                msgs = dnscheck.queries(names)  # built before the change: not the server's time
-                if dnscheck.matching_now(srv.port, msgs, needles):
-                    raise SystemExit("bench: the live test's needles match the data before the change")
-                tc0 = time.monotonic()
-                db = sqlite3.connect(srv.db, isolation_level=None, timeout=5)
-                db.execute("PRAGMA foreign_keys = ON")
-                db.execute("BEGIN IMMEDIATE")
-                db.executemany(
-                    "UPDATE keys SET public_key = ? WHERE state IN ('published', 'active', 'retired') AND slot_id = "
-                    "(SELECT s.id FROM slots s JOIN domains d ON d.id = s.domain_id "
-                    " WHERE d.token = ? AND d.state = 'active' AND s.position = 1)",
-                    [(k, doms[i][1]) for k, i in zip(newkeys, pick)])
-                db.execute("UPDATE journal SET serial = max((SELECT value FROM serial WHERE id = 1) + 1, unixepoch())"
-                           " WHERE serial > (SELECT value FROM serial WHERE id = 1)")
-                db.execute("UPDATE serial SET value = (SELECT max(serial) FROM journal)"
-                           " WHERE id = 1 AND (SELECT max(serial) FROM journal) > value")
-                db.execute("COMMIT")
-                db.close()
-            else:
-                csvp = os.path.join(srv.work, "new.csv")
-                names, needles, rows = [], [], ["domain,public_key,token"]
-                taken = {t for _, t in doms}
-                for j in range(1000):
-                    while True:
-                        t = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz234567", k=16))
-                        if t not in taken:
-                            taken.add(t)
-                            break
-                    k = random_spki(rng)
-                    rows.append(f"new{j}-{poll_ms}.live.example,{k},{t}")
-                    names.append(f"dnsd1.{t}.dkim.{servers.ZONE}.")
-                    needles.append(k[50:90].encode())
-                open(csvp, "w").write("\n".join(rows) + "\n")
-                msgs = dnscheck.queries(names)  # built before the change: not the server's time
-                tc0 = time.monotonic()
-                subprocess.run([servers.DNSDCTL, "--db", srv.db, "import", csvp,
-                                "--tenant", "bench"], check=True, stdout=subprocess.DEVNULL)
-            t_commit = time.monotonic()
-            wall_commit = time.time()
-            t_sample, t_all, never = dnscheck.poll_changed(srv.port, names, needles, t_commit, msgs=msgs,
-                                                           timeout=1.5 if test.startswith("control") else 10.0)
-            th.join()
-            during = box["r"]
-            # the answers of the seconds from the write's start to 3 s after its commit
-            wall_start = wall_commit - (t_commit - tc0)
-            win = sorted(x for end, l in during["segments"] if wall_start < end <= wall_commit + 3 for x in l)
-            os.unlink(out)
-            res[test] = {
-                "commit_s": t_commit - tc0,
-                "visible_ms": t_sample * 1000 if t_sample is not None else None,
-                "all_confirmed_ms": t_all * 1000 if t_all is not None else None,
-                "never_visible": never,
-                "during": {k: during.get(k) for k in ("sent", "completed", "lost", "p50", "p99", "p99.9", "lat_max")},
-            }
-            res[test]["window_p99"] = pct(win, 99)
-            res[test]["window_queries"] = len(win)
-            res[test]["p99_ratio"] = (res[test]["window_p99"] or 0) / base["p99"] if base.get("p99") else None
-            log(f"  live {test} (poll {res['poll_ms']} ms): visible after {res[test]['visible_ms']} ms (all 1000 "
-                f"confirmed by {res[test]['all_confirmed_ms']} ms), lost {during['lost']} (before {base['lost']}), p99 around the "
-                f"change {res[test]['window_p99']} vs {base.get('p99')} before")
+        copy = os.path.join(work, "unserved.db")  # not beside dnsd's store, whose directory dnsd watches
+        shutil.copyfile(srv.db, copy)
+        res["reps"] = []
+        for rep in range(LIVE_REPEAT):
+            res["reps"].append(live_rep(srv, doms, copy, qf, rate, base, poll_ms, rep))
     finally:
         srv.stop()
     return res
@@ -382,6 +446,10 @@ METRICS = [  # key, label, unit, better (+1 higher, -1 lower)
     ("fixed_p99_ms", f"latency p99 at {FIXED_QPS} qps", "ms", -1),
     ("fixed_p99.9_ms", f"latency p99.9 at {FIXED_QPS} qps", "ms", -1),
     ("fixed_lost", f"lost queries at {FIXED_QPS} qps", "", 0),
+    ("fixed_high_qps", f"answered qps at the fixed load of {FIXED_QPS_HIGH} (below it: not sustained)", "qps", 0),
+    ("qps_per_cpu_s_high", f"queries per server CPU-second at {FIXED_QPS_HIGH} qps", "q/cpu-s", 1),
+    ("fixed_high_p99_ms", f"latency p99 at {FIXED_QPS_HIGH} qps", "ms", -1),
+    ("fixed_high_lost", f"lost queries at {FIXED_QPS_HIGH} qps", "", 0),
     ("sat_pinned_lost", "lost queries, saturated pinned", "", 0),
     ("sat_server_cpu_share", "server CPU time / wall time while saturated pinned (1 = had CPU 0 to itself)", "", 0),
     ("pss_mib", "memory: PSS of all server processes after load", "MiB", -1),
@@ -411,21 +479,24 @@ def fmt(x, unit=""):
 
 
 def floor_line(res, names):
-    """Each server's queries per CPU-second at the fixed load as a share of the floor's."""
-    fl = med(res.get(FLOOR, {}).get("qps_per_cpu_s", []))
-    if FLOOR not in names or not fl:
-        return ""
+    """Each server's queries per CPU-second at the fixed loads as a share of the floor's."""
     titles = {"dnsd": "dnsd", "knot": "Knot", "nsd": "NSD", "pdns": "PowerDNS",
               "pdns-nocache": "PowerDNS without its cache"}
-    parts = []
-    for s in ("dnsd", "knot", "nsd", "pdns", "pdns-nocache"):
-        v = med(res.get(s, {}).get("qps_per_cpu_s", [])) if s in names else None
-        if v is not None:
-            parts.append((titles[s], f"{100 * v / fl:.0f}%"))
-    if not parts:
-        return ""
-    first = f"{parts[0][0]}'s queries per CPU-second at the fixed load are {parts[0][1]} of the floor's (the kernel alone)"
-    return "; ".join([first] + [f"{t}'s {p}" for t, p in parts[1:]]) + "."
+    lines = []
+    for key, load in (("qps_per_cpu_s", FIXED_QPS), ("qps_per_cpu_s_high", FIXED_QPS_HIGH)):
+        fl = med(res.get(FLOOR, {}).get(key, []))
+        if FLOOR not in names or not fl:
+            continue
+        parts = []
+        for s in ("dnsd", "knot", "nsd", "pdns", "pdns-nocache"):
+            v = med(res.get(s, {}).get(key, [])) if s in names else None
+            if v is not None:
+                parts.append((titles[s], f"{100 * v / fl:.0f}%"))
+        if parts:
+            first = (f"At {load:,} qps, {parts[0][0]}'s queries per CPU-second are {parts[0][1]} of the floor's "
+                     "(the kernel alone)")
+            lines.append("; ".join([first] + [f"{t}'s {p}" for t, p in parts[1:]]) + ".")
+    return " ".join(lines)
 
 
 def table(size, res, names):
@@ -516,7 +587,8 @@ def render(path):
 def per_round(res, names):
     """The main figures of every round, to show the spread."""
     keys = [("sat_pinned_qps", "saturated pinned qps"), ("sat_qps_per_cpu_s", "q/CPU-s saturated"),
-            ("qps_per_cpu_s", f"q/CPU-s at {FIXED_QPS}"), ("ready_s", "ready s")]
+            ("qps_per_cpu_s", f"q/CPU-s at {FIXED_QPS}"), ("qps_per_cpu_s_high", f"q/CPU-s at {FIXED_QPS_HIGH}"),
+            ("ready_s", "ready s")]
     lines = ["Every round (order of the rounds):", "", "| server | " + " | ".join(l for _, l in keys) + " |",
              "|" + "---|" * (len(keys) + 1)]
     for s in names:
@@ -532,6 +604,8 @@ def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--render":
         print(render(sys.argv[2]))
         return
+    if len(sys.argv) > 1:  # anything else is a mistake, not a request for a 45-minute run
+        raise SystemExit("usage: bench.py (settings by environment: see its docstring) | bench.py --render RESULT.json")
     signal.signal(signal.SIGTERM, stop_all)
     signal.signal(signal.SIGINT, stop_all)
     for s in SERVERS:
@@ -550,11 +624,14 @@ def main():
     stamp = time.strftime("%Y-%m-%d-%H%M%S")
     result = {"date": stamp, "machine": machine(), "env": {
         "SIZES": SIZES, "ROUNDS": ROUNDS, "BENCH_SECONDS": SECONDS, "SERVERS": SERVERS, "FIXED_QPS": FIXED_QPS,
+        "FIXED_QPS_HIGH": FIXED_QPS_HIGH,
         "QUEUE": QUEUE, "BENCH_NICE": os.environ.get("BENCH_NICE", "-10")}, "versions": {}, "sizes": {}}
     try:
         os.makedirs(os.path.join(work, "bin"), exist_ok=True)
         for b in ("dnsd", "dnsdctl"):  # the binaries as they are now, whatever is rebuilt meanwhile
-            shutil.copy2(os.path.join(ROOT, "build", b), os.path.join(work, "bin", b))
+            src = os.environ.get("BENCH_DNSD") if b == "dnsd" and os.environ.get("BENCH_DNSD") else \
+                os.path.join(ROOT, "build", b)
+            shutil.copy2(src, os.path.join(work, "bin", b))
         servers.DNSD = os.path.join(work, "bin", "dnsd")
         servers.DNSDCTL = os.path.join(work, "bin", "dnsdctl")
         if FLOOR in SERVERS:
@@ -644,29 +721,40 @@ def ms(seconds):
 
 def live_md(lc, size):
     out = [f"### Live change at {size:,} domains (dnsd at 70% of its pinned saturated load)", "",
-           "Lost: dnsperf runs of the same length before and during the change. p99 before: the whole run "
-           "before; around the change: answers in the 1-second intervals from the write's start to 3 s after "
-           "its commit. Visible: from the commit's return until 8 of the changed names (polled once a "
+           "Lost: dnsperf runs before (10 s) and during the change (20 s). p99 before: the whole run "
+           "before; while written: the 1-second intervals that end while the writer writes; applied: those "
+           "that end in the 3 s after its commit, while dnsd applies the change (the ratio is this one's). "
+           "Visible: from the commit's return until 8 of the changed names (polled once a "
            "millisecond, with queries built before the change) all answer the new data, told by a part of "
            "the new key past the header every RSA key shares; confirmed: until a pass over all 1,000 has "
            "seen every one changed (a pass takes this Python client tens of ms). For an import, the commit "
-           "comes before dnsdctl's exit (it then rewrites the signer's exports), so visible may be ~0.", "",
-           "| test | --poll | rate | write+commit | visible after | all confirmed | lost before | lost during | "
-           "p99 before | p99 around the change | ratio |", "|" + "---|" * 11]
+           "comes before dnsdctl's exit (it then rewrites the signer's exports), so visible may be ~0. "
+           f"The writers (the SQL batch in a process of its own, dnsdctl) run on CPU {LIVE_WRITER_CPU % NCPU} "
+           "at nice 19, as a bulk job on the server's host would. Controls: the same polling with no change; "
+           "the same SQL write into a copy of the store that dnsd does not serve (what the writer alone "
+           "costs the answers). Each test is repeated; the median row of each test comes last.", "",
+           "| test | run | --poll | rate | write+commit | visible after | all confirmed | lost before | "
+           "lost during | p99 before | p99 while written | p99 applied | ratio |", "|" + "---|" * 13]
     for r in lc:
-        # control: the same polling with no change, to tell what the client side (the poller and
-        # dnsperf share CPU 1) adds to the latencies
-        for test in ("control-poll-no-change", "sql-update-1000-keys", "dnsdctl-import-1000-domains"):
-            t = r.get(test)
-            if not t:
-                continue
-            b, d = r["before"], t["during"]
-            out.append(f"| {test} | {r['poll_ms']} ms | {r['rate_qps']:,} qps | {t['commit_s'] * 1000:.0f} ms | "
-                       f"{fmt(t.get('visible_ms', t.get('visible_all_ms')), 'ms')} ms | "
-                       f"{fmt(t.get('all_confirmed_ms', t.get('visible_all_ms')), 'ms')} ms | "
-                       f"{b['lost']:.0f} | {d['lost']:.0f} | {fmt((b.get('p99') or 0) * 1000, 'ms')} ms | "
-                       f"{ms(t.get('window_p99', d.get('p99')))} | {fmt(t['p99_ratio']) if t.get('window_p99') is not None else '-'} |")
+        reps = r.get("reps") or [r]  # results written before the repetitions: one
+        for test in LIVE_TESTS:
+            rows = [rep[test] for rep in reps if rep.get(test)]
+            for i, t in enumerate(rows):
+                out.append(live_row(test, str(i + 1), r, t))
+            if len(rows) > 1:
+                m = {k: med([t.get(k) for t in rows]) for k in
+                     ("commit_s", "visible_ms", "all_confirmed_ms", "write_p99", "window_p99", "p99_ratio")}
+                m["during"] = {"lost": sum(t["during"]["lost"] or 0 for t in rows)}
+                out.append(live_row(test, "**median** (lost: sum)", r, m))
     return out + [""]
+
+
+def live_row(test, run, r, t):
+    b, d = r["before"], t["during"]
+    return (f"| {test} | {run} | {r['poll_ms']} ms | {r['rate_qps']:,} qps | {t['commit_s'] * 1000:.0f} ms | "
+            f"{fmt(t.get('visible_ms'), 'ms')} ms | {fmt(t.get('all_confirmed_ms'), 'ms')} ms | "
+            f"{b['lost']:.0f} | {d['lost']:.0f} | {fmt((b.get('p99') or 0) * 1000, 'ms')} ms | "
+            f"{ms(t.get('write_p99'))} | {ms(t.get('window_p99'))} | {fmt(t['p99_ratio']) if t.get('window_p99') is not None else '-'} |")
 
 
 if __name__ == "__main__":
