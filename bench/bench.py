@@ -286,14 +286,15 @@ def measure_rrl(srv, d, checker):
 
 # the controls: the same polling with no change, to tell what the client side (the poller and
 # dnsperf share CPU 1) adds to the latencies; the same SQL write on a copy of the store that dnsd
-# does not serve, to tell what the writer itself (on the client's CPU) adds to them
+# does not serve, to tell what the writer itself adds to them
 LIVE_TESTS = ("control-poll-no-change", "control-sql-update-unserved-copy", "sql-update-1000-keys",
               "dnsdctl-import-1000-domains")
 
 
 def writer_nice():
-    """The writers of the live test (SQL, dnsdctl) share the client's CPU with dnsperf: at the
-    lowest priority, their own CPU time delays dnsperf's reading of answers as little as it can."""
+    """The writers of the live test (SQL, dnsdctl) run on LIVE_WRITER_CPU (the server's by default)
+    at the lowest priority, as a bulk job on the server's host would. On the client's CPU, even at
+    nice 19, their work delayed dnsperf's reading of answers, which showed as server latency."""
     os.setpriority(os.PRIO_PROCESS, 0, 19)
     os.sched_setaffinity(0, {LIVE_WRITER_CPU % NCPU})
 
