@@ -216,28 +216,20 @@ def measure_pinned(srv, d, checker, real):
         z = dnsperf(srv.port, os.path.join(d, "q-zipf.txt"), SECONDS)
         m["sat_pinned_zipf_qps"] = z["qps_answered"]
         m["sat_pinned_zipf_lost"] = z["lost"]
-        pids = srv.pids()
-        c0 = servers.cpu_seconds(pids)
-        vf = os.path.join(srv.work, "fixed.out")
-        f = dnsperf(srv.port, os.path.join(d, "q-uniform.txt"), SECONDS, qps=FIXED_QPS, verbose=vf)
-        c1 = servers.cpu_seconds(srv.pids())
-        os.unlink(vf)
+        f, cpu = fixed_load(srv, d, FIXED_QPS)
         m["fixed_qps"] = f["qps_answered"]
         m["fixed_lost"] = f["lost"]
-        m["fixed_cpu_s"] = c1 - c0
-        m["qps_per_cpu_s"] = f["completed"] / (c1 - c0) if c1 > c0 else None
+        m["fixed_cpu_s"] = cpu
+        m["qps_per_cpu_s"] = f["completed"] / cpu if cpu > 0 else None
         for p in ("p50", "p90", "p99", "p99.9"):
             m[f"fixed_{p}_ms"] = f.get(p, 0) * 1000
         m["fixed_lat_max_ms"] = (f["lat_max"] or 0) * 1000
         if FIXED_QPS_HIGH:
             # the same at a load near what NSD and Knot sustain pinned: where batching can pay
-            c0 = servers.cpu_seconds(srv.pids())
-            f = dnsperf(srv.port, os.path.join(d, "q-uniform.txt"), SECONDS, qps=FIXED_QPS_HIGH, verbose=vf)
-            c1 = servers.cpu_seconds(srv.pids())
-            os.unlink(vf)
+            f, cpu = fixed_load(srv, d, FIXED_QPS_HIGH)
             m["fixed_high_qps"] = f["qps_answered"]
             m["fixed_high_lost"] = f["lost"]
-            m["qps_per_cpu_s_high"] = f["completed"] / (c1 - c0) if c1 > c0 else None
+            m["qps_per_cpu_s_high"] = f["completed"] / cpu if cpu > 0 else None
             m["fixed_high_p99_ms"] = f.get("p99", 0) * 1000
         if srv.answers:
             m["pss_mib"] = servers.pss_kib(srv.pids()) / 1024
@@ -246,6 +238,17 @@ def measure_pinned(srv, d, checker, real):
     finally:
         srv.stop()
     return m
+
+
+def fixed_load(srv, d, qps):
+    """dnsperf at a fixed rate on the uniform mix: its statistics (with latencies) and the
+    server's CPU seconds meanwhile."""
+    vf = os.path.join(srv.work, "fixed.out")
+    c0 = servers.cpu_seconds(srv.pids())
+    f = dnsperf(srv.port, os.path.join(d, "q-uniform.txt"), SECONDS, qps=qps, verbose=vf)
+    c1 = servers.cpu_seconds(srv.pids())
+    os.unlink(vf)
+    return f, c1 - c0
 
 
 def measure_shared(srv, d, checker):
@@ -566,7 +569,7 @@ def render(path):
         out[-2] += (" The floor is no DNS server: bench/nullresp.c sends each query back with QR set "
                     "(recvmmsg, sendmmsg), what the system calls alone allow here; it is measured under load "
                     "only (no answer checks, ready time, memory, shared cores, RRL), has no ratio column, and "
-                    "the line under each table gives the servers' queries per CPU-second at the fixed load as "
+                    "the line under each table gives the servers' queries per CPU-second at the fixed loads as "
                     "a share of the floor's.")
     for size, entry in r["sizes"].items():
         res = entry["rounds"]
