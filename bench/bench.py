@@ -54,6 +54,9 @@ LIVE_RATE = int(os.environ.get("LIVE_RATE", "0"))
 LIVE_WRITER_CPU = int(os.environ.get("LIVE_WRITER_CPU", "0"))
 LIVE_REPEAT = int(os.environ.get("LIVE_REPEAT", "3"))
 NCPU = os.cpu_count() or 2
+# the files dnsperf and the writers make (latencies, CSV): never in a server's own directory,
+# where a server watching its files would be woken by every write of the client's (set in main)
+CLIENT = None
 ALLCPUS = f"0-{NCPU - 1}"
 
 
@@ -243,7 +246,7 @@ def measure_pinned(srv, d, checker, real):
 def fixed_load(srv, d, qps):
     """dnsperf at a fixed rate on the uniform mix: its statistics (with latencies) and the
     server's CPU seconds meanwhile."""
-    vf = os.path.join(srv.work, "fixed.out")
+    vf = os.path.join(CLIENT, "fixed.out")
     c0 = servers.cpu_seconds(srv.pids())
     f = dnsperf(srv.port, os.path.join(d, "q-uniform.txt"), SECONDS, qps=qps, verbose=vf)
     c1 = servers.cpu_seconds(srv.pids())
@@ -338,7 +341,7 @@ def live_rep(srv, doms, copy, qf, rate, base, poll_ms, rep):
     res = {}
     for test in LIVE_TESTS:
         t_commit = None
-        out = os.path.join(srv.work, "live1.out")
+        out = os.path.join(CLIENT, "live1.out")
         box = {}
         # three times as long as the run before: a writer at nice 19 beside the loaded server may
         # write for 15 s (dnsdctl import), and the 3 s after its commit must fall inside the run
@@ -362,7 +365,7 @@ def live_rep(srv, doms, copy, qf, rate, base, poll_ms, rep):
             tc0 = time.monotonic()
             t_commit = sql_update(srv.db, [(k, doms[i][1]) for k, i in zip(newkeys, pick)])
         else:
-            csvp = os.path.join(srv.work, "new.csv")
+            csvp = os.path.join(CLIENT, "new.csv")
             names, needles, rows = [], [], ["domain,public_key,token"]
             taken = {t for _, t in doms}
             for j in range(1000):
@@ -422,7 +425,7 @@ def live_change(d, work, checker, sat_qps, poll_ms):
     qf = os.path.join(d, "q-uniform.txt")
     start_ready(srv, checker)
     try:
-        base = dnsperf(srv.port, qf, SECONDS, qps=rate, verbose=os.path.join(srv.work, "live0.out"),
+        base = dnsperf(srv.port, qf, SECONDS, qps=rate, verbose=os.path.join(CLIENT, "live0.out"),
                        stats_interval=1)
         base_seg = [pct(sorted(l), 99) for _, l in base["segments"] if l]
         res["before_worst_second_p99"] = max(base_seg) if base_seg else None
@@ -625,6 +628,9 @@ def main():
             log("bench: cannot raise the priority (not root): BENCH_NICE ignored")
     os.sched_setaffinity(0, {1 % NCPU})  # the bench's own work (checks, polling) stays off CPU 0
     work = os.environ.get("BENCH_WORK") or tempfile.mkdtemp(prefix="dnsd-bench.")
+    global CLIENT
+    CLIENT = os.path.join(work, "client")
+    os.makedirs(CLIENT, exist_ok=True)
     outdir = os.environ.get("BENCH_OUT") or os.path.join(HERE, "results")
     os.makedirs(outdir, exist_ok=True)
     stamp = time.strftime("%Y-%m-%d-%H%M%S")
