@@ -928,7 +928,9 @@ int main(int argc, char **argv)
 	 * time, and each trim's TLB flush interrupted the workers: at 70 % load, p99
 	 * around a change of 1,000 keys 1.75-2.51 ms with this (median 2.2), 2.65-3.20
 	 * ms without (median 2.8), and the change served after 57-123 ms (median 78)
-	 * against 35-167 ms (median 124): make bench's live test, 6 and 5 runs.
+	 * against 35-167 ms (median 124): make bench's live test, 6 and 5 runs, with
+	 * the writer then on the client's CPU, which inflated both p99 figures (see
+	 * docs/benchmarks.md); the difference between them is what this buys.
 	 * Freeing more than this at once (a whole view, after a full reload) still
 	 * returns it. */
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
