@@ -17,6 +17,8 @@ const char *dnsd_strerror(int code)
 	case DNSD_ECRYPTO: return "cryptographic operation failed";
 	case DNSD_ESPACE: return "no space in buffer";
 	case DNSD_EFORMAT: return "malformed message";
+	case DNSD_EPERM: return "unsafe ownership or permissions";
+	case DNSD_EFULL: return "disk full";
 	}
 	return "unknown error";
 }

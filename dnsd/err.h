@@ -17,6 +17,8 @@ enum {
 	DNSD_ECRYPTO = -10, /* key generation or encoding failed */
 	DNSD_ESPACE = -11,  /* no space to answer (truncate) */
 	DNSD_EFORMAT = -12, /* malformed message */
+	DNSD_EPERM = -13,   /* a file others could write, or a link: not trusted */
+	DNSD_EFULL = -14,   /* the disk (or the store's quota) is full */
 };
 
 /* Returns a static, human-readable message for a code. */

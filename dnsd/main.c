@@ -5,6 +5,7 @@
 #include "err.h"
 #include "log.h"
 #include "net.h"
+#include "serial.h"
 #include "store.h"
 #include "zone.h"
 #include <errno.h>
@@ -38,7 +39,7 @@ struct config {
 	int threads;
 	unsigned max_udp, tcp_idle_ms, tcp_query_timeout_ms, tcp_max_conns, tcp_max_per_client, poll_ms;
 	unsigned rrl_rate, rrl_slip;
-	const char *ready_file, *identity, *version, *nsid, *user;
+	const char *ready_file, *identity, *version, *nsid, *user, *state_dir;
 };
 
 struct pending {
@@ -60,6 +61,8 @@ struct server {
 	size_t npend, cappend;
 	int store_bad;           /* the store failed; said once, until it recovers */
 	int store_gone;          /* the store file is missing; said once */
+	struct serial_state serial; /* how the served serial derives from the store's */
+	int state_bad;           /* the state file could not be written; said once */
 	int reload_full;         /* the next read loads everything (a new store file) */
 	int store_touched;       /* the file changed: read even if SQLite saw no commit */
 	dev_t store_dev;         /* the file the open store is */
@@ -122,7 +125,10 @@ static void usage(FILE *f)
 		"  --version-string TEXT  answer version.bind and version.server; default REFUSED\n"
 		"  --nsid TEXT|0xHEX    send this NSID (RFC 5001) to queries that ask for it\n"
 		"  --user NAME          drop to this user (and its group) after binding sockets;\n"
-		"                       the store's directory must be writable by it\n"
+		"                       it needs to read the store, never to write it\n"
+		"  --state-dir DIR      dnsd's own state (the serial it last served): a directory\n"
+		"                       only dnsd writes, never the store's (default: none, kept\n"
+		"                       in memory)\n"
 		"  --poll MS            how often to look for store changes (default 200)\n"
 		"  --ready-file PATH    write the bound addresses there once answering\n"
 		"  --log-level LEVEL    error, warning, info (default) or debug\n"
@@ -213,6 +219,8 @@ static int option(struct config *c, const char *name, const char *val, int depth
 			goto bad;
 	} else if (!strcmp(name, "ready-file")) {
 		c->ready_file = val;
+	} else if (!strcmp(name, "state-dir")) {
+		c->state_dir = val;
 	} else if (!strcmp(name, "log-level")) {
 		int l = !strcmp(val, "error") ? LOG_ERR : !strncmp(val, "warn", 4) ? LOG_WARN
 			: !strcmp(val, "info") ? LOG_INFO : !strcmp(val, "debug") ? LOG_DEBUG : -1;
@@ -406,7 +414,7 @@ static int store_file_check(struct server *s)
 		return 0;
 	}
 	struct store *n;
-	if (store_open(s->cfg.db, 0, &n, err, sizeof(err))) {
+	if (store_open(s->cfg.db, STORE_READONLY, &n, err, sizeof(err))) {
 		if (!s->store_gone && !s->store_bad)
 			log_msg(LOG_ERR, "cannot open the new store file: %s; still serving serial %u from memory",
 				err, s->view ? s->view->set.serial : 0);
@@ -425,10 +433,8 @@ static int store_file_check(struct server *s)
 	}
 	free(zone);
 	sqlite3_busy_timeout(store_db(n), 100);
-	/* A store restored from an older copy must not take the serial back. */
-	if (s->view && store_serial(n) <= (int64_t)s->view->set.serial &&
-	    store_raise_serial(n, (int64_t)s->view->set.serial + 1, err, sizeof(err)))
-		log_msg(LOG_WARN, "cannot raise the new store's serial above %u: %s", s->view->set.serial, err);
+	/* A store restored from an older copy does not take the serial back: the
+	 * served serial stays above the last one served (serial_served). */
 	store_close(s->st);
 	s->st = n;
 	s->store_dev = st.st_dev;
@@ -484,6 +490,9 @@ static int refresh_read(struct server *s, int force, struct db_edit **out, int *
 		s->store_bad = 1;
 		return rc;
 	}
+	ch.set.serial = serial_served(&s->serial, ch.set.serial, s->dyn ? s->dyn->file_serial : 0);
+	if (ch.seq != seq || ch.full)
+		db_edit_settings(e, &ch.set, ch.seq);
 	if (s->store_bad)
 		log_msg(LOG_INFO, "the store is readable again");
 	s->store_bad = 0;
@@ -500,10 +509,29 @@ static int refresh_read(struct server *s, int force, struct db_edit **out, int *
 	return 0;
 }
 
+/* Writes dnsd's own state when it changed; a failure is said once and retried
+ * at the next change (the serial served is right meanwhile, only a restart would
+ * forget how far it moved). */
+static void serial_save(struct server *s)
+{
+	char err[512];
+	if (!s->cfg.state_dir || !s->serial.dirty)
+		return;
+	if (serial_state_save(s->cfg.state_dir, &s->serial, err, sizeof(err))) {
+		if (!s->state_bad)
+			log_msg(LOG_WARN, "%s; the served serial stays right until a restart", err);
+		s->state_bad = 1;
+		return;
+	}
+	s->state_bad = 0;
+}
+
 static int refresh_publish(struct server *s, struct db_edit *e, int full)
 {
 	uint64_t seq0 = s->view ? s->view->seq : 0, t_pub = uv_hrtime();
 	int rc = publish(s, e);
+	if (!rc)
+		serial_save(s);
 	if (!rc)
 		log_msg(LOG_DEBUG,
 			"serving serial %u (journal %llu: %llu rows applied in %.1f ms: %.1f reading the store, "
@@ -565,8 +593,10 @@ static int load_zones(struct server *s)
 		free(zs);
 		return DNSD_EINVAL;
 	}
-	if (store_note_zone(s->st, dyn->file_serial, dyn->digest, err, sizeof(err)))
-		log_msg(LOG_WARN, "cannot record the zone file's serial in the store: %s", err);
+	/* A change of the zone file's content moves the served serial; taken back
+	 * below if the new zones are not served after all. */
+	struct serial_state serial_was = s->serial;
+	serial_zone(&s->serial, dyn->digest);
 	struct db_zone **old = s->zones;
 	size_t nold = s->nzones;
 	s->zones = zs;
@@ -576,6 +606,7 @@ static int load_zones(struct server *s)
 		int rc = refresh(s, 1);
 		if (rc) {
 			/* Keep serving the old zones. */
+			s->serial = serial_was;
 			s->zones = old;
 			s->nzones = nold;
 			for (size_t j = 0; j < s->cfg.nzones; j++)
@@ -882,6 +913,32 @@ static int set_nsid(struct server *s)
 }
 
 /* --user: after the sockets are bound, before any worker thread starts. */
+/* --state-dir: a directory of dnsd's own, never the store's (the writers own
+ * that one), and its state, which a bad file only resets. */
+static int state_dir_check(struct server *s)
+{
+	char err[512], *dir = realpath(s->cfg.state_dir, NULL), *db = realpath(s->cfg.db, NULL);
+	struct stat st;
+	int rc = 0;
+	if (!dir || stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		log_msg(LOG_ERR, "--state-dir %s: %s", s->cfg.state_dir, dir ? "not a directory" : strerror(errno));
+		rc = -1;
+	} else if (db) {
+		char *slash = strrchr(db, '/');
+		if (slash && (size_t)(slash - db) == strlen(dir) && !strncmp(db, dir, (size_t)(slash - db))) {
+			log_msg(LOG_ERR, "--state-dir %s is the store's directory: dnsd keeps its own state apart "
+					 "from what the writers own",
+				s->cfg.state_dir);
+			rc = -1;
+		}
+	}
+	if (!rc && serial_state_load(s->cfg.state_dir, &s->serial, err, sizeof(err)))
+		log_msg(LOG_WARN, "%s: starting afresh", err);
+	free(dir);
+	free(db);
+	return rc;
+}
+
 static int drop_privileges(const char *user)
 {
 	struct passwd *pw = getpwnam(user);
@@ -959,7 +1016,9 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((rc = store_open(s->cfg.db, 0, &s->st, err, sizeof(err)))) {
+	if (s->cfg.state_dir && state_dir_check(s))
+		return 1;
+	if ((rc = store_open(s->cfg.db, STORE_READONLY, &s->st, err, sizeof(err)))) {
 		log_msg(LOG_ERR, "%s", err);
 		return 1;
 	}

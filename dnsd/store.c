@@ -247,9 +247,14 @@ static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 	char *msg = NULL;
 	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
+		if ((rc & 0xff) == SQLITE_FULL)
+			snprintf(err, errlen, "disk full (%s)", msg ? msg : sqlite3_errstr(rc));
+		else
+			snprintf(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
-		return (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? DNSD_EBUSY : DNSD_ESTORE;
+		return (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? DNSD_EBUSY
+		       : (rc & 0xff) == SQLITE_FULL		     ? DNSD_EFULL
+								     : DNSD_ESTORE;
 	}
 	return 0;
 }
@@ -299,11 +304,32 @@ int store_open(const char *path, int flags, struct store **out, char *err, size_
 	}
 	sqlite3_busy_timeout(s->db, 5000);
 	sqlite3_extended_result_codes(s->db, 0);
+	if (!(flags & STORE_READONLY)) {
+		/* The writers keep the -wal and -shm files when they close: dnsd reads
+		 * the store without write access to it or its directory, so it cannot
+		 * create them itself (SQLite's read-only WAL readers need them). */
+		int one = 1;
+		sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
+	}
 	/* A file that is not a database fails here, on the first read. */
 	int64_t ver = query_int(s->db, "PRAGMA user_version", -1);
 	if (ver < 0 || sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: not a readable dnsd store: %s", path, sqlite3_errmsg(s->db));
-		rc = DNSD_ESTORE;
+		int code = sqlite3_errcode(s->db), sys = sqlite3_system_errno(s->db);
+		if (code == SQLITE_FULL || sys == ENOSPC || sys == EDQUOT) {
+			snprintf(err, errlen, "%s: disk full: SQLite cannot make the files it keeps beside the store; "
+					      "free some space",
+				 path);
+			rc = DNSD_EFULL;
+		} else if ((flags & STORE_READONLY) && code == SQLITE_READONLY) {
+			snprintf(err, errlen,
+				 "%s: cannot read it without its -wal and -shm files, and this user may not create "
+				 "them: run any dnsdctl command on the store once, as its owner (dnsdctl keeps them)",
+				 path);
+			rc = DNSD_ESTORE;
+		} else {
+			snprintf(err, errlen, "%s: not a readable dnsd store: %s", path, sqlite3_errmsg(s->db));
+			rc = DNSD_ESTORE;
+		}
 		goto fail;
 	}
 	/* Version 0 is a database no dnsd program made: an empty file (a copy in
@@ -354,8 +380,9 @@ int store_open(const char *path, int flags, struct store **out, char *err, size_
 			ver = NMIGRATIONS;
 		}
 	} else if (ver < NMIGRATIONS) {
-		snprintf(err, errlen, "%s has schema version %lld, older than %d: run dnsdctl once to upgrade it",
-			 path, (long long)ver, NMIGRATIONS);
+		snprintf(err, errlen, "%s has schema version %lld, older than %d: upgrade it with 'dnsdctl --db %s init "
+				      "--zone ZONE' (dnsd only reads the store)",
+			 path, (long long)ver, NMIGRATIONS, path);
 		rc = DNSD_EVERSION;
 		goto fail;
 	}
@@ -857,61 +884,4 @@ fail:
 	sqlite3_finalize(st);
 	exec(s->db, "ROLLBACK", NULL, 0);
 	return rc ? rc : DNSD_ESTORE;
-}
-
-int store_note_zone(struct store *s, uint32_t file_serial, const uint8_t digest[32], char *err,
-		    size_t errlen)
-{
-	char hex[65];
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-	sqlite3_stmt *st;
-	int same = 0;
-	int64_t cur = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT value, zone_digest FROM serial WHERE id = 1", -1, &st, NULL))
-		return DNSD_ESTORE;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		cur = sqlite3_column_int64(st, 0);
-		const char *d = (const char *)sqlite3_column_text(st, 1);
-		same = d && strcmp(d, hex) == 0;
-	}
-	sqlite3_finalize(st);
-	if (same && cur > (int64_t)file_serial)
-		return 0;
-	int rc = store_write_begin(s, err, errlen);
-	if (rc)
-		return rc;
-	if (sqlite3_prepare_v2(s->db,
-			       "UPDATE serial SET value = max(value + 1, ?1 + 1), zone_digest = ?2 WHERE id = 1",
-			       -1, &st, NULL)) {
-		store_write_rollback(s);
-		set_err(err, errlen, "updating the serial", s->db);
-		return DNSD_ESTORE;
-	}
-	sqlite3_bind_int64(st, 1, file_serial);
-	sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : DNSD_ESTORE;
-	sqlite3_finalize(st);
-	if (rc) {
-		set_err(err, errlen, "updating the serial", s->db);
-		store_write_rollback(s);
-		return rc;
-	}
-	return exec(s->db, "COMMIT", err, errlen);
-}
-
-int store_raise_serial(struct store *s, int64_t floor, char *err, size_t errlen)
-{
-	if (store_serial(s) >= floor)
-		return 0;
-	int rc = store_write_begin(s, err, errlen);
-	if (rc)
-		return rc;
-	char sql[128];
-	snprintf(sql, sizeof(sql), "UPDATE serial SET value = max(value, %lld) WHERE id = 1", (long long)floor);
-	if ((rc = exec(s->db, sql, err, errlen))) {
-		store_write_rollback(s);
-		return rc;
-	}
-	return exec(s->db, "COMMIT", err, errlen);
 }

@@ -73,16 +73,6 @@ int store_read_changes(struct store *s, uint64_t seq, struct db_edit *e,
  * against readers, corrupt: sqlite3_errmsg(store_db(s)) says why). */
 int store_changed(struct store *s);
 
-/* dnsd's zone-file serial rule: the served serial starts above the zone file's
- * and moves when the zone file's content changes. Given the loaded zone, bumps the
- * stored serial if needed (a short write transaction). Returns 0 or an error. */
-int store_note_zone(struct store *s, uint32_t file_serial, const uint8_t digest[32], char *err,
-		    size_t errlen);
-
-/* Raises the stored serial to at least floor (a short write transaction): a
- * store restored from an old backup must not make the served serial go back. */
-int store_raise_serial(struct store *s, int64_t floor, char *err, size_t errlen);
-
 /* The wall clock, or DNSD_NOW (seconds since the epoch) when set: the test clock. */
 int64_t store_now(void);
 #endif

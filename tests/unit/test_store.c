@@ -757,26 +757,11 @@ static void test_changed_and_zone(void)
 	T_EQ_INT(store_changed(s), 1);
 	T_EQ_INT(store_changed(s), 0);
 
-	/* the zone-file serial rule */
-	uint8_t dig1[32], dig2[32];
-	memset(dig1, 1, 32);
-	memset(dig2, 2, 32);
+	/* a batch moves the serial by one (the zone file's part is dnsd's: test_serial) */
 	int64_t cur = store_serial(s);
 	T_EQ_INT(store_changed(s2), 0); /* its own commits do not count */
-	T_EQ_INT(store_note_zone(s, 5, dig1, err, sizeof(err)), 0);
-	T_EQ_INT(store_serial(s), cur + 1); /* a new zone file */
-	T_EQ_INT(store_note_zone(s, 5, dig1, err, sizeof(err)), 0);
-	T_EQ_INT(store_serial(s), cur + 1); /* the same one again */
-	T_EQ_INT(store_note_zone(s, 5, dig2, err, sizeof(err)), 0);
-	T_EQ_INT(store_serial(s), cur + 2); /* its content changed */
-	T_EQ_INT(store_note_zone(s, (uint32_t)(cur + 1000), dig2, err, sizeof(err)), 0);
-	T_EQ_INT(store_serial(s), cur + 1001); /* above the file's serial */
-	T_EQ_INT(store_note_zone(s, (uint32_t)(cur + 1000), dig2, err, sizeof(err)), 0);
-	T_EQ_INT(store_serial(s), cur + 1001);
-	T_EQ_INT(store_changed(s2), 1);
-	/* a batch after it goes on from there */
 	T_EQ_INT(batch(s2, "INSERT INTO settings VALUES ('z', '1')"), 0);
-	T_EQ_INT(store_serial(s), cur + 1002);
+	T_EQ_INT(store_serial(s), cur + 1);
 
 	/* another writer holds the lock: EBUSY, saying so, and nothing changes */
 	char w2err[256] = "";
