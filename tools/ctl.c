@@ -1,6 +1,7 @@
 /* ctl: helpers shared by the parts of dnsdctl. */
 #include "ctl.h"
 #include "err.h"
+#include "fsafe.h"
 #include "policy.h"
 #include <errno.h>
 #include <libgen.h>
@@ -191,9 +192,29 @@ void commit(struct ctx *c)
 	undo_clear(c); /* the files written are now the store's */
 }
 
+void need_safe(struct ctx *c, const char *what, const char *path, int flags)
+{
+	char why[1200];
+	if (fsafe_check(path, flags, why, sizeof(why)))
+		fail(c, "refusing the %s: %s", what, why);
+}
+
 void open_store(struct ctx *c, int create)
 {
-	int rc = store_open(c->o.db, create ? STORE_CREATE : 0, &c->st, c->err, sizeof(c->err));
+	/* The store, and what SQLite keeps beside it: anyone else who could write
+	 * them could change what dnsdctl writes into the keys and the exports. A
+	 * missing directory is left to store_open to explain. */
+	static const char *const what[] = { "store", "store's WAL file", "store's shared-memory file" };
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char path[4200], why[1200];
+	int rc;
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", c->o.db, suffix[i]);
+		rc = fsafe_check(path, FSAFE_MISSING, why, sizeof(why));
+		if (rc && rc != DNSD_ENOENT)
+			fail(NULL, "refusing the %s: %s", what[i], why);
+	}
+	rc = store_open(c->o.db, create ? STORE_CREATE : 0, &c->st, c->err, sizeof(c->err));
 	if (rc)
 		fail(NULL, "%s", c->err);
 	c->db = store_db(c->st);
@@ -283,14 +304,8 @@ const char *keys_dir(struct ctx *c, char *buf, size_t n)
 {
 	if (c->o.keys)
 		return c->o.keys;
-	/* The one init recorded, so that every run (the timer's, yours) agrees. */
-	char *set = c->st ? store_setting(c->st, "keys_dir") : NULL;
-	if (set && *set) {
-		snprintf(buf, n, "%s", set);
-		free(set);
-		return buf;
-	}
-	free(set);
+	/* Never a directory named by the store: every run (the timer's, yours)
+	 * agrees through the config file. */
 	char *tmp = strdup(c->o.db);
 	snprintf(buf, n, "%s/keys", dirname(tmp));
 	free(tmp);

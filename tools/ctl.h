@@ -24,6 +24,7 @@ struct opts {
 	const char *older_than, *over, *role, *reason, *file, *selector, *active, *eligible;
 	const char *max_keys, *ed25519, *rotation_days, *rotation_spread_hours, *key_retention_days;
 	const char *export_dir, *export_command;
+	const char *config; /* --config FILE; the settings above may come from it */
 	const char *pos[8];
 	int npos;
 };
@@ -96,6 +97,18 @@ int slot_selector(const char *prefix, int pos, int nmain, char *out, size_t n);
 int yes_no(struct ctx *c, const char *v, const char *what, int def);
 /* A whole number option within [lo, hi], or def when v is NULL. */
 long num_arg(struct ctx *c, const char *v, const char *what, long lo, long hi, long def);
+
+/* ctlconf.c: reads the config file (--config, DNSDCTL_CONFIG, or
+ * /etc/dnsd/dnsdctl.conf when it exists) into the options the command line left
+ * unset. Fails the command when the file is unsafe (others could write it) or
+ * malformed. */
+void ctlconf_load(struct opts *o);
+/* The export directory: --export-dir or the config's, else exports/ beside the
+ * store; "" when exports are turned off. Caller frees. */
+char *export_dir(struct ctx *c);
+/* Judges a path dnsdctl is about to act on (fsafe_check) and fails the command,
+ * naming what, when another user could change it. */
+void need_safe(struct ctx *c, const char *what, const char *path, int flags);
 
 /* keyctl.c: the key lifecycle */
 void cmd_key(struct ctx *c);

@@ -21,14 +21,15 @@
 
 static void usage(void)
 {
-	printf("usage: dnsdctl --db DB [--keys DIR] [--zone-file FILE] COMMAND ...\n"
+	printf("usage: dnsdctl [--config FILE] --db DB [--keys DIR] [--zone-file FILE]\n"
+	       "               [--export-dir DIR] [--export-command CMD] COMMAND ...\n"
 	       "\n"
 	       "Manages the store dnsd answers from. Read commands take --json.\n"
 	       "\n"
 	       "  init --zone Z [--selector-prefix P] [--slots N] [--return-path LABEL]\n"
 	       "       [--ttl-dkim S] [--ttl-policy S] [--retention-days D] [--serial N]\n"
 	       "       [--rotation-days D] [--rotation-spread-hours H] [--key-retention-days D]\n"
-	       "       [--ed25519 yes|no] [--export-dir DIR] [--export-command CMD]\n"
+	       "       [--ed25519 yes|no]\n"
 	       "                                create or upgrade the store for hosted zone Z\n"
 	       "  tenant add NAME [--slots N] [--ed25519 yes|no] | set NAME [--slots N] [--ed25519 yes|no]\n"
 	       "  tenant list | show NAME | remove NAME\n"
@@ -62,10 +63,17 @@ static void usage(void)
 	       "                                rewrite the exports\n"
 	       "  status                        store, zone, serial, counts\n"
 	       "\n"
-	       "--keys DIR    private keys (PEM, mode 0600); default: keys/ beside the store\n"
-	       "--zone-file F the zone file, to expand SPF includes inside the zone\n"
-	       "              (default: the one recorded by init --zone-file)\n"
-	       "DNSD_DB       the store, when --db is not given\n"
+	       "--config FILE    db, keys, zone-file, export-dir and export-command, one\n"
+	       "                 \"name value\" a line (default /etc/dnsd/dnsdctl.conf if it\n"
+	       "                 exists; DNSDCTL_CONFIG too); the command line wins. It must\n"
+	       "                 belong to root or you, and be writable by no one else\n"
+	       "--keys DIR       private keys (PEM, mode 0600); default: keys/ beside the store\n"
+	       "--zone-file F    the zone file, to check SPF mechanisms pointing inside the zone\n"
+	       "--export-dir DIR the signer's exports; default: exports/ beside the store; ''\n"
+	       "                 turns them off\n"
+	       "--export-command CMD  run by /bin/sh -c after the exports changed\n"
+	       "                 Directories and commands never come from the store.\n"
+	       "DNSD_DB          the store, when --db is not given\n"
 	       "DNSD_NOW      seconds since the epoch: the clock, for tests\n"
 	       "\n"
 	       "Exit status: 0 done; 1 error (nothing changed); 2 usage; 3 the store change is\n"
@@ -90,7 +98,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		O("--eligible", eligible), O("--max-keys", max_keys), O("--ed25519", ed25519),
 		O("--rotation-days", rotation_days), O("--rotation-spread-hours", rotation_spread_hours),
 		O("--key-retention-days", key_retention_days), O("--export-dir", export_dir),
-		O("--export-command", export_command),
+		O("--export-command", export_command), O("--config", config),
 #undef O
 	};
 	o->db = getenv("DNSD_DB");
@@ -125,10 +133,11 @@ static void parse(struct opts *o, int argc, char **argv)
 			die_usage("too many arguments");
 		o->pos[o->npos++] = a;
 	}
-	if (!o->db)
-		die_usage("--db DB is needed");
 	if (!o->npos)
 		die_usage("no command");
+	ctlconf_load(o);
+	if (!o->db)
+		die_usage("--db DB is needed (or db in the config file)");
 }
 
 /* ---- init ---- */
@@ -182,39 +191,36 @@ static void cmd_init(struct ctx *c)
 	num_opt(c, c->o.rotation_spread_hours, "--rotation-spread-hours", 0, 720);
 	num_opt(c, c->o.key_retention_days, "--key-retention-days", 1, 365);
 	int ed = yes_no(NULL, c->o.ed25519, "--ed25519", -1);
-	char export_abs[4096] = "";
-	if (c->o.export_dir && *c->o.export_dir) {
-		if (c->o.export_dir[0] == '/') {
-			snprintf(export_abs, sizeof(export_abs), "%s", c->o.export_dir);
-		} else {
-			char cwd[2048];
-			if (!getcwd(cwd, sizeof(cwd)))
-				fail(NULL, "cannot tell the current directory: %s", strerror(errno));
-			snprintf(export_abs, sizeof(export_abs), "%s/%s", cwd, c->o.export_dir);
-		}
-	}
 	/* The serial starts above the zone file's and above --serial (for a rebuilt
 	 * store: the last serial served, so secondaries do not see it go back). */
 	int64_t floor = c->o.serial ? strtoll(c->o.serial, NULL, 10) : 0;
+	/* The zone file is read before the store is opened (a new store is not made
+	 * for nothing), but a store that serves another zone says so first. */
+	char zone_bad[1400] = "";
 	if (c->o.zone_file) {
 		struct db_zone *dz;
-		if (zone_load(c->o.zone_file, zone, zone, &dz, c->err, sizeof(c->err)))
-			fail(NULL, "%s", c->err);
-		char apex[300];
-		wire_name_to_text(dz->apex, apex, sizeof(apex));
-		if ((int64_t)dz->file_serial + 1 > floor)
-			floor = (int64_t)dz->file_serial + 1;
-		db_zone_free(dz);
-		if (strcmp(apex, zone))
-			fail(NULL, "zone file %s is for %s, not %s", c->o.zone_file, apex, zone);
+		if (zone_load(c->o.zone_file, zone, zone, &dz, zone_bad, sizeof(zone_bad)) == 0) {
+			char apex[300];
+			wire_name_to_text(dz->apex, apex, sizeof(apex));
+			if ((int64_t)dz->file_serial + 1 > floor)
+				floor = (int64_t)dz->file_serial + 1;
+			db_zone_free(dz);
+			if (strcmp(apex, zone))
+				snprintf(zone_bad, sizeof(zone_bad), "zone file %s is for %s, not %s", c->o.zone_file,
+					 apex, zone);
+		}
+		struct stat sb;
+		if (zone_bad[0] && stat(c->o.db, &sb) != 0)
+			fail(NULL, "%s", zone_bad);
 	}
-
 	open_store(c, 1);
 	begin(c);
 	char *cur = store_setting(c->st, "zone");
 	if (cur && strcmp(cur, zone))
 		fail(c, "%s already serves zone %s; one store serves one zone", c->o.db, cur);
 	free(cur);
+	if (zone_bad[0])
+		fail(c, "%s", zone_bad);
 	int64_t ndomains = one_int(c, q(c, "SELECT count(*) FROM domains", ""), 0);
 	char *curp = store_setting(c->st, "selector_prefix");
 	if (prefix && curp && strcmp(curp, prefix) && ndomains)
@@ -259,35 +265,22 @@ static void cmd_init(struct ctx *c)
 	set_setting(c, "key_retention_days", c->o.key_retention_days ? c->o.key_retention_days : "7",
 		    !c->o.key_retention_days);
 	set_setting(c, "ed25519", ed == 1 ? "yes" : "no", ed < 0);
-	if (c->o.export_dir) {
-		set_setting(c, "export_dir", export_abs, 0);
-	} else {
-		char *dbc = strdup(c->o.db), *dbabs = NULL;
-		char *dn = dbc ? realpath(dirname(dbc), NULL) : NULL;
-		if (dn && asprintf(&dbabs, "%s/exports", dn) > 0)
-			set_setting(c, "export_dir", dbabs, 1);
-		free(dbabs);
-		free(dn);
-		free(dbc);
-	}
-	if (c->o.export_command)
-		set_setting(c, "export_command", c->o.export_command, 0);
-	if (c->o.keys) {
-		char *kabs = realpath(c->o.keys, NULL);
-		if (!kabs && keys_dir_prepare(c->o.keys, c->err, sizeof(c->err)) == 0)
-			kabs = realpath(c->o.keys, NULL);
-		if (!kabs)
-			fail(c, "key directory %s: %s", c->o.keys, c->err[0] ? c->err : strerror(errno));
-		set_setting(c, "keys_dir", kabs, 0);
-		free(kabs);
+	/* Paths and the export command came from the store up to schema 3; a row
+	 * there could make dnsdctl run anything. They are never read now: say so
+	 * once, by name only (a command may hold secrets), and drop them. */
+	static const char *const legacy[] = { "keys_dir", "export_dir", "export_command", "zone_file" };
+	for (size_t i = 0; i < sizeof(legacy) / sizeof(legacy[0]); i++) {
+		char *v = store_setting(c->st, legacy[i]);
+		if (v)
+			fprintf(stderr,
+				"dnsdctl: removed the setting %s from the store: directories and commands come from "
+				"the config file (%s) or the command line only\n",
+				legacy[i], c->o.config ? c->o.config : "/etc/dnsd/dnsdctl.conf");
+		free(v);
+		run(c, q(c, "DELETE FROM settings WHERE name = ?", "s", legacy[i]));
 	}
 	set_setting(c, "journal_max_age_days", "7", 1);
 	set_setting(c, "journal_max_rows", "1000000", 1);
-	if (c->o.zone_file) {
-		char *abs = realpath(c->o.zone_file, NULL);
-		set_setting(c, "zone_file", abs ? abs : c->o.zone_file, 0);
-		free(abs);
-	}
 	commit(c);
 	if (c->o.json) {
 		int f = 1;
@@ -538,16 +531,12 @@ static void check_policy(struct ctx *c, const char *kind, const char *value)
 	if (!strcmp(kind, "spf")) {
 		struct spf_lookup l = { c, NULL };
 		const char *zf = c->o.zone_file;
-		char *zs = zf ? NULL : store_setting(c->st, "zone_file");
-		if (zf || zs) {
-			if (zone_load(zf ? zf : zs, c->zone, c->zone, &l.zf, c->err, sizeof(c->err)))
-				fail(c, "%s", c->err);
-		}
+		if (zf && zone_load(zf, c->zone, c->zone, &l.zf, c->err, sizeof(c->err)))
+			fail(c, "%s", c->err);
 		c->err[0] = 0;
 		int lookups = 0;
 		rc = policy_spf_check(value, c->zone, spf_lookup_fn, &l, &lookups, why, sizeof(why));
 		db_zone_free(l.zf);
-		free(zs);
 		if (rc && c->err[0])
 			fail(c, "%s", c->err);
 	} else if (!strcmp(kind, "mx")) {

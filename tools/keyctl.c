@@ -6,6 +6,7 @@
 #include "ctl.h"
 #include "db.h"
 #include "err.h"
+#include "fsafe.h"
 #include "keys.h"
 #include "zone.h"
 #include <arpa/inet.h>
@@ -37,18 +38,19 @@ static int64_t setting_i64(struct ctx *c, const char *name, int64_t def)
 	return n;
 }
 
-/* RFC 2308 negative TTL of the hosted zone, from the zone file init recorded;
- * three hours (what resolvers commonly cap negative caching at) if unknown. */
+/* RFC 2308 negative TTL of the hosted zone, from the zone file (--zone-file or the
+ * config's); three hours (what resolvers commonly cap negative caching at) if
+ * unknown. */
 static int64_t negative_ttl(struct ctx *c)
 {
-	char *zf = store_setting(c->st, "zone_file"), err[256];
+	const char *zf = c->o.zone_file;
+	char err[256];
 	struct db_zone *z;
 	int64_t neg = 10800;
 	if (zf && !zone_load(zf, c->zone, c->zone, &z, err, sizeof(err))) {
 		neg = z->neg_ttl;
 		db_zone_free(z);
 	}
-	free(zf);
 	return neg;
 }
 
@@ -98,11 +100,22 @@ int key_store_file(struct ctx *c, const keys_key *k, const char *domain, const c
 	const char *kdir = keys_dir(c, kdir_buf, sizeof(kdir_buf));
 	snprintf(ddir, sizeof(ddir), "%s/%s", kdir, domain);
 	struct stat sb;
-	int had_dir = stat(ddir, &sb) == 0;
-	char dwhy[600];
+	int had_dir = lstat(ddir, &sb) == 0;
+	char dwhy[1200];
+	/* Judged before anything is made in it, and the domain's directory after:
+	 * no other user may be able to swap either for a link to elsewhere. */
+	if (fsafe_check(kdir, FSAFE_DIR | FSAFE_MISSING, dwhy, sizeof(dwhy)) ||
+	    (had_dir && fsafe_check(ddir, FSAFE_DIR, dwhy, sizeof(dwhy)))) {
+		snprintf(why, whylen, "refusing the key directory: %s", dwhy);
+		return DNSD_EPERM;
+	}
 	if (keys_dir_prepare(ddir, dwhy, sizeof(dwhy))) {
 		snprintf(why, whylen, "key directory: %s", dwhy);
 		return DNSD_EIO;
+	}
+	if (fsafe_check(ddir, FSAFE_DIR, dwhy, sizeof(dwhy))) {
+		snprintf(why, whylen, "refusing the key directory: %s", dwhy);
+		return DNSD_EPERM;
 	}
 	/* The store keeps an absolute reference: the signer reads it from elsewhere. */
 	char *abs = realpath(ddir, NULL);
@@ -1252,6 +1265,16 @@ void cmd_maintain(struct ctx *c)
 
 /* ---- exports ---- */
 
+/* Opens path for reading unless it is a symbolic link (or missing): NULL then. */
+static FILE *fopen_nofollow(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+	if (fd >= 0 && !f)
+		close(fd);
+	return f;
+}
+
 /* Writes content to dir/name if it differs from what is there: a temporary
  * file beside it, synced, then renamed over it. Returns 1 if written, 0 if the
  * same, -1 on error (why set). */
@@ -1260,7 +1283,7 @@ static int write_if_changed(const char *dir, const char *name, const char *conte
 {
 	char path[4400], tmp[4400];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "rb");
+	FILE *f = fopen_nofollow(path);
 	if (f) {
 		char *old = malloc(len + 1);
 		size_t got = old ? fread(old, 1, len + 1, f) : 0;
@@ -1300,11 +1323,10 @@ static int write_if_changed(const char *dir, const char *name, const char *conte
 	return 1;
 }
 
-static char *export_dir(struct ctx *c)
+char *export_dir(struct ctx *c)
 {
-	char *d = store_setting(c->st, "export_dir");
-	if (d)
-		return d;
+	if (c->o.export_dir)
+		return strdup(c->o.export_dir);
 	char *tmp = strdup(c->o.db), *out = NULL;
 	if (tmp && asprintf(&out, "%s/exports", dirname(tmp)) < 0)
 		out = NULL;
@@ -1324,7 +1346,13 @@ static int mkdir_p(const char *dir, char *why, size_t n)
 		if (*s == '/' || !*s) {
 			char ch = *s;
 			*s = 0;
-			if (mkdir(p, 0755) && errno != EEXIST) {
+			if (mkdir(p, 0755) == 0) {
+				/* Whatever the umask (the job's unit sets 0027). */
+				if (chmod(p, 0755)) {
+					snprintf(why, n, "cannot chmod %s: %s", p, strerror(errno));
+					return -1;
+				}
+			} else if (errno != EEXIST) {
 				snprintf(why, n, "cannot create %s: %s", p, strerror(errno));
 				return -1;
 			}
@@ -1359,11 +1387,16 @@ int export_refresh(struct ctx *c, int *changed)
 	FILE *f[NF] = { 0 };
 	if (mkdir_p(dir, why, sizeof(why)))
 		goto failed;
+	char dwhy[1200];
+	if (fsafe_check(dir, FSAFE_DIR, dwhy, sizeof(dwhy))) {
+		snprintf(why, sizeof(why), "refusing the export directory: %s", dwhy);
+		goto failed;
+	}
 	char lockpath[4400];
 	snprintf(lockpath, sizeof(lockpath), "%s/.lock", dir);
 	/* One writer at a time, reading and writing under the same lock, so two
 	 * jobs cannot leave an older view renamed over a newer one. */
-	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (lockfd < 0 || flock(lockfd, LOCK_EX)) {
 		snprintf(why, sizeof(why), "cannot lock %s: %s", lockpath, strerror(errno));
 		goto failed;
@@ -1379,7 +1412,7 @@ int export_refresh(struct ctx *c, int *changed)
 	int was_pending = access(pending, F_OK) == 0;
 	if (!c->export_force && !was_pending) {
 		char have[32] = "";
-		FILE *m = fopen(mark, "r");
+		FILE *m = fopen_nofollow(mark);
 		if (m) {
 			if (!fgets(have, sizeof(have), m))
 				have[0] = 0;
@@ -1471,11 +1504,11 @@ int export_refresh(struct ctx *c, int *changed)
 			close(dfd);
 		}
 	}
-	char *cmd = store_setting(c->st, "export_command");
+	const char *cmd = c->o.export_command;
 	if ((*changed || was_pending || c->export_force) && cmd && *cmd) {
 		/* Said before it runs: if it fails or we die, the next run runs it
 		 * again even though the files are already what they should be. */
-		int pf = open(pending, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		int pf = open(pending, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 		if (pf >= 0)
 			close(pf);
 		/* The signer reloads while we still hold the lock: no newer export can
@@ -1484,15 +1517,14 @@ int export_refresh(struct ctx *c, int *changed)
 		setenv("DNSD_EXPORT_DIR", dir, 1);
 		int ws = system(cmd);
 		if (ws == -1 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-			snprintf(why, sizeof(why), "the export command '%s' failed (%s %d)", cmd,
+			/* Never the command's text: it may hold a password or a token. */
+			snprintf(why, sizeof(why), "the export command failed (%s %d)",
 				 ws != -1 && WIFEXITED(ws) ? "exit status" : "signal or error",
 				 ws == -1 ? -1 : WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws));
-			free(cmd);
 			goto failed;
 		}
 		unlink(pending);
 	}
-	free(cmd);
 	if (write_if_changed(dir, ".serial", want, strlen(want), why, sizeof(why)) < 0)
 		goto failed;
 	goto done;

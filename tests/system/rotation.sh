@@ -365,8 +365,11 @@ expect "history $R: event times = key list dates" \
 	"$(echo "$h" | jx '[ts(e["time"]) for e in d["events"] if e["event"] in ("activated", "retired", "revoked")]')" "[$N, $AA, $AA, $RR]"
 
 # =====================================================================
-part p2 --export-dir "$T/p2-out" --rotation-days 30 --rotation-spread-hours 0 --ttl-dkim $HOLD --key-retention-days 7 \
-	--export-command "echo \"\$DNSD_EXPORT_DIR\" >>$T/p2-cmd.log"
+# The export directory and command come from dnsdctl's config file, never the store.
+CTLCONF="$T/p2.conf"
+printf 'zone-file %s\nexport-dir %s\nexport-command %s\n' "$ZONEFILE" "$T/p2-out" \
+	"echo \"\$DNSD_EXPORT_DIR\" >>$T/p2-cmd.log" >"$CTLCONF"
+part p2 --rotation-days 30 --rotation-spread-hours 0 --ttl-dkim $HOLD --key-retention-days 7
 N=$(date +%s) A=a2.example
 check "domain add $A" ctlat $N domain add $A --tenant acme --algorithm ed25519
 check "exports go to --export-dir" test -s "$T/p2-out/KeyTable"
@@ -410,18 +413,19 @@ KTI=$(ino "$T/p2-out/KeyTable")
 check "dnsdctl export" ctlat $((J + HOLD + 5)) export
 expect "dnsdctl export runs the export command even when nothing changed" "$(wc -l <"$T/p2-cmd.log")" 4
 expect "... and does not rewrite unchanged files" "$(ino "$T/p2-out/KeyTable")" "$KTI"
-check "init --export-command 'exit 7'" ctl init --zone $ZONE --export-command "exit 7"
+sed -i 's/^export-command .*/export-command exit 7/' "$CTLCONF"
 out=$(ctlat $((J + HOLD + 10)) domain add a3.example --tenant acme --algorithm ed25519 2>&1); rc=$?
 expect "export command fails: exit 3" "$rc" 3
 expect_match "exit 3: says the export command failed" "$out" "export command"
 check "exit 3: the store change is committed (domain exists)" ctl domain show a3.example
 check "exit 3: the files were written all the same" exports_match "$T/p2-out" $A a3.example
-check "init --export-dir under a regular file (cannot be created)" ctl init --zone $ZONE --export-command "" --export-dir "$T/p2-cmd.log/sub"
+printf 'zone-file %s\nexport-dir %s\n' "$ZONEFILE" "$T/p2-cmd.log/sub" >"$CTLCONF" # cannot be created
 out=$(ctlat $((J + HOLD + 20)) key revoke a3.example esp1 --reason x 2>&1); rc=$?
 expect "exports cannot be written: exit 3" "$rc" 3
 expect "exit 3: the revoke is committed" "$(kj a3.example 'st("esp1")')" revoked
 
 # =====================================================================
+unset CTLCONF
 part p2s --rotation-days 30 --rotation-spread-hours 24 --ttl-dkim $HOLD
 N=$(date +%s)
 for d in f1.example f2.example f3.example f4.example; do ctlat $N domain add $d --tenant acme --algorithm ed25519 >/dev/null; done
