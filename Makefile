@@ -108,11 +108,14 @@ test-plain: test-deps
 	@tests/run
 
 # dnsd to sbin, dnsdctl to bin, the systemd units (the server, and the key
-# lifecycle job with its timer), the docs; the example settings only where none
-# exist yet. The units name the installed paths, so PREFIX is written into them.
+# lifecycle job with its timer), the users (sysusers.d) and directories
+# (tmpfiles.d) of the layout docs/security.md describes, the docs; the example
+# settings only where none exist yet. The units name the installed paths, so
+# PREFIX is written into them.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(PREFIX)/share/doc/dnsd $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(SYSCONFDIR)/dnsd
+		$(DESTDIR)$(PREFIX)/share/doc/dnsd $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(SYSCONFDIR)/dnsd \
+		$(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
 	install -m 0755 $(BUILD)/dnsd $(DESTDIR)$(PREFIX)/sbin/dnsd
 	install -m 0755 $(BUILD)/dnsdctl $(DESTDIR)$(PREFIX)/bin/dnsdctl
 	for u in dist/systemd/*; do \
@@ -122,7 +125,13 @@ install: all
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/dnsd/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/default/dnsd ] || sed -e 's|/etc/dnsd/|$(SYSCONFDIR)/dnsd/|g' dist/default/dnsd >$(DESTDIR)$(SYSCONFDIR)/default/dnsd
 	[ -e $(DESTDIR)$(SYSCONFDIR)/dnsd/dnsd.conf ] || sed -e 's|/etc/dnsd/|$(SYSCONFDIR)/dnsd/|g' dist/dnsd.conf >$(DESTDIR)$(SYSCONFDIR)/dnsd/dnsd.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/dnsd/dnsdctl.conf ] || sed -e 's|/etc/dnsd/|$(SYSCONFDIR)/dnsd/|g' dist/dnsdctl.conf >$(DESTDIR)$(SYSCONFDIR)/dnsd/dnsdctl.conf
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/dnsd/dnsdctl.conf
+	install -m 0644 dist/sysusers.d/dnsd.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/dnsd.conf
+	install -m 0644 dist/tmpfiles.d/dnsd.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/dnsd.conf
 	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then \
+		systemd-sysusers $(PREFIX)/lib/sysusers.d/dnsd.conf && \
+		systemd-tmpfiles --create $(PREFIX)/lib/tmpfiles.d/dnsd.conf && \
 		systemctl daemon-reload; fi
 	@echo "installed; enable the key lifecycle job with: systemctl enable --now dnsd-maintain.timer"
 

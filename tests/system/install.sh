@@ -19,6 +19,33 @@ for u in dnsd.service dnsd-maintain.service dnsd-maintain.timer; do
 done
 check "settings installed: default/dnsd" test -f "$E/default/dnsd"
 check "settings installed: dnsd/dnsd.conf" test -f "$E/dnsd/dnsd.conf"
+check "settings installed: dnsd/dnsdctl.conf" test -f "$E/dnsd/dnsdctl.conf"
+check "users installed: sysusers.d" test -f "$P/lib/sysusers.d/dnsd.conf"
+check "directories installed: tmpfiles.d" test -f "$P/lib/tmpfiles.d/dnsd.conf"
+# The least each process needs (docs/security.md).
+S="$E/units/dnsd.service" M="$E/units/dnsd-maintain.service"
+expect "dnsd runs as its own user" "$(grep -E '^(User|Group)=' "$S" | tr '\n' ' ')" "User=dnsd Group=dnsd "
+expect "dnsd keeps CAP_NET_BIND_SERVICE alone" "$(grep -E '^(CapabilityBoundingSet|AmbientCapabilities)=' "$S" | sort | tr '\n' ' ')" \
+	"AmbientCapabilities=CAP_NET_BIND_SERVICE CapabilityBoundingSet=CAP_NET_BIND_SERVICE "
+check "dnsd drops to no other user (no --user)" test -z "$(grep -e '--user' "$S")"
+check "dnsd writes nothing but its own directories" grep -q '^ProtectSystem=strict' "$S"
+check "the store is not among them" test -z "$(grep -E '^ReadWritePaths=' "$S")"
+expect "the job runs as the signer's user" "$(grep -E '^User=' "$M")" "User=dnsd-signer"
+expect "the job has no capability" "$(grep -E '^CapabilityBoundingSet=' "$M")" "CapabilityBoundingSet="
+check "the job has a system-call filter" grep -q '^SystemCallFilter=@system-service' "$M"
+expect_match "the job reads dnsdctl's config, not paths from the store" "$(grep '^ExecStart=' "$M")" \
+	"--config $E/dnsd/dnsdctl.conf maintain"
+# The users and directories as systemd would make them, in a scratch root.
+if command -v systemd-sysusers >/dev/null && command -v systemd-tmpfiles >/dev/null; then
+	R="$T/root"
+	mkdir -p "$R/etc"
+	check "systemd-sysusers accepts the users" systemd-sysusers --root="$R" "$P/lib/sysusers.d/dnsd.conf"
+	check "... making dnsd and dnsd-signer" grep -q '^dnsd-signer:' "$R/etc/passwd"
+	check "systemd-tmpfiles makes the directories" systemd-tmpfiles --root="$R" --create "$P/lib/tmpfiles.d/dnsd.conf"
+	su=$(awk -F: '$1 == "dnsd-signer" {print $3}' "$R/etc/passwd") dg=$(awk -F: '$1 == "dnsd" {print $3}' "$R/etc/group")
+	expect "the store's directory: the signer's, group dnsd, 2750" "$(stat -c '%u:%g %a' "$R/var/lib/dnsd")" "$su:$dg 2750"
+	expect "the keys: the signer's alone" "$(stat -c '%u %a' "$R/var/lib/dnsd/keys")" "$su 700"
+fi
 check "docs installed" test -f "$P/share/doc/dnsd/operator-guide.md"
 expect_match "the job's unit runs the installed dnsdctl" "$(grep '^ExecStart=' "$E/units/dnsd-maintain.service")" \
 	"^ExecStart=$P/bin/dnsdctl .* maintain"
@@ -47,6 +74,7 @@ cmdline=$(sed -n 's/^ExecStart=//p' "$E/units/dnsd-maintain.service")
 rm -f "$E/default/dnsd"
 make -C "$ROOT" --no-print-directory install BUILD="$BUILD" DESTDIR=/ PREFIX="$P" SYSCONFDIR="$E" UNITDIR="$E/units" >/dev/null 2>&1
 envs=$(grep -E '^[A-Z_]+=' "$E/default/dnsd" | sed "s|^DNSD_DB=.*|DNSD_DB=$DB|")
+printf 'db %s\nkeys %s\nzone-file %s\n' "$DB" "$KEYS" "$ZONEFILE" >"$E/dnsd/dnsdctl.conf"
 out=$(env -i PATH=/usr/bin:/bin $envs sh -c "exec $cmdline" 2>&1)
 rc=$?
 expect "the job's command line runs (exit 0)" "$rc" 0
