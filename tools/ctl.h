@@ -116,6 +116,8 @@ void cmd_slot(struct ctx *c);
 void cmd_ns(struct ctx *c);
 void cmd_maintain(struct ctx *c);
 void cmd_export(struct ctx *c);
+/* backup.c: backup FILE, restore FILE */
+void cmd_backup_restore(struct ctx *c);
 /* import.c */
 void cmd_import(struct ctx *c);
 /* Rewrites the exports if the set of active keys changed; returns 0, or

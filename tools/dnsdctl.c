@@ -62,6 +62,9 @@ static void usage(void)
 	       "                                publish due keys in one batch, purge removed domains,\n"
 	       "                                rewrite the exports\n"
 	       "  status                        store, zone, serial, counts\n"
+	       "  backup FILE                   a consistent copy of the store (never over a file)\n"
+	       "  restore FILE                  put a backup back while dnsd runs: one transaction,\n"
+	       "                                the serial moves on; never move a file over a store\n"
 	       "\n"
 	       "--config FILE    db, keys, zone-file, export-dir and export-command, one\n"
 	       "                 \"name value\" a line (default /etc/dnsd/dnsdctl.conf if it\n"
@@ -1091,6 +1094,8 @@ int main(int argc, char **argv)
 		cmd_policy(&c);
 	else if (!strcmp(cmd, "key"))
 		cmd_key(&c);
+	else if (!strcmp(cmd, "backup") || !strcmp(cmd, "restore"))
+		cmd_backup_restore(&c);
 	else if (!strcmp(cmd, "maintain"))
 		cmd_maintain(&c);
 	else if (!strcmp(cmd, "slot"))
