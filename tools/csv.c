@@ -105,7 +105,9 @@ int csv_line(struct csv *cv, char *line, struct csv_row *r, char *err, size_t er
 		name[--nl] = 0;
 	char dotted[300];
 	snprintf(dotted, sizeof(dotted), ".%s.", name);
-	if (nl + 2 >= zl && !strcmp(dotted + nl + 2 - zl, cv->zone)) {
+	/* At or under the zone: its name ends the row's at a label's start
+	 * ("fooauth.Z" is not under "auth.Z"). */
+	if (nl + 2 > zl && !strcmp(dotted + nl + 2 - zl, cv->zone) && dotted[nl + 1 - zl] == '.') {
 		snprintf(err, errlen, "domain %s is inside the hosted zone %s", name, cv->zone);
 		return DNSD_EINVAL;
 	}
