@@ -18,10 +18,19 @@ TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3
 LIB_SRC  = $(filter-out dnsd/main.c,$(wildcard dnsd/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/test_fuzz_answer $(BUILD)/tests/alloccount.so
+# The fuzz targets, tests/fuzz/fuzz_NAME.c, each with its corpus in tests/fuzz/corpus/NAME.
+FUZZ_TARGETS = answer zone config csv pem pubkey
+FUZZ_BIN = $(FUZZ_TARGETS:%=$(BUILD)/tests/test_fuzz_%)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(FUZZ_BIN) $(BUILD)/tests/alloccount.so
 FUZZ_SECONDS ?= 60
+FUZZ_TARGET ?= answer
+# The tool's objects a target links (the CSV parser is dnsdctl's, not the library's).
+FUZZ_TOOLS_csv = tools/csv.c tools/ctl.c
+FUZZ_OBJ = $(FUZZ_TOOLS_$(FUZZ_TARGET):%.c=build-fuzz/obj/%.o)
+# Inputs longer than this are not tried: a key file, a zone file of a few records.
+FUZZ_MAX_LEN ?= $(if $(filter answer,$(FUZZ_TARGET)),4096,8192)
 
-.PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz install bench
+.PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz fuzz-build fuzz-merge install bench
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -49,10 +58,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libdnsd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) -Itests/unit -o $@ $< $(BUILD)/libdnsd.a $(LDLIBS)
 
-# The fuzz target, replayed over its corpus by gcc (part of `make unit`).
-$(BUILD)/tests/test_fuzz_answer: tests/fuzz/fuzz_answer.c tests/fuzz/replay.c $(BUILD)/libdnsd.a
+# Each fuzz target, replayed over its corpus by gcc (part of `make unit`).
+$(BUILD)/tests/test_fuzz_csv: $(FUZZ_TOOLS_csv:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libdnsd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) -o $@ tests/fuzz/fuzz_answer.c tests/fuzz/replay.c $(BUILD)/libdnsd.a $(LDLIBS)
+	$(CC) $(XCFLAGS) -Itools -DFUZZ_CORPUS='"tests/fuzz/corpus/$*"' -o $@ $< tests/fuzz/replay.c \
+		$(filter %.o,$^) $(BUILD)/libdnsd.a $(LDLIBS)
 
 # The allocation counter that tests/system/alloc.sh preloads into dnsd (never
 # sanitized: it stands in for the allocator).
@@ -60,16 +71,29 @@ $(BUILD)/tests/alloccount.so: tests/alloc/count.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -shared -fPIC -Wall -Wextra $(WERROR) -o $@ $<
 
-# libFuzzer over the parser and answer path for FUZZ_SECONDS; new inputs it finds
-# go to build/fuzz-corpus (copy the interesting ones to tests/fuzz/corpus).
-fuzz:
+# libFuzzer (ASan and UBSan, no recovery) over one target, FUZZ_TARGET (one of
+# FUZZ_TARGETS; default answer), for FUZZ_SECONDS; FUZZ_ARGS go to libFuzzer. New
+# inputs go to build/fuzz-corpus/NAME; `make fuzz-merge` folds the ones that add
+# coverage into tests/fuzz/corpus/NAME, minimised (files named regress-* are the
+# inputs of bugs found, kept whatever their coverage).
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
+fuzz-build:
 	@tools/install-deps clang libclang-rt-14-dev $(BUILD_PKGS)
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
-		CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined' build-fuzz/libdnsd.a
-	clang -O1 -g -fsanitize=fuzzer,address,undefined -Idnsd -D_GNU_SOURCE -o build-fuzz/fuzz_answer \
-		tests/fuzz/fuzz_answer.c build-fuzz/libdnsd.a $(LDLIBS)
-	@mkdir -p build/fuzz-corpus
-	build-fuzz/fuzz_answer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz-corpus tests/fuzz/corpus
+		CFLAGS='-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN)' build-fuzz/libdnsd.a $(FUZZ_OBJ)
+	clang -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -Idnsd -Itools -D_GNU_SOURCE \
+		-o build-fuzz/fuzz_$(FUZZ_TARGET) tests/fuzz/fuzz_$(FUZZ_TARGET).c $(FUZZ_OBJ) \
+		build-fuzz/libdnsd.a $(LDLIBS)
+fuzz: fuzz-build
+	@mkdir -p build/fuzz-corpus/$(FUZZ_TARGET)
+	build-fuzz/fuzz_$(FUZZ_TARGET) -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) \
+		$(FUZZ_ARGS) build/fuzz-corpus/$(FUZZ_TARGET) tests/fuzz/corpus/$(FUZZ_TARGET)
+fuzz-merge: fuzz-build
+	rm -rf build/fuzz-merged && mkdir -p build/fuzz-merged build/fuzz-corpus/$(FUZZ_TARGET)
+	build-fuzz/fuzz_$(FUZZ_TARGET) -merge=1 -max_len=$(FUZZ_MAX_LEN) build/fuzz-merged \
+		tests/fuzz/corpus/$(FUZZ_TARGET) build/fuzz-corpus/$(FUZZ_TARGET)
+	cp tests/fuzz/corpus/$(FUZZ_TARGET)/regress-* build/fuzz-merged/ 2>/dev/null || true
+	rm -rf tests/fuzz/corpus/$(FUZZ_TARGET) && mv build/fuzz-merged tests/fuzz/corpus/$(FUZZ_TARGET)
 
 # The benchmark against NSD, Knot and PowerDNS on the same data (not part of
 # `make test`; see docs/benchmarks.md). SIZES, ROUNDS, BENCH_SECONDS, SERVERS

@@ -107,6 +107,42 @@ int keys_generate(const char *alg, keys_key **out)
 	return wrap(pkey, out);
 }
 
+/* Reads the regular file at path whole, at most KEYS_MAX_PEM bytes, into *out
+ * (the caller frees it). A key file named by an import may be anything: a
+ * FIFO or a device would block or never end. Returns 0, DNSD_EIO, DNSD_EINVAL
+ * or DNSD_ENOMEM with err. */
+static int read_small(const char *path, char **out, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		seterr(err, errlen, "cannot read key file %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return DNSD_EIO;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > KEYS_MAX_PEM) {
+		seterr(err, errlen, "key file %s is %s", path,
+		       S_ISREG(st.st_mode) ? "larger than any PEM private key" : "not a regular file");
+		close(fd);
+		return DNSD_EINVAL;
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	ssize_t n = buf ? read(fd, buf, (size_t)st.st_size + 1) : 0;
+	close(fd);
+	if (!buf || n < 0 || n > st.st_size) {
+		if (n < 0)
+			seterr(err, errlen, "cannot read key file %s: %s", path, strerror(errno));
+		else
+			seterr(err, errlen, "key file %s: %s", path, buf ? "it grew while read" : "out of memory");
+		free(buf);
+		return !buf ? DNSD_ENOMEM : n < 0 ? DNSD_EIO : DNSD_EINVAL;
+	}
+	*out = buf;
+	*len = (size_t)n;
+	return 0;
+}
+
 /* Refuses to prompt: without it, an encrypted PEM would make OpenSSL ask on the terminal. */
 static int no_password(char *buf, int size, int rwflag, void *u)
 {
@@ -116,17 +152,33 @@ static int no_password(char *buf, int size, int rwflag, void *u)
 
 int keys_load_private(const char *path, keys_key **out, char *err, size_t errlen)
 {
+	char *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = read_small(path, &pem, &len, err, errlen)))
+		return rc;
+	rc = keys_load_private_mem(pem, len, path, out, err, errlen);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	return rc;
+}
+
+int keys_load_private_mem(const char *pem, size_t len, const char *path, keys_key **out, char *err,
+			  size_t errlen)
+{
 	EVP_PKEY *pkey;
-	FILE *fp;
+	BIO *bio;
 	int id, bits, rc;
 
 	*out = NULL;
-	if (!(fp = fopen(path, "r"))) {
-		seterr(err, errlen, "cannot read key file %s: %s", path, strerror(errno));
-		return DNSD_EIO;
+	if (len > KEYS_MAX_PEM || !(bio = BIO_new_mem_buf(pem, (int)len))) {
+		seterr(err, errlen, "key file %s does not hold an unencrypted PEM private key", path);
+		return len > KEYS_MAX_PEM ? DNSD_EINVAL : DNSD_ENOMEM;
 	}
-	pkey = PEM_read_PrivateKey(fp, NULL, no_password, NULL);
-	fclose(fp);
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
+	BIO_free(bio);
 	ERR_clear_error(); /* a failed decode leaves a queue behind; callers report by code */
 	if (!pkey) {
 		seterr(err, errlen, "key file %s does not hold an unencrypted PEM private key", path);

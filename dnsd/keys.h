@@ -70,4 +70,13 @@ int keys_token_new(char out[17]);
 /* 1 if s is a well-formed token (exactly 16 characters of a-z, 2-7), else 0. NULL gives 0. */
 int keys_token_valid(const char *s);
 
+/* The largest PEM private key file read (a 16384-bit RSA key is about 13 KB). */
+#define KEYS_MAX_PEM (64 * 1024)
+
+/* keys_load_private from len bytes of PEM text in memory (the caller's), named
+ * path in err. keys_load_private reads the file with it: a regular file of at
+ * most KEYS_MAX_PEM bytes, or DNSD_EINVAL. Returns as keys_load_private. */
+int keys_load_private_mem(const char *pem, size_t len, const char *path, keys_key **out, char *err,
+			  size_t errlen);
+
 #endif

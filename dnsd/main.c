@@ -1,6 +1,7 @@
 /* main: dnsd's options, start-up, the control loop (store polling, reloads,
  * reclaiming old views) and shutdown. The answering happens in net's workers. */
 #include "answer.h"
+#include "config.h"
 #include "db.h"
 #include "err.h"
 #include "log.h"
@@ -27,21 +28,6 @@
 #include <uv.h>
 
 #define DNSD_VERSION "0.1.0"
-#define MAX_LISTEN 32
-#define MAX_ZONES 64
-
-struct config {
-	const char *db;
-	const char *zones[MAX_ZONES];
-	size_t nzones;
-	struct net_addr listen[MAX_LISTEN];
-	size_t nlisten;
-	int threads;
-	unsigned max_udp, tcp_idle_ms, tcp_query_timeout_ms, tcp_max_conns, tcp_max_per_client, poll_ms;
-	unsigned rrl_rate, rrl_slip;
-	const char *ready_file, *identity, *version, *nsid, *user, *state_dir;
-};
-
 struct pending {
 	struct db_garbage g;
 	uint64_t *snap;
@@ -138,178 +124,6 @@ static void usage(FILE *f)
 		"  --help               this text\n"
 		"\n"
 		"Signals: SIGTERM/SIGINT stop after the answers in flight; SIGHUP reloads zone files.\n");
-}
-
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
-static int config_file(struct config *c, const char *path, int depth);
-
-/* Applies one option. Returns 0, or -1 after printing why. */
-static int option(struct config *c, const char *name, const char *val, int depth)
-{
-	unsigned u;
-	if (!val) {
-		fprintf(stderr, "dnsd: option --%s needs a value\n", name);
-		return -1;
-	}
-	if (!strcmp(name, "db")) {
-		c->db = val;
-	} else if (!strcmp(name, "zone")) {
-		if (c->nzones == MAX_ZONES) {
-			fprintf(stderr, "dnsd: at most %d zones\n", MAX_ZONES);
-			return -1;
-		}
-		c->zones[c->nzones++] = val;
-	} else if (!strcmp(name, "listen")) {
-		if (c->nlisten == MAX_LISTEN || net_parse_addr(val, &c->listen[c->nlisten])) {
-			fprintf(stderr, "dnsd: bad --listen '%s': use ADDR:PORT, e.g. 127.0.0.1:53 or [::1]:53\n", val);
-			return -1;
-		}
-		c->nlisten++;
-	} else if (!strcmp(name, "threads")) {
-		if (parse_uint(val, 1, 256, &u))
-			goto bad;
-		c->threads = (int)u;
-	} else if (!strcmp(name, "max-udp")) {
-		if (parse_uint(val, 512, 4096, &c->max_udp))
-			goto bad;
-	} else if (!strcmp(name, "tcp-idle")) {
-		if (parse_uint(val, 100, 3600000, &c->tcp_idle_ms))
-			goto bad;
-	} else if (!strcmp(name, "tcp-max-conns")) {
-		if (parse_uint(val, 1, 1000000, &c->tcp_max_conns))
-			goto bad;
-	} else if (!strcmp(name, "tcp-query-timeout")) {
-		if (parse_uint(val, 100, 3600000, &c->tcp_query_timeout_ms))
-			goto bad;
-	} else if (!strcmp(name, "tcp-max-per-client")) {
-		if (parse_uint(val, 1, 1000000, &c->tcp_max_per_client))
-			goto bad;
-	} else if (!strcmp(name, "rrl-rate")) {
-		if (parse_uint(val, 0, 1000000, &c->rrl_rate))
-			goto bad;
-	} else if (!strcmp(name, "rrl-slip")) {
-		if (parse_uint(val, 0, 100, &c->rrl_slip))
-			goto bad;
-	} else if (!strcmp(name, "identity")) {
-		if (strlen(val) > 255)
-			goto bad;
-		c->identity = val;
-	} else if (!strcmp(name, "version-string")) {
-		if (strlen(val) > 255)
-			goto bad;
-		c->version = val;
-	} else if (!strcmp(name, "nsid")) {
-		if (!*val || strlen(val) > 512)
-			goto bad;
-		c->nsid = val;
-	} else if (!strcmp(name, "user")) {
-		c->user = val;
-	} else if (!strcmp(name, "poll")) {
-		if (parse_uint(val, 10, 60000, &c->poll_ms))
-			goto bad;
-	} else if (!strcmp(name, "ready-file")) {
-		c->ready_file = val;
-	} else if (!strcmp(name, "state-dir")) {
-		c->state_dir = val;
-	} else if (!strcmp(name, "log-level")) {
-		int l = !strcmp(val, "error") ? LOG_ERR : !strncmp(val, "warn", 4) ? LOG_WARN
-			: !strcmp(val, "info") ? LOG_INFO : !strcmp(val, "debug") ? LOG_DEBUG : -1;
-		if (l < 0)
-			goto bad;
-		log_set_level(l);
-	} else if (!strcmp(name, "config")) {
-		if (depth > 4) {
-			fprintf(stderr, "dnsd: config files nested too deep\n");
-			return -1;
-		}
-		return config_file(c, val, depth + 1);
-	} else {
-		fprintf(stderr, "dnsd: unknown option --%s (see dnsd --help)\n", name);
-		return -1;
-	}
-	return 0;
-bad:
-	fprintf(stderr, "dnsd: bad value '%s' for --%s (see dnsd --help)\n", val, name);
-	return -1;
-}
-
-static int config_file(struct config *c, const char *path, int depth)
-{
-	FILE *f = fopen(path, "r");
-	char line[1024];
-	int n = 0;
-	if (!f) {
-		fprintf(stderr, "dnsd: cannot read config %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		n++;
-		char *p = line, *name, *val;
-		p[strcspn(p, "#\r\n")] = 0;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			continue;
-		name = p;
-		p += strcspn(p, " \t");
-		if (*p)
-			*p++ = 0;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		val = p;
-		for (char *e = val + strlen(val); e > val && (e[-1] == ' ' || e[-1] == '\t');)
-			*--e = 0;
-		/* Values must outlive the file: the config keeps pointers to them. */
-		if (option(c, name, *val ? strdup(val) : NULL, depth)) {
-			fprintf(stderr, "dnsd: in %s, line %d\n", path, n);
-			fclose(f);
-			return -1;
-		}
-	}
-	fclose(f);
-	return 0;
-}
-
-static int parse_args(struct config *c, int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			exit(0);
-		}
-		if (!strcmp(a, "--version")) {
-			printf("dnsd %s\n", DNSD_VERSION);
-			exit(0);
-		}
-		if (strncmp(a, "--", 2)) {
-			fprintf(stderr, "dnsd: unexpected argument '%s' (see dnsd --help)\n", a);
-			return -1;
-		}
-		char name[64];
-		const char *eq = strchr(a, '=');
-		const char *val;
-		if (eq) {
-			snprintf(name, sizeof(name), "%.*s", (int)(eq - a - 2), a + 2);
-			val = eq + 1;
-		} else {
-			snprintf(name, sizeof(name), "%s", a + 2);
-			val = i + 1 < argc ? argv[++i] : NULL;
-		}
-		if (option(c, name, val, 0))
-			return -1;
-	}
-	return 0;
 }
 
 /* ---- data: loading, publishing, reclaiming ---- */
@@ -992,16 +806,22 @@ int main(int argc, char **argv)
 	 * returns it. */
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 
-	s->cfg.max_udp = 1232;
-	s->cfg.tcp_idle_ms = 10000;
-	s->cfg.tcp_max_conns = 1000;
-	s->cfg.tcp_max_per_client = 64;
-	s->cfg.tcp_query_timeout_ms = 5000;
-	s->cfg.rrl_rate = 100;
-	s->cfg.rrl_slip = 2;
-	s->cfg.poll_ms = 200;
-	if (parse_args(&s->cfg, argc, argv))
+	config_init(&s->cfg);
+	rc = config_args(&s->cfg, argc, argv, err, sizeof(err));
+	if (rc == CONFIG_HELP) {
+		usage(stdout);
+		return 0;
+	}
+	if (rc == CONFIG_VERSION) {
+		printf("dnsd %s\n", DNSD_VERSION);
+		return 0;
+	}
+	if (rc) {
+		fprintf(stderr, "dnsd: %s\n", err);
 		return 2;
+	}
+	if (s->cfg.log_level >= 0)
+		log_set_level(s->cfg.log_level);
 	if (!s->cfg.db || !s->cfg.nzones) {
 		fprintf(stderr, "dnsd: --db and at least one --zone are needed (see dnsd --help)\n");
 		return 2;
@@ -1131,5 +951,6 @@ int main(int argc, char **argv)
 	if (s->cfg.ready_file)
 		unlink(s->cfg.ready_file);
 	log_msg(LOG_INFO, "stopped");
+	config_free(&s->cfg);
 	return 0;
 }

@@ -23,8 +23,119 @@ static int under(const uint8_t *name, size_t nl, const char *sub, const struct d
 	return wl > 0 && wire_name_under(name, nl, w, (size_t)wl);
 }
 
+/* ldns ends a record at the end of its line even inside a quoted string, and
+ * reads a '(' that is never closed to the end of the file: a TXT record
+ * "v=spf1 -all with no closing quote was served as if it had one, and a record
+ * with a stray '(' swallowed the records after it. This reads the text as
+ * ldns's tokenizer will (comments, backslash escapes, quotes, parentheses) and
+ * refuses a quoted string that does not close on its own line, a ')' with no
+ * '(' and a '(' still open at the end. Returns 0 or DNSD_EINVAL with err. */
+static int check_syntax(const char *t, size_t n, const char *name, char *err, size_t errlen)
+{
+	int line = 1, quoted = 0, comment = 0, depth = 0, open_line = 0;
+	char prev = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = t[i];
+		if (c == '\n') {
+			if (quoted) {
+				snprintf(err, errlen,
+					 "zone file %s, line %d: a quoted string is not closed on "
+					 "its line "
+					 "(a missing closing quote)",
+					 name, line);
+				return DNSD_EINVAL;
+			}
+			comment = 0;
+			line++;
+			prev = c;
+			continue;
+		}
+		if (comment)
+			continue;
+		if (prev != '\\') {
+			if (c == '"') {
+				quoted = !quoted;
+			} else if (!quoted && c == ';') {
+				comment = 1;
+			} else if (!quoted && c == '(') {
+				if (!depth++)
+					open_line = line;
+			} else if (!quoted && c == ')' && !depth) {
+				snprintf(err, errlen,
+					 "zone file %s, line %d: a ')' with no '(' before it", name,
+					 line);
+				return DNSD_EINVAL;
+			} else if (!quoted && c == ')') {
+				depth--;
+			}
+		}
+		/* An escaped backslash escapes nothing after it. */
+		prev = c == '\\' && prev == '\\' ? 0 : c;
+	}
+	if (quoted) {
+		snprintf(err, errlen,
+			 "zone file %s, line %d: a quoted string is not closed at the end of the "
+			 "file "
+			 "(a missing closing quote)",
+			 name, line);
+		return DNSD_EINVAL;
+	}
+	if (depth) {
+		snprintf(err, errlen,
+			 "zone file %s, line %d: a '(' is never closed (a missing parenthesis)",
+			 name, open_line);
+		return DNSD_EINVAL;
+	}
+	return 0;
+}
+
 int zone_load(const char *path, const char *origin, const char *dyn_zone, struct db_zone **out,
 	      char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	*out = NULL;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "cannot open zone file %s: %s", path, strerror(errno));
+		return DNSD_EIO;
+	}
+	/* Read whole, so that its syntax is checked before ldns sees any of it. */
+	for (;;) {
+		if (len == cap) {
+			size_t nc = cap ? cap * 2 : 65536;
+			char *nt = cap >= ZONE_MAX_FILE ? NULL : realloc(text, nc);
+			if (!nt) {
+				snprintf(err, errlen,
+					 cap >= ZONE_MAX_FILE ? "zone file %s: larger than %u MB"
+							      : "zone file %s: out of memory",
+					 path, ZONE_MAX_FILE >> 20);
+				free(text);
+				fclose(f);
+				return cap >= ZONE_MAX_FILE ? DNSD_EINVAL : DNSD_ENOMEM;
+			}
+			text = nt;
+			cap = nc;
+		}
+		size_t r = fread(text + len, 1, cap - len, f);
+		len += r;
+		if (r == 0)
+			break;
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "cannot read zone file %s: %s", path, strerror(errno));
+		free(text);
+		fclose(f);
+		return DNSD_EIO;
+	}
+	fclose(f);
+	int rc = zone_parse(text, len, path, origin, dyn_zone, out, err, errlen);
+	free(text);
+	return rc;
+}
+
+int zone_parse(const char *text, size_t len, const char *path, const char *origin,
+	       const char *dyn_zone, struct db_zone **out, char *err, size_t errlen)
 {
 	ldns_rr_list *all = NULL;
 	ldns_rr *soa = NULL;
@@ -36,10 +147,16 @@ int zone_load(const char *path, const char *origin, const char *dyn_zone, struct
 	char owner_text[WIRE_MAXNAME * 4 + 2];
 
 	*out = NULL;
-	FILE *fp = fopen(path, "r");
+	if (check_syntax(text, len, path, err, errlen))
+		return DNSD_EINVAL;
+	if (!len) {
+		snprintf(err, errlen, "zone file %s: no SOA record", path);
+		return DNSD_EINVAL;
+	}
+	FILE *fp = fmemopen((void *)text, len, "r");
 	if (!fp) {
-		snprintf(err, errlen, "cannot open zone file %s: %s", path, strerror(errno));
-		return DNSD_EIO;
+		snprintf(err, errlen, "zone file %s: %s", path, strerror(errno));
+		return DNSD_ENOMEM;
 	}
 	if (origin && !(orig = ldns_dname_new_frm_str(origin))) {
 		snprintf(err, errlen, "zone file %s: bad origin '%s'", path, origin);
@@ -59,6 +176,16 @@ int zone_load(const char *path, const char *origin, const char *dyn_zone, struct
 		if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
 		    st == LDNS_STATUS_SYNTAX_ORIGIN)
 			continue;
+		if (st == LDNS_STATUS_SYNTAX_INCLUDE) {
+			/* Refused: a file named in the zone file would be read with
+			 * dnsd's rights, from wherever the line says. */
+			snprintf(
+				err, errlen,
+				"zone file %s, line %d: $INCLUDE is not supported (put the records "
+				"in the file itself)",
+				path, line);
+			goto out_list;
+		}
 		if (st != LDNS_STATUS_OK) {
 			snprintf(err, errlen, "zone file %s, line %d: %s", path, line,
 				 ldns_get_errorstr_by_id(st));
@@ -170,7 +297,7 @@ int zone_load(const char *path, const char *origin, const char *dyn_zone, struct
 refused:
 		rc = DNSD_EINVAL;
 		break;
-	}
+}
 	EVP_DigestFinal_ex(md, z->digest, NULL);
 	EVP_MD_CTX_free(md);
 	if (rc)

@@ -13,4 +13,14 @@
  * with one sentence in err (file and line where known). */
 int zone_load(const char *path, const char *origin, const char *dyn_zone, struct db_zone **out,
 	      char *err, size_t errlen);
+
+/* The largest zone file zone_load reads (it reads the file whole). */
+#define ZONE_MAX_FILE (64u << 20)
+
+/* The same from text in memory (len bytes, no terminating NUL needed); path is
+ * the name err and the zone give it. The text stays the caller's. Also refused:
+ * a quoted string not closed on its own line, an unbalanced parenthesis,
+ * $INCLUDE. */
+int zone_parse(const char *text, size_t len, const char *path, const char *origin,
+	       const char *dyn_zone, struct db_zone **out, char *err, size_t errlen);
 #endif

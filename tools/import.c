@@ -3,6 +3,7 @@
  * (their public keys are already in the customers' DNS or their signer holds
  * the private keys), and for loading benchmarks. Every row is checked before
  * anything is written; one bad row and nothing changes. */
+#include "csv.h"
 #include "ctl.h"
 #include "err.h"
 #include "keys.h"
@@ -11,10 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-enum { C_DOMAIN, C_TENANT, C_ALG, C_PUB, C_PRIV, C_TOKEN, C_RP, NCOL };
-static const char *const colnames[NCOL] = { "domain", "tenant", "algorithm", "public_key", "private_key",
-					    "token", "return_path" };
 
 struct row {
 	int line;
@@ -36,16 +33,6 @@ static void err_add(struct errs *e, int line, const char *fmt, const char *a, co
 		snprintf(e->text[e->n], sizeof(e->text[0]), "line %d: %s", line, msg);
 	}
 	e->n++;
-}
-
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-		s[--n] = 0;
-	return s;
 }
 
 static int row_by_domain(const void *a, const void *b)
@@ -92,96 +79,29 @@ void cmd_import(struct ctx *c)
 	char *ps = store_setting(c->st, "selector_prefix");
 	snprintf(prefix, sizeof(prefix), "%s", ps ? ps : "dnsd");
 	free(ps);
-	size_t zl = strlen(c->zone);
 
 	/* 1. Read and check every row. */
 	struct row *rows = NULL;
 	size_t nrows = 0, cap = 0;
 	struct errs e = { 0 };
-	int col[NCOL], ncols = 0, lineno = 0;
+	int lineno = 0;
 	char *line = NULL;
 	size_t lcap = 0;
-	for (int i = 0; i < NCOL; i++)
-		col[i] = -1;
+	struct csv cv;
+	struct csv_row cr;
+	csv_init(&cv, c->zone, prefix, c->o.tenant != NULL);
 	while (getline(&line, &lcap, in) > 0) {
 		lineno++;
-		char *l = trim(line);
-		if (!*l || *l == '#')
+		char why[600];
+		int kind = csv_line(&cv, line, &cr, why, sizeof(why));
+		if (kind == CSV_EHEADER)
+			fail(c, "line %d: %s", lineno, why);
+		if (kind == DNSD_EINVAL)
+			err_add(&e, lineno, "%s%s", why, "");
+		if (kind != CSV_ROW)
 			continue;
-		char *f[16];
-		int nf = 0;
-		for (char *p = l;;) {
-			char *comma = strchr(p, ',');
-			if (comma)
-				*comma = 0;
-			if (nf < 16)
-				f[nf++] = trim(p);
-			if (!comma)
-				break;
-			p = comma + 1;
-		}
-		if (!ncols) { /* the header names the columns */
-			ncols = nf;
-			for (int i = 0; i < nf; i++) {
-				int k;
-				for (k = 0; k < NCOL && strcmp(f[i], colnames[k]); k++)
-					;
-				if (k == NCOL)
-					fail(c, "line %d: unknown column '%s' (columns: domain, tenant, algorithm, public_key, "
-						"private_key, token, return_path)",
-					     lineno, f[i]);
-				col[k] = i;
-			}
-			if (col[C_DOMAIN] < 0)
-				fail(c, "line %d: the header must name a 'domain' column", lineno);
-			if (col[C_TENANT] < 0 && !c->o.tenant)
-				fail(c, "line %d: no 'tenant' column and no --tenant", lineno);
-			if (col[C_PUB] < 0 && col[C_PRIV] < 0)
-				fail(c, "line %d: the header must name a 'public_key' or 'private_key' column", lineno);
-			continue;
-		}
-		if (nf != ncols) {
-			char a[16], b[16];
-			snprintf(a, sizeof(a), "%d", nf);
-			snprintf(b, sizeof(b), "%d", ncols);
-			err_add(&e, lineno, "%s fields where the header names %s", a, b);
-			continue;
-		}
-#define F(k) (col[k] >= 0 && *f[col[k]] ? f[col[k]] : NULL)
-		char why[400], name[256];
-		const char *dom = F(C_DOMAIN);
-		if (!dom || strlen(dom) >= sizeof(name) || policy_name_check(dom, 0, why, sizeof(why))) {
-			err_add(&e, lineno, "bad domain '%s': %s", dom ? dom : "", dom ? why : "empty");
-			continue;
-		}
-		size_t nl = strlen(dom);
-		for (size_t i = 0; i <= nl; i++)
-			name[i] = (char)((dom[i] >= 'A' && dom[i] <= 'Z') ? dom[i] + 32 : dom[i]);
-		if (nl && name[nl - 1] == '.')
-			name[--nl] = 0;
-		char dotted[300];
-		snprintf(dotted, sizeof(dotted), ".%s.", name);
-		if (nl + 2 >= zl && !strcmp(dotted + nl + 2 - zl, c->zone)) {
-			err_add(&e, lineno, "domain %s is inside the hosted zone %s", name, c->zone);
-			continue;
-		}
-		if (strlen(prefix) + 4 + 12 + nl > 253 || nl + 15 + zl > 253) {
-			err_add(&e, lineno, "domain %s is too long%s", name, "");
-			continue;
-		}
-		const char *tok = F(C_TOKEN), *rp = F(C_RP), *alg = F(C_ALG), *pub = F(C_PUB), *priv = F(C_PRIV);
-		if (tok && !keys_token_valid(tok)) {
-			err_add(&e, lineno, "invalid token '%s'%s", tok, ": 16 characters of a-z and 2-7");
-			continue;
-		}
-		if (rp && !valid_label(rp, 0)) {
-			err_add(&e, lineno, "invalid return_path '%s'%s", rp, "");
-			continue;
-		}
-		if (!pub && !priv) {
-			err_add(&e, lineno, "%s has neither a public_key nor a private_key%s", name, "");
-			continue;
-		}
+		const char *name = cr.name, *tok = cr.token, *rp = cr.rp, *alg = cr.alg, *pub = cr.pub,
+			   *priv = cr.priv;
 		struct row r = { .line = lineno };
 		char pubbuf[2048], kalg[16] = "";
 		keys_key *k = NULL;
@@ -221,7 +141,7 @@ void cmd_import(struct ctx *c)
 			tok = tokbuf;
 		}
 		r.domain = strdup(name);
-		const char *tn = F(C_TENANT) ? F(C_TENANT) : c->o.tenant;
+		const char *tn = cr.tenant ? cr.tenant : c->o.tenant;
 		r.tenant = strdup(tn ? tn : "");
 		r.token = strdup(tok);
 		r.rp = rp ? strdup(rp) : NULL;
@@ -240,7 +160,6 @@ void cmd_import(struct ctx *c)
 			if (!(r.path = strdup(path)))
 				fail(c, "out of memory");
 		}
-#undef F
 		if (nrows == cap) {
 			cap = cap ? cap * 2 : 1024;
 			struct row *x = realloc(rows, cap * sizeof(*rows));
@@ -253,7 +172,7 @@ void cmd_import(struct ctx *c)
 	free(line);
 	if (in != stdin)
 		fclose(in);
-	if (!ncols)
+	if (!cv.ncols)
 		fail(c, "%s is empty: the first line must name the columns", file);
 	/* The same domain or token twice in the file. */
 	struct row **by = malloc((nrows ? nrows : 1) * sizeof(*by));

@@ -1,9 +1,14 @@
-/* replay: runs the fuzz target over every file in the directories given (the
- * corpus), without libFuzzer, so the normal gcc test run replays it. */
+/* replay: runs a fuzz target over every file in the directories given, or in
+ * its corpus (FUZZ_CORPUS, set by the Makefile) without arguments, without
+ * libFuzzer, so the normal gcc test run replays it. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#ifndef FUZZ_CORPUS
+#define FUZZ_CORPUS "tests/fuzz/corpus/answer"
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -11,7 +16,7 @@ int main(int argc, char **argv)
 {
 	int pass = 0, fail = 0;
 	static uint8_t buf[1 << 16];
-	static char *def[] = { NULL, "tests/fuzz/corpus" };
+	static char *def[] = { NULL, FUZZ_CORPUS };
 	if (argc < 2) {
 		argv = def;
 		argc = 2;

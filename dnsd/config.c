@@ -1,0 +1,238 @@
+/* config: dnsd's options, from the command line and from config files. */
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->max_udp = 1232;
+	c->tcp_idle_ms = 10000;
+	c->tcp_max_conns = 1000;
+	c->tcp_max_per_client = 64;
+	c->tcp_query_timeout_ms = 5000;
+	c->rrl_rate = 100;
+	c->rrl_slip = 2;
+	c->poll_ms = 200;
+	c->log_level = -1;
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nowned; i++)
+		free(c->owned[i]);
+	free(c->owned);
+	c->owned = NULL;
+	c->nowned = c->capowned = 0;
+}
+
+/* A copy of s that c owns, or NULL when out of memory. */
+static char *keep(struct config *c, const char *s)
+{
+	if (c->nowned == c->capowned) {
+		size_t n = c->capowned ? c->capowned * 2 : 16;
+		char **o = realloc(c->owned, n * sizeof(*o));
+		if (!o)
+			return NULL;
+		c->owned = o;
+		c->capowned = n;
+	}
+	char *d = strdup(s);
+	if (d)
+		c->owned[c->nowned++] = d;
+	return d;
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int config_option(struct config *c, const char *name, const char *val, int depth, char *err,
+		  size_t errlen)
+{
+	unsigned u;
+	if (!val) {
+		snprintf(err, errlen, "option --%s needs a value", name);
+		return DNSD_EINVAL;
+	}
+	if (!strcmp(name, "db")) {
+		c->db = val;
+	} else if (!strcmp(name, "zone")) {
+		if (c->nzones == CONFIG_MAX_ZONES) {
+			snprintf(err, errlen, "at most %d zones", CONFIG_MAX_ZONES);
+			return DNSD_EINVAL;
+		}
+		c->zones[c->nzones++] = val;
+	} else if (!strcmp(name, "listen")) {
+		if (c->nlisten == CONFIG_MAX_LISTEN ||
+		    net_parse_addr(val, &c->listen[c->nlisten])) {
+			snprintf(err, errlen,
+				 "bad --listen '%s': use ADDR:PORT, e.g. 127.0.0.1:53 or [::1]:53",
+				 val);
+			return DNSD_EINVAL;
+		}
+		c->nlisten++;
+	} else if (!strcmp(name, "threads")) {
+		if (parse_uint(val, 1, 256, &u))
+			goto bad;
+		c->threads = (int)u;
+	} else if (!strcmp(name, "max-udp")) {
+		if (parse_uint(val, 512, 4096, &c->max_udp))
+			goto bad;
+	} else if (!strcmp(name, "tcp-idle")) {
+		if (parse_uint(val, 100, 3600000, &c->tcp_idle_ms))
+			goto bad;
+	} else if (!strcmp(name, "tcp-max-conns")) {
+		if (parse_uint(val, 1, 1000000, &c->tcp_max_conns))
+			goto bad;
+	} else if (!strcmp(name, "tcp-query-timeout")) {
+		if (parse_uint(val, 100, 3600000, &c->tcp_query_timeout_ms))
+			goto bad;
+	} else if (!strcmp(name, "tcp-max-per-client")) {
+		if (parse_uint(val, 1, 1000000, &c->tcp_max_per_client))
+			goto bad;
+	} else if (!strcmp(name, "rrl-rate")) {
+		if (parse_uint(val, 0, 1000000, &c->rrl_rate))
+			goto bad;
+	} else if (!strcmp(name, "rrl-slip")) {
+		if (parse_uint(val, 0, 100, &c->rrl_slip))
+			goto bad;
+	} else if (!strcmp(name, "identity")) {
+		if (strlen(val) > 255)
+			goto bad;
+		c->identity = val;
+	} else if (!strcmp(name, "version-string")) {
+		if (strlen(val) > 255)
+			goto bad;
+		c->version = val;
+	} else if (!strcmp(name, "nsid")) {
+		if (!*val || strlen(val) > 512)
+			goto bad;
+		c->nsid = val;
+	} else if (!strcmp(name, "user")) {
+		c->user = val;
+	} else if (!strcmp(name, "poll")) {
+		if (parse_uint(val, 10, 60000, &c->poll_ms))
+			goto bad;
+	} else if (!strcmp(name, "ready-file")) {
+		c->ready_file = val;
+	} else if (!strcmp(name, "state-dir")) {
+		c->state_dir = val;
+	} else if (!strcmp(name, "log-level")) {
+		int l = !strcmp(val, "error")	   ? LOG_ERR
+			: !strncmp(val, "warn", 4) ? LOG_WARN
+			: !strcmp(val, "info")	   ? LOG_INFO
+			: !strcmp(val, "debug")	   ? LOG_DEBUG
+						   : -1;
+		if (l < 0)
+			goto bad;
+		c->log_level = l;
+	} else if (!strcmp(name, "config")) {
+		if (depth > CONFIG_MAX_DEPTH) {
+			snprintf(err, errlen, "config files nested more than %d deep",
+				 CONFIG_MAX_DEPTH);
+			return DNSD_EINVAL;
+		}
+		return config_file(c, val, depth + 1, err, errlen);
+	} else {
+		snprintf(err, errlen, "unknown option --%s (see dnsd --help)", name);
+		return DNSD_EINVAL;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "bad value '%s' for --%s (see dnsd --help)", val, name);
+	return DNSD_EINVAL;
+}
+
+int config_parse(struct config *c, FILE *f, const char *name, int depth, char *err, size_t errlen)
+{
+	char line[1024], why[512];
+	int n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		char *p = line, *opt, *val;
+		p[strcspn(p, "#\r\n")] = 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			continue;
+		opt = p;
+		p += strcspn(p, " \t");
+		if (*p)
+			*p++ = 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		val = p;
+		for (char *e = val + strlen(val); e > val && (e[-1] == ' ' || e[-1] == '\t');)
+			*--e = 0;
+		/* Values must outlive the file: the config keeps pointers to them. */
+		const char *v = NULL;
+		if (*val && !(v = keep(c, val))) {
+			snprintf(err, errlen, "%s, line %d: out of memory", name, n);
+			return DNSD_ENOMEM;
+		}
+		int rc = config_option(c, opt, v, depth, why, sizeof(why));
+		if (rc) {
+			/* A nested file's message names that file and line already. */
+			if (!strcmp(opt, "config") && v)
+				snprintf(err, errlen, "%s (in %s, line %d)", why, name, n);
+			else
+				snprintf(err, errlen, "%s, line %d: %s", name, n, why);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int config_file(struct config *c, const char *path, int depth, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "cannot read config %s: %s", path, strerror(errno));
+		return DNSD_EIO;
+	}
+	int rc = config_parse(c, f, path, depth, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+int config_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+			return CONFIG_HELP;
+		if (!strcmp(a, "--version"))
+			return CONFIG_VERSION;
+		if (strncmp(a, "--", 2)) {
+			snprintf(err, errlen, "unexpected argument '%s' (see dnsd --help)", a);
+			return DNSD_EINVAL;
+		}
+		char name[64];
+		const char *eq = strchr(a, '=');
+		const char *val;
+		if (eq) {
+			snprintf(name, sizeof(name), "%.*s", (int)(eq - a - 2), a + 2);
+			val = eq + 1;
+		} else {
+			snprintf(name, sizeof(name), "%s", a + 2);
+			val = i + 1 < argc ? argv[++i] : NULL;
+		}
+		int rc = config_option(c, name, val, 0, err, errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

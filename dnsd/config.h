@@ -1,0 +1,60 @@
+/* config: dnsd's options, from the command line and from config files. */
+#ifndef DNSD_CONFIG_H
+#define DNSD_CONFIG_H
+#include "net.h"
+#include <stddef.h>
+#include <stdio.h>
+
+#define CONFIG_MAX_LISTEN 32
+#define CONFIG_MAX_ZONES  64
+/* How deep config files may include config files. */
+#define CONFIG_MAX_DEPTH 4
+
+/* What config_args returns when the command line asks for the help text or the
+ * version instead of a run. */
+enum { CONFIG_HELP = 1, CONFIG_VERSION = 2 };
+
+/* The options. Strings point into argv or into copies the config owns (values
+ * read from files); they live until config_free. */
+struct config {
+	const char *db;
+	const char *zones[CONFIG_MAX_ZONES];
+	size_t nzones;
+	struct net_addr listen[CONFIG_MAX_LISTEN];
+	size_t nlisten;
+	int threads; /* 0: not given */
+	unsigned max_udp, tcp_idle_ms, tcp_query_timeout_ms, tcp_max_conns, tcp_max_per_client,
+		poll_ms;
+	unsigned rrl_rate, rrl_slip;
+	int log_level; /* -1: not given */
+	const char *ready_file, *identity, *version, *nsid, *user, *state_dir;
+	char **owned; /* the copies of values read from files */
+	size_t nowned, capowned;
+};
+
+/* Sets every option to its default. */
+void config_init(struct config *c);
+
+/* Frees the values the config copied; the struct itself is the caller's.
+ * config_free(NULL) does nothing. */
+void config_free(struct config *c);
+
+/* Applies one option by name (without the dashes). val is borrowed: it must
+ * outlive c. depth: how many config files deep this option stands (0 on the
+ * command line). Returns 0, or DNSD_EINVAL/DNSD_EIO/DNSD_ENOMEM with one
+ * sentence in err. */
+int config_option(struct config *c, const char *name, const char *val, int depth, char *err,
+		  size_t errlen);
+
+/* Reads options from the config file at path (one "name value" a line, #
+ * starts a comment). Returns as config_option; err names the file and line. */
+int config_file(struct config *c, const char *path, int depth, char *err, size_t errlen);
+
+/* The same from an open stream; name is what err calls it. The stream stays
+ * the caller's. */
+int config_parse(struct config *c, FILE *f, const char *name, int depth, char *err, size_t errlen);
+
+/* Applies the command line (argv[0] is skipped). Returns 0, CONFIG_HELP or
+ * CONFIG_VERSION when asked for those, or a negative code with err. */
+int config_args(struct config *c, int argc, char **argv, char *err, size_t errlen);
+#endif
