@@ -11,37 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-void undo_add(struct ctx *c, const char *path)
-{
-	if (c->nundo == c->capundo) {
-		size_t n = c->capundo ? c->capundo * 2 : 8;
-		char **u = realloc(c->undo, n * sizeof(*u));
-		if (!u)
-			fail(c, "out of memory");
-		c->undo = u;
-		c->capundo = n;
-	}
-	if (!(c->undo[c->nundo] = strdup(path)))
-		fail(c, "out of memory");
-	c->nundo++;
-}
-
-void undo_clear(struct ctx *c)
-{
-	for (size_t i = 0; i < c->nundo; i++)
-		free(c->undo[i]);
-	c->nundo = 0;
-	c->undo_dir[0] = 0;
-}
-
-void undo_drop(struct ctx *c)
-{
-	for (size_t i = 0; i < c->nundo; i++)
-		unlink(c->undo[i]);
-	if (c->undo_dir[0])
-		rmdir(c->undo_dir); /* only if still empty */
-	undo_clear(c);
-}
 
 void die_usage(const char *fmt, ...)
 {
@@ -189,7 +158,7 @@ void commit(struct ctx *c)
 {
 	if (store_write_commit(c->st, c->err, sizeof(c->err)))
 		fail(c, "cannot commit: %s; nothing was changed", c->err);
-	undo_clear(c); /* the files written are now the store's */
+	stage_publish(c); /* the files written are now the store's: to their place */
 }
 
 void need_safe(struct ctx *c, const char *what, const char *path, int flags)
@@ -223,6 +192,7 @@ void open_store(struct ctx *c, int create)
 		if (!c->zone)
 			fail(c, "%s is not initialised: run 'dnsdctl --db %s init --zone ZONE' first", c->o.db,
 			     c->o.db);
+		stage_recover(c);
 	}
 }
 

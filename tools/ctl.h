@@ -35,10 +35,11 @@ struct ctx {
 	sqlite3 *db;
 	char *zone;          /* the hosted zone, absolute, lowercase */
 	char err[1024];
-	/* What a failing command must take back: key files it wrote, a directory it made. */
-	char **undo;
+	/* Key files written into this run's staging directory (undo) and where each
+	 * goes once the store names it (final): see stage_dir. */
+	char **undo, **final;
 	size_t nundo, capundo;
-	char undo_dir[8192];
+	char stage[4200];
 	/* An SPF value being set, seen by include checks in place of the stored one. */
 	const char *spf_new;
 	int export_force; /* rewrite the exports even if the serial says nothing changed */
@@ -60,11 +61,21 @@ void die_usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 
  * undo_dir), prints the error and exits 1. */
 void fail(struct ctx *c, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 
-/* Remembers a file the command wrote, to delete if it fails; undo_clear forgets
- * them all once the change is committed. undo_drop deletes them now. */
-void undo_add(struct ctx *c, const char *path);
+/* Key files are written into a staging directory of this run,
+ * <keys>/.stage-<pid>/<domain>/<file>, and moved to <keys>/<domain>/<file> only once
+ * the store has committed the rows that name them (commit calls stage_publish). A
+ * run that fails takes them back (undo_drop, from fail); one that was killed leaves
+ * its staging directory, which the next run's open_store finishes (stage_recover):
+ * files the store names go to their place, the others are deleted.
+ * stage_dir makes the staging directory under kabs (the absolute key directory) if
+ * not made yet; returns 0 or -1 with why. undo_add remembers a staged file and its
+ * final path. */
+int stage_dir(struct ctx *c, const char *kabs, char *why, size_t n);
+void undo_add(struct ctx *c, const char *staged, const char *final);
 void undo_clear(struct ctx *c);
 void undo_drop(struct ctx *c);
+void stage_publish(struct ctx *c);
+void stage_recover(struct ctx *c);
 
 void json_str(FILE *f, const char *s);
 void json_kv(FILE *f, int *first, const char *k, const char *v);

@@ -96,47 +96,50 @@ static void next_algorithm(const char *cur, const char *role, char *out, size_t 
 int key_store_file(struct ctx *c, const keys_key *k, const char *domain, const char *label, const char *token,
 		   const char *suffix, char *path, size_t pathlen, char *why, size_t whylen)
 {
-	char kdir_buf[4096], ddir[4400];
+	char kdir_buf[4096], dwhy[1200], kabs[PATH_MAX], sdir[PATH_MAX + 300], ddir[PATH_MAX + 300];
 	const char *kdir = keys_dir(c, kdir_buf, sizeof(kdir_buf));
+	/* Judged before anything is made in it, and the domain's directory: no other
+	 * user may be able to swap either for a link to elsewhere. */
 	snprintf(ddir, sizeof(ddir), "%s/%s", kdir, domain);
-	struct stat sb;
-	int had_dir = lstat(ddir, &sb) == 0;
-	char dwhy[1200];
-	/* Judged before anything is made in it, and the domain's directory after:
-	 * no other user may be able to swap either for a link to elsewhere. */
-	if (fsafe_check(kdir, FSAFE_DIR | FSAFE_MISSING, dwhy, sizeof(dwhy)) ||
-	    (had_dir && fsafe_check(ddir, FSAFE_DIR, dwhy, sizeof(dwhy)))) {
-		snprintf(why, whylen, "refusing the key directory: %s", dwhy);
-		return DNSD_EPERM;
-	}
-	if (keys_dir_prepare(ddir, dwhy, sizeof(dwhy))) {
-		snprintf(why, whylen, "key directory: %s", dwhy);
+	dwhy[0] = 0;
+	int rc = fsafe_check(kdir, FSAFE_DIR | FSAFE_MISSING, dwhy, sizeof(dwhy));
+	if (rc && rc != DNSD_ENOENT) /* a missing parent is made just below, and judged then */
+		goto unsafe;
+	if (keys_dir_prepare(kdir, dwhy, sizeof(dwhy)) || !realpath(kdir, kabs)) {
+		snprintf(why, whylen, "key directory: %s", dwhy[0] ? dwhy : strerror(errno));
 		return DNSD_EIO;
 	}
-	if (fsafe_check(ddir, FSAFE_DIR, dwhy, sizeof(dwhy))) {
-		snprintf(why, whylen, "refusing the key directory: %s", dwhy);
-		return DNSD_EPERM;
+	if (fsafe_check(kdir, FSAFE_DIR, dwhy, sizeof(dwhy)) || fsafe_check(ddir, FSAFE_DIR | FSAFE_MISSING, dwhy, sizeof(dwhy)))
+		goto unsafe;
+	/* The file is written into this run's staging directory and moved to its
+	 * place only once the store has committed the row that names it (commit):
+	 * a run that fails or is killed leaves no key and no directory behind. */
+	if (stage_dir(c, kabs, why, whylen))
+		return DNSD_EIO;
+	snprintf(sdir, sizeof(sdir), "%s/%s", c->stage, domain);
+	if (mkdir(sdir, 0700) && errno != EEXIST) {
+		snprintf(why, whylen, "cannot create %s: %s", sdir, strerror(errno));
+		return DNSD_EIO;
 	}
-	/* The store keeps an absolute reference: the signer reads it from elsewhere. */
-	char *abs = realpath(ddir, NULL);
-	if (abs) {
-		snprintf(ddir, sizeof(ddir), "%s", abs);
-		free(abs);
-	}
-	if (!had_dir && !c->undo_dir[0])
-		snprintf(c->undo_dir, sizeof(c->undo_dir), "%s", ddir);
 	int64_t now = store_now();
-	int rc;
+	char staged[2 * PATH_MAX], name[400];
 	for (int attempt = 0;; attempt++) {
-		snprintf(path, pathlen, "%s/%s-%s-%lld%s%s%.0d.pem", ddir, label, token, (long long)now, suffix,
+		snprintf(name, sizeof(name), "%s-%s-%lld%s%s%.0d.pem", label, token, (long long)now, suffix,
 			 attempt ? "-" : "", attempt);
-		rc = keys_write_private(k, path, why, whylen);
+		/* The store keeps an absolute reference: the signer reads it from elsewhere. */
+		snprintf(path, pathlen, "%s/%s/%s", kabs, domain, name);
+		snprintf(staged, sizeof(staged), "%s/%s", sdir, name);
+		struct stat sb;
+		rc = lstat(path, &sb) == 0 ? DNSD_EEXIST : keys_write_private(k, staged, why, whylen);
 		if (rc != DNSD_EEXIST || attempt > 50)
 			break;
 	}
 	if (!rc)
-		undo_add(c, path);
+		undo_add(c, staged, path);
 	return rc;
+unsafe:
+	snprintf(why, whylen, "refusing the key directory: %s", dwhy);
+	return DNSD_EPERM;
 }
 
 void key_new_file(struct ctx *c, const char *domain, const char *token, const char *alg, const char *label,
@@ -267,20 +270,30 @@ static int64_t key_in(struct ctx *c, int64_t domain_id, const char *role, const 
  * follows. Keeps the old name if the new one cannot be made. */
 static void key_file_name(struct ctx *c, char *path, size_t n, const char *oldsel, const char *newsel)
 {
-	char *slash = strrchr(path, '/'), np[8192];
+	char *slash = strrchr(path, '/');
 	size_t ol = strlen(oldsel);
 	if (!slash || !strcmp(oldsel, newsel) || strncmp(slash + 1, oldsel, ol) || slash[1 + ol] != '-')
 		return;
-	snprintf(np, sizeof(np), "%.*s/%s%s", (int)(slash - path), path, newsel, slash + 1 + ol);
-	if (strlen(np) >= n || link(path, np))
+	for (size_t i = 0; i < c->nundo; i++) {
+		if (strcmp(c->final[i], path))
+			continue;
+		/* Still staged: both names change, the staged file by a link. */
+		char *ss = strrchr(c->undo[i], '/'), np[8192], ns[8192];
+		snprintf(np, sizeof(np), "%.*s/%s%s", (int)(slash - path), path, newsel, slash + 1 + ol);
+		snprintf(ns, sizeof(ns), "%.*s/%s%s", (int)(ss - c->undo[i]), c->undo[i], newsel, ss + 1 + ol);
+		struct stat sb;
+		if (strlen(np) >= n || lstat(np, &sb) == 0 || link(c->undo[i], ns))
+			return;
+		unlink(c->undo[i]);
+		free(c->undo[i]);
+		free(c->final[i]);
+		c->undo[i] = strdup(ns);
+		c->final[i] = strdup(np);
+		if (!c->undo[i] || !c->final[i])
+			fail(c, "out of memory");
+		snprintf(path, n, "%s", np);
 		return;
-	unlink(path);
-	for (size_t i = 0; i < c->nundo; i++)
-		if (!strcmp(c->undo[i], path)) {
-			free(c->undo[i]);
-			c->undo[i] = strdup(np);
-		}
-	snprintf(path, n, "%s", np);
+	}
 }
 
 /* The live key in the slot named selector, or 0; *slot_id and role set if the slot exists. */
