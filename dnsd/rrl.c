@@ -1,5 +1,5 @@
-/* rrl: response rate limiting: a token bucket per (source prefix, response), found
- * through a hash keyed at start so that no one can aim two responses at one bucket. */
+/* rrl: response rate limiting: a token bucket per (source prefix, class of response,
+ * name), found through a hash keyed at start so that no one can aim two at one bucket. */
 #include "rrl.h"
 #include "wire.h"
 #include <errno.h>
@@ -125,11 +125,40 @@ static size_t name_len(const uint8_t *p, size_t len, size_t off)
 	return i < len && !p[i] ? i + 1 - off : 0;
 }
 
-/* The key of resp's bucket into key[]: the source prefix, then for answers and
- * NODATA 'a', the name and the type; for NXDOMAIN 'n' and the zone, so random names
- * do not each get one; for errors 'e' alone. Returns its length. */
+/* The offset just past the owner name at off, compressed or not, or 0. */
+static size_t skip_name(const uint8_t *p, size_t len, size_t off)
+{
+	while (off < len && p[off] && !(p[off] & 0xC0))
+		off += p[off] + 1u;
+	if (off < len && !p[off])
+		return off + 1;
+	return off + 2 <= len && (p[off] & 0xC0) == 0xC0 ? off + 2 : 0;
+}
+
+/* The rcode with its EDNS extension: BADVERS is 0 in the header, and counting it
+ * as NODATA would give every random name a bucket of its own. off is the end of
+ * the question. */
+static int full_rcode(const uint8_t *p, size_t len, size_t off)
+{
+	int rcode = p[3] & 0x0F;
+	unsigned before = wire_get16(p + 6) + wire_get16(p + 8), ar = wire_get16(p + 10);
+	for (unsigned i = 0; ar && i < before + ar; i++) {
+		if (!(off = skip_name(p, len, off)) || off + 10 > len)
+			break;
+		if (i >= before && wire_get16(p + off) == WIRE_T_OPT)
+			return rcode | p[off + 4] << 4;
+		off += 10u + wire_get16(p + off + 8);
+	}
+	return rcode;
+}
+
+/* The key of resp's bucket into key[]: the source prefix, a class, a name. Returns
+ * its length. The classes follow NSD and Knot: an answer counts against its name
+ * whatever the type asked, NODATA against its name too (so rotating types gains
+ * nothing), NXDOMAIN against its zone (so random names gain nothing), and every
+ * error (REFUSED, FORMERR, NOTIMP, BADVERS...) against the prefix alone. */
 static size_t bucket_key(const struct sockaddr *addr, const uint8_t *resp, size_t len,
-			 uint8_t key[8 + 1 + WIRE_MAXNAME + 2])
+			 uint8_t key[8 + 1 + WIRE_MAXNAME])
 {
 	memset(key, 0, 8);
 	if (addr->sa_family == AF_INET) {
@@ -138,15 +167,17 @@ static size_t bucket_key(const struct sockaddr *addr, const uint8_t *resp, size_
 		memcpy(key, &((const struct sockaddr_in6 *)addr)->sin6_addr, 7); /* /56 */
 		key[7] = 6;
 	}
-	int rcode = resp[3] & 0x0F;
 	size_t ql = wire_get16(resp + 4) ? name_len(resp, len, WIRE_HDR) : 0;
-	size_t from = WIRE_HDR, nl = 0, tl = 0;
-	if (rcode == WIRE_RC_NOERROR && ql && WIRE_HDR + ql + 4 <= len) {
-		key[8] = 'a';
+	if (ql && WIRE_HDR + ql + 4 > len)
+		ql = 0;
+	int rcode = full_rcode(resp, len, ql ? WIRE_HDR + ql + 4 : WIRE_HDR);
+	size_t from = WIRE_HDR, nl = 0;
+	if (rcode == WIRE_RC_NOERROR && ql) {
+		key[8] = wire_get16(resp + 6) ? 'a' : 'd';
 		nl = ql;
-		tl = 2;
 	} else if (rcode == WIRE_RC_NXDOMAIN && ql) {
-		/* The authority SOA's owner points into the question at the apex. */
+		/* The authority SOA's owner points into the question at the apex; without
+		 * it, the root stands for the zone. */
 		key[8] = 'n';
 		size_t off = WIRE_HDR + ql + 4;
 		from = WIRE_HDR + ql - 1;
@@ -159,9 +190,9 @@ static size_t bucket_key(const struct sockaddr *addr, const uint8_t *resp, size_
 	} else {
 		key[8] = 'e';
 	}
-	memcpy(key + 9, resp + from, nl + tl);
+	memcpy(key + 9, resp + from, nl);
 	wire_name_lower(key + 9, nl);
-	return 9 + nl + tl;
+	return 9 + nl;
 }
 
 /* ---- the buckets ---- */
@@ -216,7 +247,7 @@ int rrl_check(struct rrl *r, const struct sockaddr *addr, const uint8_t *resp, s
 {
 	if (!r || !r->cfg.rate || len < WIRE_HDR)
 		return RRL_SEND;
-	uint8_t key[8 + 1 + WIRE_MAXNAME + 2];
+	uint8_t key[8 + 1 + WIRE_MAXNAME];
 	uint64_t h = rrl_siphash24(r->key, key, bucket_key(addr, resp, len, key));
 	h += !h; /* 0 marks a bucket never used */
 	struct set *s = &r->s[h & r->mask];

@@ -26,8 +26,9 @@ void rrl_free(struct rrl *r); /* NULL is safe */
 /* Decides the fate of the UDP response resp[0..len) to a client at addr, at time
  * now_ms: send it, drop it, or send it truncated (slip). The response's question,
  * rcode and authority say which bucket of the client's prefix (/24, /56) it counts
- * against: the name and type for answers and NODATA, the zone for NXDOMAIN, one per
- * prefix for errors. A bucket holds rate responses and gains rate a second. */
+ * against: the name for answers (whatever the type), the name for NODATA (whatever
+ * the type), the zone for NXDOMAIN, one per prefix for errors. A bucket holds rate
+ * responses and gains rate a second. */
 int rrl_check(struct rrl *r, const struct sockaddr *addr, const uint8_t *resp, size_t len,
 	      uint64_t now_ms);
 

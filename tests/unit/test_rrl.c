@@ -1,5 +1,5 @@
 /* test_rrl: response rate limiting: buckets, refill, slip, prefixes, truncation,
- * the keyed hash, collisions, threads. */
+ * the keyed hash, collisions, and how responses are classed. */
 #include "rrl.h"
 #include "t.h"
 #include "wire.h"
@@ -261,6 +261,67 @@ static void test_live_bucket_not_reset(void)
 	rrl_free(r);
 }
 
+/* NODATA counts against its name whatever the type: rotating a thousand types gets
+ * no more than one name's burst. Answers count against the name too (TXT and ANY
+ * share), apart from its NODATA. */
+static void test_classes_by_name(void)
+{
+	struct rrl_cfg cfg = {10, 0};
+	struct rrl *r = rrl_new(&cfg, 16);
+	uint8_t p[512];
+	int full = 0;
+	struct shape nodata = {0, 0, 1, 1, 0};
+	for (int t = 1; t <= 1000; t++) {
+		size_t n = reply(p, "a.demo.example", (uint16_t)t, nodata);
+		full += sent(r, "192.0.2.1", p, n, 1000);
+	}
+	T_EQ_INT(full, 10);
+	/* The name's answers are apart from its NODATA. */
+	struct shape answer = {0, 1, 0, 1, 0};
+	full = 0;
+	for (int i = 0; i < 20; i++) {
+		size_t n = reply(p, "a.demo.example", i & 1 ? WIRE_T_TXT : WIRE_T_ANY, answer);
+		full += sent(r, "192.0.2.1", p, n, 1000);
+	}
+	T_EQ_INT(full, 10);
+	/* Another name's NODATA has its own bucket. */
+	size_t n = reply(p, "b.demo.example", WIRE_T_MX, nodata);
+	T_EQ_INT(sent(r, "192.0.2.1", p, n, 1000), 1);
+	rrl_free(r);
+}
+
+/* Errors count against the source prefix alone, whatever the name: REFUSED, FORMERR
+ * (no question) and BADVERS, whose rcode is 0 in the header and 1 in the OPT. */
+static void test_errors_per_prefix(void)
+{
+	struct rrl_cfg cfg = {10, 0};
+	struct rrl *r = rrl_new(&cfg, 16);
+	uint8_t p[512];
+	char name[64];
+	int full = 0;
+	struct shape badvers = {0, 0, 0, 1, 1};
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "r%d.demo.example", i);
+		size_t n = reply(p, name, WIRE_T_TXT, badvers);
+		full += sent(r, "192.0.2.1", p, n, 1000);
+	}
+	T_EQ_INT(full, 10);
+	/* REFUSED and FORMERR share that bucket. */
+	size_t n = resp(p, "elsewhere.example", WIRE_RC_REFUSED);
+	T_EQ_INT(sent(r, "192.0.2.1", p, n, 1000), 0);
+	n = resp(p, "x.example", WIRE_RC_FORMERR);
+	p[5] = 0;
+	T_EQ_INT(sent(r, "192.0.2.1", p, WIRE_HDR, 1000), 0);
+	/* Another prefix has its own; the same prefix's answers and NXDOMAIN go on. */
+	n = resp(p, "elsewhere.example", WIRE_RC_REFUSED);
+	T_EQ_INT(sent(r, "192.0.3.1", p, n, 1000), 1);
+	n = reply(p, "a.demo.example", WIRE_T_TXT, (struct shape){0, 1, 0, 1, 0});
+	T_EQ_INT(sent(r, "192.0.2.1", p, n, 1000), 1);
+	n = reply(p, "r1.demo.example", WIRE_T_TXT, (struct shape){WIRE_RC_NXDOMAIN, 0, 1, 1, 0});
+	T_EQ_INT(sent(r, "192.0.2.1", p, n, 1000), 1);
+	rrl_free(r);
+}
+
 /* Workers share the table: four threads taking from one bucket at one instant get
  * exactly its burst between them, never more (the set's lock holds). */
 struct racer {
@@ -313,6 +374,8 @@ int main(void)
 	T_RUN(test_alternating_collision);
 	T_RUN(test_three_in_two);
 	T_RUN(test_live_bucket_not_reset);
+	T_RUN(test_classes_by_name);
+	T_RUN(test_errors_per_prefix);
 	T_RUN(test_threads_share);
 	return t_done();
 }
