@@ -152,6 +152,25 @@ static int full_rcode(const uint8_t *p, size_t len, size_t off)
 	return rcode;
 }
 
+/* Copies the name src[0..n) to dst in lowercase, eight octets at a time (this is on
+ * every answer's path; wire_name_lower walks octet by octet). Every octet may be
+ * folded: a length octet is at most 63, below 'A'. */
+static void copy_lower(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, low;
+		memcpy(&x, src + i, 8);
+		low = x & ~high; /* the sums below then stay within each octet */
+		uint64_t from_a = low + ones * (0x80 - 'A'), past_z = low + ones * (0x80 - 'Z' - 1);
+		x |= (from_a & ~past_z & ~x & high) >> 2; /* 0x20 where 'A' <= octet <= 'Z' */
+		memcpy(dst + i, &x, 8);
+	}
+	for (; i < n; i++)
+		dst[i] = (uint8_t)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] | 0x20 : src[i]);
+}
+
 /* The key of resp's bucket into key[]: the source prefix, a class, a name. Returns
  * its length. The classes follow NSD and Knot: an answer counts against its name
  * whatever the type asked, NODATA against its name too (so rotating types gains
@@ -190,8 +209,7 @@ static size_t bucket_key(const struct sockaddr *addr, const uint8_t *resp, size_
 	} else {
 		key[8] = 'e';
 	}
-	memcpy(key + 9, resp + from, nl);
-	wire_name_lower(key + 9, nl);
+	copy_lower(key + 9, resp + from, nl);
 	return 9 + nl;
 }
 

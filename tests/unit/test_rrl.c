@@ -290,6 +290,27 @@ static void test_classes_by_name(void)
 	rrl_free(r);
 }
 
+/* Case folds in every octet of a long name, and only A-Z fold: 0xC1 is not 'A'. */
+static void test_case_folding(void)
+{
+	struct rrl_cfg cfg = {1, 0};
+	struct rrl *r = rrl_new(&cfg, 16);
+	uint8_t p[512];
+	size_t n = resp(p, "esp1.abcdefghijklmnopqrstuvwxyz.dkim.auth.demo.example", 0);
+	T_EQ_INT(sent(r, "192.0.2.1", p, n, 1000), 1);
+	n = resp(p, "ESP1.AbCdEfGhIjKlMnOpQrStUvWxYz.DKIM.Auth.Demo.EXAMPLE", 0);
+	T_EQ_INT(sent(r, "192.0.2.1", p, n, 1000), 0);
+	n = resp(p, "a.demo.example", 0);
+	T_EQ_INT(sent(r, "192.0.2.1", p, n, 1000), 1);
+	p[13] = 0xC1; /* the label 'a' becomes the octet 0xC1: another name */
+	T_EQ_INT(sent(r, "192.0.2.1", p, n, 1000), 1);
+	p[13] = 0xE1; /* and 0xE1 another again: 0xC1 did not fold into it */
+	T_EQ_INT(sent(r, "192.0.2.1", p, n, 1000), 1);
+	p[13] = 'A';
+	T_EQ_INT(sent(r, "192.0.2.1", p, n, 1000), 0);
+	rrl_free(r);
+}
+
 /* Errors count against the source prefix alone, whatever the name: REFUSED, FORMERR
  * (no question) and BADVERS, whose rcode is 0 in the header and 1 in the OPT. */
 static void test_errors_per_prefix(void)
@@ -375,6 +396,7 @@ int main(void)
 	T_RUN(test_three_in_two);
 	T_RUN(test_live_bucket_not_reset);
 	T_RUN(test_classes_by_name);
+	T_RUN(test_case_folding);
 	T_RUN(test_errors_per_prefix);
 	T_RUN(test_threads_share);
 	return t_done();
