@@ -499,7 +499,7 @@ static int spf_lookup_fn(void *ctxp, const char *name, char *out, size_t outlen)
 	}
 	if (!l->zf) {
 		snprintf(c->err, sizeof(c->err),
-			 "cannot check the include of %s: dnsdctl needs the zone file (--zone-file, or init --zone-file)",
+			 "cannot check the include of %s: dnsdctl needs the zone file (zone-file in its config file, or --zone-file)",
 			 name);
 		return DNSD_ENOENT;
 	}
