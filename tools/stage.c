@@ -148,7 +148,13 @@ static void recover_one(struct ctx *c, const char *kabs, const char *stage, cons
 			    snprintf(final, sizeof(final), "%s/%s/%s", kabs, de->d_name, fe->d_name) >= (int)sizeof(final))
 				continue;
 			int named = one_int(c, q(c, "SELECT count(*) FROM keys WHERE private_ref = ?", "s", final), 0) > 0;
-			if (named && !stage_move(staged, final, why, sizeof(why)))
+			struct stat a, b;
+			if (named && lstat(final, &b) == 0 && lstat(staged, &a) == 0 && a.st_ino == b.st_ino &&
+			    a.st_dev == b.st_dev) {
+				/* Killed between the link and the unlink: the move is done. */
+				unlink(staged);
+				moved++;
+			} else if (named && !stage_move(staged, final, why, sizeof(why)))
 				moved++;
 			else if (!named && !unlink(staged))
 				removed++;
