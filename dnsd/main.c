@@ -38,6 +38,7 @@ struct config {
 	int threads;
 	unsigned max_udp, tcp_idle_ms, tcp_query_timeout_ms, tcp_max_conns, tcp_max_per_client, poll_ms;
 	unsigned rrl_rate, rrl_slip;
+	unsigned tcp_max_unsent, tcp_max_unsent_total; /* 0: net's defaults */
 	const char *ready_file, *identity, *version, *nsid, *user;
 };
 
@@ -113,6 +114,10 @@ static void usage(FILE *f)
 		"                       to send one whole query (default 5000)\n"
 		"  --tcp-max-conns N    TCP connections in all (default 1000)\n"
 		"  --tcp-max-per-client N  TCP connections from one address (default 64)\n"
+		"  --tcp-max-unsent BYTES  stop reading a TCP connection whose answers wait\n"
+		"                       unsent past BYTES, until they drain (default 65536)\n"
+		"  --tcp-max-unsent-total BYTES  the same for all connections together, shared\n"
+		"                       out over the workers (default 16777216)\n"
 		"  --rrl-rate N         response rate limit: UDP responses per second per source\n"
 		"                       prefix (/24, /56) and response; 0 turns it off (default 100)\n"
 		"  --rrl-slip N         every Nth limited response is sent truncated, so real\n"
@@ -187,6 +192,12 @@ static int option(struct config *c, const char *name, const char *val, int depth
 			goto bad;
 	} else if (!strcmp(name, "tcp-max-per-client")) {
 		if (parse_uint(val, 1, 1000000, &c->tcp_max_per_client))
+			goto bad;
+	} else if (!strcmp(name, "tcp-max-unsent")) {
+		if (parse_uint(val, 1024, 16u << 20, &c->tcp_max_unsent))
+			goto bad;
+	} else if (!strcmp(name, "tcp-max-unsent-total")) {
+		if (parse_uint(val, 64u << 10, 1u << 30, &c->tcp_max_unsent_total))
 			goto bad;
 	} else if (!strcmp(name, "rrl-rate")) {
 		if (parse_uint(val, 0, 1000000, &c->rrl_rate))
@@ -985,6 +996,8 @@ int main(int argc, char **argv)
 	s->sh.tcp_max_conns = s->cfg.tcp_max_conns;
 	s->sh.tcp_max_per_client = s->cfg.tcp_max_per_client;
 	s->sh.tcp_query_timeout_ms = s->cfg.tcp_query_timeout_ms;
+	s->sh.tcp_max_unsent = s->cfg.tcp_max_unsent;
+	s->sh.tcp_max_unsent_total = s->cfg.tcp_max_unsent_total;
 	s->sh.rrl.rate = s->cfg.rrl_rate;
 	s->sh.rrl.slip = s->cfg.rrl_slip;
 	s->sh.acfg.identity = s->cfg.identity;

@@ -19,6 +19,8 @@
 #define UDP_BATCH 32
 #define UDP_MSG 4096
 #define UDP_ROUNDS 8 /* batches per wakeup, so TCP is served between floods */
+/* When stopping, how long a TCP connection with work left may take to finish it. */
+#define STOP_GRACE_MS 1000
 
 struct worker;
 
@@ -65,6 +67,8 @@ struct worker {
 	struct rrl *rrl;
 	uint64_t qcount;           /* atomic: quiescent points passed */
 	uint64_t udp_dropped;      /* answers not sent: the socket buffer was full */
+	size_t unsent;             /* octets queued on its TCP connections, not yet sent */
+	size_t unsent_max;         /* its share of tcp_max_unsent_total */
 	struct udp_batch *ub;
 	uint8_t obuf[UDP_BUF];     /* the TCP answer being sent */
 };
@@ -90,6 +94,8 @@ struct tcp_conn {
 	struct worker *w;
 	int closing, handles;
 	int counted;                    /* holds a place in the connection counts */
+	int paused;                     /* not read: its unsent answers passed a bound */
+	size_t unsent;                  /* octets queued, not yet sent (with their requests) */
 	unsigned client;                /* its slot in per_client */
 	uint64_t partial_since;         /* when the message in rbuf began arriving */
 	size_t rlen;
@@ -102,6 +108,9 @@ struct tcp_write {
 	size_t len;
 	uint8_t data[];
 };
+
+/* What a queued answer costs, as counted against the bounds. */
+#define WRITE_COST(len) (sizeof(struct tcp_write) + (len))
 
 int net_parse_addr(const char *text, struct net_addr *a)
 {
@@ -362,12 +371,17 @@ static void conn_idle(uv_timer_t *t)
 }
 
 /* An idle connection gets tcp_idle_ms; one holding half a message gets what is
- * left of tcp_query_timeout_ms since that message began, however slowly it trickles. */
+ * left of tcp_query_timeout_ms since that message began, however slowly it trickles.
+ * A paused one waits for its client to read: that is idleness too. Once
+ * stopping, a connection keeps the last moment close_walk gave it, however busy:
+ * a client that reads and asks on and on cannot hold dnsd up. */
 static void conn_arm(struct tcp_conn *c)
 {
 	const struct net_shared *sh = c->w->net->sh;
 	uint64_t wait = sh->tcp_idle_ms;
-	if (c->rlen) {
+	if (c->w->stopping)
+		return;
+	if (c->rlen && !c->paused) {
 		uint64_t spent = uv_now(&c->w->loop) - c->partial_since;
 		if (spent >= sh->tcp_query_timeout_ms) {
 			conn_close(c);
@@ -379,13 +393,53 @@ static void conn_arm(struct tcp_conn *c)
 	uv_timer_start(&c->idle, conn_idle, wait, 0);
 }
 
+/* 1 when c may not answer more now: its own unsent answers passed
+ * tcp_max_unsent, or it has some and the worker's passed its share of the total.
+ * A connection with nothing queued may always answer one more, so the total never
+ * starves a client that reads (its answers go straight to the socket). */
+static int conn_full(const struct tcp_conn *c)
+{
+	const struct worker *w = c->w;
+	return c->unsent >= w->net->sh->tcp_max_unsent || (c->unsent && w->unsent >= w->unsent_max);
+}
+
+static int conn_process(struct tcp_conn *c);
+static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* Reads again once what a paused connection queued has half drained. */
+static void conn_resume(struct tcp_conn *c)
+{
+	if (c->unsent > c->w->net->sh->tcp_max_unsent / 2 || conn_full(c))
+		return;
+	c->paused = 0;
+	/* The time paused was the client's to read, not to send its query. */
+	c->partial_since = uv_now(&c->w->loop);
+	if (conn_process(c) || c->paused)
+		return;
+	if (uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read)) {
+		conn_close(c);
+		return;
+	}
+	conn_arm(c);
+}
+
 static void conn_written(uv_write_t *req, int status)
 {
 	struct tcp_write *wr = (struct tcp_write *)req;
 	struct tcp_conn *c = wr->c;
+	c->unsent -= WRITE_COST(wr->len);
+	c->w->unsent -= WRITE_COST(wr->len);
 	free(wr);
-	if (status < 0 || (c->w->stopping && !c->rlen &&
-			   uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0))
+	if (status < 0 || c->closing) {
+		conn_close(c);
+		return;
+	}
+	if (c->paused) {
+		conn_resume(c);
+		return;
+	}
+	if (c->w->stopping && !c->rlen && uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0)
 		conn_close(c);
 }
 
@@ -403,7 +457,7 @@ static int conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	if (r < 0 && r != UV_EAGAIN)
 		return r;
 	size_t done = r > 0 ? (size_t)r : 0;
-	struct tcp_write *wr = malloc(sizeof(*wr) + total - done);
+	struct tcp_write *wr = malloc(WRITE_COST(total - done));
 	if (!wr)
 		return UV_ENOMEM;
 	wr->c = c;
@@ -411,9 +465,13 @@ static int conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	memcpy(wr->data, p + done, wr->len);
 	b = uv_buf_init((char *)wr->data, (unsigned)wr->len);
 	r = uv_write(&wr->req, (uv_stream_t *)&c->h, &b, 1, conn_written);
-	if (r)
+	if (r) {
 		free(wr);
-	return r;
+		return r;
+	}
+	c->unsent += WRITE_COST(wr->len);
+	c->w->unsent += WRITE_COST(wr->len);
+	return 0;
 }
 
 static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -421,6 +479,39 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	struct tcp_conn *c = h->data;
 	buf->base = (char *)c->rbuf + c->rlen;
 	buf->len = sizeof(c->rbuf) - c->rlen;
+}
+
+/* Answers every whole message in rbuf, in order (pipelining, RFC 7766 §6.2.1),
+ * until the unsent answers pass a bound (conn_full); then stops reading, so that
+ * a client that never reads holds at most rbuf and its bound, and TCP's own flow
+ * control holds back the rest of its queries. Returns 0, or -1 when closing. */
+static int conn_process(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+	size_t off = 0;
+	while (c->rlen - off >= 2 && !conn_full(c)) {
+		size_t ml = wire_get16(c->rbuf + off);
+		if (c->rlen - off - 2 < ml)
+			break;
+		struct db_view *v = __atomic_load_n(&w->net->sh->view, __ATOMIC_ACQUIRE);
+		size_t n = answer_query(v, &w->net->sh->acfg, c->rbuf + off + 2, ml, w->obuf + 2,
+					sizeof(w->obuf) - 2, 1);
+		off += 2 + ml;
+		if (n && conn_send(c, w->obuf + 2, n)) {
+			conn_close(c);
+			return -1;
+		}
+	}
+	if (off) {
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+		c->rlen -= off;
+		c->partial_since = uv_now(&w->loop);
+	}
+	if (!c->paused && conn_full(c)) {
+		c->paused = 1;
+		uv_read_stop((uv_stream_t *)&c->h);
+	}
+	return 0;
 }
 
 static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -434,26 +525,8 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (!c->rlen && nread > 0)
 		c->partial_since = uv_now(&w->loop);
 	c->rlen += (size_t)nread;
-	size_t off = 0;
-	/* Every complete message in the buffer, in order: pipelining (RFC 7766 §6.2.1). */
-	while (c->rlen - off >= 2) {
-		size_t ml = wire_get16(c->rbuf + off);
-		if (c->rlen - off - 2 < ml)
-			break;
-		struct db_view *v = __atomic_load_n(&w->net->sh->view, __ATOMIC_ACQUIRE);
-		size_t n = answer_query(v, &w->net->sh->acfg, c->rbuf + off + 2, ml, w->obuf + 2,
-					sizeof(w->obuf) - 2, 1);
-		off += 2 + ml;
-		if (n && conn_send(c, w->obuf + 2, n)) {
-			conn_close(c);
-			return;
-		}
-	}
-	if (off) {
-		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
-		c->rlen -= off;
-		c->partial_since = uv_now(&w->loop);
-	}
+	if (conn_process(c))
+		return;
 	if (w->stopping && !c->rlen && uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0) {
 		conn_close(c);
 		return;
@@ -477,6 +550,8 @@ static void tcp_accept(uv_stream_t *server, int status)
 	c->handles = 2;
 	c->rlen = 0;
 	c->counted = 0;
+	c->paused = 0;
+	c->unsent = 0;
 	c->partial_since = 0;
 	uv_tcp_init(&w->loop, &c->h);
 	uv_timer_init(&w->loop, &c->idle);
@@ -539,7 +614,7 @@ static void close_walk(uv_handle_t *h, void *arg)
 	if (!c->rlen && uv_stream_get_write_queue_size((uv_stream_t *)h) == 0)
 		conn_close(c);
 	else
-		uv_timer_start(&c->idle, conn_idle, 1000, 0);
+		uv_timer_start(&c->idle, conn_idle, STOP_GRACE_MS, 0);
 }
 
 static void worker_wake(uv_async_t *a)
@@ -575,6 +650,9 @@ static int worker_init(struct net *n, struct worker *w, int index)
 	w->quiet.data = w;
 	uv_prepare_start(&w->quiet, worker_quiet);
 	w->rrl = n->rrl;
+	w->unsent_max = n->sh->tcp_max_unsent_total / (size_t)n->nworkers;
+	if (w->unsent_max < n->sh->tcp_max_unsent)
+		w->unsent_max = n->sh->tcp_max_unsent; /* room for one connection at least */
 	w->udp = calloc(n->naddrs, sizeof(*w->udp));
 	w->tcp = calloc(n->naddrs, sizeof(*w->tcp));
 	w->ub = calloc(1, sizeof(*w->ub));
@@ -612,6 +690,10 @@ static int worker_init(struct net *n, struct worker *w, int index)
 int net_start(struct net *n, struct net_shared *sh)
 {
 	n->sh = sh;
+	if (!sh->tcp_max_unsent)
+		sh->tcp_max_unsent = NET_TCP_MAX_UNSENT;
+	if (!sh->tcp_max_unsent_total)
+		sh->tcp_max_unsent_total = NET_TCP_MAX_UNSENT_TOTAL;
 	n->workers = calloc((size_t)n->nworkers, sizeof(*n->workers));
 	if (!n->workers)
 		return DNSD_ENOMEM;

@@ -28,8 +28,16 @@ struct net_shared {
 	unsigned tcp_query_timeout_ms; /* ... and those holding half a message this long */
 	unsigned tcp_max_conns;        /* in all, over every worker */
 	unsigned tcp_max_per_client;   /* from one source address */
+	size_t tcp_max_unsent;         /* a connection past this many octets of unsent
+					* answers is not read until they drain (0: the default) */
+	size_t tcp_max_unsent_total;   /* in all: each worker gets its share (0: the default) */
 	struct rrl_cfg rrl;            /* UDP response rate limiting */
 };
+
+/* The defaults of tcp_max_unsent and tcp_max_unsent_total: room for the largest
+ * DNS message per connection, and for 256 such connections in all. */
+#define NET_TCP_MAX_UNSENT (64u << 10)
+#define NET_TCP_MAX_UNSENT_TOTAL (16u << 20)
 
 struct net;
 
