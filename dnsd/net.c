@@ -166,44 +166,105 @@ static void addr_text(struct net_addr *a)
 	}
 }
 
-static int open_socket(struct net_addr *a, int type, char *err, size_t errlen)
+/* A socket of type on a, bound: with SO_REUSEPORT, listening if TCP, for serving;
+ * or, for a probe, without either. For port 0, *a takes the port the bind picked.
+ * Returns 0 with *fd set (the caller's to close), DNSD_EEXIST when another socket
+ * holds the port (a probe's finding), or DNSD_EIO; err says why. */
+static int open_socket(struct net_addr *a, int type, int probe, int *fd, char *err, size_t errlen)
 {
-	int one = 1;
-	int fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	int one = 1, rc = DNSD_EIO;
+	*fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (*fd < 0)
 		goto fail;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
-	    (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one))) ||
+	/* SO_REUSEADDR on a probe too: a connection of an earlier dnsd that lingers
+	 * in TIME-WAIT on the port is no one holding it. */
+	if ((!probe && setsockopt(*fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) ||
+	    (type == SOCK_STREAM && setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one))) ||
 	    (a->ss.ss_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))))
+	     setsockopt(*fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))))
 		goto fail;
-	if (type == SOCK_DGRAM) {
+	if (type == SOCK_DGRAM && !probe) {
 		/* Room for bursts: a resolver farm's retries, or dnsperf's opening
 		 * salvo, overflow the default buffer (about 270 queries) at once.
 		 * FORCE passes rmem_max when we are root; otherwise the kernel caps it. */
 		int sz = 4 << 20;
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)))
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		if (setsockopt(*fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
+			setsockopt(*fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		if (setsockopt(*fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)))
+			setsockopt(*fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	}
-	if (bind(fd, (struct sockaddr *)&a->ss, a->len) != 0)
+	if (bind(*fd, (struct sockaddr *)&a->ss, a->len) != 0) {
+		if (probe && errno == EADDRINUSE)
+			rc = DNSD_EEXIST;
 		goto fail;
-	if (type == SOCK_STREAM && listen(fd, 128) != 0)
+	}
+	if (type == SOCK_STREAM && !probe && listen(*fd, 128) != 0)
 		goto fail;
 	/* A port of 0 is resolved by the first bind; every later socket takes it. */
 	struct net_addr b = *a;
-	if (getsockname(fd, (struct sockaddr *)&b.ss, &b.len) == 0) {
+	if (getsockname(*fd, (struct sockaddr *)&b.ss, &b.len) == 0) {
 		*a = b;
 		addr_text(a);
 	}
-	return fd;
+	return 0;
 fail:
-	snprintf(err, errlen, "cannot listen on %s (%s): %s", a->text,
-		 type == SOCK_STREAM ? "tcp" : "udp", strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -1;
+	if (rc == DNSD_EEXIST)
+		snprintf(err, errlen, "%s is already in use over %s (another dnsd?)", a->text,
+			 type == SOCK_STREAM ? "tcp" : "udp");
+	else
+		snprintf(err, errlen, "cannot listen on %s (%s): %s", a->text,
+			 type == SOCK_STREAM ? "tcp" : "udp", strerror(errno));
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	return rc;
+}
+
+/* SO_REUSEPORT lets any socket of the same user join a port: a second dnsd on an
+ * address this one holds would bind beside it and take a share of its queries,
+ * answering them from its own store. A bind without it fails wherever anyone holds
+ * the port, so one is tried for UDP and TCP, and let go, before the serving sockets
+ * are bound. For port 0 the UDP probe picks the port (*a takes it): one free for both.
+ * Returns 0, DNSD_EEXIST or DNSD_EIO, with err set. */
+static int probe_addr(struct net_addr *a, char *err, size_t errlen)
+{
+	int udp, tcp;
+	int rc = open_socket(a, SOCK_DGRAM, 1, &udp, err, errlen);
+	if (rc)
+		return rc;
+	rc = open_socket(a, SOCK_STREAM, 1, &tcp, err, errlen);
+	close(udp);
+	if (!rc)
+		close(tcp);
+	return rc;
+}
+
+static int port_of(const struct net_addr *a)
+{
+	return a->ss.ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)&a->ss)->sin_port)
+					  : ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+}
+
+/* Binds address ai's UDP and TCP socket of every worker. Returns 0, or DNSD_EIO with
+ * err set and none of them left open. */
+static int bind_workers(struct net *n, struct net_addr *a, size_t ai, char *err, size_t errlen)
+{
+	for (int w = 0; w < n->nworkers; w++) {
+		size_t k = (size_t)w * n->naddrs + ai;
+		if (open_socket(a, SOCK_DGRAM, 0, &n->udp_fd[k], err, errlen) == 0 &&
+		    open_socket(a, SOCK_STREAM, 0, &n->tcp_fd[k], err, errlen) == 0)
+			continue;
+		for (int v = 0; v <= w; v++) {
+			k = (size_t)v * n->naddrs + ai;
+			if (n->udp_fd[k] >= 0)
+				close(n->udp_fd[k]);
+			if (n->tcp_fd[k] >= 0)
+				close(n->tcp_fd[k]);
+			n->udp_fd[k] = n->tcp_fd[k] = -1;
+		}
+		return DNSD_EIO;
+	}
+	return 0;
 }
 
 int net_bind(struct net_addr *addrs, size_t naddrs, int nworkers, struct net **out, char *err,
@@ -224,30 +285,19 @@ int net_bind(struct net_addr *addrs, size_t naddrs, int nworkers, struct net **o
 	for (size_t i = 0; i < naddrs * (size_t)nworkers; i++)
 		n->udp_fd[i] = n->tcp_fd[i] = -1;
 	for (size_t a = 0; a < naddrs; a++) {
-		for (int w = 0; w < nworkers; w++) {
-			size_t k = (size_t)w * naddrs + a;
-			/* For port 0, UDP picks the port and TCP must get the same one; if
-			 * TCP finds it taken, try again with a fresh port. */
-			for (int tries = 0;; tries++) {
-				struct net_addr save = addrs[a];
-				n->udp_fd[k] = open_socket(&addrs[a], SOCK_DGRAM, err, errlen);
-				if (n->udp_fd[k] < 0) {
-					net_free(n);
-					return DNSD_EIO;
-				}
-				n->tcp_fd[k] = open_socket(&addrs[a], SOCK_STREAM, err, errlen);
-				if (n->tcp_fd[k] >= 0)
-					break;
-				close(n->udp_fd[k]);
-				n->udp_fd[k] = -1;
-				addrs[a] = save;
-				int port0 = save.ss.ss_family == AF_INET
-						    ? ((struct sockaddr_in *)&save.ss)->sin_port == 0
-						    : ((struct sockaddr_in6 *)&save.ss)->sin6_port == 0;
-				if (!port0 || w > 0 || tries > 20) {
-					net_free(n);
-					return DNSD_EIO;
-				}
+		struct net_addr asked = addrs[a];
+		/* For port 0, another program may take the port picked between the
+		 * probe and the bind, or hold it for TCP only: pick again. */
+		for (int tries = 0;; tries++) {
+			addrs[a] = asked;
+			int rc = probe_addr(&addrs[a], err, errlen);
+			if (!rc)
+				rc = bind_workers(n, &addrs[a], a, err, errlen);
+			if (!rc)
+				break;
+			if (port_of(&asked) != 0 || tries == 20) {
+				net_free(n);
+				return rc;
 			}
 		}
 	}

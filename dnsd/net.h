@@ -43,8 +43,10 @@ struct net;
 
 /* Creates and binds every socket (nworkers of each kind per address) before any
  * thread starts, so a port 0 resolves once and privileges can be dropped after.
- * addrs[i] is updated to the bound address. *out is owned by the caller (net_free).
- * Returns 0 or DNSD_EIO with err set. */
+ * An address whose port another socket holds (another dnsd, say) is refused, though
+ * SO_REUSEPORT would let it in. addrs[i] is updated to the bound address. *out is
+ * owned by the caller (net_free). Returns 0, DNSD_EEXIST (held) or DNSD_EIO, with
+ * err set. */
 int net_bind(struct net_addr *addrs, size_t naddrs, int nworkers, struct net **out, char *err,
 	     size_t errlen);
 /* Starts the worker threads. Returns 0 or DNSD_EIO. */
