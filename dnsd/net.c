@@ -3,6 +3,7 @@
 #include "net.h"
 #include "err.h"
 #include "log.h"
+#include "sock.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
@@ -152,107 +153,14 @@ int net_parse_addr(const char *text, struct net_addr *a)
 	return 0;
 }
 
-static void addr_text(struct net_addr *a)
-{
-	char h[INET6_ADDRSTRLEN];
-	if (a->ss.ss_family == AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)&a->ss;
-		inet_ntop(AF_INET, &s->sin_addr, h, sizeof(h));
-		snprintf(a->text, sizeof(a->text), "%s:%u", h, ntohs(s->sin_port));
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&a->ss;
-		inet_ntop(AF_INET6, &s->sin6_addr, h, sizeof(h));
-		snprintf(a->text, sizeof(a->text), "[%s]:%u", h, ntohs(s->sin6_port));
-	}
-}
-
-/* A socket of type on a, bound: with SO_REUSEPORT, listening if TCP, for serving;
- * or, for a probe, without either. For port 0, *a takes the port the bind picked.
- * Returns 0 with *fd set (the caller's to close), DNSD_EEXIST when another socket
- * holds the port (a probe's finding), or DNSD_EIO; err says why. */
-static int open_socket(struct net_addr *a, int type, int probe, int *fd, char *err, size_t errlen)
-{
-	int one = 1, rc = DNSD_EIO;
-	*fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (*fd < 0)
-		goto fail;
-	/* SO_REUSEADDR on a probe too: a connection of an earlier dnsd that lingers
-	 * in TIME-WAIT on the port is no one holding it. */
-	if ((!probe && setsockopt(*fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) ||
-	    (type == SOCK_STREAM && setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one))) ||
-	    (a->ss.ss_family == AF_INET6 &&
-	     setsockopt(*fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))))
-		goto fail;
-	if (type == SOCK_DGRAM && !probe) {
-		/* Room for bursts: a resolver farm's retries, or dnsperf's opening
-		 * salvo, overflow the default buffer (about 270 queries) at once.
-		 * FORCE passes rmem_max when we are root; otherwise the kernel caps it. */
-		int sz = 4 << 20;
-		if (setsockopt(*fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
-			setsockopt(*fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-		if (setsockopt(*fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)))
-			setsockopt(*fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	}
-	if (bind(*fd, (struct sockaddr *)&a->ss, a->len) != 0) {
-		if (probe && errno == EADDRINUSE)
-			rc = DNSD_EEXIST;
-		goto fail;
-	}
-	if (type == SOCK_STREAM && !probe && listen(*fd, 128) != 0)
-		goto fail;
-	/* A port of 0 is resolved by the first bind; every later socket takes it. */
-	struct net_addr b = *a;
-	if (getsockname(*fd, (struct sockaddr *)&b.ss, &b.len) == 0) {
-		*a = b;
-		addr_text(a);
-	}
-	return 0;
-fail:
-	if (rc == DNSD_EEXIST)
-		snprintf(err, errlen, "%s is already in use over %s (another dnsd?)", a->text,
-			 type == SOCK_STREAM ? "tcp" : "udp");
-	else
-		snprintf(err, errlen, "cannot listen on %s (%s): %s", a->text,
-			 type == SOCK_STREAM ? "tcp" : "udp", strerror(errno));
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-	return rc;
-}
-
-/* SO_REUSEPORT lets any socket of the same user join a port: a second dnsd on an
- * address this one holds would bind beside it and take a share of its queries,
- * answering them from its own store. A bind without it fails wherever anyone holds
- * the port, so one is tried for UDP and TCP, and let go, before the serving sockets
- * are bound. For port 0 the UDP probe picks the port (*a takes it): one free for both.
- * Returns 0, DNSD_EEXIST or DNSD_EIO, with err set. */
-static int probe_addr(struct net_addr *a, char *err, size_t errlen)
-{
-	int udp, tcp;
-	int rc = open_socket(a, SOCK_DGRAM, 1, &udp, err, errlen);
-	if (rc)
-		return rc;
-	rc = open_socket(a, SOCK_STREAM, 1, &tcp, err, errlen);
-	close(udp);
-	if (!rc)
-		close(tcp);
-	return rc;
-}
-
-static int port_of(const struct net_addr *a)
-{
-	return a->ss.ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)&a->ss)->sin_port)
-					  : ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
-}
-
 /* Binds address ai's UDP and TCP socket of every worker. Returns 0, or DNSD_EIO with
  * err set and none of them left open. */
 static int bind_workers(struct net *n, struct net_addr *a, size_t ai, char *err, size_t errlen)
 {
 	for (int w = 0; w < n->nworkers; w++) {
 		size_t k = (size_t)w * n->naddrs + ai;
-		if (open_socket(a, SOCK_DGRAM, 0, &n->udp_fd[k], err, errlen) == 0 &&
-		    open_socket(a, SOCK_STREAM, 0, &n->tcp_fd[k], err, errlen) == 0)
+		if (sock_open(a, SOCK_DGRAM, 0, &n->udp_fd[k], err, errlen) == 0 &&
+		    sock_open(a, SOCK_STREAM, 0, &n->tcp_fd[k], err, errlen) == 0)
 			continue;
 		for (int v = 0; v <= w; v++) {
 			k = (size_t)v * n->naddrs + ai;
@@ -290,12 +198,12 @@ int net_bind(struct net_addr *addrs, size_t naddrs, int nworkers, struct net **o
 		 * probe and the bind, or hold it for TCP only: pick again. */
 		for (int tries = 0;; tries++) {
 			addrs[a] = asked;
-			int rc = probe_addr(&addrs[a], err, errlen);
+			int rc = sock_probe(&addrs[a], err, errlen);
 			if (!rc)
 				rc = bind_workers(n, &addrs[a], a, err, errlen);
 			if (!rc)
 				break;
-			if (port_of(&asked) != 0 || tries == 20) {
+			if (sock_port(&asked) != 0 || tries == 20) {
 				net_free(n);
 				return rc;
 			}
