@@ -103,6 +103,12 @@ int config_option(struct config *c, const char *name, const char *val, int depth
 	} else if (!strcmp(name, "tcp-max-per-client")) {
 		if (parse_uint(val, 1, 1000000, &c->tcp_max_per_client))
 			goto bad;
+	} else if (!strcmp(name, "tcp-max-unsent")) {
+		if (parse_uint(val, 1024, 16u << 20, &c->tcp_max_unsent))
+			goto bad;
+	} else if (!strcmp(name, "tcp-max-unsent-total")) {
+		if (parse_uint(val, 64u << 10, 1u << 30, &c->tcp_max_unsent_total))
+			goto bad;
 	} else if (!strcmp(name, "rrl-rate")) {
 		if (parse_uint(val, 0, 1000000, &c->rrl_rate))
 			goto bad;

@@ -102,6 +102,10 @@ static void usage(FILE *f)
 		"                       to send one whole query (default 5000)\n"
 		"  --tcp-max-conns N    TCP connections in all (default 1000)\n"
 		"  --tcp-max-per-client N  TCP connections from one address (default 64)\n"
+		"  --tcp-max-unsent BYTES  stop reading a TCP connection whose answers wait\n"
+		"                       unsent past BYTES, until they drain (default 65536)\n"
+		"  --tcp-max-unsent-total BYTES  the same for all connections together, shared\n"
+		"                       out over the workers (default 16777216)\n"
 		"  --rrl-rate N         response rate limit: UDP responses per second per source\n"
 		"                       prefix (/24, /56) and response; 0 turns it off (default 100)\n"
 		"  --rrl-slip N         every Nth limited response is sent truncated, so real\n"
@@ -864,6 +868,8 @@ int main(int argc, char **argv)
 	s->sh.tcp_max_conns = s->cfg.tcp_max_conns;
 	s->sh.tcp_max_per_client = s->cfg.tcp_max_per_client;
 	s->sh.tcp_query_timeout_ms = s->cfg.tcp_query_timeout_ms;
+	s->sh.tcp_max_unsent = s->cfg.tcp_max_unsent;
+	s->sh.tcp_max_unsent_total = s->cfg.tcp_max_unsent_total;
 	s->sh.rrl.rate = s->cfg.rrl_rate;
 	s->sh.rrl.slip = s->cfg.rrl_slip;
 	s->sh.acfg.identity = s->cfg.identity;

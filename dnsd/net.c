@@ -3,6 +3,7 @@
 #include "net.h"
 #include "err.h"
 #include "log.h"
+#include "sock.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
@@ -19,6 +20,8 @@
 #define UDP_BATCH 32
 #define UDP_MSG 4096
 #define UDP_ROUNDS 8 /* batches per wakeup, so TCP is served between floods */
+/* When stopping, how long a TCP connection with work left may take to finish it. */
+#define STOP_GRACE_MS 1000
 
 struct worker;
 
@@ -65,6 +68,8 @@ struct worker {
 	struct rrl *rrl;
 	uint64_t qcount;           /* atomic: quiescent points passed */
 	uint64_t udp_dropped;      /* answers not sent: the socket buffer was full */
+	size_t unsent;             /* octets queued on its TCP connections, not yet sent */
+	size_t unsent_max;         /* its share of tcp_max_unsent_total */
 	struct udp_batch *ub;
 	uint8_t obuf[UDP_BUF];     /* the TCP answer being sent */
 };
@@ -90,6 +95,8 @@ struct tcp_conn {
 	struct worker *w;
 	int closing, handles;
 	int counted;                    /* holds a place in the connection counts */
+	int paused;                     /* not read: its unsent answers passed a bound */
+	size_t unsent;                  /* octets queued, not yet sent (with their requests) */
 	unsigned client;                /* its slot in per_client */
 	uint64_t partial_since;         /* when the message in rbuf began arriving */
 	size_t rlen;
@@ -102,6 +109,9 @@ struct tcp_write {
 	size_t len;
 	uint8_t data[];
 };
+
+/* What a queued answer costs, as counted against the bounds. */
+#define WRITE_COST(len) (sizeof(struct tcp_write) + (len))
 
 int net_parse_addr(const char *text, struct net_addr *a)
 {
@@ -143,58 +153,26 @@ int net_parse_addr(const char *text, struct net_addr *a)
 	return 0;
 }
 
-static void addr_text(struct net_addr *a)
+/* Binds address ai's UDP and TCP socket of every worker. Returns 0, or DNSD_EIO with
+ * err set and none of them left open. */
+static int bind_workers(struct net *n, struct net_addr *a, size_t ai, char *err, size_t errlen)
 {
-	char h[INET6_ADDRSTRLEN];
-	if (a->ss.ss_family == AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)&a->ss;
-		inet_ntop(AF_INET, &s->sin_addr, h, sizeof(h));
-		snprintf(a->text, sizeof(a->text), "%s:%u", h, ntohs(s->sin_port));
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&a->ss;
-		inet_ntop(AF_INET6, &s->sin6_addr, h, sizeof(h));
-		snprintf(a->text, sizeof(a->text), "[%s]:%u", h, ntohs(s->sin6_port));
+	for (int w = 0; w < n->nworkers; w++) {
+		size_t k = (size_t)w * n->naddrs + ai;
+		if (sock_open(a, SOCK_DGRAM, 0, &n->udp_fd[k], err, errlen) == 0 &&
+		    sock_open(a, SOCK_STREAM, 0, &n->tcp_fd[k], err, errlen) == 0)
+			continue;
+		for (int v = 0; v <= w; v++) {
+			k = (size_t)v * n->naddrs + ai;
+			if (n->udp_fd[k] >= 0)
+				close(n->udp_fd[k]);
+			if (n->tcp_fd[k] >= 0)
+				close(n->tcp_fd[k]);
+			n->udp_fd[k] = n->tcp_fd[k] = -1;
+		}
+		return DNSD_EIO;
 	}
-}
-
-static int open_socket(struct net_addr *a, int type, char *err, size_t errlen)
-{
-	int one = 1;
-	int fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
-	    (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one))) ||
-	    (a->ss.ss_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))))
-		goto fail;
-	if (type == SOCK_DGRAM) {
-		/* Room for bursts: a resolver farm's retries, or dnsperf's opening
-		 * salvo, overflow the default buffer (about 270 queries) at once.
-		 * FORCE passes rmem_max when we are root; otherwise the kernel caps it. */
-		int sz = 4 << 20;
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)))
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	}
-	if (bind(fd, (struct sockaddr *)&a->ss, a->len) != 0)
-		goto fail;
-	if (type == SOCK_STREAM && listen(fd, 128) != 0)
-		goto fail;
-	/* A port of 0 is resolved by the first bind; every later socket takes it. */
-	struct net_addr b = *a;
-	if (getsockname(fd, (struct sockaddr *)&b.ss, &b.len) == 0) {
-		*a = b;
-		addr_text(a);
-	}
-	return fd;
-fail:
-	snprintf(err, errlen, "cannot listen on %s (%s): %s", a->text,
-		 type == SOCK_STREAM ? "tcp" : "udp", strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -1;
+	return 0;
 }
 
 int net_bind(struct net_addr *addrs, size_t naddrs, int nworkers, struct net **out, char *err,
@@ -215,30 +193,19 @@ int net_bind(struct net_addr *addrs, size_t naddrs, int nworkers, struct net **o
 	for (size_t i = 0; i < naddrs * (size_t)nworkers; i++)
 		n->udp_fd[i] = n->tcp_fd[i] = -1;
 	for (size_t a = 0; a < naddrs; a++) {
-		for (int w = 0; w < nworkers; w++) {
-			size_t k = (size_t)w * naddrs + a;
-			/* For port 0, UDP picks the port and TCP must get the same one; if
-			 * TCP finds it taken, try again with a fresh port. */
-			for (int tries = 0;; tries++) {
-				struct net_addr save = addrs[a];
-				n->udp_fd[k] = open_socket(&addrs[a], SOCK_DGRAM, err, errlen);
-				if (n->udp_fd[k] < 0) {
-					net_free(n);
-					return DNSD_EIO;
-				}
-				n->tcp_fd[k] = open_socket(&addrs[a], SOCK_STREAM, err, errlen);
-				if (n->tcp_fd[k] >= 0)
-					break;
-				close(n->udp_fd[k]);
-				n->udp_fd[k] = -1;
-				addrs[a] = save;
-				int port0 = save.ss.ss_family == AF_INET
-						    ? ((struct sockaddr_in *)&save.ss)->sin_port == 0
-						    : ((struct sockaddr_in6 *)&save.ss)->sin6_port == 0;
-				if (!port0 || w > 0 || tries > 20) {
-					net_free(n);
-					return DNSD_EIO;
-				}
+		struct net_addr asked = addrs[a];
+		/* For port 0, another program may take the port picked between the
+		 * probe and the bind, or hold it for TCP only: pick again. */
+		for (int tries = 0;; tries++) {
+			addrs[a] = asked;
+			int rc = sock_probe(&addrs[a], err, errlen);
+			if (!rc)
+				rc = bind_workers(n, &addrs[a], a, err, errlen);
+			if (!rc)
+				break;
+			if (sock_port(&asked) != 0 || tries == 20) {
+				net_free(n);
+				return rc;
 			}
 		}
 	}
@@ -362,12 +329,17 @@ static void conn_idle(uv_timer_t *t)
 }
 
 /* An idle connection gets tcp_idle_ms; one holding half a message gets what is
- * left of tcp_query_timeout_ms since that message began, however slowly it trickles. */
+ * left of tcp_query_timeout_ms since that message began, however slowly it trickles.
+ * A paused one waits for its client to read: that is idleness too. Once
+ * stopping, a connection keeps the last moment close_walk gave it, however busy:
+ * a client that reads and asks on and on cannot hold dnsd up. */
 static void conn_arm(struct tcp_conn *c)
 {
 	const struct net_shared *sh = c->w->net->sh;
 	uint64_t wait = sh->tcp_idle_ms;
-	if (c->rlen) {
+	if (c->w->stopping)
+		return;
+	if (c->rlen && !c->paused) {
 		uint64_t spent = uv_now(&c->w->loop) - c->partial_since;
 		if (spent >= sh->tcp_query_timeout_ms) {
 			conn_close(c);
@@ -379,13 +351,53 @@ static void conn_arm(struct tcp_conn *c)
 	uv_timer_start(&c->idle, conn_idle, wait, 0);
 }
 
+/* 1 when c may not answer more now: its own unsent answers passed
+ * tcp_max_unsent, or it has some and the worker's passed its share of the total.
+ * A connection with nothing queued may always answer one more, so the total never
+ * starves a client that reads (its answers go straight to the socket). */
+static int conn_full(const struct tcp_conn *c)
+{
+	const struct worker *w = c->w;
+	return c->unsent >= w->net->sh->tcp_max_unsent || (c->unsent && w->unsent >= w->unsent_max);
+}
+
+static int conn_process(struct tcp_conn *c);
+static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* Reads again once what a paused connection queued has half drained. */
+static void conn_resume(struct tcp_conn *c)
+{
+	if (c->unsent > c->w->net->sh->tcp_max_unsent / 2 || conn_full(c))
+		return;
+	c->paused = 0;
+	/* The time paused was the client's to read, not to send its query. */
+	c->partial_since = uv_now(&c->w->loop);
+	if (conn_process(c) || c->paused)
+		return;
+	if (uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read)) {
+		conn_close(c);
+		return;
+	}
+	conn_arm(c);
+}
+
 static void conn_written(uv_write_t *req, int status)
 {
 	struct tcp_write *wr = (struct tcp_write *)req;
 	struct tcp_conn *c = wr->c;
+	c->unsent -= WRITE_COST(wr->len);
+	c->w->unsent -= WRITE_COST(wr->len);
 	free(wr);
-	if (status < 0 || (c->w->stopping && !c->rlen &&
-			   uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0))
+	if (status < 0 || c->closing) {
+		conn_close(c);
+		return;
+	}
+	if (c->paused) {
+		conn_resume(c);
+		return;
+	}
+	if (c->w->stopping && !c->rlen && uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0)
 		conn_close(c);
 }
 
@@ -403,7 +415,7 @@ static int conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	if (r < 0 && r != UV_EAGAIN)
 		return r;
 	size_t done = r > 0 ? (size_t)r : 0;
-	struct tcp_write *wr = malloc(sizeof(*wr) + total - done);
+	struct tcp_write *wr = malloc(WRITE_COST(total - done));
 	if (!wr)
 		return UV_ENOMEM;
 	wr->c = c;
@@ -411,9 +423,13 @@ static int conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	memcpy(wr->data, p + done, wr->len);
 	b = uv_buf_init((char *)wr->data, (unsigned)wr->len);
 	r = uv_write(&wr->req, (uv_stream_t *)&c->h, &b, 1, conn_written);
-	if (r)
+	if (r) {
 		free(wr);
-	return r;
+		return r;
+	}
+	c->unsent += WRITE_COST(wr->len);
+	c->w->unsent += WRITE_COST(wr->len);
+	return 0;
 }
 
 static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -421,6 +437,39 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	struct tcp_conn *c = h->data;
 	buf->base = (char *)c->rbuf + c->rlen;
 	buf->len = sizeof(c->rbuf) - c->rlen;
+}
+
+/* Answers every whole message in rbuf, in order (pipelining, RFC 7766 §6.2.1),
+ * until the unsent answers pass a bound (conn_full); then stops reading, so that
+ * a client that never reads holds at most rbuf and its bound, and TCP's own flow
+ * control holds back the rest of its queries. Returns 0, or -1 when closing. */
+static int conn_process(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+	size_t off = 0;
+	while (c->rlen - off >= 2 && !conn_full(c)) {
+		size_t ml = wire_get16(c->rbuf + off);
+		if (c->rlen - off - 2 < ml)
+			break;
+		struct db_view *v = __atomic_load_n(&w->net->sh->view, __ATOMIC_ACQUIRE);
+		size_t n = answer_query(v, &w->net->sh->acfg, c->rbuf + off + 2, ml, w->obuf + 2,
+					sizeof(w->obuf) - 2, 1);
+		off += 2 + ml;
+		if (n && conn_send(c, w->obuf + 2, n)) {
+			conn_close(c);
+			return -1;
+		}
+	}
+	if (off) {
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+		c->rlen -= off;
+		c->partial_since = uv_now(&w->loop);
+	}
+	if (!c->paused && conn_full(c)) {
+		c->paused = 1;
+		uv_read_stop((uv_stream_t *)&c->h);
+	}
+	return 0;
 }
 
 static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -434,26 +483,8 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (!c->rlen && nread > 0)
 		c->partial_since = uv_now(&w->loop);
 	c->rlen += (size_t)nread;
-	size_t off = 0;
-	/* Every complete message in the buffer, in order: pipelining (RFC 7766 §6.2.1). */
-	while (c->rlen - off >= 2) {
-		size_t ml = wire_get16(c->rbuf + off);
-		if (c->rlen - off - 2 < ml)
-			break;
-		struct db_view *v = __atomic_load_n(&w->net->sh->view, __ATOMIC_ACQUIRE);
-		size_t n = answer_query(v, &w->net->sh->acfg, c->rbuf + off + 2, ml, w->obuf + 2,
-					sizeof(w->obuf) - 2, 1);
-		off += 2 + ml;
-		if (n && conn_send(c, w->obuf + 2, n)) {
-			conn_close(c);
-			return;
-		}
-	}
-	if (off) {
-		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
-		c->rlen -= off;
-		c->partial_since = uv_now(&w->loop);
-	}
+	if (conn_process(c))
+		return;
 	if (w->stopping && !c->rlen && uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0) {
 		conn_close(c);
 		return;
@@ -477,6 +508,8 @@ static void tcp_accept(uv_stream_t *server, int status)
 	c->handles = 2;
 	c->rlen = 0;
 	c->counted = 0;
+	c->paused = 0;
+	c->unsent = 0;
 	c->partial_since = 0;
 	uv_tcp_init(&w->loop, &c->h);
 	uv_timer_init(&w->loop, &c->idle);
@@ -539,7 +572,7 @@ static void close_walk(uv_handle_t *h, void *arg)
 	if (!c->rlen && uv_stream_get_write_queue_size((uv_stream_t *)h) == 0)
 		conn_close(c);
 	else
-		uv_timer_start(&c->idle, conn_idle, 1000, 0);
+		uv_timer_start(&c->idle, conn_idle, STOP_GRACE_MS, 0);
 }
 
 static void worker_wake(uv_async_t *a)
@@ -575,6 +608,9 @@ static int worker_init(struct net *n, struct worker *w, int index)
 	w->quiet.data = w;
 	uv_prepare_start(&w->quiet, worker_quiet);
 	w->rrl = n->rrl;
+	w->unsent_max = n->sh->tcp_max_unsent_total / (size_t)n->nworkers;
+	if (w->unsent_max < n->sh->tcp_max_unsent)
+		w->unsent_max = n->sh->tcp_max_unsent; /* room for one connection at least */
 	w->udp = calloc(n->naddrs, sizeof(*w->udp));
 	w->tcp = calloc(n->naddrs, sizeof(*w->tcp));
 	w->ub = calloc(1, sizeof(*w->ub));
@@ -612,6 +648,10 @@ static int worker_init(struct net *n, struct worker *w, int index)
 int net_start(struct net *n, struct net_shared *sh)
 {
 	n->sh = sh;
+	if (!sh->tcp_max_unsent)
+		sh->tcp_max_unsent = NET_TCP_MAX_UNSENT;
+	if (!sh->tcp_max_unsent_total)
+		sh->tcp_max_unsent_total = NET_TCP_MAX_UNSENT_TOTAL;
 	n->workers = calloc((size_t)n->nworkers, sizeof(*n->workers));
 	if (!n->workers)
 		return DNSD_ENOMEM;

@@ -28,15 +28,25 @@ struct net_shared {
 	unsigned tcp_query_timeout_ms; /* ... and those holding half a message this long */
 	unsigned tcp_max_conns;        /* in all, over every worker */
 	unsigned tcp_max_per_client;   /* from one source address */
+	size_t tcp_max_unsent;         /* a connection past this many octets of unsent
+					* answers is not read until they drain (0: the default) */
+	size_t tcp_max_unsent_total;   /* in all: each worker gets its share (0: the default) */
 	struct rrl_cfg rrl;            /* UDP response rate limiting */
 };
+
+/* The defaults of tcp_max_unsent and tcp_max_unsent_total: room for the largest
+ * DNS message per connection, and for 256 such connections in all. */
+#define NET_TCP_MAX_UNSENT (64u << 10)
+#define NET_TCP_MAX_UNSENT_TOTAL (16u << 20)
 
 struct net;
 
 /* Creates and binds every socket (nworkers of each kind per address) before any
  * thread starts, so a port 0 resolves once and privileges can be dropped after.
- * addrs[i] is updated to the bound address. *out is owned by the caller (net_free).
- * Returns 0 or DNSD_EIO with err set. */
+ * An address whose port another socket holds (another dnsd, say) is refused, though
+ * SO_REUSEPORT would let it in. addrs[i] is updated to the bound address. *out is
+ * owned by the caller (net_free). Returns 0, DNSD_EEXIST (held) or DNSD_EIO, with
+ * err set. */
 int net_bind(struct net_addr *addrs, size_t naddrs, int nworkers, struct net **out, char *err,
 	     size_t errlen);
 /* Starts the worker threads. Returns 0 or DNSD_EIO. */
