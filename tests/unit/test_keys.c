@@ -305,6 +305,22 @@ static void test_load_refusals(void)
 	keys_free(k);
 	unlink(path);
 
+	/* Over 4096 bits: refused, as every path refuses it. Four primes make a
+	 * 4608-bit key in a fraction of a second. */
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	pk = NULL;
+	T_CHECK(ctx && EVP_PKEY_keygen_init(ctx) == 1 &&
+		EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 4608) == 1 &&
+		EVP_PKEY_CTX_set_rsa_keygen_primes(ctx, 4) == 1 &&
+		EVP_PKEY_generate(ctx, &pk) == 1);
+	EVP_PKEY_CTX_free(ctx);
+	T_EQ_INT(write_pkey(path, pk), 0);
+	EVP_PKEY_free(pk);
+	T_EQ_INT(keys_load_private(path, &k, err, sizeof(err)), DNSD_EINVAL);
+	T_CHECK(k == NULL);
+	T_CHECK(strstr(err, "4608-bit") != NULL && strstr(err, "at most 4096") != NULL);
+	unlink(path);
+
 	/* other key types */
 	pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	T_EQ_INT(write_pkey(path, pk), 0);
@@ -429,7 +445,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 /* An RSA SubjectPublicKeyInfo with a modulus of mbytes bytes (top bit set), base64. */
 static void spki_b64(size_t mbytes, char *out, size_t outlen)
 {
-	unsigned char d[1200];
+	unsigned char d[1700];
 	size_t n = 0, ilen = mbytes + 1; /* the modulus INTEGER has a leading zero */
 	size_t seq2 = 4 + ilen + 5;      /* SEQUENCE { INTEGER n, INTEGER e } */
 	size_t bits = 4 + seq2 + 1;
@@ -452,7 +468,7 @@ static void spki_b64(size_t mbytes, char *out, size_t outlen)
 
 static void test_check_public(void)
 {
-	char b64[2048], alg[16], err[256];
+	char b64[2400], alg[16], err[256];
 	keys_key *k = NULL;
 	/* real keys, as generated */
 	T_EQ_INT(keys_generate("rsa-2048", &k), 0);
@@ -475,6 +491,15 @@ static void test_check_public(void)
 	spki_b64(96, b64, sizeof(b64));
 	T_EQ_INT(keys_check_public(b64, alg, sizeof(alg), err, sizeof(err)), DNSD_EINVAL);
 	T_CHECK(strstr(err, "768-bit") != NULL);
+	/* Over 4096 bits, up to the 12288 bits whose p= (2,100 characters) dnsd
+	 * could not serve while dnsdctl showed the key active. */
+	spki_b64(513, b64, sizeof(b64));
+	T_EQ_INT(keys_check_public(b64, alg, sizeof(alg), err, sizeof(err)), DNSD_EINVAL);
+	T_CHECK(strstr(err, "4104-bit") != NULL && strstr(err, "at most 4096") != NULL);
+	spki_b64(1536, b64, sizeof(b64));
+	T_CHECK(strlen(b64) > 2048);
+	T_EQ_INT(keys_check_public(b64, alg, sizeof(alg), err, sizeof(err)), DNSD_EINVAL);
+	T_CHECK(strstr(err, "12288-bit") != NULL);
 	/* damaged: every truncation of a good key is refused */
 	spki_b64(256, b64, sizeof(b64));
 	size_t len = strlen(b64);
