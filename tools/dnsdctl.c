@@ -469,7 +469,7 @@ static char *effective_spf(struct ctx *c, int64_t did, int64_t tid)
 	return one_text(c, q(c, "SELECT value FROM policies WHERE kind = 'spf' AND tenant_id IS NULL AND domain_id IS NULL", ""));
 }
 
-static int spf_lookup_fn(void *ctxp, const char *name, char *out, size_t outlen)
+static int spf_lookup_fn(void *ctxp, const char *name, int what, char *out, size_t outlen)
 {
 	struct spf_lookup *l = ctxp;
 	struct ctx *c = l->c;
@@ -477,7 +477,8 @@ static int spf_lookup_fn(void *ctxp, const char *name, char *out, size_t outlen)
 	int wl = wire_name_from_text(name, w);
 	if (wl < 0)
 		return 0;
-	/* T.rp.Z: another customer domain's Return-Path policy. */
+	/* T.rp.Z: another customer domain's Return-Path policy (its SPF and MX;
+	 * dnsd serves no address there). */
 	char tok[64];
 	size_t zl = strlen(c->zone), nl = strlen(name);
 	if (nl > zl + 4 && !strcmp(name + nl - zl, c->zone) && !strncmp(name + nl - zl - 4, ".rp.", 4) &&
@@ -492,23 +493,29 @@ static int spf_lookup_fn(void *ctxp, const char *name, char *out, size_t outlen)
 			d.tenant_id = sqlite3_column_int64(st, 1);
 		}
 		sqlite3_finalize(st);
-		if (!found)
+		if (!found || (what != POLICY_SPF_TXT && what != POLICY_SPF_MX))
 			return 0;
-		char *v = effective_spf(c, d.id, d.tenant_id);
+		char *v = what == POLICY_SPF_MX ? effective_policy(c, d.id, d.tenant_id, "mx")
+						: effective_spf(c, d.id, d.tenant_id);
 		if (!v)
 			return 0;
-		snprintf(out, outlen, "%s", v);
+		if (out)
+			snprintf(out, outlen, "%s", v);
 		free(v);
 		return 1;
 	}
 	if (!l->zf) {
 		snprintf(c->err, sizeof(c->err),
-			 "cannot check the include of %s: dnsdctl needs the zone file (--zone-file, or init --zone-file)",
+			 "cannot check %s, in the hosted zone: dnsdctl needs the zone file (--zone-file, or init "
+			 "--zone-file)",
 			 name);
 		return DNSD_ENOENT;
 	}
 	wire_name_lower(w, (size_t)wl);
 	const struct db_node *n = db_zone_find(l->zf, w, (size_t)wl);
+	if (what != POLICY_SPF_TXT)
+		return n && (db_node_rrset(n, what == POLICY_SPF_MX ? WIRE_T_MX : WIRE_T_A) ||
+			     (what == POLICY_SPF_ADDR && db_node_rrset(n, WIRE_T_AAAA)));
 	const struct db_rrset *rs = n ? db_node_rrset(n, WIRE_T_TXT) : NULL;
 	if (!rs)
 		return 0;

@@ -64,4 +64,42 @@ expect "and stored under their sizes" \
 	"rsa-1024 rsa-4096"
 check_fails "generating a key over the limit is refused" ctl key rotate example.com --algorithm rsa-8192
 
+# ---- policy values: at most 2,048 characters (SPF, MX, DMARC; every level) ----
+pol_rows() { sqlite3 "$DB" "SELECT count(*), ifnull(sum(length(value)), 0) FROM policies"; }
+p0=$(pol_rows)
+# Like the value that was found: 76,411 characters of DMARC, set on a tenant.
+BIGDMARC=$("$PY" -c 'print("v=DMARC1; p=none; rua=" + ",".join("mailto:r%04d@reports.example.net" % i for i in range(2370)))')
+for level in "" "--tenant acme" "--domain example.com"; do
+	out=$(ctl dmarc set $level "$BIGDMARC" 2>&1); rc=$?
+	expect "dmarc set ${level:-(global)} of ${#BIGDMARC} characters: refused (exit 1)" "$rc" 1
+	expect_match "dmarc set ${level:-(global)}: says the limit" "$out" "${#BIGDMARC} characters, over the limit of 2048"
+done
+MXPAD="10 bounce.$ZONE.$(printf '%2100s' '')"
+out=$(ctl mx set --tenant acme "$MXPAD" 2>&1); rc=$?
+expect "mx set of 2,100 characters (mostly blanks): refused (exit 1)" "$rc" 1
+expect_match "mx set: says the limit" "$out" "over the limit of 2048"
+expect "refused values: nothing written" "$(pol_rows)" "$p0"
+
+# ---- SPF terms that point into the hosted zone are checked as include: is ----
+spf_refused() {
+	local d=$1 v=$2 want=$3 out rc
+	out=$(ctl spf set --domain example.com "$v" 2>&1); rc=$?
+	expect "spf set '$v': refused (exit 1), $d" "$rc" 1
+	expect_match "spf set '$v': says why" "$out" "$want"
+}
+spf_refused "the name comes from macros" "v=spf1 exists:%{i}._spf.$ZONE -all" "from macros"
+spf_refused "the name comes from macros" "v=spf1 a:%{d}.$ZONE -all" "from macros"
+spf_refused "the name comes from macros" "v=spf1 redirect=%{d}.$ZONE" "from macros"
+spf_refused "no A or AAAA there" "v=spf1 a:nohost.$ZONE -all" "no A or AAAA record at 'nohost.$ZONE.'"
+spf_refused "no MX there" "v=spf1 mx:_spf.$ZONE -all" "no MX record at '_spf.$ZONE.'"
+spf_refused "no A there" "v=spf1 exists:_spf.$ZONE -all" "no A record"
+spf_refused "ptr into the zone" "v=spf1 ptr:$ZONE -all" "ptr"
+expect "refused SPF values: nothing written" "$(pol_rows)" "$p0"
+check "a: naming a host the zone file has is accepted" \
+	ctl spf set --domain example.com "v=spf1 a:bounce.$ZONE include:_spf.$ZONE -all"
+check "mx: naming a Return-Path name (its MX is the bounce MX) is accepted" \
+	ctl spf set --domain example.com "v=spf1 mx:$TOK.rp.$ZONE include:_spf.$ZONE -all"
+check "exists: with macros outside the zone is accepted" \
+	ctl spf set --domain example.com "v=spf1 exists:%{i}._spf.%{d} include:_spf.$ZONE -all"
+
 finish
