@@ -4,6 +4,7 @@
 #include "keys.h"
 #include "names.h"
 #include "policy.h"
+#include "schema.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -228,6 +229,11 @@ static const char *const migrations[] = {
 	"  SELECT (SELECT value FROM serial) + 1, unixepoch(), 'keys', 'update', d.id, d.token\n"
 	"  FROM slots s JOIN domains d ON d.id = s.domain_id WHERE s.id IN (NEW.slot_id, OLD.slot_id);\n"
 	"END;\n",
+	/* 4: CHECK constraints: the schema refuses what no valid row holds (names,
+	 * tokens, selectors, key sizes, policy lengths, tenant names compared
+	 * without case). SQLite adds no CHECK to a table, so the tables are made
+	 * again: schema.c, run through schema_migrate_v4. */
+	schema_v4_sql,
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -331,7 +337,9 @@ int store_open(const char *path, int flags, struct store **out, char *err, size_
 		goto fail;
 	}
 	if (!(flags & STORE_READONLY)) {
-		if ((rc = exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", err, errlen)))
+		/* Foreign keys go on after the migrations: a rebuild (version 4)
+		 * would trip them, and checks them itself. */
+		if ((rc = exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF;", err, errlen)))
 			goto fail;
 		if (ver < NMIGRATIONS) {
 			if ((rc = exec(s->db, "BEGIN IMMEDIATE", err, errlen)))
@@ -340,7 +348,8 @@ int store_open(const char *path, int flags, struct store **out, char *err, size_
 			ver = query_int(s->db, "PRAGMA user_version", 0);
 			for (int64_t v = ver; v < NMIGRATIONS; v++) {
 				char sql[64];
-				if ((rc = exec(s->db, migrations[v], err, errlen))) {
+				if ((rc = v == 3 ? schema_migrate_v4(s->db, err, errlen)
+						 : exec(s->db, migrations[v], err, errlen))) {
 					exec(s->db, "ROLLBACK", NULL, 0);
 					goto fail;
 				}
@@ -356,6 +365,8 @@ int store_open(const char *path, int flags, struct store **out, char *err, size_
 			}
 			ver = NMIGRATIONS;
 		}
+		if ((rc = exec(s->db, "PRAGMA foreign_keys=ON;", err, errlen)))
+			goto fail;
 	} else if (ver < NMIGRATIONS) {
 		snprintf(err, errlen, "%s has schema version %lld, older than %d: run dnsdctl once to upgrade it",
 			 path, (long long)ver, NMIGRATIONS);
