@@ -65,6 +65,16 @@ void undo_add(struct ctx *c, const char *path);
 void undo_clear(struct ctx *c);
 void undo_drop(struct ctx *c);
 
+/* Makes stdout and stderr escape, as \xNN, every byte a terminal could take
+ * for a command: names, values and messages may hold anything the store's SQL
+ * or the command line put there. Call first. */
+void ctl_guard_output(void);
+/* s to print in a table: itself, or, if it holds a control character (a line
+ * end a row could forge lines with), a copy with them as \xNN, valid until 8
+ * more calls. NULL gives NULL. */
+const char *shown(const char *s);
+/* A JSON string: control characters, DEL and every non-ASCII character as
+ * \uXXXX (bytes that are not UTF-8 as U+FFFD), so that it passes the guard. */
 void json_str(FILE *f, const char *s);
 void json_kv(FILE *f, int *first, const char *k, const char *v);
 void json_ki(FILE *f, int *first, const char *k, long long v);

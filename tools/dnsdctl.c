@@ -405,9 +405,10 @@ static void cmd_tenant(struct ctx *c)
 				printf("}");
 			} else if (show) {
 				printf("tenant:  %s\ncreated: %s\ndomains: %lld\nspf:     %s\nmx:      %s\ndmarc:   %s\n",
-				       tn, fmt_time(created, tb, sizeof(tb)), (long long)nd,
-				       pol[0] ? pol[0] : "(inherits global)", pol[1] ? pol[1] : "(inherits global)",
-				       pol[2] ? pol[2] : "(inherits global)");
+				       shown(tn), fmt_time(created, tb, sizeof(tb)), (long long)nd,
+				       pol[0] ? shown(pol[0]) : "(inherits global)",
+				       pol[1] ? shown(pol[1]) : "(inherits global)",
+				       pol[2] ? shown(pol[2]) : "(inherits global)");
 				char sb[16];
 				snprintf(sb, sizeof(sb), "%lld", (long long)sqlite3_column_int64(st, 6));
 				printf("slots:   %s\ned25519: %s\n",
@@ -416,7 +417,7 @@ static void cmd_tenant(struct ctx *c)
 				       : sqlite3_column_int(st, 7)		 ? "yes"
 										 : "no");
 			} else {
-				printf("%-24s %-8lld %s\n", tn, (long long)nd, fmt_time(created, tb, sizeof(tb)));
+				printf("%-24s %-8lld %s\n", shown(tn), (long long)nd, fmt_time(created, tb, sizeof(tb)));
 			}
 			first = 0;
 		}
@@ -629,9 +630,9 @@ static void cmd_policy(struct ctx *c)
 			json_kv(stdout, &f, "effective", eff);
 			printf("}\n");
 		} else {
-			printf("%s (%s%s%s): %s\n", kind, level, *who ? " " : "", who, own ? own : "(not set here)");
+			printf("%s (%s%s%s): %s\n", kind, level, *who ? " " : "", shown(who), own ? shown(own) : "(not set here)");
 			if (level[0] != 'g')
-				printf("effective: %s\n", eff ? eff : "(none)");
+				printf("effective: %s\n", eff ? shown(eff) : "(none)");
 		}
 		free(own);
 		free(eff);
@@ -894,7 +895,7 @@ static void cmd_domain_list(struct ctx *c)
 			json_kv(stdout, &f, "created", tb);
 			printf("}");
 		} else {
-			printf("%-40s %-20s %-17s %-8s %s\n", v[0], v[1], v[2], v[3], tb);
+			printf("%-40s %-20s %-17s %-8s %s\n", shown(v[0]), shown(v[1]), shown(v[2]), v[3], tb);
 		}
 		first = 0;
 	}
@@ -936,11 +937,12 @@ static void cmd_domain_show(struct ctx *c)
 	} else {
 		printf("domain:      %s\ntenant:      %s\ntoken:       %s\nstate:       %s\nreturn-path: %s.%s\n"
 		       "created:     %s\n",
-		       d.name, d.tenant, d.token, d.state, d.rp, d.name, fmt_time(d.created_at, tb, sizeof(tb)));
+		       shown(d.name), shown(d.tenant), shown(d.token), d.state, shown(d.rp), shown(d.name),
+		       fmt_time(d.created_at, tb, sizeof(tb)));
 		if (d.removed_at)
 			printf("removed:     %s\n", fmt_time(d.removed_at, tb, sizeof(tb)));
 		for (int i = 0; i < 3; i++)
-			printf("%-12s %s\n", i == 0 ? "spf:" : i == 1 ? "mx:" : "dmarc:", pol[i] ? pol[i] : "(none)");
+			printf("%-12s %s\n", i == 0 ? "spf:" : i == 1 ? "mx:" : "dmarc:", pol[i] ? shown(pol[i]) : "(none)");
 		printf("%-10s %-8s %-9s %-10s %-21s %s\n", "SELECTOR", "ROLE", "KEY", "STATE", "ACTIVE SINCE", "PRIVATE KEY");
 	}
 	int first = 1;
@@ -965,8 +967,8 @@ static void cmd_domain_show(struct ctx *c)
 			char st2[32];
 			snprintf(st2, sizeof(st2), "%s%s", state ? state : "empty",
 				 sqlite3_column_int(st, 1) ? "" : "*");
-			printf("%-10s %-8s %-9s %-10s %-21s %s\n", sel, sqlite3_column_text(st, 7), alg ? alg : "-", st2,
-			       fmt_time(act, tb, sizeof(tb)), ref ? ref : "-");
+			printf("%-10s %-8s %-9s %-10s %-21s %s\n", shown(sel), sqlite3_column_text(st, 7), alg ? shown(alg) : "-",
+			       st2, fmt_time(act, tb, sizeof(tb)), ref ? shown(ref) : "-");
 		}
 		first = 0;
 	}
@@ -1019,8 +1021,8 @@ static void cmd_domain_history(struct ctx *c)
 			json_kv(stdout, &f, "cause", cause);
 			printf("}");
 		} else {
-			printf("%-21s %-10s %-9s %-9s %-6lld %s\n", when_text, ev, sel, alg,
-			       (long long)sqlite3_column_int64(st, 4), cause);
+			printf("%-21s %-10s %-9s %-9s %-6lld %s\n", when_text, ev, shown(sel), shown(alg),
+			       (long long)sqlite3_column_int64(st, 4), shown(cause));
 		}
 		first = 0;
 	}
@@ -1097,6 +1099,7 @@ static void cmd_status(struct ctx *c)
 int main(int argc, char **argv)
 {
 	static struct ctx c;
+	ctl_guard_output();
 	parse(&c.o, argc, argv);
 	const char *cmd = c.o.pos[0];
 	if (!strcmp(cmd, "init"))
