@@ -122,9 +122,15 @@ int export_refresh(struct ctx *c, int *changed);
  * its public p= value into pub, its file path into path (recorded for undo). */
 void key_new_file(struct ctx *c, const char *domain, const char *token, const char *alg, const char *label,
 		  char *pub, size_t publen, char *path, size_t pathlen);
+/* 0 when a domain, selector and token (from the store) may name a key file:
+ * a host name in the stored form, a DNS label, a token of a-z2-7; else
+ * DNSD_EINVAL with why. */
+int key_names_check(const char *domain, const char *label, const char *token, char *why, size_t n);
 /* Writes k into the domain's key directory (made if missing, mode 0700, taken
  * back if the command fails) as <label>-<token>-<time><suffix>.pem, never over
- * another file, and records it for undo. Returns 0, or an error with why set. */
+ * another file, and records it for undo. Refuses names key_names_check refuses,
+ * and a directory that is not one of the keys directory's own. Returns 0, or an
+ * error with why set. */
 int key_store_file(struct ctx *c, const keys_key *k, const char *domain, const char *label, const char *token,
 		   const char *suffix, char *path, size_t pathlen, char *why, size_t whylen);
 /* Inserts a key row and its events (inside the write transaction); returns its id.

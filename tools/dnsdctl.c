@@ -5,6 +5,7 @@
 #include "db.h"
 #include "err.h"
 #include "keys.h"
+#include "names.h"
 #include "policy.h"
 #include "store.h"
 #include "wire.h"
@@ -649,9 +650,22 @@ static void print_records(struct ctx *c, const struct domain_row *d, const char 
 	const char *sels[MAX_SLOTS];
 	char selbuf[MAX_SLOTS][64];
 	/* (MAX_SLOTS counts the Ed25519 pair too) */
+	/* These lines are pasted into the customer's zone: a token or selector
+	 * that is not one (SQL past the checks) would write records of its own. */
+	if (!keys_token_valid(d->token))
+		fail(c, "%s: its token '%s' in the store is not 16 characters of a-z, 2-7; no records printed", d->name,
+		     shown(d->token));
+	if (!names_label(d->rp, 63))
+		fail(c, "%s: its Return-Path label '%s' in the store is not a DNS label; no records printed", d->name,
+		     shown(d->rp));
 	sqlite3_stmt *st = q(c, "SELECT selector FROM slots WHERE domain_id = ? ORDER BY position", "i", d->id);
 	while (sqlite3_step(st) == SQLITE_ROW && nslots < MAX_SLOTS) {
-		snprintf(selbuf[nslots], sizeof(selbuf[0]), "%s", sqlite3_column_text(st, 0));
+		const char *sel = (const char *)sqlite3_column_text(st, 0);
+		if (!names_label(sel, 63)) {
+			fprintf(stderr, "dnsdctl: %s: slot '%s' left out: not a DNS label\n", d->name, shown(sel));
+			continue;
+		}
+		snprintf(selbuf[nslots], sizeof(selbuf[0]), "%s", sel);
 		sels[nslots] = selbuf[nslots];
 		nslots++;
 	}

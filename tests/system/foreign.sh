@@ -36,6 +36,87 @@ table_lines() { grep -v '^#' "$EX/$1"; }
 
 new_store
 ctl domain add good.example --tenant acme --algorithm ed25519 >/dev/null
+REF="'$KEYS/planted/key.pem'"
+# First the domain ../../x alone, beside a valid row due for rotation too.
+plant "'../../x'" "'xxxxxxxxxxxxxxxx'" "'esp1'" "$REF"
+plant "'due.example'" "'dddddddddddddddd'" "'esp1'" "'$KEYS/due.example/esp1-dddddddddddddddd-1.pem'"
+
+# ---- the job: no file outside the keys directory, the other keys go on ----
+# outside: what appeared under $T since before.txt, outside the keys and exports
+outside() { paths >"$T/after.txt"; comm -13 "$T/before.txt" "$T/after.txt" | grep -v -e "^$KEYS/" -e "^$EX\$" -e "^$EX/"; }
+paths >"$T/before.txt"
+out1=$(ctl maintain 2>&1); rc=$?
+expect "maintain with ../../x: exit 0" "$rc" 0
+expect "no file or directory made outside the keys directory and the exports (find)" "$(outside)" ""
+expect "nothing at all in $T/a but the keys directory's parents" "$(find "$T/a" -mindepth 1 -maxdepth 2 | sort | tr '\n' ' ')" \
+	"$T/a/b $T/a/b/keys "
+# Then the others: a line end in a name, a selector, a key path; a token of another alphabet.
+plant "'a' || char(10) || 'b.example'" "'nnnnnnnnnnnnnnnn'" "'esp1'" "$REF"
+plant "'tok.example'" "'../../../../zzzz'" "'esp1'" "$REF"
+plant "'sel.example'" "'ssssssssssssssss'" "'esp1' || char(10) || '*@victim.example esp1._domainkey.sel.example'" "$REF"
+plant "'path.example'" "'pppppppppppppppp'" "'esp1'" \
+	"'$KEYS/x.pem' || char(10) || '*@victim.example esp1._domainkey.path.example'"
+expect "the rows are in the store" "$(sqlite3 "$DB" "SELECT count(*) FROM domains")" 7
+out=$(ctl maintain 2>&1); rc=$?
+out="$out1
+$out"
+expect "maintain with all the bad rows: exit 0" "$rc" 0
+expect "still no file or directory made outside the keys directory and the exports" "$(outside)" ""
+expect "the key directories made are those of host names" \
+	"$(find "$KEYS" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort | tr '\n' ' ')" "due.example good.example path.example sel.example "
+expect_match "maintain says it skipped ../../x" "$out" "'\.\./\.\./x': key [0-9]+ is due for rotation, but domain '\.\./\.\./x'"
+expect_match "maintain says it skipped the name with a line end, escaped" "$out" "'a\\\\x0ab\.example': key"
+expect_match "maintain says it skipped the token of another alphabet" "$out" "token '\.\./\.\./\.\./\.\./zzzz' is not 16 characters"
+expect_match "and counts them" "$out" "3 key\(s\) due for rotation skipped"
+expect "due.example, a valid row due too, got its successor" \
+	"$(sqlite3 "$DB" "SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_id JOIN domains d ON d.id = s.domain_id
+	                  WHERE d.name = 'due.example' AND k.state = 'published'")" 1
+expect "and its file, in the keys directory" "$(find "$KEYS/due.example" -name 'esp2-dddddddddddddddd-*.pem' | wc -l)" 1
+
+# ---- the exports: no line from a row that would not make one ----
+err=$(ctl export 2>&1 >/dev/null); rc=$?
+expect "export with the bad rows: exit 0" "$rc" 0
+for f in KeyTable SigningTable rspamd-selectors.map rspamd-paths.map; do
+	expect "$f: no line names victim.example" "$(grep -c victim "$EX/$f")" 0
+done
+# (tok.example's token is not one, but no line holds it: its key is listed)
+expect "SigningTable.ed25519: a line for each row that makes one" \
+	"$(table_lines SigningTable.ed25519 | cut -d' ' -f1 | tr '\n' ' ')" "*@due.example *@good.example *@tok.example "
+expect "every line of SigningTable.ed25519 is *@DOMAIN SEL._domainkey.DOMAIN" \
+	"$(table_lines SigningTable.ed25519 | grep -cvE '^\*@[a-z0-9.-]+ [a-z0-9-]+\._domainkey\.[a-z0-9.-]+$')" 0
+expect "every line of KeyTable.ed25519 is three fields" \
+	"$(table_lines KeyTable.ed25519 | grep -cvE '^[a-z0-9-]+\._domainkey\.[a-z0-9.-]+ [a-z0-9.-]+:[a-z0-9-]+:/[^ :]+$')" 0
+check "keys.json is valid JSON with the same keys" "$PY" -c \
+	'import json,sys; k=json.load(open(sys.argv[1]))["keys"]; sys.exit(sorted(x["domain"] for x in k) != ["due.example", "good.example", "tok.example"])' \
+	"$EX/keys.json"
+expect_match "export says which rows it left out: the selector" "$err" \
+	"domain 'sel\.example' left out: selector 'esp1\\\\x0a\*@victim\.example"
+expect_match "export says which rows it left out: the path" "$err" "domain 'path\.example' left out: private key"
+expect_match "export says which rows it left out: ../../x" "$err" "domain '\.\./\.\./x' left out"
+
+# ---- the records a customer pastes: no line from a selector that is not one ----
+out=$(ctl domain records sel.example --format zone 2>"$T/err.txt"); rc=$?
+expect "domain records of sel.example: exit 0" "$rc" 0
+expect "no line names victim.example" "$(printf '%s\n' "$out" | grep -c victim)" 0
+expect "the other slots' CNAMEs are there" "$(printf '%s\n' "$out" | grep -c '_domainkey.sel.example. .* CNAME')" 2
+expect_match "the selector left out is said" "$(cat "$T/err.txt")" "sel.example: slot 'esp1\\\\x0a\\*@victim"
+check_fails "domain records of a domain whose token is not one: refused" ctl domain records tok.example
+
+# ---- dnsd: serves the valid rows, logs the bad ones ----
+if start_dnsd; then ok "dnsd starts on the store with the bad rows"; else not_ok "dnsd starts on the store with the bad rows"; fi
+expect_match "dnsd serves good.example's key" "$(q TXT "esp1.$(token good.example).dkim.$ZONE")" '^"v=DKIM1; k=ed25519; p='
+expect_match "and due.example's" "$(q TXT esp1.dddddddddddddddd.dkim.$ZONE)" '^"v=DKIM1; k=ed25519; p='
+expect "../../x's token answers NXDOMAIN" "$(status TXT esp1.xxxxxxxxxxxxxxxx.dkim.$ZONE)" NXDOMAIN
+expect "a\\nb.example's token answers NXDOMAIN" "$(status TXT esp1.nnnnnnnnnnnnnnnn.dkim.$ZONE)" NXDOMAIN
+expect "sel.example's other slots are served (esp3 empty)" \
+	"$(status TXT esp3.ssssssssssssssss.dkim.$ZONE) $(q TXT esp3.ssssssssssssssss.dkim.$ZONE)" 'NOERROR "v=DKIM1; p="'
+expect_match "the log names ../../x" "$(cat "$T/dnsd.log")" "domain row [0-9]+ not served, its names answer NXDOMAIN: domain '\.\./\.\./x'"
+expect_match "the log names a\\nb.example, escaped" "$(cat "$T/dnsd.log")" "domain 'a\?b\.example'"
+expect_match "the log names the token" "$(cat "$T/dnsd.log")" "token '\.\./\.\./\.\./\.\./zzzz' is not 16 characters"
+expect_match "the log names the selector, escaped" "$(cat "$T/dnsd.log")" "slot 'esp1\\\\x0a\*@victim"
+expect "the log has no raw control character" "$(tr -d '\n' <"$T/dnsd.log" | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+stop_dnsd
+
 # ---- nothing printed carries a raw control character ----
 sqlite3 "$DB" "PRAGMA ignore_check_constraints = ON;
 	INSERT INTO tenants(name, created_at) VALUES ('evil' || char(27) || ']0;owned' || char(7) || char(10) || 'forged', 1);
