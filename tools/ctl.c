@@ -363,18 +363,6 @@ void need_domain(struct ctx *c, const char *arg, struct domain_row *d, int any_s
 		fail(c, "no domain '%s' (see 'dnsdctl domain list')", name);
 }
 
-int valid_label(const char *s, int allow_underscore)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
-		      (allow_underscore && *s == '_')))
-			return 0;
-	return 1;
-}
-
 const char *keys_dir(struct ctx *c, char *buf, size_t n)
 {
 	if (c->o.keys)

@@ -96,7 +96,6 @@ void norm_domain(struct ctx *c, const char *in, char *out, size_t n);
 int64_t tenant_id(struct ctx *c, const char *name, int must);
 int find_domain(struct ctx *c, const char *name, struct domain_row *d, int any_state);
 void need_domain(struct ctx *c, const char *arg, struct domain_row *d, int any_state);
-int valid_label(const char *s, int allow_underscore);
 const char *keys_dir(struct ctx *c, char *buf, size_t n);
 /* The selector of slot position pos (1-based) of a domain with nmain main
  * slots: <prefix><pos>, then the Ed25519 pair <prefix>-ed1, <prefix>-ed2.

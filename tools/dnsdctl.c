@@ -169,10 +169,11 @@ static void cmd_init(struct ctx *c)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p + 32);
 	const char *prefix = c->o.selector_prefix;
-	if (prefix && (!valid_label(prefix, 0) || strlen(prefix) > 40))
-		fail(NULL, "invalid selector prefix '%s': letters, digits and hyphens, at most 40", prefix);
+	if (prefix && !names_label(prefix, NAMES_PREFIX_MAX))
+		fail(NULL, "invalid selector prefix '%s': lowercase letters, digits and hyphens, at most %d", prefix,
+		     NAMES_PREFIX_MAX);
 	const char *rp = c->o.return_path;
-	if (rp && !valid_label(rp, 0))
+	if (rp && !names_label(rp, 63))
 		fail(NULL, "invalid return-path label '%s': one DNS label of letters, digits and hyphens", rp);
 	num_opt(c, c->o.slots, "--slots", 2, MAX_SLOTS);
 	num_opt(c, c->o.ttl_dkim, "--ttl-dkim", 60, 604800);
@@ -315,13 +316,19 @@ static void cmd_tenant(struct ctx *c)
 	if (!strcmp(sub, "add")) {
 		if (!name)
 			die_usage("tenant add NAME");
-		size_t n = strlen(name);
-		if (n == 0 || n > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
-			fail(c, "invalid tenant name '%s': 1 to 64 letters, digits, '.', '_' or '-'", name);
+		if (!names_tenant(name))
+			fail(c, "invalid tenant name '%s': a letter or digit, then up to %d letters, digits, '.', '_' or "
+				"'-'",
+			     name, NAMES_TENANT_MAX - 1);
 		long slots = num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, 0);
 		int ed = yes_no(c, c->o.ed25519, "--ed25519", -1);
 		begin(c);
-		if (tenant_id(c, name, 0))
+		/* Names are compared without case (the column's collation). */
+		char *have = one_text(c, q(c, "SELECT name FROM tenants WHERE name = ?", "s", name));
+		if (have && strcmp(have, name))
+			fail(c, "tenant '%s' already exists as '%s' (tenant names are compared without case)", name,
+			     have);
+		if (have)
 			fail(c, "tenant '%s' already exists", name);
 		run(c, q(c, "INSERT INTO tenants(name, created_at, slots, ed25519) VALUES (?, ?, nullif(?, 0), nullif(?, -1))",
 			 "siii", name, now, (int64_t)slots, (int64_t)ed));
@@ -791,7 +798,7 @@ static void cmd_domain_add(struct ctx *c)
 		rp = rps = store_setting(c->st, "return_path");
 	if (!rp)
 		rp = "bounce";
-	if (!valid_label(rp, 0))
+	if (!names_label(rp, 63))
 		fail(c, "invalid return-path label '%s'", rp);
 	if (c->o.token) {
 		if (!keys_token_valid(c->o.token))

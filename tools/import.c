@@ -6,6 +6,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "keys.h"
+#include "names.h"
 #include "policy.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -174,7 +175,7 @@ void cmd_import(struct ctx *c)
 			err_add(&e, lineno, "invalid token '%s'%s", tok, ": 16 characters of a-z and 2-7");
 			continue;
 		}
-		if (rp && !valid_label(rp, 0)) {
+		if (rp && !names_label(rp, 63)) {
 			err_add(&e, lineno, "invalid return_path '%s'%s", rp, "");
 			continue;
 		}

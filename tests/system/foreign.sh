@@ -117,6 +117,21 @@ expect_match "the log names the selector, escaped" "$(cat "$T/dnsd.log")" "slot 
 expect "the log has no raw control character" "$(tr -d '\n' <"$T/dnsd.log" | LC_ALL=C grep -c '[[:cntrl:]]')" 0
 stop_dnsd
 
+# ---- tenant names: names, compared without case ----
+for bad in . .. -x _x "a b" "a/b" "x${ESC}[31m"; do
+	check_fails "tenant add '$bad' is refused" ctl tenant add "$bad"
+done
+expect "none of them was added" "$(sqlite3 "$DB" "SELECT count(*) FROM tenants")" 1
+expect_match "tenant add '..' says the rule (not only the store's check)" "$(ctl tenant add .. 2>&1)" \
+	"invalid tenant name '\.\.': a letter or digit, then up to 63 letters, digits, '\.', '_' or '-'"
+out=$(ctl tenant add ACME 2>&1); rc=$?
+expect "tenant add ACME beside acme: refused (exit 1)" "$rc" 1
+expect_match "it says they are one tenant" "$out" "tenant 'ACME' already exists as 'acme' \(tenant names are compared without case\)"
+expect "tenant show ACME finds acme" "$(ctl tenant show ACME --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["name"])')" acme
+check "domain add --tenant Acme adds to acme" ctl domain add case.example --tenant Acme --algorithm ed25519
+expect "case.example belongs to acme" "$(ctl domain show case.example --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["tenant"])')" acme
+check "tenant add Acme_Corp.eu-2 is fine" ctl tenant add Acme_Corp.eu-2
+
 # ---- nothing printed carries a raw control character ----
 sqlite3 "$DB" "PRAGMA ignore_check_constraints = ON;
 	INSERT INTO tenants(name, created_at) VALUES ('evil' || char(27) || ']0;owned' || char(7) || char(10) || 'forged', 1);
