@@ -54,7 +54,7 @@ $(BUILD)/dnsd: $(BUILD)/obj/dnsd/main.o $(BUILD)/libdnsd.a
 $(BUILD)/dnsdctl: $(CTL_OBJ) $(BUILD)/libdnsd.a
 	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libdnsd.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libdnsd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) -Itests/unit -o $@ $< $(BUILD)/libdnsd.a $(LDLIBS)
 

@@ -66,19 +66,16 @@ struct db_rrset *db_rrset_mx(const char *text, uint32_t ttl)
 	struct db_rrset *rs = NULL;
 	const char *p = text;
 	while (*p) {
-		while (*p == ' ' || *p == ',')
-			p++;
+		p += strspn(p, " \t,");
 		if (!*p)
 			break;
 		char *end;
 		unsigned long pref = strtoul(p, &end, 10);
-		if (end == p || pref > 65535 || *end != ' ')
+		if (end == p || pref > 65535 || (*end != ' ' && *end != '\t'))
 			goto bad;
-		p = end;
-		while (*p == ' ')
-			p++;
+		p = end + strspn(end, " \t");
 		char host[256];
-		size_t hl = strcspn(p, " ,");
+		size_t hl = strcspn(p, " \t,");
 		if (hl == 0 || hl >= sizeof(host))
 			goto bad;
 		memcpy(host, p, hl);
@@ -581,6 +578,7 @@ static int domain_retire(struct db_edit *e, struct db_domain *d)
 
 /* Builds the policy RRsets; a string that does not convert is an error. */
 const char db_policy_blocked[] = "(blocked)";
+const char db_key_blocked[] = "(blocked key)";
 
 static int policy_build(struct db_policy *p, const char *spf, const char *mx, const char *dmarc,
 			uint32_t ttl)
@@ -623,14 +621,16 @@ static struct db_domain *domain_build(const struct db_domain_spec *s, uint32_t t
 		if (sl == 0 || sl > 63)
 			goto bad;
 		const char *txt = (s->slots[i].txt && !s->removed) ? s->slots[i].txt : "v=DKIM1; p=";
+		size += 1 + sl;
+		size = (size + 7) & ~(size_t)7;
+		if (txt == db_key_blocked)
+			continue; /* no RRset: NODATA */
 		size_t tl = strlen(txt);
 		if (!(rd[i] = malloc(tl + tl / 255 + 2)))
 			goto bad;
 		rdl[i] = wire_txt_rdata(txt, tl, rd[i], tl + tl / 255 + 2);
 		if (rdl[i] < 0 || rdl[i] > 65535 - 10)
 			goto bad;
-		size += 1 + sl;
-		size = (size + 7) & ~(size_t)7;
 		size += sizeof(struct db_rrset) + 10 + (size_t)rdl[i];
 	}
 	if (!(d = calloc(1, size)))
@@ -655,6 +655,9 @@ static struct db_domain *domain_build(const struct db_domain_spec *s, uint32_t t
 		d->slots[i].sel = p;
 		p += 1 + sl;
 		p = (uint8_t *)(((uintptr_t)p + 7) & ~(uintptr_t)7);
+		d->nslots++;
+		if (!rd[i])
+			continue; /* a blocked key: txt stays NULL */
 		struct db_rrset *rs = (struct db_rrset *)p;
 		rs->type = WIRE_T_TXT;
 		rs->count = 1;
@@ -666,7 +669,6 @@ static struct db_domain *domain_build(const struct db_domain_spec *s, uint32_t t
 		memcpy(rs->data + 10, rd[i], (size_t)rdl[i]);
 		d->slots[i].txt = rs;
 		p += sizeof(*rs) + rs->len;
-		d->nslots++;
 	}
 	for (int i = 0; i < s->nslots; i++)
 		free(rd[i]);

@@ -71,9 +71,15 @@ struct db_domain_spec {
 	int nslots;
 	struct {
 		const char *selector;
-		const char *txt;     /* full DKIM TXT value; NULL = unused or revoked */
+		const char *txt; /* full DKIM TXT value; NULL = unused or revoked;
+				  * db_key_blocked = a key not fit to serve */
 	} slots[DB_MAX_SLOTS];
 };
+
+/* Passed as a slot's txt: the slot holds a key that is not fit to serve (a row
+ * written by hand). Its selector answers NODATA, neither the key nor the
+ * "revoked" p= that would claim the key was withdrawn. */
+extern const char db_key_blocked[];
 
 struct db_policy {
 	struct db_rrset *spf, *mx, *dmarc; /* NULL: not set at this level */
@@ -87,7 +93,7 @@ extern const char db_policy_blocked[];
 
 struct db_slot {
 	const uint8_t *sel;         /* lowercase label: length octet, then characters */
-	const struct db_rrset *txt; /* inside the domain's allocation */
+	const struct db_rrset *txt; /* inside the domain's allocation; NULL: NODATA */
 };
 
 struct db_domain {
@@ -185,7 +191,8 @@ enum { DB_POL_SPF, DB_POL_MX, DB_POL_DMARC };
 /* Frees a view and every part it holds (for tear-down, when it is the only one). */
 void db_view_free_all(struct db_view *v);
 
-/* Builds a bounce MX RRset from "10 host., 20 host2." text, or NULL when invalid. */
+/* Builds a bounce MX RRset from "10 host., 20 host2." text (blanks are spaces or
+ * tabs, as policy_mx_check allows), or NULL when invalid. */
 struct db_rrset *db_rrset_mx(const char *text, uint32_t ttl);
 
 uint64_t db_hash(const uint8_t *p, size_t n);

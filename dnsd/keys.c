@@ -143,6 +143,15 @@ static int read_small(const char *path, char **out, size_t *len, char *err, size
 	return 0;
 }
 
+/* Why an RSA key of this many bits is refused: one rule for every path a key comes in by. */
+static const char *rsa_size_rule(int bits)
+{
+	return bits < KEYS_RSA_MIN_BITS
+		       ? "DKIM needs at least 1024 bits (RFC 8301)"
+		       : "DKIM keys are at most 4096 bits here: what every verifier must "
+			 "handle (RFC 8301), and what one TXT record holds";
+}
+
 /* Refuses to prompt: without it, an encrypted PEM would make OpenSSL ask on the terminal. */
 static int no_password(char *buf, int size, int rwflag, void *u)
 {
@@ -193,10 +202,9 @@ int keys_load_private_mem(const char *pem, size_t len, const char *path, keys_ke
 		EVP_PKEY_free(pkey);
 		return DNSD_EINVAL;
 	}
-	if (id == EVP_PKEY_RSA && bits < 1024) {
-		seterr(err, errlen,
-		       "key file %s holds a %d-bit RSA key; DKIM needs at least 1024 bits (RFC 8301)",
-		       path, bits);
+	if (id == EVP_PKEY_RSA && (bits < KEYS_RSA_MIN_BITS || bits > KEYS_RSA_MAX_BITS)) {
+		seterr(err, errlen, "key file %s holds a %d-bit RSA key; %s", path, bits,
+		       rsa_size_rule(bits));
 		EVP_PKEY_free(pkey);
 		return DNSD_EINVAL;
 	}
@@ -495,21 +503,22 @@ static int der_enter(const unsigned char *d, size_t end, size_t *pos, unsigned c
 int keys_check_public(const char *b64, char *alg, size_t alglen, char *err, size_t errlen)
 {
 	size_t len = b64 ? strlen(b64) : 0;
-	unsigned char *der;
+	/* On the stack: dnsd checks every key it loads, a million at start. 4096
+	 * characters is room enough to say how large an oversized key is. */
+	enum { B64_MAX = 4096 };
+	unsigned char der[B64_MAX / 4 * 3 + 1];
 	int n;
 
-	if (len == 0 || len > 4096 || len % 4 || strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != len) {
+	if (len == 0 || len > B64_MAX || len % 4 ||
+	    strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != len) {
 		seterr(err, errlen, "public key is not base64 of a sensible length");
 		return DNSD_EINVAL;
 	}
-	if (!(der = malloc(len / 4 * 3 + 1)))
-		return DNSD_ENOMEM;
 	n = EVP_DecodeBlock(der, (const unsigned char *)b64, (int)len);
 	if (n >= 0) /* DecodeBlock counts the padding as bytes */
 		n -= (b64[len - 1] == '=') + (b64[len - 2] == '=');
-	if (n == 32) {
+	if (n == KEYS_ED25519_BYTES) {
 		snprintf(alg, alglen, "ed25519");
-		free(der);
 		return 0;
 	}
 	/* RSA SubjectPublicKeyInfo (RFC 3279): SEQUENCE { SEQUENCE { OID
@@ -539,9 +548,8 @@ int keys_check_public(const char *b64, char *alg, size_t alglen, char *err, size
 	pos += l;
 	if (der_enter(der, end, &pos, 0x02, &l) || pos + l != end || l < 1 || l > 8 || !(der[pos + l - 1] & 1))
 		goto bad;
-	if (bits < 1024) {
-		seterr(err, errlen, "public key is a %d-bit RSA key; DKIM needs at least 1024 bits (RFC 8301)", bits);
-		free(der);
+	if (bits < KEYS_RSA_MIN_BITS || bits > KEYS_RSA_MAX_BITS) {
+		seterr(err, errlen, "public key is a %d-bit RSA key; %s", bits, rsa_size_rule(bits));
 		return DNSD_EINVAL;
 	}
 	snprintf(alg, alglen, "rsa-%d", bits);
@@ -549,6 +557,5 @@ int keys_check_public(const char *b64, char *alg, size_t alglen, char *err, size
 bad:
 	if (rc)
 		seterr(err, errlen, "public key is neither an Ed25519 key (32 bytes) nor an RSA SubjectPublicKeyInfo");
-	free(der);
 	return rc;
 }

@@ -3,6 +3,14 @@
 #define DNSD_KEYS_H
 #include <stddef.h>
 
+/* The key sizes every path accepts (generation, key import, CSV import, rows written by SQL and
+ * served by dnsd): RSA from 1024 bits, below which RFC 8301 forbids signing, to 4096, the most
+ * RFC 8301 asks every verifier to handle (a larger key's p= also outgrows one sensible TXT
+ * record: a 12288-bit key's is over 2,000 characters); Ed25519's 32 bytes (RFC 8463). */
+#define KEYS_RSA_MIN_BITS  1024
+#define KEYS_RSA_MAX_BITS  4096
+#define KEYS_ED25519_BYTES 32
+
 /* A private key (RSA or Ed25519); opaque, wraps an EVP_PKEY. */
 typedef struct keys_key keys_key;
 
@@ -15,10 +23,11 @@ int keys_parse_algorithm(const char *alg, int *is_ed25519, int *bits);
  * Returns 0, DNSD_EINVAL, DNSD_ENOMEM, DNSD_ECRYPTO. */
 int keys_generate(const char *alg, keys_key **out);
 
-/* Loads an unencrypted private key from a PEM file (PKCS#1 RSA, PKCS#8 RSA or Ed25519). RSA under
- * 1024 bits (RFC 8301) and other key types are refused with DNSD_EINVAL; an unreadable file gives
- * DNSD_EIO. *out is owned by the caller (keys_free) and NULL on failure. On failure err (if not
- * NULL) gets one sentence naming the path. Returns 0, DNSD_EINVAL, DNSD_EIO, DNSD_ENOMEM. */
+/* Loads an unencrypted private key from a PEM file (PKCS#1 RSA, PKCS#8 RSA or Ed25519). RSA outside
+ * KEYS_RSA_MIN_BITS..KEYS_RSA_MAX_BITS and other key types are refused with DNSD_EINVAL; an
+ * unreadable file gives DNSD_EIO. *out is owned by the caller (keys_free) and NULL on failure. On
+ * failure err (if not NULL) gets one sentence naming the path. Returns 0, DNSD_EINVAL, DNSD_EIO,
+ * DNSD_ENOMEM. */
 int keys_load_private(const char *path, keys_key **out, char *err, size_t errlen);
 
 /* Frees k and its key material; NULL is safe. */
@@ -28,7 +37,8 @@ void keys_free(keys_key *k);
 int keys_is_ed25519(const keys_key *k);
 /* RSA modulus bits, or 256 for Ed25519. */
 int keys_bits(const keys_key *k);
-/* "rsa-2048", "rsa-3072", "rsa-4096", "ed25519", or "rsa-<bits>" for other imported sizes.
+/* "rsa-2048", "rsa-3072", "rsa-4096", "ed25519", or "rsa-<bits>" for other imported sizes (always
+ * within KEYS_RSA_MIN_BITS..KEYS_RSA_MAX_BITS).
  * The string belongs to k and lives as long as it does. */
 const char *keys_algorithm_name(const keys_key *k);
 
@@ -57,9 +67,9 @@ int keys_dir_prepare(const char *dir, char *err, size_t errlen);
 int keys_base64(const unsigned char *in, size_t len, char *out, size_t outlen);
 
 /* Checks a DKIM p= value: base64 of a raw 32-byte Ed25519 key, or of a DER
- * SubjectPublicKeyInfo holding an RSA key of at least 1024 bits. Writes the
- * algorithm ("ed25519", "rsa-<bits>") into alg. Returns 0, DNSD_EINVAL (err says
- * why) or DNSD_ENOMEM. */
+ * SubjectPublicKeyInfo holding an RSA key of KEYS_RSA_MIN_BITS..KEYS_RSA_MAX_BITS
+ * bits. Writes the algorithm ("ed25519", "rsa-<bits>") into alg. Allocates nothing.
+ * Returns 0 or DNSD_EINVAL (err, which may be NULL, says why). */
 int keys_check_public(const char *b64, char *alg, size_t alglen, char *err, size_t errlen);
 
 /* Writes a new random token for a customer domain into out: 16 characters of lowercase

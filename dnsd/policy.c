@@ -9,7 +9,7 @@
 
 #include "err.h"
 
-#define SPF_MAX_LEN 2048
+#define SPF_MAX_LEN POLICY_MAX_LEN
 #define SPF_MAX_LOOKUPS 10 /* RFC 7208 §4.6.4 */
 #define SPF_MAX_VOIDS 2
 /* Each expansion counts a lookup before it recurses and stops past the limit, so this bounds the depth. */
@@ -249,6 +249,15 @@ static int spf_toplabel(const char *s, size_t n)
 	return digits < n;
 }
 
+/* Tells whether s[0..n) is the hosted zone or under it, ignoring case and a trailing dot. */
+static int spf_in_zone(const struct spf *st, const char *s, size_t n)
+{
+	n -= n && s[n - 1] == '.';
+	if (!st->zlen || n < st->zlen || strncasecmp(s + n - st->zlen, st->zone, st->zlen))
+		return 0;
+	return n == st->zlen || s[n - st->zlen - 1] == '.';
+}
+
 /* Checks the domain-spec s[0..n) of term q; *literal says whether it has no macros, so it names one host. */
 static int spf_domain(struct spf *st, const char *q, const char *s, size_t n, int *literal)
 {
@@ -271,6 +280,12 @@ static int spf_domain(struct spf *st, const char *q, const char *s, size_t n, in
 	dot = memrchr(s, '.', m);
 	if (!ends && (!dot || !spf_toplabel(dot + 1, (size_t)(s + m - dot - 1))))
 		return spf_fail(st, "the domain in '%s' must end with a macro or a top-level label", q);
+	/* exists:%{i}._spf.Z asks for a name per message: the hosted zone has
+	 * none of them (no wildcards), so every message would fail the term. */
+	if (spf_in_zone(st, s, n))
+		return spf_fail(st, "'%s' builds a name in the hosted zone from macros: the zone serves no such "
+				    "names (it has no wildcards), so the term fails for every message",
+				q);
 	return 0;
 }
 
@@ -329,13 +344,15 @@ static int spf_ip(struct spf *st, const char *q, int v6, const char *arg, const 
 	return 0;
 }
 
-/* Tells whether s[0..n) is the hosted zone or under it, ignoring case and a trailing dot. */
-static int spf_in_zone(const struct spf *st, const char *s, size_t n)
+/* Writes the literal name s[0..n) (at most 253 characters, checked) lowercase with one trailing dot. */
+static void spf_zone_name(const char *s, size_t n, char name[256])
 {
-	n -= n && s[n - 1] == '.';
-	if (!st->zlen || n < st->zlen || strncasecmp(s + n - st->zlen, st->zone, st->zlen))
-		return 0;
-	return n == st->zlen || s[n - st->zlen - 1] == '.';
+	size_t i;
+
+	n -= s[n - 1] == '.';
+	for (i = 0; i < n; i++)
+		name[i] = (char)lower(s[i]);
+	memcpy(name + n, ".", 2);
 }
 
 /* Follows an include or redirect to the literal name s[0..n): counts a void lookup, reports a loop, or
@@ -344,22 +361,18 @@ static int spf_expand(struct spf *st, const char *s, size_t n)
 {
 	char name[256], rec[SPF_MAX_LEN + 2];
 	const char *where = st->where;
-	size_t i;
 	int d, rc;
 
 	/* Past the limit the answer is already an error, and expanding further could blow up. */
 	if (!st->lookup || !spf_in_zone(st, s, n) || st->lookups > SPF_MAX_LOOKUPS)
 		return 0;
-	n -= s[n - 1] == '.';
-	for (i = 0; i < n; i++)
-		name[i] = (char)lower(s[i]);
-	memcpy(name + n, ".", 2);
+	spf_zone_name(s, n, name);
 	for (d = 0; d < st->depth; d++)
 		if (strcmp(st->chain[d], name) == 0)
 			return spf_fail(st, "include loop back to '%s'", name);
 	if (st->depth == SPF_MAX_DEPTH)
 		return spf_fail(st, "includes nested too deeply at '%s'", name);
-	rc = st->lookup(st->ctx, name, rec, sizeof rec);
+	rc = st->lookup(st->ctx, name, POLICY_SPF_TXT, rec, sizeof rec);
 	if (rc < 0) {
 		spf_fail(st, "looking up the SPF record at '%s' failed", name);
 		return rc;
@@ -378,6 +391,45 @@ static int spf_expand(struct spf *st, const char *s, size_t n)
 	st->depth--;
 	st->where = where;
 	return rc;
+}
+
+/* Checks what a receiver would find for term q of mechanism m at the literal name s[0..n) inside the
+ * hosted zone: a ptr: there is refused, an a:, mx: or exists: needs its record (when there is a lookup). */
+static int spf_target(struct spf *st, const char *q, int m, const char *s, size_t n)
+{
+	static const struct {
+		int mech, what;
+		const char *needs;
+	} need[] = {
+		{M_A, POLICY_SPF_ADDR, "A or AAAA record"},
+		{M_MX, POLICY_SPF_MX, "MX record"},
+		{M_EXISTS, POLICY_SPF_A, "A record (exists: asks for A only)"},
+	};
+	char name[256];
+	size_t i;
+	int rc;
+
+	if (!spf_in_zone(st, s, n))
+		return 0;
+	if (m == M_PTR)
+		return spf_fail(st, "'%s' points into the hosted zone, which serves no names for senders' "
+				    "addresses: use ip4: or ip6: (RFC 7208 5.5 discourages ptr)",
+				q);
+	for (i = 0; i < sizeof need / sizeof need[0] && need[i].mech != m; i++)
+		;
+	if (i == sizeof need / sizeof need[0] || !st->lookup)
+		return 0;
+	spf_zone_name(s, n, name);
+	rc = st->lookup(st->ctx, name, need[i].what, NULL, 0);
+	if (rc < 0) {
+		spf_fail(st, "looking up '%s' for '%s' failed", name, q);
+		return rc;
+	}
+	if (rc == 0)
+		return spf_fail(st, "'%s': the hosted zone has no %s at '%s', so the term never matches and "
+				    "counts as a void lookup for every message (RFC 7208 4.6.4)",
+				q, need[i].needs, name);
+	return 0;
 }
 
 /* Checks one term t[0..tn): a mechanism with its qualifier, or a modifier. */
@@ -455,6 +507,8 @@ static int spf_term(struct spf *st, struct spf_rec *r, const char *t, size_t tn)
 	}
 	if (m == M_INCLUDE && lit)
 		return spf_expand(st, dom, (size_t)(end - dom));
+	if (dom && lit)
+		return spf_target(st, q, m, dom, (size_t)(slash - dom));
 	return 0;
 }
 
@@ -610,6 +664,9 @@ int policy_dmarc_check(const char *dmarc, char *err, size_t errlen)
 
 	if (!dmarc)
 		return fail(err, errlen, "DMARC: no record given");
+	if ((n = strlen(dmarc)) > POLICY_MAX_LEN)
+		return fail(err, errlen, "DMARC: the record is %zu characters, over the limit of %d", n,
+			    POLICY_MAX_LEN);
 	for (i = 0; dmarc[i]; i++)
 		if (((unsigned char)dmarc[i] < 0x20 && dmarc[i] != '\t') || (unsigned char)dmarc[i] > 0x7e)
 			return fail(err, errlen, "DMARC: character 0x%02x at position %zu is not printable ASCII",
@@ -668,6 +725,9 @@ int policy_mx_check(const char *mx, char *err, size_t errlen)
 
 	if (!mx)
 		return fail(err, errlen, "MX: no list given");
+	if ((n = strlen(mx)) > POLICY_MAX_LEN)
+		return fail(err, errlen, "MX: the list is %zu characters, over the limit of %d", n,
+			    POLICY_MAX_LEN);
 	for (p = mx;; p = e + 1) {
 		e = strchr(p, ',');
 		n = e ? (size_t)(e - p) : strlen(p);

@@ -1,8 +1,12 @@
 /* store: the SQLite tenant store: schema and migrations, journal and serial, reads. */
 #include "store.h"
 #include "err.h"
+#include "keys.h"
+#include "names.h"
 #include "policy.h"
+#include "schema.h"
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +229,11 @@ static const char *const migrations[] = {
 	"  SELECT (SELECT value FROM serial) + 1, unixepoch(), 'keys', 'update', d.id, d.token\n"
 	"  FROM slots s JOIN domains d ON d.id = s.domain_id WHERE s.id IN (NEW.slot_id, OLD.slot_id);\n"
 	"END;\n",
+	/* 4: CHECK constraints: the schema refuses what no valid row holds (names,
+	 * tokens, selectors, key sizes, policy lengths, tenant names compared
+	 * without case). SQLite adds no CHECK to a table, so the tables are made
+	 * again: schema.c, run through schema_migrate_v4. */
+	schema_v4_sql,
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -354,7 +363,9 @@ int store_open(const char *path, int flags, struct store **out, char *err, size_
 		goto fail;
 	}
 	if (!(flags & STORE_READONLY)) {
-		if ((rc = exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", err, errlen)))
+		/* Foreign keys go on after the migrations: a rebuild (version 4)
+		 * would trip them, and checks them itself. */
+		if ((rc = exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF;", err, errlen)))
 			goto fail;
 		if (ver < NMIGRATIONS) {
 			if ((rc = exec(s->db, "BEGIN IMMEDIATE", err, errlen)))
@@ -363,7 +374,8 @@ int store_open(const char *path, int flags, struct store **out, char *err, size_
 			ver = query_int(s->db, "PRAGMA user_version", 0);
 			for (int64_t v = ver; v < NMIGRATIONS; v++) {
 				char sql[64];
-				if ((rc = exec(s->db, migrations[v], err, errlen))) {
+				if ((rc = v == 3 ? schema_migrate_v4(s->db, err, errlen)
+						 : exec(s->db, migrations[v], err, errlen))) {
 					exec(s->db, "ROLLBACK", NULL, 0);
 					goto fail;
 				}
@@ -379,6 +391,8 @@ int store_open(const char *path, int flags, struct store **out, char *err, size_
 			}
 			ver = NMIGRATIONS;
 		}
+		if ((rc = exec(s->db, "PRAGMA foreign_keys=ON;", err, errlen)))
+			goto fail;
 	} else if (ver < NMIGRATIONS) {
 		snprintf(err, errlen, "%s has schema version %lld, older than %d: upgrade it with 'dnsdctl --db %s init "
 				      "--zone ZONE' (dnsd only reads the store)",
@@ -541,28 +555,31 @@ int store_changed(struct store *s)
 
 /* ---- reading for dnsd ---- */
 
-static int valid_b64(const char *p, size_t max)
+/* Rows may come from anyone's SQL: each is checked as dnsdctl checks what it
+ * writes, and one that fails is said (its text quoted escaped) and not served,
+ * never taking the others with it. */
+static void warnf(store_warn_fn warn, void *wctx, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void warnf(store_warn_fn warn, void *wctx, const char *fmt, ...)
 {
-	size_t n = 0;
-	for (; *p; p++, n++)
-		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		      *p == '+' || *p == '/' || *p == '='))
-			return 0;
-	return n > 0 && n <= max;
-}
-
-static void warnf(store_warn_fn warn, void *wctx, const char *fmt, const char *a, const char *b)
-{
-	char msg[512];
+	char msg[768];
+	va_list ap;
 	if (!warn)
 		return;
-	snprintf(msg, sizeof(msg), fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	warn(wctx, msg);
 }
 
+/* 0 spf, 1 mx, 2 dmarc; -1 for a kind no store holds. */
 static int policy_kind_index(const char *kind)
 {
-	return !strcmp(kind, "spf") ? 0 : !strcmp(kind, "mx") ? 1 : 2;
+	static const char *const kinds[] = { "spf", "mx", "dmarc" };
+	for (int i = 0; kind && i < 3; i++)
+		if (!strcmp(kind, kinds[i]))
+			return i;
+	return -1;
 }
 
 /* A policy value loaded from a row: a copy of v, or, when v is NULL (the row is
@@ -580,20 +597,49 @@ static void pol_set(char **slot, const char *v)
 	*slot = v ? strdup(v) : (char *)db_policy_blocked;
 }
 
-/* Validates a policy row as dnsdctl would have: returns its index (0 spf, 1 mx,
- * 2 dmarc), or -1 after warning that it is not served. */
-static int policy_kind_valid(const char *kind, const char *v, store_warn_fn warn, void *wctx)
+/* Checks policy row id (of scope, "global", "tenant 3" or "domain D"): returns
+ * its kind's index (0 spf, 1 mx, 2 dmarc) with *use set to v, or to NULL when
+ * the value must not be served (the level then answers nothing for its kind);
+ * -1 for a row of no known kind, which is ignored. */
+static int policy_row(int64_t id, const char *scope, const char *kind, const char *v,
+		      const char **use, store_warn_fn warn, void *wctx)
 {
-	char why[256];
-	int k = !strcmp(kind, "spf") ? 0 : !strcmp(kind, "mx") ? 1 : 2;
-	int bad = k == 0 ? policy_spf_check(v, ".", NULL, NULL, NULL, why, sizeof(why))
-		: k == 1 ? policy_mx_check(v, why, sizeof(why))
-			 : policy_dmarc_check(v, why, sizeof(why));
-	if (bad) {
-		warnf(warn, wctx, "store: policy not served: %s (%s)", why, v);
+	char why[256], q[96];
+	int k = policy_kind_index(kind);
+	*use = v;
+	if (k < 0) {
+		warnf(warn, wctx,
+		      "store: policy row %lld (%s) ignored: its kind '%s' is not spf, mx or dmarc",
+		      (long long)id, scope, names_show(q, sizeof(q), kind));
 		return -1;
 	}
+	int bad = !v	   ? (snprintf(why, sizeof(why), "no value"), DNSD_EINVAL)
+		  : k == 0 ? policy_spf_check(v, ".", NULL, NULL, NULL, why, sizeof(why))
+		  : k == 1 ? policy_mx_check(v, why, sizeof(why))
+			   : policy_dmarc_check(v, why, sizeof(why));
+	if (bad) {
+		warnf(warn, wctx, "store: policy row %lld (%s %s) not served, no %s there: %s: '%s'",
+		      (long long)id, scope, kind, kind, why, names_show(q, sizeof(q), v));
+		*use = NULL;
+	}
 	return k;
+}
+
+/* Checks a key row as dnsdctl's imports check a key: a public key within the
+ * size limits, and an algorithm of its family (the served k= comes from it).
+ * Returns 0, or DNSD_EINVAL with why. */
+static int key_row(const char *alg, const char *pub, char *why, size_t n)
+{
+	char kalg[16], q[48];
+	if (keys_check_public(pub, kalg, sizeof(kalg), why, n))
+		return DNSD_EINVAL;
+	if (!strcmp(alg, "ed25519") ? strcmp(kalg, "ed25519") != 0
+				    : strncmp(alg, "rsa-", 4) || !strcmp(kalg, "ed25519")) {
+		snprintf(why, n, "algorithm '%s' does not name its key, %s",
+			 names_show(q, sizeof(q), alg), kalg);
+		return DNSD_EINVAL;
+	}
+	return 0;
 }
 
 /* Loads the policies of one tenant (tenant_id > 0), the global ones (0), or all
@@ -602,19 +648,28 @@ static int load_policies(struct store *s, int64_t tenant_id, struct db_edit *e, 
 			 void *wctx)
 {
 	sqlite3_stmt *st;
-	const char *sql = "SELECT ifnull(tenant_id, 0) AS t, kind, value FROM policies "
-			  "WHERE domain_id IS NULL AND (?1 < 0 OR ifnull(tenant_id, 0) = ?1) ORDER BY t";
+	const char *sql =
+		"SELECT ifnull(tenant_id, 0) AS t, kind, value, id FROM policies "
+		"WHERE domain_id IS NULL AND (?1 < 0 OR ifnull(tenant_id, 0) = ?1) ORDER BY t";
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return DNSD_ESTORE;
 	sqlite3_bind_int64(st, 1, tenant_id);
 	int rc = 0, step;
 	int64_t cur = -1;
-	char *val[3] = { NULL, NULL, NULL };
+	char *val[3] = {NULL, NULL, NULL}, scope[32] = "";
 	for (;;) {
 		step = sqlite3_step(st);
 		int64_t t = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -2;
 		if (cur >= 0 && t != cur) {
 			rc = db_edit_put_policy(e, cur, val[0], val[1], val[2]);
+			if (rc == DNSD_EINVAL) {
+				/* Checked, yet not buildable: this level answers nothing,
+				 * and every other level and domain is served. */
+				warnf(warn, wctx, "store: the %s policies do not build: none is served there",
+				      scope);
+				rc = db_edit_put_policy(e, cur, db_policy_blocked,
+							db_policy_blocked, db_policy_blocked);
+			}
 			for (int i = 0; i < 3; i++)
 				pol_clear(&val[i]);
 			if (rc)
@@ -623,10 +678,16 @@ static int load_policies(struct store *s, int64_t tenant_id, struct db_edit *e, 
 		if (step != SQLITE_ROW)
 			break;
 		cur = t;
-		const char *kind = (const char *)sqlite3_column_text(st, 1);
-		const char *v = (const char *)sqlite3_column_text(st, 2);
-		int k = policy_kind_index(kind);
-		pol_set(&val[k], policy_kind_valid(kind, v, warn, wctx) < 0 ? NULL : v);
+		if (t)
+			snprintf(scope, sizeof(scope), "tenant %lld", (long long)t);
+		else
+			snprintf(scope, sizeof(scope), "global");
+		const char *v;
+		int k = policy_row(sqlite3_column_int64(st, 3), scope,
+				   (const char *)sqlite3_column_text(st, 1),
+				   (const char *)sqlite3_column_text(st, 2), &v, warn, wctx);
+		if (k >= 0)
+			pol_set(&val[k], v);
 	}
 	if (!rc && step != SQLITE_DONE)
 		rc = DNSD_ESTORE;
@@ -691,12 +752,12 @@ static int load_domains(struct store *s, int64_t since, struct db_edit *e, store
 	static const char *const all[3] = {
 		"SELECT id, tenant_id, name, token, state FROM domains "
 		"WHERE state IN ('active', 'removed') ORDER BY id",
-		"SELECT s.domain_id, s.selector, k.algorithm, k.public_key FROM slots s "
+		"SELECT s.domain_id, s.selector, k.algorithm, k.public_key, k.id FROM slots s "
 		"JOIN domains d ON d.id = s.domain_id "
 		"LEFT JOIN keys k ON k.slot_id = s.id AND k.state IN ('published', 'active', 'retired') "
 		"WHERE d.state IN ('active', 'removed') ORDER BY s.domain_id, s.position",
-		"SELECT p.domain_id, p.kind, p.value FROM policies p JOIN domains d ON d.id = p.domain_id "
-		"WHERE d.state = 'active' ORDER BY p.domain_id",
+		"SELECT p.domain_id, p.kind, p.value, p.id FROM policies p "
+		"JOIN domains d ON d.id = p.domain_id WHERE d.state = 'active' ORDER BY p.domain_id",
 	};
 #define CHANGED "(SELECT DISTINCT domain_id AS id FROM journal WHERE seq > ?1 AND domain_id IS NOT NULL) j "
 	static const char *const some[3] = {
@@ -706,11 +767,11 @@ static int load_domains(struct store *s, int64_t since, struct db_edit *e, store
 		 * skipped by the merge below, which follows the domains. */
 		"SELECT d.id, d.tenant_id, d.name, d.token, d.state FROM " CHANGED
 		"CROSS JOIN domains d ON d.id = j.id WHERE d.state IN ('active', 'removed') ORDER BY d.id",
-		"SELECT s.domain_id, s.selector, k.algorithm, k.public_key FROM " CHANGED
+		"SELECT s.domain_id, s.selector, k.algorithm, k.public_key, k.id FROM " CHANGED
 		"CROSS JOIN slots s ON s.domain_id = j.id "
 		"LEFT JOIN keys k INDEXED BY keys_slot ON k.slot_id = s.id "
 		"AND k.state IN ('published', 'active', 'retired') ORDER BY s.domain_id, s.position",
-		"SELECT p.domain_id, p.kind, p.value FROM " CHANGED
+		"SELECT p.domain_id, p.kind, p.value, p.id FROM " CHANGED
 		"CROSS JOIN policies p ON p.domain_id = j.id ORDER BY p.domain_id",
 	};
 #undef CHANGED
@@ -741,16 +802,33 @@ static int load_domains(struct store *s, int64_t since, struct db_edit *e, store
 		d->name = b->name;
 		d->token = b->token;
 		d->removed = strcmp((const char *)sqlite3_column_text(st[0], 4), "removed") == 0;
-		int bad = 0;
+		/* The row itself first: a name or token that is not one serves nothing. */
+		char why[256], qn[96], qt[48];
+		int bad = names_domain(b->name, why, sizeof(why));
+		if (!bad && !keys_token_valid(b->token))
+			bad = DNSD_EINVAL, snprintf(why, sizeof(why), "token '%s' is not 16 characters of a-z, 2-7",
+						    names_show(qt, sizeof(qt), b->token));
+		if (bad)
+			warnf(warn, wctx,
+			      "store: domain row %lld not served, its names answer NXDOMAIN: %s",
+			      (long long)id, why);
+		names_show(qn, sizeof(qn), b->name);
 		for (; srow == SQLITE_ROW && sqlite3_column_int64(st[1], 0) <= id; srow = sqlite3_step(st[1])) {
-			if (sqlite3_column_int64(st[1], 0) < id)
+			if (sqlite3_column_int64(st[1], 0) < id || bad)
 				continue;
 			const char *sel = (const char *)sqlite3_column_text(st[1], 1);
 			const char *alg = (const char *)sqlite3_column_text(st[1], 2);
 			const char *pub = (const char *)sqlite3_column_text(st[1], 3);
-			if (d->nslots == DB_MAX_SLOTS || strlen(sel) >= sizeof(b->sel[0])) {
-				warnf(warn, wctx, "store: domain %s: too many slots or selector too long (%s)",
-				      b->name, sel);
+			char qs[96];
+			if (!names_label(sel, 63)) {
+				warnf(warn, wctx, "store: domain %s: slot '%s' not served: not a DNS label",
+				      qn, names_show(qs, sizeof(qs), sel));
+				continue;
+			}
+			if (d->nslots == DB_MAX_SLOTS) {
+				warnf(warn, wctx,
+				      "store: domain %s: slot %s not served: more than %d slots",
+				      qn, sel, DB_MAX_SLOTS);
 				continue;
 			}
 			int n = d->nslots++;
@@ -758,9 +836,13 @@ static int load_domains(struct store *s, int64_t since, struct db_edit *e, store
 			d->slots[n].selector = b->sel[n];
 			d->slots[n].txt = NULL;
 			if (alg && pub) {
-				if (!valid_b64(pub, 2048) || (strcmp(alg, "ed25519") && strncmp(alg, "rsa-", 4))) {
-					warnf(warn, wctx, "store: domain %s selector %s: key not served: bad public key or algorithm",
-					      b->name, sel);
+				if (key_row(alg, pub, why, sizeof(why))) {
+					warnf(warn, wctx,
+					      "store: domain %s selector %s: key %lld not served, "
+					      "the selector answers NODATA: %s",
+					      qn, sel, (long long)sqlite3_column_int64(st[1], 4),
+					      why);
+					d->slots[n].txt = db_key_blocked;
 					continue;
 				}
 				snprintf(b->txt[n], sizeof(b->txt[n]), "v=DKIM1; k=%s; p=%s",
@@ -769,20 +851,26 @@ static int load_domains(struct store *s, int64_t since, struct db_edit *e, store
 			}
 		}
 		for (; prow == SQLITE_ROW && sqlite3_column_int64(st[2], 0) <= id; prow = sqlite3_step(st[2])) {
-			if (sqlite3_column_int64(st[2], 0) < id || d->removed)
+			if (sqlite3_column_int64(st[2], 0) < id || d->removed || bad)
 				continue;
-			const char *kind = (const char *)sqlite3_column_text(st[2], 1);
-			const char *v = (const char *)sqlite3_column_text(st[2], 2);
-			int k = policy_kind_index(kind);
-			pol_set(&b->pol[k], policy_kind_valid(kind, v, warn, wctx) < 0 ? NULL : v);
+			char scope[128];
+			const char *v;
+			snprintf(scope, sizeof(scope), "domain %s", qn);
+			int k = policy_row(sqlite3_column_int64(st[2], 3), scope,
+					   (const char *)sqlite3_column_text(st[2], 1),
+					   (const char *)sqlite3_column_text(st[2], 2), &v, warn,
+					   wctx);
+			if (k >= 0)
+				pol_set(&b->pol[k], v);
 		}
 		d->spf = b->pol[0];
 		d->mx = b->pol[1];
 		d->dmarc = b->pol[2];
-		if (policy_name_check(b->name, 0, NULL, 0) || strlen(b->token) != 16)
-			bad = 1;
-		if (bad || (rc = db_edit_put_domain(e, d)) == DNSD_EINVAL) {
-			warnf(warn, wctx, "store: domain %s (token %s) not served: invalid row", b->name, b->token);
+		if (bad)
+			continue;
+		if ((rc = db_edit_put_domain(e, d)) == DNSD_EINVAL) {
+			warnf(warn, wctx, "store: domain %s (token %s) not served: the row does not build",
+			      qn, b->token);
 			rc = 0;
 			continue;
 		}

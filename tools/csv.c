@@ -3,6 +3,7 @@
 #include "csv.h"
 #include "ctl.h"
 #include "keys.h"
+#include "names.h"
 #include "policy.h"
 #include <stdio.h>
 #include <string.h>
@@ -125,7 +126,7 @@ int csv_line(struct csv *cv, char *line, struct csv_row *r, char *err, size_t er
 		snprintf(err, errlen, "invalid token '%s': 16 characters of a-z and 2-7", r->token);
 		return DNSD_EINVAL;
 	}
-	if (r->rp && !valid_label(r->rp, 0)) {
+	if (r->rp && !names_label(r->rp, 63)) {
 		snprintf(err, errlen, "invalid return_path '%s'", r->rp);
 		return DNSD_EINVAL;
 	}

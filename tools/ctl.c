@@ -2,10 +2,12 @@
 #include "ctl.h"
 #include "err.h"
 #include "fsafe.h"
+#include "names.h"
 #include "policy.h"
 #include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,17 +44,111 @@ void fail(struct ctx *c, const char *fmt, ...)
 
 /* ---- output helpers ---- */
 
+/* Writes all of p to fd; 0, or -1 with errno set. */
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The write side of a guarded stream: every byte a terminal could take as part
+ * of a command (control characters but the line end and tab, DEL, and every
+ * byte above 0x7e, which some terminals read as C1 controls) goes out as \xNN. */
+static ssize_t guarded_write(void *cookie, const char *buf, size_t n)
+{
+	int fd = (int)(intptr_t)cookie;
+	char out[4096];
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)buf[i];
+		if (o + 4 > sizeof(out)) {
+			if (write_all(fd, out, o))
+				return 0;
+			o = 0;
+		}
+		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch > 0x7e)
+			o += (size_t)snprintf(out + o, 5, "\\x%02x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	if (o && write_all(fd, out, o))
+		return 0;
+	return (ssize_t)n;
+}
+
+void ctl_guard_output(void)
+{
+	cookie_io_functions_t io = { .write = guarded_write };
+	FILE *o = fopencookie((void *)(intptr_t)STDOUT_FILENO, "w", io);
+	FILE *e = fopencookie((void *)(intptr_t)STDERR_FILENO, "w", io);
+	if (o) {
+		setvbuf(o, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
+		stdout = o;
+	}
+	if (e) {
+		setvbuf(e, NULL, _IONBF, 0);
+		stderr = e;
+	}
+}
+
+const char *shown(const char *s)
+{
+	static char ring[8][4200];
+	static unsigned next;
+	if (!s || !s[strcspn(s, "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14"
+				"\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f")])
+		return s;
+	char *out = ring[next++ % 8];
+	return names_show(out, sizeof(ring[0]), s);
+}
+
+/* The code point of the UTF-8 sequence at s, and its length; 0 when it is not
+ * one (a stray or missing continuation byte, an overlong form, a surrogate). */
+static size_t utf8_point(const unsigned char *s, uint32_t *cp)
+{
+	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+	uint32_t v = s[0] & (0x7f >> len);
+	if (!len || s[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	static const uint32_t least[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	if (v < least[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
 void json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; s && *s; s++) {
 		unsigned char ch = (unsigned char)*s;
+		uint32_t cp;
+		size_t len;
 		if (ch == '"' || ch == '\\')
 			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
+		else if (ch < 0x20 || ch == 0x7f)
 			fprintf(f, "\\u%04x", ch);
-		else
+		else if (ch < 0x80)
 			fputc(ch, f);
+		else if (!(len = utf8_point((const unsigned char *)s, &cp)))
+			fputs("\\ufffd", f); /* not UTF-8: JSON cannot carry the byte */
+		else if ((s += len - 1, cp < 0x10000))
+			fprintf(f, "\\u%04x", cp);
+		else
+			fprintf(f, "\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
 	}
 	fputc('"', f);
 }
@@ -256,18 +352,6 @@ void need_domain(struct ctx *c, const char *arg, struct domain_row *d, int any_s
 	norm_domain(c, arg, name, sizeof(name));
 	if (!find_domain(c, name, d, any_state))
 		fail(c, "no domain '%s' (see 'dnsdctl domain list')", name);
-}
-
-int valid_label(const char *s, int allow_underscore)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
-		      (allow_underscore && *s == '_')))
-			return 0;
-	return 1;
 }
 
 const char *keys_dir(struct ctx *c, char *buf, size_t n)

@@ -77,6 +77,16 @@ void undo_drop(struct ctx *c);
 void stage_publish(struct ctx *c);
 void stage_recover(struct ctx *c);
 
+/* Makes stdout and stderr escape, as \xNN, every byte a terminal could take
+ * for a command: names, values and messages may hold anything the store's SQL
+ * or the command line put there. Call first. */
+void ctl_guard_output(void);
+/* s to print in a table: itself, or, if it holds a control character (a line
+ * end a row could forge lines with), a copy with them as \xNN, valid until 8
+ * more calls. NULL gives NULL. */
+const char *shown(const char *s);
+/* A JSON string: control characters, DEL and every non-ASCII character as
+ * \uXXXX (bytes that are not UTF-8 as U+FFFD), so that it passes the guard. */
 void json_str(FILE *f, const char *s);
 void json_kv(FILE *f, int *first, const char *k, const char *v);
 void json_ki(FILE *f, int *first, const char *k, long long v);
@@ -98,7 +108,6 @@ void norm_domain(struct ctx *c, const char *in, char *out, size_t n);
 int64_t tenant_id(struct ctx *c, const char *name, int must);
 int find_domain(struct ctx *c, const char *name, struct domain_row *d, int any_state);
 void need_domain(struct ctx *c, const char *arg, struct domain_row *d, int any_state);
-int valid_label(const char *s, int allow_underscore);
 const char *keys_dir(struct ctx *c, char *buf, size_t n);
 /* The selector of slot position pos (1-based) of a domain with nmain main
  * slots: <prefix><pos>, then the Ed25519 pair <prefix>-ed1, <prefix>-ed2.
@@ -138,9 +147,15 @@ int export_refresh(struct ctx *c, int *changed);
  * its public p= value into pub, its file path into path (recorded for undo). */
 void key_new_file(struct ctx *c, const char *domain, const char *token, const char *alg, const char *label,
 		  char *pub, size_t publen, char *path, size_t pathlen);
+/* 0 when a domain, selector and token (from the store) may name a key file:
+ * a host name in the stored form, a DNS label, a token of a-z2-7; else
+ * DNSD_EINVAL with why. */
+int key_names_check(const char *domain, const char *label, const char *token, char *why, size_t n);
 /* Writes k into the domain's key directory (made if missing, mode 0700, taken
  * back if the command fails) as <label>-<token>-<time><suffix>.pem, never over
- * another file, and records it for undo. Returns 0, or an error with why set. */
+ * another file, and records it for undo. Refuses names key_names_check refuses,
+ * and a directory that is not one of the keys directory's own. Returns 0, or an
+ * error with why set. */
 int key_store_file(struct ctx *c, const keys_key *k, const char *domain, const char *label, const char *token,
 		   const char *suffix, char *path, size_t pathlen, char *why, size_t whylen);
 /* Inserts a key row and its events (inside the write transaction); returns its id.

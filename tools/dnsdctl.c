@@ -5,6 +5,7 @@
 #include "db.h"
 #include "err.h"
 #include "keys.h"
+#include "names.h"
 #include "policy.h"
 #include "store.h"
 #include "wire.h"
@@ -180,10 +181,11 @@ static void cmd_init(struct ctx *c)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p + 32);
 	const char *prefix = c->o.selector_prefix;
-	if (prefix && (!valid_label(prefix, 0) || strlen(prefix) > 40))
-		fail(NULL, "invalid selector prefix '%s': letters, digits and hyphens, at most 40", prefix);
+	if (prefix && !names_label(prefix, NAMES_PREFIX_MAX))
+		fail(NULL, "invalid selector prefix '%s': lowercase letters, digits and hyphens, at most %d", prefix,
+		     NAMES_PREFIX_MAX);
 	const char *rp = c->o.return_path;
-	if (rp && !valid_label(rp, 0))
+	if (rp && !names_label(rp, 63))
 		fail(NULL, "invalid return-path label '%s': one DNS label of letters, digits and hyphens", rp);
 	num_opt(c, c->o.slots, "--slots", 2, MAX_SLOTS);
 	num_opt(c, c->o.ttl_dkim, "--ttl-dkim", 60, 604800);
@@ -310,13 +312,19 @@ static void cmd_tenant(struct ctx *c)
 	if (!strcmp(sub, "add")) {
 		if (!name)
 			die_usage("tenant add NAME");
-		size_t n = strlen(name);
-		if (n == 0 || n > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
-			fail(c, "invalid tenant name '%s': 1 to 64 letters, digits, '.', '_' or '-'", name);
+		if (!names_tenant(name))
+			fail(c, "invalid tenant name '%s': a letter or digit, then up to %d letters, digits, '.', '_' or "
+				"'-'",
+			     name, NAMES_TENANT_MAX - 1);
 		long slots = num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, 0);
 		int ed = yes_no(c, c->o.ed25519, "--ed25519", -1);
 		begin(c);
-		if (tenant_id(c, name, 0))
+		/* Names are compared without case (the column's collation). */
+		char *have = one_text(c, q(c, "SELECT name FROM tenants WHERE name = ?", "s", name));
+		if (have && strcmp(have, name))
+			fail(c, "tenant '%s' already exists as '%s' (tenant names are compared without case)", name,
+			     have);
+		if (have)
 			fail(c, "tenant '%s' already exists", name);
 		run(c, q(c, "INSERT INTO tenants(name, created_at, slots, ed25519) VALUES (?, ?, nullif(?, 0), nullif(?, -1))",
 			 "siii", name, now, (int64_t)slots, (int64_t)ed));
@@ -401,9 +409,10 @@ static void cmd_tenant(struct ctx *c)
 				printf("}");
 			} else if (show) {
 				printf("tenant:  %s\ncreated: %s\ndomains: %lld\nspf:     %s\nmx:      %s\ndmarc:   %s\n",
-				       tn, fmt_time(created, tb, sizeof(tb)), (long long)nd,
-				       pol[0] ? pol[0] : "(inherits global)", pol[1] ? pol[1] : "(inherits global)",
-				       pol[2] ? pol[2] : "(inherits global)");
+				       shown(tn), fmt_time(created, tb, sizeof(tb)), (long long)nd,
+				       pol[0] ? shown(pol[0]) : "(inherits global)",
+				       pol[1] ? shown(pol[1]) : "(inherits global)",
+				       pol[2] ? shown(pol[2]) : "(inherits global)");
 				char sb[16];
 				snprintf(sb, sizeof(sb), "%lld", (long long)sqlite3_column_int64(st, 6));
 				printf("slots:   %s\ned25519: %s\n",
@@ -412,7 +421,7 @@ static void cmd_tenant(struct ctx *c)
 				       : sqlite3_column_int(st, 7)		 ? "yes"
 										 : "no");
 			} else {
-				printf("%-24s %-8lld %s\n", tn, (long long)nd, fmt_time(created, tb, sizeof(tb)));
+				printf("%-24s %-8lld %s\n", shown(tn), (long long)nd, fmt_time(created, tb, sizeof(tb)));
 			}
 			first = 0;
 		}
@@ -465,7 +474,7 @@ static char *effective_spf(struct ctx *c, int64_t did, int64_t tid)
 	return one_text(c, q(c, "SELECT value FROM policies WHERE kind = 'spf' AND tenant_id IS NULL AND domain_id IS NULL", ""));
 }
 
-static int spf_lookup_fn(void *ctxp, const char *name, char *out, size_t outlen)
+static int spf_lookup_fn(void *ctxp, const char *name, int what, char *out, size_t outlen)
 {
 	struct spf_lookup *l = ctxp;
 	struct ctx *c = l->c;
@@ -473,7 +482,8 @@ static int spf_lookup_fn(void *ctxp, const char *name, char *out, size_t outlen)
 	int wl = wire_name_from_text(name, w);
 	if (wl < 0)
 		return 0;
-	/* T.rp.Z: another customer domain's Return-Path policy. */
+	/* T.rp.Z: another customer domain's Return-Path policy (its SPF and MX;
+	 * dnsd serves no address there). */
 	char tok[64];
 	size_t zl = strlen(c->zone), nl = strlen(name);
 	if (nl > zl + 4 && !strcmp(name + nl - zl, c->zone) && !strncmp(name + nl - zl - 4, ".rp.", 4) &&
@@ -488,23 +498,29 @@ static int spf_lookup_fn(void *ctxp, const char *name, char *out, size_t outlen)
 			d.tenant_id = sqlite3_column_int64(st, 1);
 		}
 		sqlite3_finalize(st);
-		if (!found)
+		if (!found || (what != POLICY_SPF_TXT && what != POLICY_SPF_MX))
 			return 0;
-		char *v = effective_spf(c, d.id, d.tenant_id);
+		char *v = what == POLICY_SPF_MX ? effective_policy(c, d.id, d.tenant_id, "mx")
+						: effective_spf(c, d.id, d.tenant_id);
 		if (!v)
 			return 0;
-		snprintf(out, outlen, "%s", v);
+		if (out)
+			snprintf(out, outlen, "%s", v);
 		free(v);
 		return 1;
 	}
 	if (!l->zf) {
 		snprintf(c->err, sizeof(c->err),
-			 "cannot check the include of %s: dnsdctl needs the zone file (zone-file in its config file, or --zone-file)",
+			 "cannot check %s, in the hosted zone: dnsdctl needs the zone file (zone-file in its "
+			 "config file, or --zone-file)",
 			 name);
 		return DNSD_ENOENT;
 	}
 	wire_name_lower(w, (size_t)wl);
 	const struct db_node *n = db_zone_find(l->zf, w, (size_t)wl);
+	if (what != POLICY_SPF_TXT)
+		return n && (db_node_rrset(n, what == POLICY_SPF_MX ? WIRE_T_MX : WIRE_T_A) ||
+			     (what == POLICY_SPF_ADDR && db_node_rrset(n, WIRE_T_AAAA)));
 	const struct db_rrset *rs = n ? db_node_rrset(n, WIRE_T_TXT) : NULL;
 	if (!rs)
 		return 0;
@@ -614,9 +630,9 @@ static void cmd_policy(struct ctx *c)
 			json_kv(stdout, &f, "effective", eff);
 			printf("}\n");
 		} else {
-			printf("%s (%s%s%s): %s\n", kind, level, *who ? " " : "", who, own ? own : "(not set here)");
+			printf("%s (%s%s%s): %s\n", kind, level, *who ? " " : "", shown(who), own ? shown(own) : "(not set here)");
 			if (level[0] != 'g')
-				printf("effective: %s\n", eff ? eff : "(none)");
+				printf("effective: %s\n", eff ? shown(eff) : "(none)");
 		}
 		free(own);
 		free(eff);
@@ -633,9 +649,22 @@ static void print_records(struct ctx *c, const struct domain_row *d, const char 
 	const char *sels[MAX_SLOTS];
 	char selbuf[MAX_SLOTS][64];
 	/* (MAX_SLOTS counts the Ed25519 pair too) */
+	/* These lines are pasted into the customer's zone: a token or selector
+	 * that is not one (SQL past the checks) would write records of its own. */
+	if (!keys_token_valid(d->token))
+		fail(c, "%s: its token '%s' in the store is not 16 characters of a-z, 2-7; no records printed", d->name,
+		     shown(d->token));
+	if (!names_label(d->rp, 63))
+		fail(c, "%s: its Return-Path label '%s' in the store is not a DNS label; no records printed", d->name,
+		     shown(d->rp));
 	sqlite3_stmt *st = q(c, "SELECT selector FROM slots WHERE domain_id = ? ORDER BY position", "i", d->id);
 	while (sqlite3_step(st) == SQLITE_ROW && nslots < MAX_SLOTS) {
-		snprintf(selbuf[nslots], sizeof(selbuf[0]), "%s", sqlite3_column_text(st, 0));
+		const char *sel = (const char *)sqlite3_column_text(st, 0);
+		if (!names_label(sel, 63)) {
+			fprintf(stderr, "dnsdctl: %s: slot '%s' left out: not a DNS label\n", d->name, shown(sel));
+			continue;
+		}
+		snprintf(selbuf[nslots], sizeof(selbuf[0]), "%s", sel);
 		sels[nslots] = selbuf[nslots];
 		nslots++;
 	}
@@ -761,7 +790,7 @@ static void cmd_domain_add(struct ctx *c)
 		rp = rps = store_setting(c->st, "return_path");
 	if (!rp)
 		rp = "bounce";
-	if (!valid_label(rp, 0))
+	if (!names_label(rp, 63))
 		fail(c, "invalid return-path label '%s'", rp);
 	if (c->o.token) {
 		if (!keys_token_valid(c->o.token))
@@ -879,7 +908,7 @@ static void cmd_domain_list(struct ctx *c)
 			json_kv(stdout, &f, "created", tb);
 			printf("}");
 		} else {
-			printf("%-40s %-20s %-17s %-8s %s\n", v[0], v[1], v[2], v[3], tb);
+			printf("%-40s %-20s %-17s %-8s %s\n", shown(v[0]), shown(v[1]), shown(v[2]), v[3], tb);
 		}
 		first = 0;
 	}
@@ -921,11 +950,12 @@ static void cmd_domain_show(struct ctx *c)
 	} else {
 		printf("domain:      %s\ntenant:      %s\ntoken:       %s\nstate:       %s\nreturn-path: %s.%s\n"
 		       "created:     %s\n",
-		       d.name, d.tenant, d.token, d.state, d.rp, d.name, fmt_time(d.created_at, tb, sizeof(tb)));
+		       shown(d.name), shown(d.tenant), shown(d.token), d.state, shown(d.rp), shown(d.name),
+		       fmt_time(d.created_at, tb, sizeof(tb)));
 		if (d.removed_at)
 			printf("removed:     %s\n", fmt_time(d.removed_at, tb, sizeof(tb)));
 		for (int i = 0; i < 3; i++)
-			printf("%-12s %s\n", i == 0 ? "spf:" : i == 1 ? "mx:" : "dmarc:", pol[i] ? pol[i] : "(none)");
+			printf("%-12s %s\n", i == 0 ? "spf:" : i == 1 ? "mx:" : "dmarc:", pol[i] ? shown(pol[i]) : "(none)");
 		printf("%-10s %-8s %-9s %-10s %-21s %s\n", "SELECTOR", "ROLE", "KEY", "STATE", "ACTIVE SINCE", "PRIVATE KEY");
 	}
 	int first = 1;
@@ -950,8 +980,8 @@ static void cmd_domain_show(struct ctx *c)
 			char st2[32];
 			snprintf(st2, sizeof(st2), "%s%s", state ? state : "empty",
 				 sqlite3_column_int(st, 1) ? "" : "*");
-			printf("%-10s %-8s %-9s %-10s %-21s %s\n", sel, sqlite3_column_text(st, 7), alg ? alg : "-", st2,
-			       fmt_time(act, tb, sizeof(tb)), ref ? ref : "-");
+			printf("%-10s %-8s %-9s %-10s %-21s %s\n", shown(sel), sqlite3_column_text(st, 7), alg ? shown(alg) : "-",
+			       st2, fmt_time(act, tb, sizeof(tb)), ref ? shown(ref) : "-");
 		}
 		first = 0;
 	}
@@ -1004,8 +1034,8 @@ static void cmd_domain_history(struct ctx *c)
 			json_kv(stdout, &f, "cause", cause);
 			printf("}");
 		} else {
-			printf("%-21s %-10s %-9s %-9s %-6lld %s\n", when_text, ev, sel, alg,
-			       (long long)sqlite3_column_int64(st, 4), cause);
+			printf("%-21s %-10s %-9s %-9s %-6lld %s\n", when_text, ev, shown(sel), shown(alg),
+			       (long long)sqlite3_column_int64(st, 4), shown(cause));
 		}
 		first = 0;
 	}
@@ -1082,6 +1112,7 @@ static void cmd_status(struct ctx *c)
 int main(int argc, char **argv)
 {
 	static struct ctx c;
+	ctl_guard_output();
 	parse(&c.o, argc, argv);
 	const char *cmd = c.o.pos[0];
 	if (!strcmp(cmd, "init"))

@@ -7,6 +7,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "keys.h"
+#include "names.h"
 #include "policy.h"
 #include <errno.h>
 #include <stdlib.h>

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "fsafe.h"
 #include "keys.h"
+#include "names.h"
 #include "zone.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -93,11 +94,32 @@ static void next_algorithm(const char *cur, const char *role, char *out, size_t 
 
 /* ---- writing keys ---- */
 
+int key_names_check(const char *domain, const char *label, const char *token, char *why, size_t n)
+{
+	char dwhy[300], q[80];
+	if (names_domain(domain, dwhy, sizeof(dwhy)))
+		snprintf(why, n, "%s", dwhy);
+	else if (!names_label(label, 63))
+		snprintf(why, n, "selector '%s' is not a DNS label", names_show(q, sizeof(q), label));
+	else if (!keys_token_valid(token))
+		snprintf(why, n, "token '%s' is not 16 characters of a-z, 2-7", names_show(q, sizeof(q), token));
+	else
+		return 0;
+	return DNSD_EINVAL;
+}
+
 int key_store_file(struct ctx *c, const keys_key *k, const char *domain, const char *label, const char *token,
 		   const char *suffix, char *path, size_t pathlen, char *why, size_t whylen)
 {
-	char kdir_buf[4096], dwhy[1200], kabs[PATH_MAX], sdir[PATH_MAX + 300], ddir[PATH_MAX + 300];
+	char kdir_buf[4096], dwhy[1200], kabs[PATH_MAX], sdir[PATH_MAX + 300], ddir[PATH_MAX + 300], nwhy[400];
 	const char *kdir = keys_dir(c, kdir_buf, sizeof(kdir_buf));
+	/* The names come from the store, which anyone's SQL may have written: only
+	 * a host name, a label and a token go into a path, so that it stays in the
+	 * keys directory ("../../x" and "a\nb" do not). */
+	if (key_names_check(domain, label, token, nwhy, sizeof(nwhy))) {
+		snprintf(why, whylen, "no key file is written for this row: %s", nwhy);
+		return DNSD_EINVAL;
+	}
 	/* Judged before anything is made in it, and the domain's directory: no other
 	 * user may be able to swap either for a link to elsewhere. */
 	snprintf(ddir, sizeof(ddir), "%s/%s", kdir, domain);
@@ -272,7 +294,8 @@ static void key_file_name(struct ctx *c, char *path, size_t n, const char *oldse
 {
 	char *slash = strrchr(path, '/');
 	size_t ol = strlen(oldsel);
-	if (!slash || !strcmp(oldsel, newsel) || strncmp(slash + 1, oldsel, ol) || slash[1 + ol] != '-')
+	if (!slash || !strcmp(oldsel, newsel) || strncmp(slash + 1, oldsel, ol) || slash[1 + ol] != '-' ||
+	    !names_label(newsel, 63))
 		return;
 	for (size_t i = 0; i < c->nundo; i++) {
 		if (strcmp(c->final[i], path))
@@ -1048,7 +1071,7 @@ void cmd_maintain(struct ctx *c)
 	/* Successors are made for at most --max-keys keys a run; a key due with no
 	 * free eligible slot in its role (its retired keys still published, or
 	 * the customer's CNAMEs missing) waits, and the run says so. */
-	int64_t more_due = 0, nblocked = 0;
+	int64_t more_due = 0, nblocked = 0, nskipped = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char sel0[64];
 		if (!free_slot(c, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 3), 0, sel0,
@@ -1062,6 +1085,19 @@ void cmd_maintain(struct ctx *c)
 		}
 		if ((int64_t)ngen >= max_keys) {
 			more_due = 1;
+			continue;
+		}
+		/* A row no dnsdctl wrote (a name that is no host name, a token of
+		 * another alphabet) makes no key file: it is said and left alone, and
+		 * the other keys go on. */
+		char why[400], qn[96];
+		if (key_names_check((const char *)sqlite3_column_text(st, 1), sel0,
+				    (const char *)sqlite3_column_text(st, 2), why, sizeof(why))) {
+			fprintf(out, "domain row %lld '%s': key %lld is due for rotation, but %s\n",
+				(long long)sqlite3_column_int64(st, 0),
+				names_show(qn, sizeof(qn), (const char *)sqlite3_column_text(st, 1)),
+				(long long)sqlite3_column_int64(st, 4), why);
+			nskipped++;
 			continue;
 		}
 		struct gen *x = realloc(gens, (ngen + 1) * sizeof(*gens));
@@ -1242,10 +1278,10 @@ void cmd_maintain(struct ctx *c)
 	int status = export_refresh(c, &changed);
 	if (c->o.json) {
 		printf("{\"revoked\": %d, \"activated\": %d, \"published\": %d, \"purged\": %d, \"waiting\": %d, "
-		       "\"more_due\": %s, \"blocked\": %lld, \"serial\": %lld, \"exports\": \"%s\", "
+		       "\"more_due\": %s, \"blocked\": %lld, \"skipped\": %lld, \"serial\": %lld, \"exports\": \"%s\", "
 		       "\"name_servers\": [",
 		       nrevoked, nactivated, npublished, purged, nwaiting, more_due ? "true" : "false",
-		       (long long)nblocked,
+		       (long long)nblocked, (long long)nskipped,
 		       (long long)store_serial(c->st), status ? "failed" : changed ? "rewritten" : "unchanged");
 		for (size_t i = 0; i < nns; i++) {
 			int f = 1;
@@ -1269,6 +1305,10 @@ void cmd_maintain(struct ctx *c)
 		       status ? "FAILED" : changed ? "rewritten" : "unchanged");
 		if (more_due)
 			printf("more keys are due than --max-keys %ld: the next run goes on\n", max_keys);
+		if (nskipped)
+			printf("%lld key(s) due for rotation skipped: their rows hold names no key file may have "
+			       "(see above); fix the rows\n",
+			       (long long)nskipped);
 	}
 	free(log);
 	free(ns);
@@ -1333,6 +1373,30 @@ static int write_if_changed(const char *dir, const char *name, const char *conte
 		unlink(tmp);
 		return -1;
 	}
+	return 1;
+}
+
+/* 0 when an active key's row makes valid lines in the exports: its domain a
+ * host name, its selector a label, its role and algorithm known, its private
+ * key an absolute path of characters no table splits on; else 1 with why. */
+static int export_row_bad(const char *dom, const char *sel, const char *role, const char *alg, const char *path,
+			  char *why, size_t n)
+{
+	char q[96];
+	if (names_domain(dom, why, n))
+		return 1;
+	if (!names_label(sel, 63))
+		snprintf(why, n, "selector '%s' is not a DNS label", names_show(q, sizeof(q), sel));
+	else if (!role || (strcmp(role, "main") && strcmp(role, "ed25519")))
+		snprintf(why, n, "role '%s' is not main or ed25519", names_show(q, sizeof(q), role));
+	else if (!alg || (strcmp(alg, "ed25519") && strncmp(alg, "rsa-", 4)))
+		snprintf(why, n, "algorithm '%s' is not ed25519 or rsa-<bits>", names_show(q, sizeof(q), alg));
+	else if (!names_key_path(path))
+		snprintf(why, n, "private key '%s' is not an absolute path fit for a table line (no blanks, ':', "
+				 "'#', '\"', '\\', control characters, '.' or '..' parts)",
+			 names_show(q, sizeof(q), path));
+	else
+		return 0;
 	return 1;
 }
 
@@ -1463,7 +1527,7 @@ int export_refresh(struct ctx *c, int *changed)
 	fprintf(f[RP], "# Rspamd dkim_signing path_map written by dnsdctl. Do not edit.\n");
 	fprintf(f[JS], "{\"keys\": [");
 	sqlite3_stmt *st = q(c,
-			     "SELECT d.name, s.selector, s.role, k.algorithm, k.private_ref, k.activated_at FROM keys k "
+			     "SELECT d.name, s.selector, s.role, k.algorithm, k.private_ref, k.activated_at, k.id FROM keys k "
 			     "JOIN slots s ON s.id = k.slot_id JOIN domains d ON d.id = s.domain_id "
 			     "WHERE k.state = 'active' AND d.state = 'active' AND k.private_ref IS NOT NULL "
 			     "ORDER BY d.name, s.role = 'ed25519', s.position",
@@ -1475,7 +1539,15 @@ int export_refresh(struct ctx *c, int *changed)
 		const char *role = (const char *)sqlite3_column_text(st, 2);
 		const char *alg = (const char *)sqlite3_column_text(st, 3);
 		const char *path = (const char *)sqlite3_column_text(st, 4);
-		char tb[32];
+		char tb[32], bad[400], qd[96];
+		/* A row that would not make a line of its own (a newline in a name,
+		 * a blank in a path) would write lines of its choosing into the
+		 * signer's tables: it is left out of every file, and said. */
+		if (export_row_bad(dom, sel, role, alg, path, bad, sizeof(bad))) {
+			fprintf(stderr, "dnsdctl: exports: key %lld of domain '%s' left out: %s\n",
+				(long long)sqlite3_column_int64(st, 6), names_show(qd, sizeof(qd), dom), bad);
+			continue;
+		}
 		int ed = !strcmp(alg, "ed25519");
 		fprintf(f[ed ? KE : KT], "%s._domainkey.%s %s:%s:%s\n", sel, dom, dom, sel, path);
 		fprintf(f[ed ? SE : ST], "*@%s %s._domainkey.%s\n", dom, sel, dom);

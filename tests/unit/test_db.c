@@ -132,6 +132,11 @@ static void test_rrsets(void)
 	rs = db_rrset_mx("65535 a.example.,1 b.example.", 1);
 	T_EQ_STR(rs_text(rs), "65535 a.example.,1 b.example.");
 	free(rs);
+	/* tabs are blanks, as policy_mx_check takes them (a global MX with a tab
+	 * once stopped dnsd applying any change) */
+	rs = db_rrset_mx("10\tbounce.esp.example.,\t20 \t b2.esp.example\t", 1);
+	T_EQ_STR(rs_text(rs), "10 bounce.esp.example.,20 b2.esp.example.");
+	free(rs);
 	static const char *const bad[] = {"",
 					  "bounce.example.",
 					  "10",
@@ -853,6 +858,26 @@ static void test_edit_edges(void)
 	T_CHECK(d && strcmp(rs_text(d->slots[0].txt), "v=DKIM1; p=") == 0); /* no key yet */
 	T_CHECK(d && strcmp(rs_text(db_view_policy(v, d, DB_POL_MX)), "10 mx.ok.example.") == 0);
 	T_CHECK(d && db_view_policy(v, d, DB_POL_SPF) == NULL);
+
+	/* a blocked key: its selector has no TXT (NODATA), the other slots theirs */
+	e = db_edit_begin(v, NULL, 0, NULL);
+	s.slots[0].txt = db_key_blocked;
+	s.slots[1].txt = "v=DKIM1; k=ed25519; p=x";
+	T_EQ_INT(db_edit_put_domain(e, &s), 0);
+	v = commit(e, v);
+	d = by_tok(v, T3);
+	T_CHECK(d && d->nslots == 2 && d->slots[0].txt == NULL &&
+		memcmp(d->slots[0].sel, "\002s1", 3) == 0);
+	T_CHECK(d && strcmp(rs_text(d->slots[1].txt), "v=DKIM1; k=ed25519; p=x") == 0);
+	/* once removed, it answers p= as every slot of a removed domain does */
+	e = db_edit_begin(v, NULL, 0, NULL);
+	s.removed = 1;
+	T_EQ_INT(db_edit_put_domain(e, &s), 0);
+	v = commit(e, v);
+	d = by_tok(v, T3);
+	T_CHECK(d && d->slots[0].txt && strcmp(rs_text(d->slots[0].txt), "v=DKIM1; p=") == 0);
+	s.removed = 0;
+	s.slots[0].txt = s.slots[1].txt = NULL;
 
 	/* a domain added and then deleted: the count goes back */
 	e = db_edit_begin(v, NULL, 0, NULL);

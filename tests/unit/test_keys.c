@@ -1,6 +1,7 @@
 /* test_keys: DKIM key generation, PEM files, p= encoding, base64 and tokens. */
 #include "err.h"
 #include "keys.h"
+#include "spki.h"
 #include "t.h"
 
 #include <dirent.h>
@@ -305,6 +306,22 @@ static void test_load_refusals(void)
 	keys_free(k);
 	unlink(path);
 
+	/* Over 4096 bits: refused, as every path refuses it. Four primes make a
+	 * 4608-bit key in a fraction of a second. */
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	pk = NULL;
+	T_CHECK(ctx && EVP_PKEY_keygen_init(ctx) == 1 &&
+		EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 4608) == 1 &&
+		EVP_PKEY_CTX_set_rsa_keygen_primes(ctx, 4) == 1 &&
+		EVP_PKEY_generate(ctx, &pk) == 1);
+	EVP_PKEY_CTX_free(ctx);
+	T_EQ_INT(write_pkey(path, pk), 0);
+	EVP_PKEY_free(pk);
+	T_EQ_INT(keys_load_private(path, &k, err, sizeof(err)), DNSD_EINVAL);
+	T_CHECK(k == NULL);
+	T_CHECK(strstr(err, "4608-bit") != NULL && strstr(err, "at most 4096") != NULL);
+	unlink(path);
+
 	/* other key types */
 	pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	T_EQ_INT(write_pkey(path, pk), 0);
@@ -426,33 +443,9 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path);
 }
 
-/* An RSA SubjectPublicKeyInfo with a modulus of mbytes bytes (top bit set), base64. */
-static void spki_b64(size_t mbytes, char *out, size_t outlen)
-{
-	unsigned char d[1200];
-	size_t n = 0, ilen = mbytes + 1; /* the modulus INTEGER has a leading zero */
-	size_t seq2 = 4 + ilen + 5;      /* SEQUENCE { INTEGER n, INTEGER e } */
-	size_t bits = 4 + seq2 + 1;
-	static const unsigned char alg[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
-					     0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00 };
-	size_t total = sizeof(alg) + 4 + bits;
-	d[n++] = 0x30, d[n++] = 0x82, d[n++] = (unsigned char)(total >> 8), d[n++] = (unsigned char)total;
-	memcpy(d + n, alg, sizeof(alg));
-	n += sizeof(alg);
-	d[n++] = 0x03, d[n++] = 0x82, d[n++] = (unsigned char)(bits >> 8), d[n++] = (unsigned char)bits;
-	d[n++] = 0;
-	d[n++] = 0x30, d[n++] = 0x82, d[n++] = (unsigned char)(seq2 >> 8), d[n++] = (unsigned char)seq2;
-	d[n++] = 0x02, d[n++] = 0x82, d[n++] = (unsigned char)(ilen >> 8), d[n++] = (unsigned char)ilen;
-	d[n++] = 0;
-	for (size_t i = 0; i < mbytes; i++)
-		d[n++] = (unsigned char)(i == 0 ? 0xc3 : i * 7 + 1);
-	d[n++] = 0x02, d[n++] = 0x03, d[n++] = 0x01, d[n++] = 0x00, d[n++] = 0x01;
-	keys_base64(d, n, out, outlen);
-}
-
 static void test_check_public(void)
 {
-	char b64[2048], alg[16], err[256];
+	char b64[2400], alg[16], err[256];
 	keys_key *k = NULL;
 	/* real keys, as generated */
 	T_EQ_INT(keys_generate("rsa-2048", &k), 0);
@@ -475,6 +468,15 @@ static void test_check_public(void)
 	spki_b64(96, b64, sizeof(b64));
 	T_EQ_INT(keys_check_public(b64, alg, sizeof(alg), err, sizeof(err)), DNSD_EINVAL);
 	T_CHECK(strstr(err, "768-bit") != NULL);
+	/* Over 4096 bits, up to the 12288 bits whose p= (2,100 characters) dnsd
+	 * could not serve while dnsdctl showed the key active. */
+	spki_b64(513, b64, sizeof(b64));
+	T_EQ_INT(keys_check_public(b64, alg, sizeof(alg), err, sizeof(err)), DNSD_EINVAL);
+	T_CHECK(strstr(err, "4104-bit") != NULL && strstr(err, "at most 4096") != NULL);
+	spki_b64(1536, b64, sizeof(b64));
+	T_CHECK(strlen(b64) > 2048);
+	T_EQ_INT(keys_check_public(b64, alg, sizeof(alg), err, sizeof(err)), DNSD_EINVAL);
+	T_CHECK(strstr(err, "12288-bit") != NULL);
 	/* damaged: every truncation of a good key is refused */
 	spki_b64(256, b64, sizeof(b64));
 	size_t len = strlen(b64);

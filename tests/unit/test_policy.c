@@ -20,17 +20,35 @@ static const char *const fake_zone[][2] = {
 	{"bad.auth.esp.example.", "v=spf1 frobnicate -all"},
 	{"redir.auth.esp.example.", "v=spf1 redirect=b.auth.esp.example"},
 	{"auth.esp.example.", "v=spf1 mx -all"},
+	{"inner.auth.esp.example.", "v=spf1 exists:%{i}.inner.auth.esp.example -all"},
+};
+
+/* Its other records: the kinds of lookup each name answers. */
+static const struct {
+	const char *name;
+	int what[3];
+} fake_hosts[] = {
+	{"host.auth.esp.example.", {POLICY_SPF_A, POLICY_SPF_ADDR}},
+	{"v6.auth.esp.example.", {POLICY_SPF_ADDR}},
+	{"mail.auth.esp.example.", {POLICY_SPF_MX}},
 };
 
 static int fake_calls;
 
-static int fake_lookup(void *ctx, const char *name, char *out, size_t outlen)
+static int fake_lookup(void *ctx, const char *name, int what, char *out, size_t outlen)
 {
 	size_t i;
 
 	fake_calls++;
 	if (strcmp(name, "fail.auth.esp.example.") == 0)
 		return DNSD_EIO;
+	if (what != POLICY_SPF_TXT) {
+		for (i = 0; i < sizeof fake_hosts / sizeof fake_hosts[0]; i++)
+			if (strcmp(fake_hosts[i].name, name) == 0)
+				return fake_hosts[i].what[0] == what || fake_hosts[i].what[1] == what ||
+				       fake_hosts[i].what[2] == what;
+		return 0;
+	}
 	for (i = 0; i < sizeof fake_zone / sizeof fake_zone[0]; i++) {
 		if (strcmp(fake_zone[i][0], name) == 0) {
 			snprintf(out, outlen, "%s", fake_zone[i][1]);
@@ -104,9 +122,9 @@ static void test_spf_zone_expansion(void)
 	/* Redirect is followed too. */
 	T_EQ_INT(spf("v=spf1 mx redirect=redir.auth.esp.example"), 0);
 	T_EQ_INT(lookups, 5);
-	/* Targets with macros cannot be expanded. */
+	/* Targets with macros outside the zone cannot be expanded, nor checked. */
 	fake_calls = 0;
-	T_EQ_INT(spf("v=spf1 include:%{d}.auth.esp.example -all"), 0);
+	T_EQ_INT(spf("v=spf1 include:%{d}.example.com exists:%{i}._spf.%{d} -all"), 0);
 	T_EQ_INT(fake_calls, 0);
 	/* An include of an in-zone name without SPF is an error (permerror at receivers). */
 	T_EQ_INT(spf("v=spf1 include:none1.auth.esp.example -all"), DNSD_EINVAL);
@@ -198,6 +216,15 @@ static void test_spf_zone_errors(void)
 	SPF_BAD(big, "2048");
 }
 
+/* Writes head, then blanks up to len characters, into big; returns big. */
+static const char *padded(char *big, const char *head, size_t len)
+{
+	memset(big, ' ', len);
+	memcpy(big, head, strlen(head));
+	big[len] = '\0';
+	return big;
+}
+
 static int dmarc(const char *rec)
 {
 	err[0] = '\0';
@@ -211,8 +238,54 @@ static int dmarc(const char *rec)
 		T_CHECK(strncmp(err, "DMARC: ", 7) == 0);  \
 	} while (0)
 
+/* The terms other than include and redirect that point into the zone: each is
+ * checked as a receiver would find it (exists:%{i}._spf.Z was accepted, and
+ * failed every message). */
+static void test_spf_zone_targets(void)
+{
+	SPF_BAD("v=spf1 exists:%{i}._spf.auth.esp.example -all", "from macros");
+	SPF_BAD("v=spf1 a:%{d}.Auth.ESP.example. -all", "from macros");
+	SPF_BAD("v=spf1 mx:%{l}.auth.esp.example/24 -all", "from macros");
+	SPF_BAD("v=spf1 include:%{d}.auth.esp.example -all", "from macros");
+	SPF_BAD("v=spf1 redirect=%{d}.auth.esp.example", "from macros");
+	SPF_BAD("v=spf1 -all exp=%{i}.auth.esp.example", "from macros");
+	SPF_BAD("v=spf1 ptr:auth.esp.example -all", "ptr");
+	SPF_BAD("v=spf1 ptr:x.auth.esp.example -all", "ptr");
+	/* with the record the term asks for, a target in the zone is fine */
+	T_EQ_INT(spf("v=spf1 a:host.auth.esp.example a:V6.auth.esp.example./24//64 exists:host.auth.esp.example "
+		     "mx:mail.auth.esp.example -all"),
+		 0);
+	T_EQ_INT(lookups, 4);
+	SPF_BAD("v=spf1 a:nohost.auth.esp.example -all", "no A or AAAA record");
+	T_CHECK(strstr(err, "'nohost.auth.esp.example.'") != NULL && strstr(err, "void lookup") != NULL);
+	SPF_BAD("v=spf1 exists:v6.auth.esp.example -all", "no A record");
+	SPF_BAD("v=spf1 mx:host.auth.esp.example -all", "no MX record");
+	SPF_BAD("v=spf1 a:auth.esp.example -all", "A or AAAA");
+	/* in an included record of the zone too */
+	SPF_BAD("v=spf1 include:inner.auth.esp.example -all", "in the record at 'inner.auth.esp.example.'");
+	T_CHECK(strstr(err, "from macros") != NULL);
+	/* a failing lookup returns its own code */
+	T_EQ_INT(spf("v=spf1 a:fail.auth.esp.example -all"), DNSD_EIO);
+	T_CHECK(strstr(err, "fail.auth.esp.example.") != NULL);
+	/* outside the zone nothing is looked up */
+	fake_calls = 0;
+	T_EQ_INT(spf("v=spf1 a:nohost.example.com exists:%{i}.example.com mx:x.example.org ptr:example.org -all"), 0);
+	T_EQ_INT(fake_calls, 0);
+	/* without a lookup, existence is not checked, but macros and ptr still are */
+	T_EQ_INT(policy_spf_check("v=spf1 a:nohost.auth.esp.example -all", ZONE, NULL, NULL, NULL, err, sizeof err), 0);
+	T_EQ_INT(policy_spf_check("v=spf1 exists:%{i}.auth.esp.example -all", ZONE, NULL, NULL, NULL, err,
+				  sizeof err),
+		 DNSD_EINVAL);
+	/* dnsd checks rows with no zone: nothing is in it */
+	T_EQ_INT(policy_spf_check("v=spf1 exists:%{i}.auth.esp.example ptr:auth.esp.example -all", ".", NULL, NULL,
+				  NULL, err, sizeof err),
+		 0);
+}
+
 static void test_dmarc(void)
 {
+	char big[POLICY_MAX_LEN + 2];
+
 	T_EQ_INT(dmarc("v=DMARC1; p=none"), 0);
 	T_EQ_INT(dmarc("v=DMARC1;p=reject;"), 0);
 	T_EQ_INT(dmarc("v = DMARC1 ;\tp = quarantine ; "), 0);
@@ -257,6 +330,10 @@ static void test_dmarc(void)
 	DMARC_BAD("v=DMARC1; p=none;; pct=5", "empty tag");
 	DMARC_BAD("v=DMARC1; p=none; reject", "tag=value");
 	DMARC_BAD("v=DMARC1; p=none\n", "printable");
+	/* Length: 2,048 characters at most (a 76,411-character value was taken,
+	 * and stopped dnsd applying changes). */
+	T_EQ_INT(dmarc(padded(big, "v=DMARC1; p=none;", POLICY_MAX_LEN)), 0);
+	DMARC_BAD(padded(big, "v=DMARC1; p=none;", POLICY_MAX_LEN + 1), "2049 characters, over the limit of 2048");
 }
 
 static int mx(const char *list)
@@ -295,6 +372,10 @@ static void test_mx(void)
 	MX_BAD("10 mx_1.example.com", "letter, digit or hyphen");
 	MX_BAD("10 a.example.com 20 b.example.com", "letter, digit or hyphen");
 	MX_BAD("10 A.example.com., 20 a.example.com", "listed twice");
+	/* Length: 2,048 characters at most, however much of it is blanks. */
+	char big[POLICY_MAX_LEN + 2];
+	T_EQ_INT(mx(padded(big, "10 a.example.com", POLICY_MAX_LEN)), 0);
+	MX_BAD(padded(big, "10 a.example.com", POLICY_MAX_LEN + 1), "2049 characters, over the limit of 2048");
 }
 
 static int name(const char *n, int us)
@@ -359,6 +440,7 @@ int main(void)
 	T_RUN(test_spf_zone_expansion);
 	T_RUN(test_spf_errors);
 	T_RUN(test_spf_zone_errors);
+	T_RUN(test_spf_zone_targets);
 	T_RUN(test_dmarc);
 	T_RUN(test_mx);
 	T_RUN(test_name);

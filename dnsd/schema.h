@@ -1,0 +1,21 @@
+/* schema: schema version 4 of the store, the CHECK constraints that refuse what no valid row
+ * holds, and the migration that rebuilds the tables to add them. The store module runs it. */
+#ifndef DNSD_SCHEMA_H
+#define DNSD_SCHEMA_H
+#include <sqlite3.h>
+#include <stddef.h>
+
+/* The SQL of migration 4 (version 3 to 4): each table with checks is renamed aside, made again
+ * with them, filled from the old one and the old one dropped. Run it with schema_migrate_v4, never
+ * alone: the indexes and triggers of the tables are remade from what the store had. */
+extern const char schema_v4_sql[];
+
+/* Migrates db from version 3 to 4, inside the caller's write transaction, with foreign keys off
+ * (a rebuild would trip them; this checks them itself). First looks for rows the new checks refuse,
+ * and rows whose references point nowhere: if there are any, nothing is changed and err names
+ * them (the first few; their text quoted with control characters escaped). Then rebuilds the
+ * tables and remakes their indexes and triggers (the journal's among them) from their saved SQL.
+ * Returns 0, DNSD_EINVAL (refused rows), or DNSD_ESTORE (err says why). */
+int schema_migrate_v4(sqlite3 *db, char *err, size_t errlen);
+
+#endif
