@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ldns/ldns.h>
+#include <limits.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1400,6 +1401,18 @@ static int export_row_bad(const char *dom, const char *sel, const char *role, co
 	return 1;
 }
 
+/* 1 when path is a file directly in kabs/dom/ (kabs: the key directory, absolute,
+ * without links; "" when there is none). */
+static int key_path_inside(const char *kabs, const char *dom, const char *path)
+{
+	size_t kl = strlen(kabs), dl = strlen(dom);
+	if (!kl || strncmp(path, kabs, kl) || path[kl] != '/' || strncmp(path + kl + 1, dom, dl) ||
+	    path[kl + 1 + dl] != '/')
+		return 0;
+	const char *file = path + kl + 1 + dl + 1;
+	return *file && !strchr(file, '/');
+}
+
 char *export_dir(struct ctx *c)
 {
 	if (c->o.export_dir)
@@ -1533,17 +1546,29 @@ int export_refresh(struct ctx *c, int *changed)
 			     "ORDER BY d.name, s.role = 'ed25519', s.position",
 			     "");
 	int first = 1, rc;
+	char kbuf[4096], kabs[PATH_MAX] = "";
+	const char *kdir = keys_dir(c, kbuf, sizeof(kbuf));
+	if (!realpath(kdir, kabs))
+		kabs[0] = 0; /* no key directory: no key file can be in it */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *dom = (const char *)sqlite3_column_text(st, 0);
 		const char *sel = (const char *)sqlite3_column_text(st, 1);
 		const char *role = (const char *)sqlite3_column_text(st, 2);
 		const char *alg = (const char *)sqlite3_column_text(st, 3);
 		const char *path = (const char *)sqlite3_column_text(st, 4);
-		char tb[32], bad[400], qd[96];
+		char tb[32], bad[PATH_MAX + 400] = "", qd[96];
 		/* A row that would not make a line of its own (a newline in a name,
 		 * a blank in a path) would write lines of its choosing into the
 		 * signer's tables: it is left out of every file, and said. */
-		if (export_row_bad(dom, sel, role, alg, path, bad, sizeof(bad))) {
+		if (!export_row_bad(dom, sel, role, alg, path, bad, sizeof(bad)) &&
+		    !key_path_inside(kabs, dom, path)) {
+			/* The store names the key file, and anyone's SQL may write the
+			 * store: the signer reads only this domain's own files in the key
+			 * directory of the config, never a file the row chose. */
+			snprintf(bad, sizeof(bad), "its private key is not a file of %s/%s/", kabs[0] ? kabs : kdir,
+				 names_show(qd, sizeof(qd), dom));
+		}
+		if (bad[0]) {
 			fprintf(stderr, "dnsdctl: exports: key %lld of domain '%s' left out: %s\n",
 				(long long)sqlite3_column_int64(st, 6), names_show(qd, sizeof(qd), dom), bad);
 			continue;

@@ -52,7 +52,7 @@ expect "nothing at all in $T/a but the keys directory's parents" "$(find "$T/a" 
 	"$T/a/b $T/a/b/keys "
 # Then the others: a line end in a name, a selector, a key path; a token of another alphabet.
 plant "'a' || char(10) || 'b.example'" "'nnnnnnnnnnnnnnnn'" "'esp1'" "$REF"
-plant "'tok.example'" "'../../../../zzzz'" "'esp1'" "$REF"
+plant "'tok.example'" "'../../../../zzzz'" "'esp1'" "'$KEYS/tok.example/key.pem'"
 plant "'sel.example'" "'ssssssssssssssss'" "'esp1' || char(10) || '*@victim.example esp1._domainkey.sel.example'" "$REF"
 plant "'path.example'" "'pppppppppppppppp'" "'esp1'" \
 	"'$KEYS/x.pem' || char(10) || '*@victim.example esp1._domainkey.path.example'"

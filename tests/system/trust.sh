@@ -35,6 +35,16 @@ expect_match "init removes the old path and command rows, naming them only" "$ou
 check "... never printing the command" test -z "$(printf '%s' "$out" | grep pwned)"
 expect "... and they are gone" "$(sqlite3 "$DB" "SELECT count(*) FROM settings WHERE name IN ('export_command', 'export_dir', 'keys_dir', 'zone_file')")" 0
 
+# A key row pointing at a file of its choosing: the signer is never told to read it.
+sqlite3 "$DB" "UPDATE keys SET private_ref = '/etc/shadow' WHERE state = 'active'"
+out=$(ctl export 2>&1)
+check "a key whose file lies outside its domain's key directory is left out of the exports" \
+	test -z "$(grep -l /etc/shadow "$T/exports/"* 2>/dev/null)"
+expect_match "... and said" "$out" "left out: its private key is not a file of $KEYS/example.com/"
+sqlite3 "$DB" "UPDATE keys SET private_ref = (SELECT '$KEYS/example.com/' || 'x.pem') WHERE state = 'active'"
+ctl export >/dev/null 2>&1
+expect_match "a file in the domain's own directory is exported" "$(cat "$T/exports/KeyTable")" "example.com:esp.:$KEYS/example.com/x.pem"
+
 # The export command comes from the config file, and a failure never shows its text.
 printf 'zone-file %s\nexport-command exit 9 # secret-token\n' "$ZONEFILE" >"$T/cmd.conf"
 out=$(CTLCONF="$T/cmd.conf" ctl export 2>&1); rc=$?
