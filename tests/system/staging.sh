@@ -13,7 +13,10 @@ consistent() {
 	local files named
 	files=$(find "$KEYS" -path "$KEYS/.stage-*" -prune -o -type f -print 2>/dev/null | sort)
 	named=$(sqlite3 "$DB" "SELECT private_ref FROM keys WHERE private_ref IS NOT NULL ORDER BY 1" | sort)
-	[ "$files" = "$named" ]
+	[ "$files" = "$named" ] && return 0
+	diff <(echo "$files") <(echo "$named") | head -5
+	find "$KEYS" -path "$KEYS/.stage-*" | head -5
+	return 1
 }
 
 # 1. A failing import: the third row repeats a domain, found after the keys were read.
