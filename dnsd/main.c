@@ -7,6 +7,7 @@
 #include "log.h"
 #include "net.h"
 #include "serial.h"
+#include "sock.h"
 #include "store.h"
 #include "zone.h"
 #include <errno.h>
@@ -833,6 +834,10 @@ int main(int argc, char **argv)
 	if (!s->cfg.nlisten) {
 		net_parse_addr("127.0.0.1:53", &s->cfg.listen[0]);
 		s->cfg.nlisten = 1;
+	}
+	if (sock_overlap(s->cfg.listen, s->cfg.nlisten, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s", err);
+		return 2;
 	}
 	if (!s->cfg.threads) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -95,3 +95,36 @@ int sock_port(const struct net_addr *a)
 	return a->ss.ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)&a->ss)->sin_port)
 					  : ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
 }
+
+/* The address part alone, and whether it is the wildcard. */
+static int addr_is_any(const struct net_addr *a)
+{
+	if (a->ss.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+}
+
+static int addr_same(const struct net_addr *a, const struct net_addr *b)
+{
+	if (a->ss.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)&b->ss)->sin_addr.s_addr;
+	return !memcmp(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
+		       &((const struct sockaddr_in6 *)&b->ss)->sin6_addr, sizeof(struct in6_addr));
+}
+
+int sock_overlap(const struct net_addr *a, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++) {
+			if (a[i].ss.ss_family != a[j].ss.ss_family || !sock_port(&a[i]) ||
+			    sock_port(&a[i]) != sock_port(&a[j]))
+				continue;
+			if (addr_same(&a[i], &a[j]) || addr_is_any(&a[i]) || addr_is_any(&a[j])) {
+				snprintf(err, errlen, "--listen %s and --listen %s take the same port twice: give one",
+					 a[i].text, a[j].text);
+				return DNSD_EINVAL;
+			}
+		}
+	return 0;
+}

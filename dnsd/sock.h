@@ -13,6 +13,10 @@ int sock_open(struct net_addr *a, int type, int probe, int *fd, char *err, size_
 /* Whether a's port is free over UDP and TCP: probes bound and let go. For port 0,
  * *a takes a port free for both. Returns 0, DNSD_EEXIST (held) or DNSD_EIO, err set. */
 int sock_probe(struct net_addr *a, char *err, size_t errlen);
+/* Whether two of the n addresses would take one port twice: the same address and
+ * port, or a wildcard (0.0.0.0, ::) and an address of its family on the same port.
+ * Port 0 never overlaps. Returns 0, or DNSD_EINVAL with err naming both. */
+int sock_overlap(const struct net_addr *a, size_t n, char *err, size_t errlen);
 /* a's port, in host order. */
 int sock_port(const struct net_addr *a);
 #endif

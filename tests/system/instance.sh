@@ -106,4 +106,13 @@ expect "then a dnsd on 127.0.0.1:$PORT starts" "$SECOND_RC" running
 expect "and it is the one that answers" "$(dig @127.0.0.1 -p "$PORT" +tries=1 +time=2 "$KEY" TXT |
 	sed -n 's/.*status: \([A-Z]*\),.*/\1/p')" NXDOMAIN
 stop_second
+
+# One dnsd given the same port twice (the same address, or a wildcard and an address
+# under it) says so, instead of blaming another dnsd.
+for pair in "127.0.0.1:$PORT 0.0.0.0:$PORT" "[::1]:$PORT [::1]:$PORT"; do
+	set -- $pair
+	out=$("$DNSD" --db "$DB" --zone "$ZONEFILE" --listen "$1" --listen "$2" 2>&1); rc=$?
+	expect "--listen $1 --listen $2: exit 2" "$rc" 2
+	expect_match "... naming both" "$out" "take the same port twice"
+done
 finish
