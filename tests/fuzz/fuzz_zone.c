@@ -7,6 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Leaks in ldns itself, which dnsd cannot free. ldns 1.8.3 (and its master of
+ * 2025) leaks the rdata it made for a CERT record of algorithm 0 when it
+ * refuses it (ldns_str2rdf_cert_alg sets *rd, then returns an error its callers
+ * do not free on): 4 bytes per such line, and such a file is refused. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:ldns_str2rdf_cert_alg\n";
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct db_zone *z = NULL;
