@@ -77,13 +77,20 @@ $(BUILD)/tests/alloccount.so: tests/alloc/count.c
 # coverage into tests/fuzz/corpus/NAME, minimised (files named regress-* are the
 # inputs of bugs found, kept whatever their coverage).
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
+# FUZZ_LDNS=/path/libldns.a links an ldns built with the same sanitizers and
+# -fsanitize=fuzzer-no-link (its 1.8.3 source: libtoolize -ci; autoreconf -fi;
+# ./configure CC=clang CFLAGS=... --disable-shared; make lib), so that libFuzzer
+# sees ldns's parser too, not only dnsd's code around it. Add
+# -fno-sanitize=nonnull-attribute to its CFLAGS: ldns copies an empty base64
+# value with memcpy(p, NULL, 0) (a DHCID record "-"), harmless but UB.
+FUZZ_LIBS = $(if $(FUZZ_LDNS),$(FUZZ_LDNS) $(filter-out -lldns,$(LDLIBS)),$(LDLIBS))
 fuzz-build:
 	@tools/install-deps clang libclang-rt-14-dev $(BUILD_PKGS)
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
 		CFLAGS='-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN)' build-fuzz/libdnsd.a $(FUZZ_OBJ)
 	clang -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -Idnsd -Itools -D_GNU_SOURCE \
 		-o build-fuzz/fuzz_$(FUZZ_TARGET) tests/fuzz/fuzz_$(FUZZ_TARGET).c $(FUZZ_OBJ) \
-		build-fuzz/libdnsd.a $(LDLIBS)
+		build-fuzz/libdnsd.a $(FUZZ_LIBS)
 fuzz: fuzz-build
 	@mkdir -p build/fuzz-corpus/$(FUZZ_TARGET)
 	build-fuzz/fuzz_$(FUZZ_TARGET) -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) \

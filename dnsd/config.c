@@ -48,6 +48,24 @@ static char *keep(struct config *c, const char *s)
 	return d;
 }
 
+/* s as it may be shown on a terminal: control bytes as \xHH, at most about 80
+ * characters. */
+static const char *shown(const char *s, char *buf, size_t cap)
+{
+	size_t n = 0;
+	for (; *s && n + 5 < cap && n < 80; s++) {
+		unsigned char b = (unsigned char)*s;
+		if (b < 0x20 || b == 0x7f)
+			n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", b);
+		else
+			buf[n++] = (char)b;
+	}
+	if (*s && n + 4 < cap)
+		n += (size_t)snprintf(buf + n, cap - n, "...");
+	buf[n] = 0;
+	return buf;
+}
+
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
 	char *end;
@@ -62,9 +80,10 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 int config_option(struct config *c, const char *name, const char *val, int depth, char *err,
 		  size_t errlen)
 {
+	char sn[96], sv[96];
 	unsigned u;
 	if (!val) {
-		snprintf(err, errlen, "option --%s needs a value", name);
+		snprintf(err, errlen, "option --%s needs a value", shown(name, sn, sizeof(sn)));
 		return DNSD_EINVAL;
 	}
 	if (!strcmp(name, "db")) {
@@ -80,7 +99,7 @@ int config_option(struct config *c, const char *name, const char *val, int depth
 		    net_parse_addr(val, &c->listen[c->nlisten])) {
 			snprintf(err, errlen,
 				 "bad --listen '%s': use ADDR:PORT, e.g. 127.0.0.1:53 or [::1]:53",
-				 val);
+				 shown(val, sv, sizeof(sv)));
 			return DNSD_EINVAL;
 		}
 		c->nlisten++;
@@ -153,23 +172,47 @@ int config_option(struct config *c, const char *name, const char *val, int depth
 		}
 		return config_file(c, val, depth + 1, err, errlen);
 	} else {
-		snprintf(err, errlen, "unknown option --%s (see dnsd --help)", name);
+		snprintf(err, errlen, "unknown option --%s (see dnsd --help)",
+			 shown(name, sn, sizeof(sn)));
 		return DNSD_EINVAL;
 	}
 	return 0;
 bad:
-	snprintf(err, errlen, "bad value '%s' for --%s (see dnsd --help)", val, name);
+	snprintf(err, errlen, "bad value '%s' for --%s (see dnsd --help)",
+		 shown(val, sv, sizeof(sv)), name);
 	return DNSD_EINVAL;
+}
+
+/* Reads one line into buf (cap bytes), without its newline. Returns its length,
+ * -1 at the end of the file, DNSD_ERANGE for a line too long (fgets handed the
+ * rest of a long line over as a line of its own: the end of a long comment
+ * could set an option), DNSD_EFORMAT for a NUL byte (the text after it was
+ * dropped unseen), DNSD_EIO when reading fails (a directory read as empty). */
+static int read_line(FILE *f, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int ch;
+	while ((ch = getc(f)) != EOF && ch != '\n') {
+		if (ch == 0)
+			return DNSD_EFORMAT;
+		if (n + 1 >= cap)
+			return DNSD_ERANGE;
+		buf[n++] = (char)ch;
+	}
+	if (ferror(f))
+		return DNSD_EIO;
+	buf[n] = 0;
+	return ch == EOF && n == 0 ? -1 : (int)n;
 }
 
 int config_parse(struct config *c, FILE *f, const char *name, int depth, char *err, size_t errlen)
 {
-	char line[1024], why[512];
-	int n = 0;
-	while (fgets(line, sizeof(line), f)) {
+	char line[CONFIG_MAX_LINE + 1], why[512];
+	int n = 0, len;
+	while ((len = read_line(f, line, sizeof(line))) >= 0) {
 		n++;
 		char *p = line, *opt, *val;
-		p[strcspn(p, "#\r\n")] = 0;
+		p[strcspn(p, "#\r")] = 0;
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (!*p)
@@ -199,7 +242,16 @@ int config_parse(struct config *c, FILE *f, const char *name, int depth, char *e
 			return rc;
 		}
 	}
-	return 0;
+	if (len == -1)
+		return 0;
+	if (len == DNSD_ERANGE)
+		snprintf(err, errlen, "%s, line %d: line too long (at most %d characters)", name,
+			 n + 1, CONFIG_MAX_LINE);
+	else if (len == DNSD_EFORMAT)
+		snprintf(err, errlen, "%s, line %d: a NUL byte", name, n + 1);
+	else
+		snprintf(err, errlen, "cannot read config %s: %s", name, strerror(errno));
+	return len == DNSD_EIO ? DNSD_EIO : DNSD_EINVAL;
 }
 
 int config_file(struct config *c, const char *path, int depth, char *err, size_t errlen)
@@ -216,6 +268,7 @@ int config_file(struct config *c, const char *path, int depth, char *err, size_t
 
 int config_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
 {
+	char sa[96];
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
@@ -223,7 +276,8 @@ int config_args(struct config *c, int argc, char **argv, char *err, size_t errle
 		if (!strcmp(a, "--version"))
 			return CONFIG_VERSION;
 		if (strncmp(a, "--", 2)) {
-			snprintf(err, errlen, "unexpected argument '%s' (see dnsd --help)", a);
+			snprintf(err, errlen, "unexpected argument '%s' (see dnsd --help)",
+				 shown(a, sa, sizeof(sa)));
 			return DNSD_EINVAL;
 		}
 		char name[64];

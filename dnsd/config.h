@@ -7,6 +7,8 @@
 
 #define CONFIG_MAX_LISTEN 32
 #define CONFIG_MAX_ZONES  64
+/* The longest line a config file may hold (a path, an NSID in hex). */
+#define CONFIG_MAX_LINE 4096
 /* How deep config files may include config files. */
 #define CONFIG_MAX_DEPTH 4
 

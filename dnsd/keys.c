@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -152,6 +155,45 @@ static const char *rsa_size_rule(int bits)
 			 "handle (RFC 8301), and what one TXT record holds";
 }
 
+/* 1 if an RSA key's numbers hold together. PEM decoding checks none of them:
+ * a key file changed in one byte (fuzz_pem: e = 0x400040) loaded, and would
+ * have signed what no verifier accepts, while keys_check_public refused its
+ * public half. Checks what keys_check_public asks of e (odd, at most 8 bytes),
+ * n = p q, and that d inverts e modulo p-1 and q-1. (EVP_PKEY_pairwise_check
+ * also tests p and q for primality: 301 ms for a 4096-bit key, where this
+ * takes microseconds, and an import may load a million keys.) */
+static int rsa_sound(const EVP_PKEY *pkey)
+{
+	static const char *const names[5] = {OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E,
+					     OSSL_PKEY_PARAM_RSA_D, OSSL_PKEY_PARAM_RSA_FACTOR1,
+					     OSSL_PKEY_PARAM_RSA_FACTOR2};
+	BIGNUM *v[5] = {NULL}, *t = BN_new(), *m = BN_new(), *r = BN_new();
+	BN_CTX *ctx = BN_CTX_new();
+	OSSL_PARAM *all = NULL;
+	int ok = t && m && r && ctx && EVP_PKEY_todata(pkey, EVP_PKEY_KEYPAIR, &all);
+	for (int i = 0; ok && i < 5; i++) {
+		const OSSL_PARAM *f = OSSL_PARAM_locate_const(all, names[i]);
+		ok = f && OSSL_PARAM_get_BN(f, &v[i]);
+	}
+	/* v: n, e, d, p, q */
+	ok = ok && BN_is_odd(v[1]) && BN_num_bytes(v[1]) <= 8 && BN_mul(t, v[3], v[4], ctx) &&
+	     !BN_cmp(t, v[0]) && BN_mul(t, v[2], v[1], ctx);
+	for (int i = 3; ok && i < 5; i++)
+		ok = BN_sub(m, v[i], BN_value_one()) && !BN_is_zero(m) && BN_mod(r, t, m, ctx) &&
+		     BN_is_one(r);
+	for (int i = 0; i < 5; i++)
+		BN_clear_free(v[i]);
+	BN_clear_free(t);
+	BN_free(m);
+	BN_free(r);
+	BN_CTX_free(ctx);
+	for (OSSL_PARAM *f = all; f && f->key; f++)
+		OPENSSL_cleanse(f->data, f->data_size);
+	OSSL_PARAM_free(all);
+	ERR_clear_error();
+	return ok;
+}
+
 /* Refuses to prompt: without it, an encrypted PEM would make OpenSSL ask on the terminal. */
 static int no_password(char *buf, int size, int rwflag, void *u)
 {
@@ -205,6 +247,14 @@ int keys_load_private_mem(const char *pem, size_t len, const char *path, keys_ke
 	if (id == EVP_PKEY_RSA && (bits < KEYS_RSA_MIN_BITS || bits > KEYS_RSA_MAX_BITS)) {
 		seterr(err, errlen, "key file %s holds a %d-bit RSA key; %s", path, bits,
 		       rsa_size_rule(bits));
+		EVP_PKEY_free(pkey);
+		return DNSD_EINVAL;
+	}
+	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA && !rsa_sound(pkey)) {
+		seterr(err, errlen,
+		       "key file %s holds a broken RSA key: its private and public halves do not "
+		       "match, or its exponent is not one DKIM verifiers take",
+		       path);
 		EVP_PKEY_free(pkey);
 		return DNSD_EINVAL;
 	}

@@ -89,6 +89,21 @@ static int check_syntax(const char *t, size_t n, const char *name, char *err, si
 	return 0;
 }
 
+/* 0 if a name of rr (its owner, or one in its data) is longer than a name can
+ * be. ldns joins a relative name to $ORIGIN without looking at the length: a
+ * 262-octet owner came out of a fuzzed file and overran the name buffers here. */
+static int names_fit(const ldns_rr *rr)
+{
+	if (ldns_rdf_size(ldns_rr_owner(rr)) > WIRE_MAXNAME)
+		return 0;
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, i);
+		if (f && ldns_rdf_get_type(f) == LDNS_RDF_TYPE_DNAME && ldns_rdf_size(f) > WIRE_MAXNAME)
+			return 0;
+	}
+	return 1;
+}
+
 int zone_load(const char *path, const char *origin, const char *dyn_zone, struct db_zone **out,
 	      char *err, size_t errlen)
 {
@@ -189,6 +204,14 @@ int zone_parse(const char *text, size_t len, const char *path, const char *origi
 		if (st != LDNS_STATUS_OK) {
 			snprintf(err, errlen, "zone file %s, line %d: %s", path, line,
 				 ldns_get_errorstr_by_id(st));
+			ldns_rr_free(rr);
+			goto out_list;
+		}
+		if (!names_fit(rr)) {
+			snprintf(err, errlen,
+				 "zone file %s, line %d: a name longer than 255 octets (RFC 1035 "
+				 "3.1)",
+				 path, line);
 			ldns_rr_free(rr);
 			goto out_list;
 		}

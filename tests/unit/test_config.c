@@ -21,15 +21,20 @@ static const char *file(const char *name, const char *text)
 	return path;
 }
 
-/* Parses text as a config file held in memory. */
-static int parse(struct config *c, const char *text, char *err, size_t errlen)
+/* Parses n bytes of text as a config file held in memory. */
+static int parse_n(struct config *c, const char *text, size_t n, char *err, size_t errlen)
 {
-	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	FILE *f = fmemopen((void *)text, n, "r");
 	if (!f)
 		abort();
 	int rc = config_parse(c, f, "mem.conf", 1, err, errlen);
 	fclose(f);
 	return rc;
+}
+
+static int parse(struct config *c, const char *text, char *err, size_t errlen)
+{
+	return parse_n(c, text, strlen(text), err, errlen);
 }
 
 static void test_defaults(void)
@@ -144,6 +149,64 @@ static void test_nested(void)
 	config_free(&c);
 }
 
+/* A line longer than the reader's buffer: its tail was read as a line of its
+ * own, so the end of a long comment could set an option. */
+static void test_long_line(void)
+{
+	struct config c;
+	char err[512] = "", text[6000];
+	memset(text, 'x', sizeof(text));
+	text[0] = '#';
+	/* The old reader's 1023 characters end just before the option: the
+	 * whole line is a comment. */
+	snprintf(text + 1023, sizeof(text) - 1023, "threads 7\n");
+	config_init(&c);
+	T_EQ_INT(parse(&c, text, err, sizeof(err)), 0);
+	T_EQ_INT(c.threads, 0);
+	/* Past the limit: refused, not split. */
+	memset(text, 'x', sizeof(text));
+	text[0] = '#';
+	snprintf(text + 4097, sizeof(text) - 4097, "threads 7\n");
+	T_EQ_INT(parse(&c, text, err, sizeof(err)), DNSD_EINVAL);
+	T_EQ_STR(err, "mem.conf, line 1: line too long (at most 4096 characters)");
+	T_EQ_INT(c.threads, 0);
+	config_free(&c);
+
+	/* Up to the limit is fine. */
+	char ok[4200];
+	memset(ok, ' ', sizeof(ok));
+	memcpy(ok, "threads 5", 9);
+	ok[4096] = '\n';
+	ok[4097] = 0;
+	config_init(&c);
+	T_EQ_INT(parse(&c, ok, err, sizeof(err)), 0);
+	T_EQ_INT(c.threads, 5);
+	config_free(&c);
+}
+
+/* A NUL byte hid the rest of its line; a directory read as an empty file;
+ * control characters in a value were echoed raw to the terminal. */
+static void test_odd_bytes(void)
+{
+	struct config c;
+	char err[512] = "";
+	config_init(&c);
+	T_EQ_INT(parse_n(&c, "db /a\0/b\n", 10, err, sizeof(err)), DNSD_EINVAL);
+	T_EQ_STR(err, "mem.conf, line 1: a NUL byte");
+	T_CHECK(c.db == NULL);
+	T_EQ_INT(config_file(&c, dir, 1, err, sizeof(err)), DNSD_EIO);
+	T_CHECK(strstr(err, "Is a directory") != NULL);
+	T_EQ_INT(parse(&c, "threads \x1b[2J\n", err, sizeof(err)), DNSD_EINVAL);
+	T_EQ_STR(err, "mem.conf, line 1: bad value '\\x1b[2J' for --threads (see dnsd --help)");
+	T_EQ_INT(parse(&c,
+		       "\x07"
+		       "bell 1\n",
+		       err, sizeof(err)),
+		 DNSD_EINVAL);
+	T_EQ_STR(err, "mem.conf, line 1: unknown option --\\x07bell (see dnsd --help)");
+	config_free(&c);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -152,6 +215,8 @@ int main(void)
 	T_RUN(test_args);
 	T_RUN(test_file);
 	T_RUN(test_nested);
+	T_RUN(test_long_line);
+	T_RUN(test_odd_bytes);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))

@@ -96,6 +96,27 @@ static void test_files(void)
 	T_EQ_INT(keys_load_private("/nonexistent/k.pem", &k, err, sizeof(err)), DNSD_EIO);
 }
 
+/* A PEM RSA key whose numbers do not hold together (found by fuzz_pem: one
+ * byte changed, e = 0x400040, so e d is not 1 modulo p-1): it loaded, and its
+ * public half was one keys_check_public refuses. */
+static void test_broken_rsa(void)
+{
+	char err[512] = "";
+	keys_key *k = NULL;
+	T_EQ_INT(keys_load_private("tests/fuzz/corpus/pem/regress-rsa-halves-do-not-match", &k, err,
+				   sizeof(err)),
+		 DNSD_EINVAL);
+	T_CHECK(k == NULL);
+	T_CHECK(strstr(err, "broken RSA key") != NULL);
+	keys_free(k);
+	/* Sound keys still load. */
+	T_EQ_INT(
+		keys_load_private("tests/fuzz/corpus/pem/seed-rsa1024-pkcs1", &k, err, sizeof(err)),
+		0);
+	T_CHECK(k && keys_bits(k) == 1024);
+	keys_free(k);
+}
+
 int main(void)
 {
 	signal(SIGALRM, on_alarm);
@@ -103,6 +124,7 @@ int main(void)
 		return 1;
 	T_RUN(test_memory);
 	T_RUN(test_files);
+	T_RUN(test_broken_rsa);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))

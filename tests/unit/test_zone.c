@@ -86,6 +86,25 @@ static void test_parentheses(void)
 	loads(HEAD "q1 IN TXT \"(\" \\( \n", "q1.z.example.", WIRE_T_TXT, "\x01(\x01(", 4);
 }
 
+/* ldns makes a name of more than 255 octets from a long $ORIGIN and a relative
+ * name: refused before anything copies it (it overran a 255-octet buffer). */
+static void test_long_names(void)
+{
+	char text[1024], lab[61];
+	memset(lab, 'a', 60);
+	lab[60] = 0;
+	snprintf(text, sizeof(text), HEAD "$ORIGIN %s.%s.%s.%s.\nx23456789012 A 192.0.2.1\n", lab,
+		 lab, lab, lab);
+	refused(text, NEXT + 1, "longer than 255 octets");
+	snprintf(text, sizeof(text), HEAD "$ORIGIN %s.%s.%s.%s.\nx23456789 A 192.0.2.1\n", lab, lab,
+		 lab, lab);
+	/* 255 octets: a name, though out of the zone. */
+	struct db_zone *z = NULL;
+	char err[512] = "";
+	T_EQ_INT(load(text, err, sizeof(err), &z), DNSD_EINVAL);
+	T_CHECK(strstr(err, "is outside the zone z.example.") != NULL);
+}
+
 static void test_directives(void)
 {
 	refused(HEAD "$INCLUDE /etc/passwd\n", NEXT, "$INCLUDE is not supported");
@@ -105,6 +124,7 @@ int main(void)
 {
 	T_RUN(test_quotes);
 	T_RUN(test_parentheses);
+	T_RUN(test_long_names);
 	T_RUN(test_directives);
 	return t_done();
 }
