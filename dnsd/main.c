@@ -309,7 +309,9 @@ static int refresh_read(struct server *s, int force, struct db_edit **out, int *
 		s->store_bad = 1;
 		return rc;
 	}
-	ch.set.serial = serial_served(&s->serial, ch.set.serial, s->dyn ? s->dyn->file_serial : 0);
+	if (s->dyn)
+		ch.set.serial = serial_served(&s->serial, ch.set.serial, ch.have_zone_digest ? ch.zone_digest : NULL,
+					      s->dyn->digest, s->dyn->file_serial);
 	if (ch.seq != seq || ch.full)
 		db_edit_settings(e, &ch.set, ch.seq);
 	if (s->store_bad)
@@ -412,10 +414,6 @@ static int load_zones(struct server *s)
 		free(zs);
 		return DNSD_EINVAL;
 	}
-	/* A change of the zone file's content moves the served serial; taken back
-	 * below if the new zones are not served after all. */
-	struct serial_state serial_was = s->serial;
-	serial_zone(&s->serial, dyn->digest);
 	struct db_zone **old = s->zones;
 	size_t nold = s->nzones;
 	s->zones = zs;
@@ -425,7 +423,6 @@ static int load_zones(struct server *s)
 		int rc = refresh(s, 1);
 		if (rc) {
 			/* Keep serving the old zones. */
-			s->serial = serial_was;
 			s->zones = old;
 			s->nzones = nold;
 			for (size_t j = 0; j < s->cfg.nzones; j++)

@@ -13,31 +13,20 @@ int serial_gt(uint32_t a, uint32_t b)
 	return a != b && (uint32_t)(a - b) < 0x80000000u;
 }
 
-void serial_zone(struct serial_state *st, const uint8_t digest[32])
-{
-	if (st->have_digest && memcmp(st->digest, digest, 32)) {
-		st->offset++;
-		st->dirty = 1;
-	}
-	if (!st->have_digest || memcmp(st->digest, digest, 32)) {
-		memcpy(st->digest, digest, 32);
-		st->have_digest = 1;
-		st->dirty = 1;
-	}
-}
-
-uint32_t serial_served(struct serial_state *st, uint32_t store_serial, uint32_t file_serial)
+uint32_t serial_served(struct serial_state *st, uint32_t store_serial, const uint8_t *store_digest,
+		       const uint8_t file_digest[32], uint32_t file_serial)
 {
 	uint32_t v = store_serial + st->offset;
-	/* Never back: a store restored from an older copy serves one above the last. */
+	/* A zone file the writers have not recorded yet. */
+	if (store_digest && memcmp(store_digest, file_digest, 32))
+		v++;
+	if (!serial_gt(v, file_serial))
+		v = file_serial + 1;
+	/* Never back: a store put back by hand from an older copy. */
 	if (st->have_last && serial_gt(st->last, v)) {
 		st->offset += st->last - v + 1;
 		v = st->last + 1;
-	}
-	/* Above the zone file's own serial, which an operator may raise by hand. */
-	if (!serial_gt(v, file_serial)) {
-		st->offset += file_serial - v + 1;
-		v = file_serial + 1;
+		st->dirty = 1;
 	}
 	if (!st->have_last || st->last != v) {
 		st->last = v;
@@ -45,17 +34,6 @@ uint32_t serial_served(struct serial_state *st, uint32_t store_serial, uint32_t 
 		st->dirty = 1;
 	}
 	return v;
-}
-
-static int hex_digest(const char *s, uint8_t out[32])
-{
-	for (int i = 0; i < 32; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return s[64] == 0 || s[64] == '\n' ? 0 : -1;
 }
 
 int serial_state_load(const char *dir, struct serial_state *st, char *err, size_t errlen)
@@ -89,9 +67,6 @@ int serial_state_load(const char *dir, struct serial_state *st, char *err, size_
 			bad = end == line + 5 || (*end && *end != '\n') || v > 0xffffffffUL;
 			st->last = (uint32_t)v;
 			st->have_last = 1;
-		} else if (!strncmp(line, "digest ", 7)) {
-			bad = hex_digest(line + 7, st->digest);
-			st->have_digest = 1;
 		} else if (line[0] != '#' && line[0] != '\n') {
 			bad = 1;
 		}
@@ -107,15 +82,14 @@ int serial_state_load(const char *dir, struct serial_state *st, char *err, size_
 
 int serial_state_save(const char *dir, struct serial_state *st, char *err, size_t errlen)
 {
-	char path[4200], tmp[4300], buf[256], hex[65];
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", st->digest[i]);
-	int n = snprintf(buf, sizeof(buf), "# dnsd's own state: how far its served serial is above the store's\n"
-					   "offset %u\n", st->offset);
+	char path[4200], tmp[4300], buf[256];
+	int n = snprintf(buf, sizeof(buf),
+			 "# dnsd's own state: the last serial it served, and how far a store put back\n"
+			 "# by hand from an older copy made it serve above the store's\n"
+			 "offset %u\n",
+			 st->offset);
 	if (st->have_last)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "last %u\n", st->last);
-	if (st->have_digest)
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "digest %s\n", hex);
 	snprintf(path, sizeof(path), "%s/serial", dir);
 	snprintf(tmp, sizeof(tmp), "%s/.serial.tmp", dir);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);

@@ -7,26 +7,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* served = store serial + offset (mod 2^32). offset grows by one for each change
- * of the zone file's content, and by what it takes to stay above the last serial
- * served (a store restored from an older copy) and above the zone file's serial. */
+/* The served serial is the store's, so that it names the same content wherever it
+ * is served (the key lifecycle compares the serials name servers give with the
+ * store's), with two exceptions:
+ * - while the zone file dnsd loaded differs from the one the writers last recorded
+ *   in the store (store_zone_note), or its serial is not below the store's, dnsd
+ *   serves one above the store's (the writers' next batch records it and moves
+ *   the store's serial to that);
+ * - a store put back by hand from an older copy (not by dnsdctl restore) would take
+ *   the serial back: dnsd serves above the last serial it served, by an offset it
+ *   keeps in its state directory and never lowers. */
 struct serial_state {
 	uint32_t offset;
 	uint32_t last;      /* the last serial served, when have_last */
-	uint8_t digest[32]; /* the zone file's content, when have_digest */
-	int have_last, have_digest;
+	int have_last;
 	int dirty;          /* changed since loaded or saved */
 };
 
 /* RFC 1982 comparison: 1 when a is greater than b. */
 int serial_gt(uint32_t a, uint32_t b);
 
-/* Notes the zone file loaded: a content change moves the offset by one. */
-void serial_zone(struct serial_state *st, const uint8_t digest[32]);
-
-/* The serial to serve for the store's serial, given the zone file's serial;
- * recorded as the last served. */
-uint32_t serial_served(struct serial_state *st, uint32_t store_serial, uint32_t file_serial);
+/* The serial to serve: the store's serial and the digest of the zone file the
+ * writers recorded (store_digest NULL when none is), the digest and serial of the
+ * zone file dnsd loaded. Recorded as the last served. */
+uint32_t serial_served(struct serial_state *st, uint32_t store_serial, const uint8_t *store_digest,
+		       const uint8_t file_digest[32], uint32_t file_serial);
 
 /* Reads dir/serial into st (a missing file leaves st zeroed and returns 0).
  * Returns 0, or DNSD_EINVAL/DNSD_EIO with err set (st zeroed: start afresh). */

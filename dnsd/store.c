@@ -904,6 +904,22 @@ int store_read_changes(struct store *s, uint64_t seq, struct db_edit *e, struct 
 	int64_t maxseq = query_int(s->db, "SELECT seq FROM sqlite_sequence WHERE name = 'journal'", 0);
 	int64_t minseq = query_int(s->db, "SELECT min(seq) FROM journal", -1);
 	ch->set.serial = (uint32_t)store_serial(s);
+	{
+		sqlite3_stmt *zd;
+		if (sqlite3_prepare_v2(s->db, "SELECT zone_digest FROM serial WHERE id = 1", -1, &zd, NULL) == SQLITE_OK) {
+			if (sqlite3_step(zd) == SQLITE_ROW) {
+				const char *h = (const char *)sqlite3_column_text(zd, 0);
+				ch->have_zone_digest = h && strlen(h) == 64;
+				for (int i = 0; ch->have_zone_digest && i < 32; i++) {
+					unsigned v;
+					if (sscanf(h + 2 * i, "%2x", &v) != 1)
+						ch->have_zone_digest = 0;
+					ch->zone_digest[i] = (uint8_t)v;
+				}
+			}
+			sqlite3_finalize(zd);
+		}
+	}
 	ch->set.ttl_dkim = (uint32_t)store_setting_int(s, "ttl_dkim", 3600);
 	ch->set.ttl_policy = (uint32_t)store_setting_int(s, "ttl_policy", 3600);
 	if (seq != 0 && (uint64_t)maxseq == seq) {
@@ -972,4 +988,26 @@ fail:
 	sqlite3_finalize(st);
 	exec(s->db, "ROLLBACK", NULL, 0);
 	return rc ? rc : DNSD_ESTORE;
+}
+
+int store_zone_note(struct store *s, uint32_t file_serial, const uint8_t digest[32], char *err, size_t errlen)
+{
+	char hex[65];
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE serial SET value = max(value + 1, ?1 + 1), zone_digest = ?2 WHERE id = 1 "
+			       "AND (zone_digest IS NOT ?2 OR value <= ?1)",
+			       -1, &st, NULL)) {
+		set_err(err, errlen, "recording the zone file", s->db);
+		return DNSD_ESTORE;
+	}
+	sqlite3_bind_int64(st, 1, file_serial);
+	sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : DNSD_ESTORE;
+	if (rc)
+		set_err(err, errlen, "recording the zone file", s->db);
+	sqlite3_finalize(st);
+	return rc;
 }

@@ -57,6 +57,8 @@ struct store_changes {
 	int full;          /* reload everything: first load, journal trimmed past us, settings */
 	uint64_t seq;      /* the journal position this read reaches */
 	struct db_settings set;
+	int have_zone_digest;      /* a writer recorded the zone file it read... */
+	uint8_t zone_digest[32];   /* ...with this content */
 };
 
 /* Reads the changes since seq into the edit e, in one read transaction, so that
@@ -72,6 +74,14 @@ int store_read_changes(struct store *s, uint64_t seq, struct db_edit *e,
  * so (or unknown), 0 if not, -1 when the store cannot be read at all (locked
  * against readers, corrupt: sqlite3_errmsg(store_db(s)) says why). */
 int store_changed(struct store *s);
+
+/* Inside a write transaction: records the hosted zone's file as the writer reads
+ * it. When its content differs from the one recorded (or its serial is not below
+ * the store's), the serial moves to max(value + 1, file_serial + 1), so that the
+ * zone file's change is served at a serial of the store's own: dnsd, which never
+ * writes the store, serves one above the store's while the file it loaded differs
+ * from the one recorded. Returns 0 or DNSD_ESTORE with err. */
+int store_zone_note(struct store *s, uint32_t file_serial, const uint8_t digest[32], char *err, size_t errlen);
 
 /* The wall clock, or DNSD_NOW (seconds since the epoch) when set: the test clock. */
 int64_t store_now(void);

@@ -4,6 +4,7 @@
 #include "fsafe.h"
 #include "names.h"
 #include "policy.h"
+#include "zone.h"
 #include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -247,6 +248,25 @@ char *one_text(struct ctx *c, sqlite3_stmt *st)
 void begin(struct ctx *c)
 {
 	if (store_write_begin(c->st, c->err, sizeof(c->err)))
+		fail(c, "%s", c->err);
+	/* First in every batch: the zone file as this writer reads it, so that an
+	 * edit of it is served at a serial of the store's own, and a batch after it
+	 * is stamped above that (store_zone_note). A zone file that cannot be read
+	 * is left for the commands that need it to report. */
+	static int loaded;
+	static uint32_t file_serial;
+	static uint8_t digest[32];
+	if (!loaded && c->o.zone_file && c->zone) {
+		struct db_zone *z;
+		char why[512];
+		loaded = zone_load(c->o.zone_file, c->zone, c->zone, &z, why, sizeof(why)) ? -1 : 1;
+		if (loaded > 0) {
+			file_serial = z->file_serial;
+			memcpy(digest, z->digest, sizeof(digest));
+			db_zone_free(z);
+		}
+	}
+	if (loaded > 0 && store_zone_note(c->st, file_serial, digest, c->err, sizeof(c->err)))
 		fail(c, "%s", c->err);
 }
 
