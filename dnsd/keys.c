@@ -17,9 +17,9 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/params.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -126,7 +126,8 @@ static int read_small(const char *path, char **out, size_t *len, char *err, size
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > KEYS_MAX_PEM) {
 		seterr(err, errlen, "key file %s is %s", path,
-		       S_ISREG(st.st_mode) ? "larger than any PEM private key" : "not a regular file");
+		       S_ISREG(st.st_mode) ? "larger than any PEM private key"
+					   : "not a regular file");
 		close(fd);
 		return DNSD_EINVAL;
 	}
@@ -137,7 +138,8 @@ static int read_small(const char *path, char **out, size_t *len, char *err, size
 		if (n < 0)
 			seterr(err, errlen, "cannot read key file %s: %s", path, strerror(errno));
 		else
-			seterr(err, errlen, "key file %s: %s", path, buf ? "it grew while read" : "out of memory");
+			seterr(err, errlen, "key file %s: %s", path,
+			       buf ? "it grew while read" : "out of memory");
 		free(buf);
 		return !buf ? DNSD_ENOMEM : n < 0 ? DNSD_EIO : DNSD_EINVAL;
 	}
@@ -225,7 +227,8 @@ int keys_load_private_mem(const char *pem, size_t len, const char *path, keys_ke
 
 	*out = NULL;
 	if (len > KEYS_MAX_PEM || !(bio = BIO_new_mem_buf(pem, (int)len))) {
-		seterr(err, errlen, "key file %s does not hold an unencrypted PEM private key", path);
+		seterr(err, errlen, "key file %s does not hold an unencrypted PEM private key",
+		       path);
 		return len > KEYS_MAX_PEM ? DNSD_EINVAL : DNSD_ENOMEM;
 	}
 	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);

@@ -101,8 +101,8 @@ void cmd_import(struct ctx *c)
 			err_add(&e, lineno, "%s%s", why, "");
 		if (kind != CSV_ROW)
 			continue;
-		const char *name = cr.name, *tok = cr.token, *rp = cr.rp, *alg = cr.alg, *pub = cr.pub,
-			   *priv = cr.priv;
+		const char *name = cr.name, *tok = cr.token, *rp = cr.rp, *alg = cr.alg,
+			   *pub = cr.pub, *priv = cr.priv;
 		struct row r = { .line = lineno };
 		char pubbuf[2048], kalg[16] = "";
 		keys_key *k = NULL;
