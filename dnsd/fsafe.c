@@ -27,15 +27,18 @@ static int judge_parent(const char *dir, const struct stat *st, char *err, size_
 	char who[64];
 	uid_t me = geteuid();
 	if (st->st_uid != 0 && st->st_uid != me) {
-		snprintf(err, errlen, "%s belongs to %s, who could swap what is inside it: use a directory of "
-				      "root or of the user dnsdctl runs as",
+		snprintf(err, errlen,
+			 "%s belongs to %s, who could swap what is inside it: use a directory of "
+			 "root or of the user dnsdctl runs as",
 			 dir, user_name(st->st_uid, who, sizeof(who)));
 		return DNSD_EPERM;
 	}
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX)) {
-		snprintf(err, errlen, "%s is writable by %s (mode %04o): others could swap what is inside it; "
-				      "chmod go-w it",
-			 dir, (st->st_mode & S_IWOTH) ? "every user" : "its group", (unsigned)(st->st_mode & 07777));
+		snprintf(err, errlen,
+			 "%s is writable by %s (mode %04o): others could swap what is inside it; "
+			 "chmod go-w it",
+			 dir, (st->st_mode & S_IWOTH) ? "every user" : "its group",
+			 (unsigned)(st->st_mode & 07777));
 		return DNSD_EPERM;
 	}
 	return 0;
@@ -102,26 +105,34 @@ int fsafe_check(const char *path, int flags, char *err, size_t errlen)
 		return errno == ENOENT ? DNSD_ENOENT : DNSD_EIO;
 	}
 	if (S_ISLNK(st.st_mode)) {
-		snprintf(err, errlen, "%s is a symbolic link: dnsdctl follows none; give the path it points to", path);
+		snprintf(err, errlen,
+			 "%s is a symbolic link: dnsdctl follows none; give the path it points to",
+			 path);
 		return DNSD_EPERM;
 	}
 	if ((flags & FSAFE_DIR) ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s is not a %s", path, (flags & FSAFE_DIR) ? "directory" : "regular file");
+		snprintf(err, errlen, "%s is not a %s", path,
+			 (flags & FSAFE_DIR) ? "directory" : "regular file");
 		return DNSD_EPERM;
 	}
 	if (st.st_uid != 0 && st.st_uid != me) {
-		snprintf(err, errlen, "%s belongs to %s, not to the user dnsdctl runs as (%s): run dnsdctl as %s",
-			 path, user_name(st.st_uid, who, sizeof(who)), user_name(me, abs, sizeof(abs)), who);
+		snprintf(
+			err, errlen,
+			"%s belongs to %s, not to the user dnsdctl runs as (%s): run dnsdctl as %s",
+			path, user_name(st.st_uid, who, sizeof(who)),
+			user_name(me, abs, sizeof(abs)), who);
 		return DNSD_EPERM;
 	}
 	if (st.st_uid == 0 && me != 0 && !(flags & FSAFE_READ)) {
-		snprintf(err, errlen, "%s belongs to root: dnsdctl, running as %s, could not keep it safe", path,
+		snprintf(err, errlen,
+			 "%s belongs to root: dnsdctl, running as %s, could not keep it safe", path,
 			 user_name(me, who, sizeof(who)));
 		return DNSD_EPERM;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(err, errlen, "%s is writable by %s (mode %04o): chmod go-w it", path,
-			 (st.st_mode & S_IWOTH) ? "every user" : "its group", (unsigned)(st.st_mode & 07777));
+			 (st.st_mode & S_IWOTH) ? "every user" : "its group",
+			 (unsigned)(st.st_mode & 07777));
 		return DNSD_EPERM;
 	}
 	return 0;

@@ -8,9 +8,10 @@
 #include <stddef.h>
 
 enum {
-	FSAFE_DIR = 1,     /* path must be a directory (else a regular file) */
+	FSAFE_DIR = 1,	   /* path must be a directory (else a regular file) */
 	FSAFE_MISSING = 2, /* path may not exist yet: then only the directories above are judged */
-	FSAFE_READ = 4,    /* read only (a config file): owned by root or the caller, not writable by others */
+	FSAFE_READ = 4, /* read only (a config file): owned by root or the caller, not writable by
+			   others */
 };
 
 /* Judges path (absolute or relative to the current directory) and every

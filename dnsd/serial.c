@@ -83,11 +83,12 @@ int serial_state_load(const char *dir, struct serial_state *st, char *err, size_
 int serial_state_save(const char *dir, struct serial_state *st, char *err, size_t errlen)
 {
 	char path[4200], tmp[4300], buf[256];
-	int n = snprintf(buf, sizeof(buf),
-			 "# dnsd's own state: the last serial it served, and how far a store put back\n"
-			 "# by hand from an older copy made it serve above the store's\n"
-			 "offset %u\n",
-			 st->offset);
+	int n = snprintf(
+		buf, sizeof(buf),
+		"# dnsd's own state: the last serial it served, and how far a store put back\n"
+		"# by hand from an older copy made it serve above the store's\n"
+		"offset %u\n",
+		st->offset);
 	if (st->have_last)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "last %u\n", st->last);
 	snprintf(path, sizeof(path), "%s/serial", dir);
@@ -105,7 +106,8 @@ int serial_state_save(const char *dir, struct serial_state *st, char *err, size_
 		e = errno;
 	if (e) {
 		unlink(tmp);
-		snprintf(err, errlen, "cannot write %s: %s", path, e == ENOSPC ? "disk full" : strerror(e));
+		snprintf(err, errlen, "cannot write %s: %s", path,
+			 e == ENOSPC ? "disk full" : strerror(e));
 		return e == ENOSPC || e == EDQUOT ? DNSD_EFULL : DNSD_EIO;
 	}
 	st->dirty = 0;

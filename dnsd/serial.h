@@ -19,9 +19,9 @@
  *   keeps in its state directory and never lowers. */
 struct serial_state {
 	uint32_t offset;
-	uint32_t last;      /* the last serial served, when have_last */
+	uint32_t last; /* the last serial served, when have_last */
 	int have_last;
-	int dirty;          /* changed since loaded or saved */
+	int dirty; /* changed since loaded or saved */
 };
 
 /* RFC 1982 comparison: 1 when a is greater than b. */

@@ -121,7 +121,9 @@ int sock_overlap(const struct net_addr *a, size_t n, char *err, size_t errlen)
 			    sock_port(&a[i]) != sock_port(&a[j]))
 				continue;
 			if (addr_same(&a[i], &a[j]) || addr_is_any(&a[i]) || addr_is_any(&a[j])) {
-				snprintf(err, errlen, "--listen %s and --listen %s take the same port twice: give one",
+				snprintf(err, errlen,
+					 "--listen %s and --listen %s take the same port twice: "
+					 "give one",
 					 a[i].text, a[j].text);
 				return DNSD_EINVAL;
 			}

@@ -27,9 +27,11 @@ static void cmd_backup(struct ctx *c, const char *file)
 	if (rc != SQLITE_DONE) {
 		int full = sqlite3_errcode(c->db) == SQLITE_FULL;
 		unlink(file);
-		fail(NULL, "backup to %s failed: %s", file, full ? "disk full" : sqlite3_errmsg(c->db));
+		fail(NULL, "backup to %s failed: %s", file,
+		     full ? "disk full" : sqlite3_errmsg(c->db));
 	}
-	printf("backup of %s (serial %lld) written to %s\n", c->o.db, (long long)store_serial(c->st), file);
+	printf("backup of %s (serial %lld) written to %s\n", c->o.db,
+	       (long long)store_serial(c->st), file);
 }
 
 /* Checks that file is a dnsd store of our zone, whole; returns it open, read-only. */
@@ -53,7 +55,8 @@ static sqlite3 *open_backup(struct ctx *c, const char *file)
 	}
 	if (ver < 1 || ver > STORE_SCHEMA_VERSION)
 		bad = "not a dnsd store this dnsdctl knows";
-	if (!bad && sqlite3_prepare_v2(b, "SELECT value FROM settings WHERE name = 'zone'", -1, &s, NULL) == SQLITE_OK) {
+	if (!bad && sqlite3_prepare_v2(b, "SELECT value FROM settings WHERE name = 'zone'", -1, &s,
+				       NULL) == SQLITE_OK) {
 		if (sqlite3_step(s) == SQLITE_ROW)
 			snprintf(zone, sizeof(zone), "%s", sqlite3_column_text(s, 0));
 		sqlite3_finalize(s);
@@ -61,7 +64,8 @@ static sqlite3 *open_backup(struct ctx *c, const char *file)
 	if (!bad && strcmp(zone, c->zone))
 		bad = "a store of another zone";
 	if (!bad && sqlite3_prepare_v2(b, "PRAGMA integrity_check", -1, &s, NULL) == SQLITE_OK) {
-		if (sqlite3_step(s) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(s, 0), "ok"))
+		if (sqlite3_step(s) != SQLITE_ROW ||
+		    strcmp((const char *)sqlite3_column_text(s, 0), "ok"))
 			bad = "damaged (integrity_check failed)";
 		sqlite3_finalize(s);
 	}
@@ -81,7 +85,8 @@ static void cmd_restore(struct ctx *c, const char *file)
 	open_store(c, 0);
 	sqlite3 *b = open_backup(c, file);
 	int64_t serial0 = store_serial(c->st);
-	int64_t seq0 = one_int(c, q(c, "SELECT seq FROM sqlite_sequence WHERE name = 'journal'", ""), 0);
+	int64_t seq0 =
+		one_int(c, q(c, "SELECT seq FROM sqlite_sequence WHERE name = 'journal'", ""), 0);
 	sqlite3_backup *bk = sqlite3_backup_init(c->db, "main", b, "main");
 	if (!bk) {
 		sqlite3_close(b);
@@ -101,13 +106,15 @@ static void cmd_restore(struct ctx *c, const char *file)
 	open_store(c, 0);
 	begin(c);
 	run(c, q(c, "UPDATE serial SET value = max(value, ?) WHERE id = 1", "i", serial0));
-	run(c, q(c, "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'journal'", "i", seq0));
-	run(c, q(c, "INSERT INTO settings(name, value) VALUES ('restored_at', ?1) "
-		    "ON CONFLICT(name) DO UPDATE SET value = ?1",
+	run(c,
+	    q(c, "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'journal'", "i", seq0));
+	run(c, q(c,
+		 "INSERT INTO settings(name, value) VALUES ('restored_at', ?1) "
+		 "ON CONFLICT(name) DO UPDATE SET value = ?1",
 		 "i", store_now()));
 	commit(c);
-	printf("restored %s from %s: serial %lld (was %lld); dnsd reloads it in full\n", c->o.db, file,
-	       (long long)store_serial(c->st), (long long)serial0);
+	printf("restored %s from %s: serial %lld (was %lld); dnsd reloads it in full\n", c->o.db,
+	       file, (long long)store_serial(c->st), (long long)serial0);
 }
 
 void cmd_backup_restore(struct ctx *c)

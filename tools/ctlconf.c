@@ -17,8 +17,14 @@ static const struct {
 	const char *name;
 	size_t off;
 } keys[] = {
-#define K(n, f) { n, offsetof(struct opts, f) }
-	K("db", db), K("keys", keys), K("zone-file", zone_file), K("export-dir", export_dir),
+#define K(n, f)                                                                                    \
+	{                                                                                          \
+		n, offsetof(struct opts, f)                                                        \
+	}
+	K("db", db),
+	K("keys", keys),
+	K("zone-file", zone_file),
+	K("export-dir", export_dir),
 	K("export-command", export_command),
 #undef K
 };
@@ -61,7 +67,7 @@ void ctlconf_load(struct opts *o)
 	char *line = NULL;
 	size_t cap = 0;
 	unsigned ln = 0;
-	int seen[sizeof(keys) / sizeof(keys[0])] = { 0 };
+	int seen[sizeof(keys) / sizeof(keys[0])] = {0};
 	while (getline(&line, &cap, f) >= 0) {
 		ln++;
 		char *s = trim(line);
@@ -78,14 +84,17 @@ void ctlconf_load(struct opts *o)
 			for (char *p = s; *p; p++)
 				if ((unsigned char)*p < 0x20 || *p == 0x7f)
 					*p = '?';
-			fail(NULL, "%s:%u: unknown setting '%s' (known: db, keys, zone-file, export-dir, export-command)",
+			fail(NULL,
+			     "%s:%u: unknown setting '%s' (known: db, keys, zone-file, export-dir, "
+			     "export-command)",
 			     path, ln, s);
 		}
 		if (seen[k]++)
 			fail(NULL, "%s:%u: %s is set twice", path, ln, keys[k].name);
 		for (const char *p = val; *p; p++)
 			if ((unsigned char)*p < 0x20 && *p != '\t')
-				fail(NULL, "%s:%u: a control character in the value of %s", path, ln, keys[k].name);
+				fail(NULL, "%s:%u: a control character in the value of %s", path,
+				     ln, keys[k].name);
 		if (!*val && strcmp(s, "export-dir") && strcmp(s, "export-command"))
 			fail(NULL, "%s:%u: %s needs a value", path, ln, keys[k].name);
 		const char **slot = (const char **)((char *)o + keys[k].off);

@@ -38,7 +38,8 @@ void undo_add(struct ctx *c, const char *staged, const char *final)
 {
 	if (c->nundo == c->capundo) {
 		size_t n = c->capundo ? c->capundo * 2 : 8;
-		char **u = realloc(c->undo, n * sizeof(*u)), **f = u ? realloc(c->final, n * sizeof(*f)) : NULL;
+		char **u = realloc(c->undo, n * sizeof(*u)),
+		     **f = u ? realloc(c->final, n * sizeof(*f)) : NULL;
 		if (u)
 			c->undo = u;
 		if (!f)
@@ -100,8 +101,8 @@ static int stage_move(const char *staged, const char *final, char *why, size_t n
 		return -1;
 	}
 	*slash = 0;
-	if (fsafe_check(dir, FSAFE_DIR | FSAFE_MISSING, w, sizeof(w)) || keys_dir_prepare(dir, w, sizeof(w)) ||
-	    fsafe_check(dir, FSAFE_DIR, w, sizeof(w))) {
+	if (fsafe_check(dir, FSAFE_DIR | FSAFE_MISSING, w, sizeof(w)) ||
+	    keys_dir_prepare(dir, w, sizeof(w)) || fsafe_check(dir, FSAFE_DIR, w, sizeof(w))) {
 		snprintf(why, n, "%s", w);
 		return -1;
 	}
@@ -119,7 +120,10 @@ void stage_publish(struct ctx *c)
 	int kept = 0;
 	for (size_t i = 0; i < c->nundo; i++)
 		if (stage_move(c->undo[i], c->final[i], why, sizeof(why))) {
-			fprintf(stderr, "dnsdctl: %s; the key stays staged and the next dnsdctl run moves it\n", why);
+			fprintf(stderr,
+				"dnsdctl: %s; the key stays staged and the next dnsdctl run moves "
+				"it\n",
+				why);
 			kept = 1;
 		}
 	undo_clear(c);
@@ -139,18 +143,24 @@ static void recover_one(struct ctx *c, const char *kabs, const char *stage, cons
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (snprintf(sub, sizeof(sub), "%s/%s", stage, de->d_name) >= (int)sizeof(sub) || !(dd = opendir(sub)))
+		if (snprintf(sub, sizeof(sub), "%s/%s", stage, de->d_name) >= (int)sizeof(sub) ||
+		    !(dd = opendir(sub)))
 			continue;
 		while ((fe = readdir(dd))) {
 			if (fe->d_name[0] == '.')
 				continue;
-			if (snprintf(staged, sizeof(staged), "%s/%s", sub, fe->d_name) >= (int)sizeof(staged) ||
-			    snprintf(final, sizeof(final), "%s/%s/%s", kabs, de->d_name, fe->d_name) >= (int)sizeof(final))
+			if (snprintf(staged, sizeof(staged), "%s/%s", sub, fe->d_name) >=
+				    (int)sizeof(staged) ||
+			    snprintf(final, sizeof(final), "%s/%s/%s", kabs, de->d_name,
+				     fe->d_name) >= (int)sizeof(final))
 				continue;
-			int named = one_int(c, q(c, "SELECT count(*) FROM keys WHERE private_ref = ?", "s", final), 0) > 0;
+			int named = one_int(c,
+					    q(c, "SELECT count(*) FROM keys WHERE private_ref = ?",
+					      "s", final),
+					    0) > 0;
 			struct stat a, b;
-			if (named && lstat(final, &b) == 0 && lstat(staged, &a) == 0 && a.st_ino == b.st_ino &&
-			    a.st_dev == b.st_dev) {
+			if (named && lstat(final, &b) == 0 && lstat(staged, &a) == 0 &&
+			    a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
 				/* Killed between the link and the unlink: the move is done. */
 				unlink(staged);
 				moved++;
@@ -165,7 +175,8 @@ static void recover_one(struct ctx *c, const char *kabs, const char *stage, cons
 		closedir(d);
 	stage_remove(stage);
 	fprintf(stderr,
-		"dnsdctl: finished the key files of an interrupted run (pid %s): %d moved into place, %d "
+		"dnsdctl: finished the key files of an interrupted run (pid %s): %d moved into "
+		"place, %d "
 		"removed\n",
 		pid, moved, removed);
 }
