@@ -110,6 +110,9 @@ struct tcp_write {
 	uint8_t data[];
 };
 
+/* The send buffer of an accepted TCP connection (see tcp_accept). */
+#define NET_TCP_SNDBUF (256 << 10)
+
 /* What a queued answer costs, as counted against the bounds. */
 #define WRITE_COST(len) (sizeof(struct tcp_write) + (len))
 
@@ -538,6 +541,14 @@ static void tcp_accept(uv_stream_t *server, int status)
 		conn_close(c);
 		return;
 	}
+	/* The kernel's share of what a client does not read: with autotuning a send
+	 * buffer grows to net.ipv4.tcp_wmem's maximum (4 MiB by default), times
+	 * --tcp-max-conns, outside every bound of ours. 256 KiB holds four of the
+	 * largest DNS messages (the kernel doubles it for its bookkeeping). */
+	uv_os_fd_t fd;
+	int sndbuf = NET_TCP_SNDBUF;
+	if (uv_fileno((uv_handle_t *)&c->h, &fd) == 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	conn_arm(c);
 	if (uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read))
 		conn_close(c);

@@ -32,6 +32,7 @@ import select
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -128,6 +129,14 @@ def probe(host, port, name):
     return udp, tcp, maxms
 
 
+def sendq_max(port):
+    """The largest send queue of dnsd's side of its TCP connections on port, in octets:
+    what the kernel holds of its answers, outside dnsd's memory (ss, from iproute2)."""
+    out = subprocess.run(["ss", "-tnH", "state", "established", "( sport = :%d )" % port],
+                         capture_output=True, text=True).stdout
+    return max([int(line.split()[1]) for line in out.splitlines() if line.split()] or [0])
+
+
 def cmd_attack(host, port, args):
     pid, name, nconns, nq, secs, probe_name = (int(args[0]), args[1], int(args[2]), int(args[3]),
                                                float(args[4]), args[5])
@@ -167,12 +176,13 @@ def cmd_attack(host, port, args):
     while time.time() < end:
         peak = max(peak, rss_kb(pid))
         time.sleep(0.05)
+    sendq = sendq_max(port)
     pu, pt, pms = probe(host, port, probe_name)
     peak = max(peak, rss_kb(pid))
     sent = sum(c.whole() for c in conns)
     out = ("rss_base=%d rss_max=%d growth=%d sent=%d of=%d stalled=%d attack_secs=%.1f "
-           "probe_udp=%d/10 probe_tcp=%d/10 probe_maxms=%d") % (
-        base, peak, peak - base, sent, nconns * nq, stalled, attack_secs, pu, pt, pms)
+           "probe_udp=%d/10 probe_tcp=%d/10 probe_maxms=%d sendq_max=%d") % (
+        base, peak, peak - base, sent, nconns * nq, stalled, attack_secs, pu, pt, pms, sendq)
     if read:
         # Finish the last query each connection began, and read every answer.
         t1 = time.time()
