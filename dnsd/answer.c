@@ -246,10 +246,14 @@ size_t answer_query(const struct db_view *v, const struct answer_cfg *cfg, const
 	memcpy(out, pkt, 2);
 	memset(out + 4, 0, 8);
 	if (pr) {
-		/* FORMERR carries no question: what we could not parse we do not echo. */
+		/* FORMERR carries no question: what we could not parse we do not echo.
+		 * An opcode we do not implement gets NOTIMP however its message is laid
+		 * out (RFC 8906 §3.1.4: a DSO message, say, has no question). */
+		int op = (pkt[2] >> 3) & 0x0F;
 		q.edns = 0;
 		wire_put16(out + 4, 0);
-		return finish(&r, &q, WIRE_RC_FORMERR, 0, 0, WIRE_HDR, cfg);
+		return finish(&r, &q, op != WIRE_OP_QUERY && op != WIRE_OP_NOTIFY ? WIRE_RC_NOTIMP : WIRE_RC_FORMERR,
+			      0, 0, WIRE_HDR, cfg);
 	}
 
 	/* The size the answer may take: RFC 6891 §6.2.5, never below 512. */

@@ -13,6 +13,7 @@ fields, for the shell checks to compare.
         --tcp  --src ADDR  --noedns  --norec  --bufsize N  --do  --ednsver V
         --opt CODE:HEX (an EDNS option, repeatable)  --nsid  --cookie HEX
         --two-opt (a second OPT record)  --class CLASS  --opcode N  --aa
+        --noq (no question: QDCOUNT 0, as a DSO message or an unknown opcode may be)
       summary: rcode=R opcode=O flags=qr,aa,... q=NAME/TYPE/CLASS|- an=TYPE/n,...|0
                ns=TYPE/owner/ttl,...|0 opt=version/size/do|none opts=CODE:HEX,...|-
                id=ok|bad size=N txt=<first TXT rdata joined, spaces kept; always last>
@@ -94,6 +95,9 @@ def make_query(name, rdtype, spec):
     wire = bytearray(m.to_wire())
     if "opcode" in spec:
         wire[2] = (wire[2] & 0x87) | ((spec["opcode"] & 0x0F) << 3)
+    if spec.get("noq"):
+        del wire[12:]
+        struct.pack_into("!H", wire, 4, 0)
     if not spec.get("noedns"):
         options = b""
         for code, data in spec.get("opts", []):
@@ -220,7 +224,7 @@ def parse_spec(args):
     i = 0
     while i < len(args):
         a = args[i]
-        if a in ("--tcp", "--noedns", "--norec", "--do", "--two-opt", "--aa"):
+        if a in ("--tcp", "--noedns", "--norec", "--do", "--two-opt", "--aa", "--noq"):
             spec[a[2:].replace("-", "_")] = True
         elif a == "--nsid":
             spec["opts"].append((3, b""))

@@ -77,6 +77,9 @@ notify $ZONE SOA --opcode 4 --aa
 notify_tcp $ZONE SOA --opcode 4 --aa --tcp
 $(for n in 1 2 3 5 6 7 8 9 10 11 12 13 14 15; do echo "op$n $ZONE SOA --opcode $n"; done)
 op2_tcp $ZONE SOA --opcode 2 --tcp
+op6_noq $ZONE SOA --opcode 6 --noq
+op9_noq_tcp $ZONE SOA --opcode 9 --noq --tcp
+op0_noq $ZONE SOA --noq
 ch_vb version.bind TXT --class CH
 ch_vs version.server TXT --class CH
 ch_id id.server TXT --class CH
@@ -130,6 +133,10 @@ expect "RA is set in none of the ${#R[@]} answers above" "$ra" ""
 expect "a 255-octet name in the zone: NXDOMAIN with the SOA" "$(fields "${R[n255]}" rcode an)" "NXDOMAIN 0"
 
 # Opcodes (RFC 1035 §4.1.1, RFC 1996, RFC 2136, RFC 6895): NOTIFY REFUSED, the rest NOTIMP.
+expect "an unknown opcode without a question (6, as DSO): NOTIMP, not FORMERR (RFC 8906)" \
+	"$(fields "${R[op6_noq]}" rcode q)" "NOTIMP qd0"
+expect "... over TCP too (opcode 9)" "$(fields "${R[op9_noq_tcp]}" rcode q)" "NOTIMP qd0"
+expect "a QUERY without a question: FORMERR" "$(fields "${R[op0_noq]}" rcode q)" "FORMERR -"
 expect "NOTIFY over UDP: REFUSED, opcode echoed" "$(fields "${R[notify]}" rcode opcode)" "REFUSED NOTIFY"
 expect "NOTIFY over TCP: REFUSED, opcode echoed" "$(fields "${R[notify_tcp]}" rcode opcode)" "REFUSED NOTIFY"
 for n in 1 2 3 5 6 7 8 9 10 11 12 13 14 15; do
