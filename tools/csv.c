@@ -21,16 +21,6 @@ void csv_init(struct csv *cv, const char *zone, const char *prefix, int have_ten
 	cv->have_tenant = have_tenant;
 }
 
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-		s[--n] = 0;
-	return s;
-}
-
 static int header(struct csv *cv, char **f, int nf, char *err, size_t errlen)
 {
 	cv->ncols = nf;
@@ -72,7 +62,7 @@ static const char *field(const struct csv *cv, char **f, int k)
 
 int csv_line(struct csv *cv, char *line, struct csv_row *r, char *err, size_t errlen)
 {
-	char *l = trim(line), *f[CSV_MAX_FIELDS];
+	char *l = ctl_trim(line), *f[CSV_MAX_FIELDS];
 	int nf = 0;
 	if (!*l || *l == '#')
 		return CSV_SKIP;
@@ -81,7 +71,7 @@ int csv_line(struct csv *cv, char *line, struct csv_row *r, char *err, size_t er
 		if (comma)
 			*comma = 0;
 		if (nf < CSV_MAX_FIELDS)
-			f[nf++] = trim(p);
+			f[nf++] = ctl_trim(p);
 		if (!comma)
 			break;
 		p = comma + 1;

@@ -419,3 +419,13 @@ int slot_selector(const char *prefix, int pos, int nmain, char *out, size_t n)
 	snprintf(out, n, "%s%d", prefix, pos);
 	return 0;
 }
+
+char *ctl_trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+		s[--n] = 0;
+	return s;
+}

@@ -87,6 +87,9 @@ void ctl_guard_output(void);
 const char *shown(const char *s);
 /* A JSON string: control characters, DEL and every non-ASCII character as
  * \uXXXX (bytes that are not UTF-8 as U+FFFD), so that it passes the guard. */
+/* Cuts blanks (and a line end) off both ends of s, in place; returns where it now starts. */
+char *ctl_trim(char *s);
+
 void json_str(FILE *f, const char *s);
 void json_kv(FILE *f, int *first, const char *k, const char *v);
 void json_ki(FILE *f, int *first, const char *k, long long v);

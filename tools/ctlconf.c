@@ -29,17 +29,6 @@ static const struct {
 #undef K
 };
 
-/* Trims spaces and tabs at both ends, in place. */
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-		s[--n] = 0;
-	return s;
-}
-
 void ctlconf_load(struct opts *o)
 {
 	const char *path = o->config;
@@ -70,11 +59,11 @@ void ctlconf_load(struct opts *o)
 	int seen[sizeof(keys) / sizeof(keys[0])] = {0};
 	while (getline(&line, &cap, f) >= 0) {
 		ln++;
-		char *s = trim(line);
+		char *s = ctl_trim(line);
 		if (!*s || *s == '#')
 			continue;
 		size_t nl = strcspn(s, " \t");
-		char *val = trim(s + nl);
+		char *val = ctl_trim(s + nl);
 		s[nl] = 0;
 		size_t k;
 		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
