@@ -19,6 +19,9 @@ struct net_addr {
 /* Parses "127.0.0.1:5300", "[::1]:5300" (port 0: one the OS picks). Returns 0 or DNSD_EINVAL. */
 int net_parse_addr(const char *text, struct net_addr *a);
 
+struct tsig_keys;
+struct config_acl;
+
 /* What every worker reads. The view pointer is swapped atomically by the owner
  * of the data; workers load it once per message. */
 struct net_shared {
@@ -32,6 +35,10 @@ struct net_shared {
 					* answers is not read until they drain (0: the default) */
 	size_t tcp_max_unsent_total;   /* in all: each worker gets its share (0: the default) */
 	struct rrl_cfg rrl;            /* UDP response rate limiting */
+	const struct tsig_keys *tsig;  /* atomic pointer; swapped on SIGHUP (NULL: no keys).
+					* A set replaced stays valid until exit */
+	const struct config_acl *acl;  /* --allow-transfer, nacl entries (none: no transfers) */
+	size_t nacl;
 };
 
 /* The defaults of tcp_max_unsent and tcp_max_unsent_total: room for the largest
