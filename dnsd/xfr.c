@@ -560,6 +560,8 @@ static int node_rr(struct xfr_stream *s, struct rrref *r)
 			return 1;
 		}
 		s->node = n->next;
+		s->rrset_k = 0;
+		s->rr_off = 0;
 	}
 }
 
