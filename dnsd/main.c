@@ -9,6 +9,7 @@
 #include "serial.h"
 #include "sock.h"
 #include "store.h"
+#include "tsig.h"
 #include "zone.h"
 #include <errno.h>
 #include <malloc.h>
@@ -82,6 +83,9 @@ struct server {
 	uint64_t last_done;      /* when the last look ended (uv_now) */
 	char store_base[256];    /* the store's file name, and with -wal */
 	char store_wal[260];
+	struct tsig_keys *keys;  /* --tsig-keys as last loaded (also in sh.tsig) */
+	struct tsig_keys **old_keys; /* sets replaced on SIGHUP: a transfer may still use one */
+	size_t nold_keys;
 };
 
 static void usage(FILE *f)
@@ -138,7 +142,8 @@ static void usage(FILE *f)
 		"  --version            print the version\n"
 		"  --help               this text\n"
 		"\n"
-		"Signals: SIGTERM/SIGINT stop after the answers in flight; SIGHUP reloads zone files.\n");
+		"Signals: SIGTERM/SIGINT stop after the answers in flight; SIGHUP reloads zone files\n"
+		"and the TSIG keys.\n");
 }
 
 /* ---- data: loading, publishing, reclaiming ---- */
@@ -686,6 +691,77 @@ static void watch_start(struct server *s)
 	uv_poll_start(&s->watch, UV_READABLE, on_store_event);
 }
 
+/* ---- zone transfers: the TSIG keys ---- */
+
+/* Whether every key that --allow-transfer and --notify name is in ks. Says
+ * which is not. */
+static int keys_cover(struct server *s, const struct tsig_keys *ks)
+{
+	for (size_t i = 0; i < s->cfg.nallow_xfr + s->cfg.nnotify; i++) {
+		int acl = i < s->cfg.nallow_xfr;
+		const char *key = acl ? s->cfg.allow_xfr[i].key : s->cfg.notify[i - s->cfg.nallow_xfr].key;
+		if (key && !tsig_key_find(ks, key)) {
+			log_msg(LOG_ERR, "--%s names TSIG key %s, which %s%s", acl ? "allow-transfer" : "notify",
+				key, s->cfg.tsig_keys ? "is not in " : "needs --tsig-keys",
+				s->cfg.tsig_keys ? s->cfg.tsig_keys : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Loads --tsig-keys at start (before privileges are dropped). Returns 0, 1
+ * (cannot read it) or 2 (a key named that it does not hold). */
+static int keys_load(struct server *s)
+{
+	char err[1024];
+	if (s->cfg.tsig_keys && tsig_keys_load(s->cfg.tsig_keys, &s->keys, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s", err);
+		return 1;
+	}
+	if (keys_cover(s, s->keys))
+		return 2;
+	s->sh.tsig = s->keys;
+	s->sh.acl = s->cfg.allow_xfr;
+	s->sh.nacl = s->cfg.nallow_xfr;
+	if (s->keys)
+		log_msg(LOG_INFO, "%zu TSIG keys from %s", s->keys->n, s->cfg.tsig_keys);
+	return 0;
+}
+
+/* SIGHUP: the key file again. A set that cannot be read, or lacks a key that
+ * is named, leaves the old one in use; the old one is kept until exit, as a
+ * transfer may be signing with it. */
+static void keys_reload(struct server *s)
+{
+	char err[1024];
+	struct tsig_keys *ks, **o;
+	if (!s->cfg.tsig_keys)
+		return;
+	if (tsig_keys_load(s->cfg.tsig_keys, &ks, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s; still using the TSIG keys loaded before", err);
+		return;
+	}
+	if (keys_cover(s, ks) || !(o = realloc(s->old_keys, (s->nold_keys + 1) * sizeof(*o)))) {
+		log_msg(LOG_ERR, "TSIG keys of %s not used; still using those loaded before", s->cfg.tsig_keys);
+		tsig_keys_free(ks);
+		return;
+	}
+	s->old_keys = o;
+	s->old_keys[s->nold_keys++] = s->keys;
+	s->keys = ks;
+	__atomic_store_n(&s->sh.tsig, ks, __ATOMIC_RELEASE);
+	log_msg(LOG_INFO, "SIGHUP: %zu TSIG keys from %s", ks->n, s->cfg.tsig_keys);
+}
+
+static void keys_free(struct server *s)
+{
+	for (size_t i = 0; i < s->nold_keys; i++)
+		tsig_keys_free(s->old_keys[i]);
+	free(s->old_keys);
+	tsig_keys_free(s->keys);
+}
+
 static void on_stop(uv_signal_t *h, int sig)
 {
 	struct server *s = h->data;
@@ -705,6 +781,7 @@ static void reload_zones(struct server *s)
 static void on_hup(uv_signal_t *h, int sig)
 {
 	struct server *s = h->data;
+	keys_reload(s);
 	/* The background refresh owns the store while it runs: reload after it. */
 	if (s->refreshing)
 		s->hup_pending = 1;
@@ -851,6 +928,8 @@ int main(int argc, char **argv)
 		s->cfg.threads = n < 1 ? 1 : n > 64 ? 64 : (int)n;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if ((rc = keys_load(s)))
+		return rc;
 
 	if (s->cfg.state_dir && state_dir_check(s))
 		return 1;
@@ -969,6 +1048,7 @@ int main(int argc, char **argv)
 	if (s->cfg.ready_file)
 		unlink(s->cfg.ready_file);
 	log_msg(LOG_INFO, "stopped");
+	keys_free(s);
 	config_free(&s->cfg);
 	return 0;
 }
