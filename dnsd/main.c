@@ -6,6 +6,7 @@
 #include "err.h"
 #include "log.h"
 #include "net.h"
+#include "notify.h"
 #include "serial.h"
 #include "sock.h"
 #include "store.h"
@@ -86,6 +87,7 @@ struct server {
 	struct tsig_keys *keys;  /* --tsig-keys as last loaded (also in sh.tsig) */
 	struct tsig_keys **old_keys; /* sets replaced on SIGHUP: a transfer may still use one */
 	size_t nold_keys;
+	struct notify *notifier; /* --notify, or NULL */
 };
 
 static void usage(FILE *f)
@@ -362,12 +364,16 @@ static void serial_save(struct server *s)
 	s->state_bad = 0;
 }
 
+static void notify_serials(struct server *s);
+
 static int refresh_publish(struct server *s, struct db_edit *e, int full)
 {
 	uint64_t seq0 = s->view ? s->view->seq : 0, t_pub = uv_hrtime();
 	int rc = publish(s, e);
 	if (!rc)
 		serial_save(s);
+	if (!rc)
+		notify_serials(s);
 	if (!rc)
 		log_msg(LOG_DEBUG,
 			"serving serial %u (journal %llu: %llu rows applied in %.1f ms: %.1f reading the store, "
@@ -751,7 +757,42 @@ static void keys_reload(struct server *s)
 	s->old_keys[s->nold_keys++] = s->keys;
 	s->keys = ks;
 	__atomic_store_n(&s->sh.tsig, ks, __ATOMIC_RELEASE);
+	if (s->notifier)
+		notify_set_keys(s->notifier, ks);
 	log_msg(LOG_INFO, "SIGHUP: %zu TSIG keys from %s", ks->n, s->cfg.tsig_keys);
+}
+
+/* Tells the secondaries (--notify) the serial of every zone served; the
+ * notifier sends only what changed. Called after every publish (store changes,
+ * zone files reloaded) and once at start. */
+static void notify_serials(struct server *s)
+{
+	if (!s->notifier || !s->view)
+		return;
+	for (size_t i = 0; i < s->nzones; i++) {
+		const struct db_zone *z = s->zones[i];
+		const struct db_rrset *soa = z == s->dyn ? s->view->dyn_soa : z->soa;
+		uint32_t serial = z == s->dyn ? s->view->set.serial : z->file_serial;
+		if (soa && soa->len >= 10)
+			notify_zone(s->notifier, z->apex, z->apex_len, serial, soa->data + 10,
+				    wire_get16(soa->data + 8), wire_get32(soa->data + 4));
+		else
+			notify_zone(s->notifier, z->apex, z->apex_len, serial, NULL, 0, 0);
+	}
+}
+
+/* Starts the NOTIFY sender (after the loop exists). Returns 0 or -1. */
+static int notify_start(struct server *s)
+{
+	char err[512];
+	if (!s->cfg.nnotify)
+		return 0;
+	if (notify_new(&s->loop, s->cfg.notify, s->cfg.nnotify, s->keys, &s->notifier, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s", err);
+		return -1;
+	}
+	notify_serials(s);
+	return 0;
 }
 
 static void keys_free(struct server *s)
@@ -979,6 +1020,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uv_loop_init(&s->loop);
+	if (notify_start(s))
+		return 1;
 	if (refresh_thread_start(s)) {
 		log_msg(LOG_ERR, "cannot start the refresh thread: %s", strerror(errno));
 		return 1;
@@ -1039,6 +1082,7 @@ int main(int argc, char **argv)
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 	uv_close((uv_handle_t *)&s->sighup, NULL);
+	notify_free(s->notifier);
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 	close(s->done_fd);
 	if (s->ino_fd >= 0)
