@@ -8,6 +8,7 @@
 #include "net.h"
 #include "notify.h"
 #include "serial.h"
+#include "xfr.h"
 #include "sock.h"
 #include "store.h"
 #include "tsig.h"
@@ -34,6 +35,8 @@
 struct pending {
 	struct db_garbage g;
 	uint64_t *snap;
+	uint64_t epoch; /* the view that replaced these parts: a transfer reading an
+			 * older one still needs them */
 };
 
 struct server {
@@ -44,6 +47,8 @@ struct server {
 	char *store_zone;
 	struct store *st;
 	struct db_view *view;
+	uint64_t epoch;          /* of the last view published */
+	struct xfr_hist *hist;   /* the hosted zone's differences, for IXFR */
 	struct net *net;
 	struct net_shared sh;
 	struct pending *pend;
@@ -160,7 +165,8 @@ static void reclaim(struct server *s, int all)
 	size_t k = 0;
 	for (size_t i = 0; i < s->npend; i++) {
 		struct pending *p = &s->pend[i];
-		if (all || !s->net || net_passed(s->net, p->snap)) {
+		if (all || !s->net ||
+		    (net_passed(s->net, p->snap) && net_oldest_pin(s->net) >= p->epoch)) {
 			db_garbage_free(&p->g);
 			free(p->snap);
 		} else {
@@ -180,6 +186,12 @@ static int publish(struct server *s, struct db_edit *e)
 			s->view ? s->view->set.serial : 0);
 		return DNSD_ENOMEM;
 	}
+	nv->epoch = ++s->epoch;
+	/* The step goes into the history before the view is served: a secondary told
+	 * of the new serial finds it. */
+	if (xfr_hist_note(s->hist, s->view, nv, (int64_t)(uv_now(&s->loop) / 1000)))
+		log_msg(LOG_WARN, "out of memory recording the change for IXFR: secondaries get "
+				  "the whole zone next time");
 	__atomic_store_n(&s->sh.view, nv, __ATOMIC_RELEASE);
 	s->view = nv;
 	if (s->npend == s->cappend) {
@@ -195,6 +207,7 @@ static int publish(struct server *s, struct db_edit *e)
 	}
 	struct pending *p = &s->pend[s->npend];
 	p->g = g;
+	p->epoch = nv->epoch;
 	p->snap = calloc(s->net ? (size_t)net_workers(s->net) : 1, sizeof(uint64_t));
 	if (!p->snap) {
 		free(g.ptrs);
@@ -990,6 +1003,10 @@ int main(int argc, char **argv)
 	}
 	if (load_zones(s))
 		return 1;
+	if (s->cfg.ixfr_max_bytes && !(s->hist = xfr_hist_new(s->cfg.ixfr_max_bytes, s->cfg.ixfr_max_age))) {
+		log_msg(LOG_ERR, "out of memory");
+		return 1;
+	}
 	if (refresh(s, 1)) {
 		log_msg(LOG_ERR, "cannot load the store %s", s->cfg.db);
 		return 1;
@@ -1006,6 +1023,10 @@ int main(int argc, char **argv)
 	s->sh.rrl.slip = s->cfg.rrl_slip;
 	s->sh.acfg.identity = s->cfg.identity;
 	s->sh.acfg.version = s->cfg.version;
+	s->sh.acl = s->cfg.allow_xfr;
+	s->sh.nacl = s->cfg.nallow_xfr;
+	s->sh.xfr_max = s->cfg.xfr_max > NET_MAX_XFR ? NET_MAX_XFR : s->cfg.xfr_max;
+	s->sh.hist = s->hist;
 	if (s->cfg.nsid && set_nsid(s))
 		return 2;
 	if (net_bind(s->cfg.listen, s->cfg.nlisten, s->cfg.threads, &s->net, err, sizeof(err))) {
@@ -1068,6 +1089,7 @@ int main(int argc, char **argv)
 	reclaim(s, 1);
 	free(s->pend);
 	db_view_free_all(s->view);
+	xfr_hist_free(s->hist);
 	for (size_t i = 0; i < s->nzones; i++)
 		db_zone_free(s->zones[i]);
 	free(s->zones);
