@@ -346,8 +346,6 @@ static int find_tsig(const uint8_t *msg, size_t len, struct found *t)
 	struct wire_cur c = {msg, len, WIRE_HDR};
 	unsigned qd = wire_get16(msg + 4), an = wire_get16(msg + 6), ns = wire_get16(msg + 8),
 		 ar = wire_get16(msg + 10);
-	if (!ar)
-		return 1; /* no additional section: no TSIG (one elsewhere is not looked for) */
 	for (unsigned i = 0; i < qd; i++) {
 		if (wire_read_name(&c, name) < 0 || c.pos + 4 > len)
 			return -1;
@@ -367,7 +365,7 @@ static int find_tsig(const uint8_t *msg, size_t len, struct found *t)
 		c.pos = rd + rdlen;
 		if (type != WIRE_T_TSIG)
 			continue;
-		if (i != total - 1 || c.pos != len || cls != CLASS_ANY || ttl != 0)
+		if (i < an + ns || i != total - 1 || c.pos != len || cls != CLASS_ANY || ttl != 0)
 			return -1;
 		t->start = start;
 		memcpy(t->name, name, (size_t)nl);
