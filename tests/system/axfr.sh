@@ -116,4 +116,22 @@ expect_match "... promptly (20 queries in ${ms} ms)" "$ms" '^[0-9]{1,4}$'
 wait "$slow"
 expect_match "the stalled transfer closed at the idle timeout" "$(cat "$T/slow")" '^closed after [0-9]+$'
 expect_match "and logged as cut short" "$(grep -c 'AXFR to .* cut short' "$T/dnsd.log")" '^[1-9]'
+stop_dnsd
+
+# TSIG: transfers only with the key; every message of a long AXFR signed, in a
+# chain kdig verifies (RFC 8945 5.3.1).
+SECRET=$(openssl rand -base64 32)
+printf 'xfr-key. hmac-sha256 %s\n' "$SECRET" >"$T/tsig.keys"
+chmod 600 "$T/tsig.keys"
+start_dnsd --tsig-keys "$T/tsig.keys" --allow-transfer "127.0.0.1 key xfr-key" || finish
+kdig @127.0.0.1 -p "$PORT" -y "hmac-sha256:xfr-key:$SECRET" "$ZONE" AXFR >"$T/signed" 2>&1
+expect_match "signed AXFR of 3,000 domains: many messages, every one verified" \
+	"$(grep -E '^;; Received' "$T/signed")" 'Received [0-9]+ B \(([2-9]|[1-9][0-9]+) messages'
+expect "signed AXFR: no error" "$(grep -c ';; ERROR\|failed' "$T/signed")" 0
+expect "unsigned AXFR where a key is required: REFUSED" "$(xstatus 127.0.0.1 "$PORT" "$ZONE" AXFR tcp)" REFUSED
+kdig @127.0.0.1 -p "$PORT" -y "hmac-sha256:xfr-key:$(openssl rand -base64 32)" "$ZONE" AXFR >"$T/bad" 2>&1
+expect_match "AXFR signed with the wrong secret: nothing transferred" "$(grep -E '^;; Received' "$T/bad")" 'Received 0 B'
+expect_match "... logged as BADSIG" "$(grep -c 'refused: TSIG BADSIG' "$T/dnsd.log")" '^[1-9]'
+expect "a signed SOA query gets a signed answer" \
+	"$(kdig @127.0.0.1 -p "$PORT" -y "hmac-sha256:xfr-key:$SECRET" "$ZONE" SOA | grep -c 'TSIG.*NOERROR')" 1
 finish
