@@ -401,10 +401,12 @@ static int read_soa_serial(struct wire_cur *c, uint32_t *serial)
 	size_t end = c->pos + 10u + rdlen;
 	if (type != WIRE_T_SOA || end > c->len)
 		return DNSD_EFORMAT;
-	c->pos += 10;
-	if (wire_read_name(c, name) < 0 || wire_read_name(c, name) < 0 || end - c->pos < 20)
+	/* The names are read within the RDATA: an RDLENGTH too short for them must
+	 * not let the serial be read past it (or past the message). */
+	struct wire_cur rd = { c->pkt, end, c->pos + 10 };
+	if (wire_read_name(&rd, name) < 0 || wire_read_name(&rd, name) < 0 || end - rd.pos < 20)
 		return DNSD_EFORMAT;
-	*serial = wire_get32(c->pkt + c->pos);
+	*serial = wire_get32(c->pkt + rd.pos);
 	c->pos = end;
 	return 0;
 }
@@ -434,7 +436,8 @@ int xfr_parse(const struct db_view *v, const uint8_t *pkt, size_t len, struct xf
 	struct wire_cur c = {pkt, len, q.question_end};
 	uint8_t name[WIRE_MAXNAME];
 	for (unsigned i = 0; i < q.ancount; i++) {
-		if (wire_read_name(&c, name) < 0 || c.len - c.pos < 10)
+		if (wire_read_name(&c, name) < 0 || c.len - c.pos < 10 ||
+		    c.len - c.pos - 10 < wire_get16(c.pkt + c.pos + 8))
 			return DNSD_EFORMAT;
 		c.pos += 10u + wire_get16(c.pkt + c.pos + 8);
 	}
