@@ -12,7 +12,7 @@ LDLIBS  += -luv -lldns -lsqlite3 -lcrypto -pthread
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev libssl-dev
-TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl \
+TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl nsd knot \
              python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd
 
 LIB_SRC  = $(filter-out dnsd/main.c,$(wildcard dnsd/*.c))
