@@ -302,8 +302,10 @@ size_t answer_query(const struct db_view *v, const struct answer_cfg *cfg, const
 	}
 	if (!z)
 		return finish(&r, &q, WIRE_RC_REFUSED, 0, 0, qend, cfg);
+	/* Transfers are the network layer's (xfr.c), for the addresses allowed;
+	 * what reaches here is not allowed. */
 	if (q.qtype == WIRE_T_AXFR || q.qtype == WIRE_T_IXFR)
-		return finish(&r, &q, WIRE_RC_NOTIMP, 1, 0, qend, cfg);
+		return finish(&r, &q, WIRE_RC_REFUSED, 0, 0, qend, cfg);
 
 	uint16_t apex_off = (uint16_t)(qend - 4 - z->apex_len);
 	const struct db_rrset *soa = (z == v->dyn && v->dyn_soa) ? v->dyn_soa : z->soa;

@@ -2,6 +2,10 @@
 #include "config.h"
 #include "err.h"
 #include "log.h"
+#include "sock.h"
+#include "wire.h"
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,9 @@ void config_init(struct config *c)
 	c->rrl_slip = 2;
 	c->poll_ms = 200;
 	c->log_level = -1;
+	c->xfr_max = 16;
+	c->ixfr_max_age = 604800;
+	c->ixfr_max_bytes = (size_t)64 << 20;
 }
 
 void config_free(struct config *c)
@@ -75,6 +82,160 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 		return -1;
 	*out = (unsigned)v;
 	return 0;
+}
+
+static int parse_size(const char *s, unsigned long long hi, size_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || v > hi)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+/* Splits "ADDR [key NAME]" at the first blank into buf (the address) and *key
+ * (the name, lowercase and absolute, kept by c), or NULL without "key". Returns
+ * 0, -1 for a bad shape or name, DNSD_ENOMEM. */
+static int split_key(struct config *c, const char *val, char *buf, size_t cap, const char **key)
+{
+	char rest[CONFIG_MAX_LINE + 1], word[16], name[WIRE_MAXNAME * 4 + 2];
+	uint8_t wire[WIRE_MAXNAME];
+	size_t n = strcspn(val, " \t");
+	*key = NULL;
+	if (n == 0 || n >= cap)
+		return DNSD_EINVAL;
+	memcpy(buf, val, n);
+	buf[n] = 0;
+	const char *p = val + n + strspn(val + n, " \t");
+	if (!*p)
+		return 0;
+	if (strlen(p) >= sizeof(rest))
+		return DNSD_EINVAL;
+	/* "key NAME" and nothing else. */
+	int used = 0;
+	if (sscanf(p, "%15s %4095s %n", word, rest, &used) != 2 || p[used] || strcmp(word, "key"))
+		return DNSD_EINVAL;
+	int wl = wire_name_from_text(rest, wire);
+	if (wl < 0 || wire_name_to_text(wire, name, sizeof(name)) < 0)
+		return DNSD_EINVAL;
+	if (!(*key = keep(c, name)))
+		return DNSD_ENOMEM;
+	return 0;
+}
+
+/* --allow-transfer ADDR[/LEN] [key NAME]. */
+static int parse_acl(struct config *c, const char *val, struct config_acl *a)
+{
+	char addr[INET6_ADDRSTRLEN + 8], *slash;
+	memset(a, 0, sizeof(*a));
+	int rc = split_key(c, val, addr, sizeof(addr), &a->key);
+	if (rc)
+		return rc;
+	unsigned len = 0, have_len = 0;
+	if ((slash = strchr(addr, '/'))) {
+		*slash = 0;
+		if (!isdigit((unsigned char)slash[1]) || parse_uint(slash + 1, 0, 128, &len))
+			return DNSD_EINVAL;
+		have_len = 1;
+	}
+	char *host = addr;
+	size_t hl = strlen(host);
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+		host[hl - 1] = 0;
+		host++;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&a->addr;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->addr;
+	if (host == addr && inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		if (len > 32)
+			return DNSD_EINVAL;
+		a->prefix = (uint8_t)(have_len ? len : 32);
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		a->prefix = (uint8_t)(have_len ? len : 128);
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) && a->prefix >= 96) {
+			struct in_addr v4;
+			memcpy(&v4, &s6->sin6_addr.s6_addr[12], 4);
+			memset(&a->addr, 0, sizeof(a->addr));
+			s4->sin_family = AF_INET;
+			s4->sin_addr = v4;
+			a->prefix = (uint8_t)(a->prefix - 96);
+		}
+	} else {
+		return DNSD_EINVAL;
+	}
+	return 0;
+}
+
+/* --notify ADDR[:PORT] [key NAME]: 192.0.2.1, 192.0.2.1:5300, [2001:db8::1]:53,
+ * [2001:db8::1] or 2001:db8::1 (port 53 when not given). */
+static int parse_notify(struct config *c, const char *val, struct config_notify *t)
+{
+	char addr[INET6_ADDRSTRLEN + 16], full[INET6_ADDRSTRLEN + 24];
+	memset(t, 0, sizeof(*t));
+	int rc = split_key(c, val, addr, sizeof(addr), &t->key);
+	if (rc)
+		return rc;
+	const char *colon = strchr(addr, ':'), *close = strchr(addr, ']');
+	if (addr[0] == '[' && close && !close[1])
+		snprintf(full, sizeof(full), "%s:53", addr); /* [v6] */
+	else if (addr[0] != '[' && colon && strchr(colon + 1, ':'))
+		snprintf(full, sizeof(full), "[%s]:53", addr); /* bare v6 */
+	else if (!colon)
+		snprintf(full, sizeof(full), "%s:53", addr); /* v4 */
+	else
+		snprintf(full, sizeof(full), "%s", addr);
+	if (net_parse_addr(full, &t->to) || !sock_port(&t->to))
+		return DNSD_EINVAL;
+	return 0;
+}
+
+int config_acl_match(const struct config_acl *a, const struct sockaddr *sa)
+{
+	const uint8_t *want, *have;
+	uint8_t v4[4];
+	unsigned bits;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *in = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(in)) {
+			memcpy(v4, &in->s6_addr[12], 4);
+			have = v4;
+			if (a->addr.ss_family != AF_INET)
+				goto v6;
+		} else {
+		v6:
+			if (a->addr.ss_family != AF_INET6)
+				return 0;
+			have = in->s6_addr;
+		}
+	} else if (sa->sa_family == AF_INET) {
+		if (a->addr.ss_family != AF_INET)
+			return 0;
+		have = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+	} else {
+		return 0;
+	}
+	if (a->addr.ss_family == AF_INET) {
+		want = (const uint8_t *)&((const struct sockaddr_in *)&a->addr)->sin_addr;
+		bits = a->prefix > 32 ? 32 : a->prefix;
+	} else {
+		want = ((const struct sockaddr_in6 *)&a->addr)->sin6_addr.s6_addr;
+		bits = a->prefix > 128 ? 128 : a->prefix;
+	}
+	size_t whole = bits / 8;
+	if (memcmp(want, have, whole))
+		return 0;
+	if (bits % 8) {
+		uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
+		if ((want[whole] ^ have[whole]) & mask)
+			return 0;
+	}
+	return 1;
 }
 
 int config_option(struct config *c, const char *name, const char *val, int depth, char *err,
@@ -164,6 +325,49 @@ int config_option(struct config *c, const char *name, const char *val, int depth
 		if (l < 0)
 			goto bad;
 		c->log_level = l;
+	} else if (!strcmp(name, "tsig-keys")) {
+		c->tsig_keys = val;
+	} else if (!strcmp(name, "allow-transfer")) {
+		int rc;
+		if (c->nallow_xfr == CONFIG_MAX_XFR) {
+			snprintf(err, errlen, "at most %d --allow-transfer", CONFIG_MAX_XFR);
+			return DNSD_EINVAL;
+		}
+		if ((rc = parse_acl(c, val, &c->allow_xfr[c->nallow_xfr]))) {
+			if (rc == DNSD_ENOMEM)
+				goto nomem;
+			snprintf(err, errlen,
+				 "bad --allow-transfer '%s': use ADDR[/LEN] [key NAME], e.g. "
+				 "192.0.2.0/24 or '2001:db8::53 key xfr-key.'",
+				 shown(val, sv, sizeof(sv)));
+			return DNSD_EINVAL;
+		}
+		c->nallow_xfr++;
+	} else if (!strcmp(name, "notify")) {
+		int rc;
+		if (c->nnotify == CONFIG_MAX_XFR) {
+			snprintf(err, errlen, "at most %d --notify", CONFIG_MAX_XFR);
+			return DNSD_EINVAL;
+		}
+		if ((rc = parse_notify(c, val, &c->notify[c->nnotify]))) {
+			if (rc == DNSD_ENOMEM)
+				goto nomem;
+			snprintf(err, errlen,
+				 "bad --notify '%s': use ADDR[:PORT] [key NAME], e.g. 192.0.2.1, "
+				 "[2001:db8::1]:5300 or '192.0.2.1 key xfr-key.'",
+				 shown(val, sv, sizeof(sv)));
+			return DNSD_EINVAL;
+		}
+		c->nnotify++;
+	} else if (!strcmp(name, "xfr-max")) {
+		if (parse_uint(val, 1, 10000, &c->xfr_max))
+			goto bad;
+	} else if (!strcmp(name, "ixfr-max-age")) {
+		if (parse_uint(val, 1, 315360000, &c->ixfr_max_age))
+			goto bad;
+	} else if (!strcmp(name, "ixfr-max-bytes")) {
+		if (parse_size(val, 1ull << 40, &c->ixfr_max_bytes))
+			goto bad;
 	} else if (!strcmp(name, "config")) {
 		if (depth > CONFIG_MAX_DEPTH) {
 			snprintf(err, errlen, "config files nested more than %d deep",
@@ -177,6 +381,9 @@ int config_option(struct config *c, const char *name, const char *val, int depth
 		return DNSD_EINVAL;
 	}
 	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return DNSD_ENOMEM;
 bad:
 	snprintf(err, errlen, "bad value '%s' for --%s (see dnsd --help)",
 		 shown(val, sv, sizeof(sv)), name);

@@ -3,10 +3,13 @@
 #define DNSD_CONFIG_H
 #include "net.h"
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define CONFIG_MAX_LISTEN 32
 #define CONFIG_MAX_ZONES  64
+/* At most this many --allow-transfer and this many --notify. */
+#define CONFIG_MAX_XFR 64
 /* The longest line a config file may hold (a path, an NSID in hex). */
 #define CONFIG_MAX_LINE 4096
 /* How deep config files may include config files. */
@@ -15,6 +18,20 @@
 /* What config_args returns when the command line asks for the help text or the
  * version instead of a run. */
 enum { CONFIG_HELP = 1, CONFIG_VERSION = 2 };
+
+/* --allow-transfer ADDR[/LEN] [key NAME]: who may transfer zones. An IPv4-mapped
+ * IPv6 prefix (::ffff:192.0.2.0/120) is kept as the IPv4 prefix it means. */
+struct config_acl {
+	struct sockaddr_storage addr; /* AF_INET or AF_INET6, port 0 */
+	uint8_t prefix;		      /* 0..32 / 0..128; full length when no /LEN */
+	const char *key;	      /* TSIG key name required (lowercase, absolute), or NULL */
+};
+
+/* --notify ADDR:PORT [key NAME] (port default 53): a secondary to NOTIFY. */
+struct config_notify {
+	struct net_addr to;
+	const char *key; /* TSIG key name to sign with (lowercase, absolute), or NULL */
+};
 
 /* The options. Strings point into argv or into copies the config owns (values
  * read from files); they live until config_free. */
@@ -31,6 +48,14 @@ struct config {
 	unsigned tcp_max_unsent, tcp_max_unsent_total; /* 0: net's defaults */
 	int log_level; /* -1: not given */
 	const char *ready_file, *identity, *version, *nsid, *user, *state_dir;
+	const char *tsig_keys; /* --tsig-keys FILE */
+	struct config_acl allow_xfr[CONFIG_MAX_XFR];
+	size_t nallow_xfr;
+	struct config_notify notify[CONFIG_MAX_XFR];
+	size_t nnotify;
+	unsigned xfr_max;	/* --xfr-max N: concurrent outgoing transfers (default 16) */
+	unsigned ixfr_max_age;	/* --ixfr-max-age SECONDS (default 604800, 7 days) */
+	size_t ixfr_max_bytes;	/* --ixfr-max-bytes BYTES (default 64 MiB; 0 = no IXFR) */
 	char **owned; /* the copies of values read from files */
 	size_t nowned, capowned;
 };
@@ -56,6 +81,10 @@ int config_file(struct config *c, const char *path, int depth, char *err, size_t
 /* The same from an open stream; name is what err calls it. The stream stays
  * the caller's. */
 int config_parse(struct config *c, FILE *f, const char *name, int depth, char *err, size_t errlen);
+
+/* 1 if sa (AF_INET or AF_INET6, any port) is inside a's prefix, else 0. An
+ * IPv4-mapped IPv6 address (::ffff:192.0.2.1) matches as the IPv4 address it is. */
+int config_acl_match(const struct config_acl *a, const struct sockaddr *sa);
 
 /* Applies the command line (argv[0] is skipped). Returns 0, CONFIG_HELP or
  * CONFIG_VERSION when asked for those, or a negative code with err. */

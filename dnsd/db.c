@@ -1095,3 +1095,127 @@ void db_view_free_all(struct db_view *v)
 	free(v->report_txt);
 	free(v);
 }
+
+/* ---- walking and comparing views (zone transfers) ---- */
+
+const struct db_domain *db_view_next_domain(const struct db_view *v, struct db_cursor *c)
+{
+	const struct db_map *m = v->by_token;
+	if (!m)
+		return NULL;
+	for (; c->i < MAP_FAN; c->i++, c->j = 0, c->k = 0) {
+		const struct map_mid *mid = m->m[c->i];
+		if (!mid)
+			continue;
+		for (; c->j < MAP_FAN; c->j++, c->k = 0) {
+			const struct map_bucket *b = mid->b[c->j];
+			if (b && c->k < b->n)
+				return b->it[c->k++].item;
+		}
+	}
+	return NULL;
+}
+
+/* The items of two buckets at one place in the map, matched by token. */
+static void diff_buckets(const struct map_bucket *a, const struct map_bucket *b,
+			 void (*fn)(void *, const struct db_domain *, const struct db_domain *), void *ctx)
+{
+	uint32_t na = a ? a->n : 0, nb = b ? b->n : 0;
+	for (uint32_t i = 0; i < na; i++) {
+		const struct db_domain *od = a->it[i].item, *nd = NULL;
+		for (uint32_t k = 0; k < nb && !nd; k++)
+			if (b->it[k].h == a->it[i].h && match_token(b->it[k].item, od->token, 16))
+				nd = b->it[k].item;
+		if (od != nd)
+			fn(ctx, od, nd);
+	}
+	for (uint32_t k = 0; k < nb; k++) {
+		const struct db_domain *nd = b->it[k].item;
+		int found = 0;
+		for (uint32_t i = 0; i < na && !found; i++)
+			found = a->it[i].h == b->it[k].h && match_token(a->it[i].item, nd->token, 16);
+		if (!found)
+			fn(ctx, NULL, nd);
+	}
+}
+
+/* Calls fn for every place where maps a and b hold different buckets (NULL for
+ * none), skipping the parts they share; stops when fn returns non-zero. */
+static int map_diff(const struct db_map *ma, const struct db_map *mb,
+		    int (*fn)(const struct map_bucket *, const struct map_bucket *, void *), void *ctx)
+{
+	if (ma == mb)
+		return 0;
+	for (size_t i = 0; i < MAP_FAN; i++) {
+		const struct map_mid *x = ma ? ma->m[i] : NULL, *y = mb ? mb->m[i] : NULL;
+		if (x == y)
+			continue;
+		for (size_t j = 0; j < MAP_FAN; j++) {
+			const struct map_bucket *bx = x ? x->b[j] : NULL, *by = y ? y->b[j] : NULL;
+			int r;
+			if (bx != by && (r = fn(bx, by, ctx)))
+				return r;
+		}
+	}
+	return 0;
+}
+
+struct diff_cb {
+	void (*fn)(void *ctx, const struct db_domain *old, const struct db_domain *nw);
+	void *ctx;
+};
+
+static int diff_domain_buckets(const struct map_bucket *a, const struct map_bucket *b, void *ctx)
+{
+	const struct diff_cb *d = ctx;
+	diff_buckets(a, b, d->fn, d->ctx);
+	return 0;
+}
+
+void db_view_diff_domains(const struct db_view *a, const struct db_view *b,
+			  void (*fn)(void *ctx, const struct db_domain *old, const struct db_domain *nw),
+			  void *ctx)
+{
+	struct diff_cb d = { fn, ctx };
+	map_diff(a ? a->by_token : NULL, b ? b->by_token : NULL, diff_domain_buckets, &d);
+}
+
+static int rrset_same(const struct db_rrset *a, const struct db_rrset *b)
+{
+	if (a == b)
+		return 1;
+	if (!a || !b || a->type != b->type || a->len != b->len)
+		return 0;
+	return memcmp(a->data, b->data, a->len) == 0;
+}
+
+static int policy_same(const struct db_policy *a, const struct db_policy *b)
+{
+	return a->blocked == b->blocked && rrset_same(a->spf, b->spf) && rrset_same(a->mx, b->mx) &&
+	       rrset_same(a->dmarc, b->dmarc);
+}
+
+/* 1 when the tenants of two buckets differ: each of either side must be in the
+ * other with the same policy. */
+static int tenant_buckets_differ(const struct map_bucket *bx, const struct map_bucket *by, void *ctx)
+{
+	uint32_t nx = bx ? bx->n : 0, ny = by ? by->n : 0;
+	if (nx != ny)
+		return 1;
+	for (uint32_t k = 0; k < nx; k++) {
+		const struct db_tenant *t = bx->it[k].item, *u = NULL;
+		for (uint32_t l = 0; l < ny && !u; l++)
+			if (((const struct db_tenant *)by->it[l].item)->id == t->id)
+				u = by->it[l].item;
+		if (!u || !policy_same(&t->pol, &u->pol))
+			return 1;
+	}
+	return 0;
+}
+
+int db_view_policies_differ(const struct db_view *a, const struct db_view *b)
+{
+	if (!policy_same(&a->global, &b->global))
+		return 1;
+	return map_diff(a->tenants, b->tenants, tenant_buckets_differ, NULL);
+}

@@ -124,6 +124,7 @@ struct db_settings {
 
 struct db_view {
 	struct db_settings set;
+	uint64_t epoch;              /* set by whoever publishes it: 1, 2, ... */
 	uint64_t seq;                 /* last journal row applied */
 	struct db_zone **zones;       /* static zones, shared between views */
 	size_t nzones;
@@ -187,6 +188,24 @@ int db_view_is_ent(const struct db_view *v, const uint8_t *name, size_t len);
  * its tenant's, then the global one; NULL when none is set. */
 const struct db_rrset *db_view_policy(const struct db_view *v, const struct db_domain *d, int which);
 enum { DB_POL_SPF, DB_POL_MX, DB_POL_DMARC };
+
+/* Walks the domains of a view (removed ones included), in no particular order:
+ * start with a zeroed cursor; returns NULL at the end. The cursor stays valid as
+ * long as the view does (views are immutable). */
+struct db_cursor {
+	uint32_t i, j, k;
+};
+const struct db_domain *db_view_next_domain(const struct db_view *v, struct db_cursor *c);
+
+/* Calls fn for every domain (by token) that differs between views a and b:
+ * (old, new), old NULL for a domain b added, new NULL for one it dropped. Parts
+ * the two views share are skipped without a look, so the cost is what changed. */
+void db_view_diff_domains(const struct db_view *a, const struct db_view *b,
+			  void (*fn)(void *ctx, const struct db_domain *old, const struct db_domain *nw),
+			  void *ctx);
+
+/* 1 when the global policy or any tenant's differs in content between a and b. */
+int db_view_policies_differ(const struct db_view *a, const struct db_view *b);
 
 /* Frees a view and every part it holds (for tear-down, when it is the only one). */
 void db_view_free_all(struct db_view *v);

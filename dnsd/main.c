@@ -7,6 +7,7 @@
 #include "log.h"
 #include "net.h"
 #include "serial.h"
+#include "xfr.h"
 #include "sock.h"
 #include "store.h"
 #include "zone.h"
@@ -32,6 +33,8 @@
 struct pending {
 	struct db_garbage g;
 	uint64_t *snap;
+	uint64_t epoch; /* the view that replaced these parts: a transfer reading an
+			 * older one still needs them */
 };
 
 struct server {
@@ -42,6 +45,8 @@ struct server {
 	char *store_zone;
 	struct store *st;
 	struct db_view *view;
+	uint64_t epoch;          /* of the last view published */
+	struct xfr_hist *hist;   /* the hosted zone's differences, for IXFR */
 	struct net *net;
 	struct net_shared sh;
 	struct pending *pend;
@@ -120,6 +125,16 @@ static void usage(FILE *f)
 		"  --state-dir DIR      dnsd's own state (the serial it last served): a directory\n"
 		"                       only dnsd writes, never the store's (default: none, kept\n"
 		"                       in memory)\n"
+		"  --tsig-keys FILE     TSIG keys (RFC 8945), one 'NAME ALGORITHM BASE64' a line;\n"
+		"                       readable by dnsd only; read again on SIGHUP\n"
+		"  --allow-transfer 'ADDR[/LEN] [key NAME]'  who may AXFR/IXFR the zones, and\n"
+		"                       with which TSIG key (repeatable; default: nobody)\n"
+		"  --notify 'ADDR[:PORT] [key NAME]'  send NOTIFY to this secondary when a\n"
+		"                       zone's serial changes, signed with key NAME (repeatable)\n"
+		"  --xfr-max N          concurrent outgoing zone transfers (default 16)\n"
+		"  --ixfr-max-age SECONDS  keep IXFR history this long (default 604800)\n"
+		"  --ixfr-max-bytes BYTES  and at most this much of it; 0: AXFR only\n"
+		"                       (default 67108864)\n"
 		"  --poll MS            how often to look for store changes (default 200)\n"
 		"  --ready-file PATH    write the bound addresses there once answering\n"
 		"  --log-level LEVEL    error, warning, info (default) or debug\n"
@@ -143,7 +158,8 @@ static void reclaim(struct server *s, int all)
 	size_t k = 0;
 	for (size_t i = 0; i < s->npend; i++) {
 		struct pending *p = &s->pend[i];
-		if (all || !s->net || net_passed(s->net, p->snap)) {
+		if (all || !s->net ||
+		    (net_passed(s->net, p->snap) && net_oldest_pin(s->net) >= p->epoch)) {
 			db_garbage_free(&p->g);
 			free(p->snap);
 		} else {
@@ -163,6 +179,12 @@ static int publish(struct server *s, struct db_edit *e)
 			s->view ? s->view->set.serial : 0);
 		return DNSD_ENOMEM;
 	}
+	nv->epoch = ++s->epoch;
+	/* The step goes into the history before the view is served: a secondary told
+	 * of the new serial finds it. */
+	if (xfr_hist_note(s->hist, s->view, nv, (int64_t)(uv_now(&s->loop) / 1000)))
+		log_msg(LOG_WARN, "out of memory recording the change for IXFR: secondaries get "
+				  "the whole zone next time");
 	__atomic_store_n(&s->sh.view, nv, __ATOMIC_RELEASE);
 	s->view = nv;
 	if (s->npend == s->cappend) {
@@ -178,6 +200,7 @@ static int publish(struct server *s, struct db_edit *e)
 	}
 	struct pending *p = &s->pend[s->npend];
 	p->g = g;
+	p->epoch = nv->epoch;
 	p->snap = calloc(s->net ? (size_t)net_workers(s->net) : 1, sizeof(uint64_t));
 	if (!p->snap) {
 		free(g.ptrs);
@@ -860,6 +883,10 @@ int main(int argc, char **argv)
 	}
 	if (load_zones(s))
 		return 1;
+	if (s->cfg.ixfr_max_bytes && !(s->hist = xfr_hist_new(s->cfg.ixfr_max_bytes, s->cfg.ixfr_max_age))) {
+		log_msg(LOG_ERR, "out of memory");
+		return 1;
+	}
 	if (refresh(s, 1)) {
 		log_msg(LOG_ERR, "cannot load the store %s", s->cfg.db);
 		return 1;
@@ -876,6 +903,10 @@ int main(int argc, char **argv)
 	s->sh.rrl.slip = s->cfg.rrl_slip;
 	s->sh.acfg.identity = s->cfg.identity;
 	s->sh.acfg.version = s->cfg.version;
+	s->sh.acl = s->cfg.allow_xfr;
+	s->sh.nacl = s->cfg.nallow_xfr;
+	s->sh.xfr_max = s->cfg.xfr_max > NET_MAX_XFR ? NET_MAX_XFR : s->cfg.xfr_max;
+	s->sh.hist = s->hist;
 	if (s->cfg.nsid && set_nsid(s))
 		return 2;
 	if (net_bind(s->cfg.listen, s->cfg.nlisten, s->cfg.threads, &s->net, err, sizeof(err))) {
@@ -936,6 +967,7 @@ int main(int argc, char **argv)
 	reclaim(s, 1);
 	free(s->pend);
 	db_view_free_all(s->view);
+	xfr_hist_free(s->hist);
 	for (size_t i = 0; i < s->nzones; i++)
 		db_zone_free(s->zones[i]);
 	free(s->zones);

@@ -4,6 +4,8 @@
 #include "err.h"
 #include "log.h"
 #include "sock.h"
+#include "config.h"
+#include "xfr.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
@@ -86,6 +88,8 @@ struct net {
 	struct net_shared *sh;
 	struct rrl *rrl;                /* shared by the workers; NULL when off */
 	int started;
+	unsigned nxfr;                  /* atomic: transfers in progress */
+	uint64_t pins[NET_MAX_XFR];     /* atomic: the epochs of the views they read (0: free) */
 };
 
 struct tcp_conn {
@@ -99,6 +103,11 @@ struct tcp_conn {
 	size_t unsent;                  /* octets queued, not yet sent (with their requests) */
 	unsigned client;                /* its slot in per_client */
 	uint64_t partial_since;         /* when the message in rbuf began arriving */
+	struct xfr_stream *xs;          /* a zone transfer being sent: nothing else is read */
+	int pin;                        /* its slot in net.pins */
+	uint64_t xfr_started;           /* uv_now when it began */
+	char xfr_kind[5];
+	struct sockaddr_storage peer;
 	size_t rlen;
 	uint8_t rbuf[2 + 65535];
 };
@@ -115,6 +124,15 @@ struct tcp_write {
 
 /* What a queued answer costs, as counted against the bounds. */
 #define WRITE_COST(len) (sizeof(struct tcp_write) + (len))
+
+/* A transfer keeps at most this much queued beyond the socket's buffer: a client
+ * that reads slowly holds this, the socket buffer and its view, nothing more. */
+#define XFR_QUEUE (256u << 10)
+/* Messages a transfer writes per turn of the loop, so that queries on the same
+ * worker are answered between them. */
+#define XFR_ROUND 4
+/* Room left at the end of each transfer message for a TSIG record. */
+#define XFR_RESERVE 512
 
 int net_parse_addr(const char *text, struct net_addr *a)
 {
@@ -218,6 +236,10 @@ int net_bind(struct net_addr *addrs, size_t naddrs, int nworkers, struct net **o
 
 /* ---- UDP ---- */
 
+static int is_xfr_request(const uint8_t *p, size_t len);
+static size_t udp_xfr(struct worker *w, const struct db_view *v, const uint8_t *pkt, size_t len,
+		      const struct sockaddr *from, uint8_t *out, size_t cap);
+
 static void udp_ready(uv_poll_t *h, int status, int events)
 {
 	struct udp_listener *l = h->data;
@@ -253,11 +275,13 @@ static void udp_ready(uv_poll_t *h, int status, int events)
 		for (int i = 0; i < n; i++) {
 			if (b->in[i].msg_hdr.msg_flags & MSG_TRUNC)
 				continue;
-			size_t len = answer_query(v, &w->net->sh->acfg, b->q[i], b->in[i].msg_len, b->a[m],
-						  UDP_MSG, 0);
+			const struct sockaddr *from = (const struct sockaddr *)&b->from[i];
+			size_t len = is_xfr_request(b->q[i], b->in[i].msg_len)
+					     ? udp_xfr(w, v, b->q[i], b->in[i].msg_len, from, b->a[m], UDP_MSG)
+					     : answer_query(v, &w->net->sh->acfg, b->q[i], b->in[i].msg_len,
+							    b->a[m], UDP_MSG, 0);
 			if (!len)
 				continue;
-			const struct sockaddr *from = (const struct sockaddr *)&b->from[i];
 			switch (rrl_check(w->rrl, from, b->a[m], len, now)) {
 			case RRL_DROP:
 				continue;
@@ -317,11 +341,15 @@ static void conn_closed(uv_handle_t *h)
 	}
 }
 
+static void xfr_finish(struct tcp_conn *c, int complete);
+
 static void conn_close(struct tcp_conn *c)
 {
 	if (c->closing)
 		return;
 	c->closing = 1;
+	if (c->xs)
+		xfr_finish(c, 0);
 	uv_close((uv_handle_t *)&c->h, conn_closed);
 	uv_close((uv_handle_t *)&c->idle, conn_closed);
 }
@@ -342,7 +370,7 @@ static void conn_arm(struct tcp_conn *c)
 	uint64_t wait = sh->tcp_idle_ms;
 	if (c->w->stopping)
 		return;
-	if (c->rlen && !c->paused) {
+	if (c->rlen && !c->paused && !c->xs) {
 		uint64_t spent = uv_now(&c->w->loop) - c->partial_since;
 		if (spent >= sh->tcp_query_timeout_ms) {
 			conn_close(c);
@@ -368,6 +396,8 @@ static int conn_process(struct tcp_conn *c);
 static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+static void conn_reread(struct tcp_conn *c);
+
 /* Reads again once what a paused connection queued has half drained. */
 static void conn_resume(struct tcp_conn *c)
 {
@@ -376,14 +406,10 @@ static void conn_resume(struct tcp_conn *c)
 	c->paused = 0;
 	/* The time paused was the client's to read, not to send its query. */
 	c->partial_since = uv_now(&c->w->loop);
-	if (conn_process(c) || c->paused)
-		return;
-	if (uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read)) {
-		conn_close(c);
-		return;
-	}
-	conn_arm(c);
+	conn_reread(c);
 }
+
+static int xfr_pump(struct tcp_conn *c);
 
 static void conn_written(uv_write_t *req, int status)
 {
@@ -394,6 +420,13 @@ static void conn_written(uv_write_t *req, int status)
 	free(wr);
 	if (status < 0 || c->closing) {
 		conn_close(c);
+		return;
+	}
+	if (c->xs) {
+		/* The client reads: the transfer goes on, and so does its time. */
+		conn_arm(c);
+		if (xfr_pump(c) && !c->closing)
+			conn_reread(c);
 		return;
 	}
 	if (c->paused) {
@@ -435,6 +468,227 @@ static int conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	return 0;
 }
 
+/* ---- zone transfers over TCP ---- */
+
+/* 1 when the message's one question asks AXFR or IXFR: a cheap look, so that the
+ * answer path pays nothing for transfers. A question with a compressed name is
+ * not a transfer request a secondary sends; answer_query refuses it. */
+static int is_xfr_request(const uint8_t *p, size_t len)
+{
+	if (len < WIRE_HDR + 5 || wire_get16(p + 4) != 1)
+		return 0;
+	size_t i = WIRE_HDR;
+	while (i < len && p[i]) {
+		if (p[i] & 0xC0)
+			return 0;
+		i += p[i] + 1u;
+	}
+	if (i + 3 > len)
+		return 0;
+	uint16_t t = wire_get16(p + i + 1);
+	return t == WIRE_T_AXFR || t == WIRE_T_IXFR;
+}
+
+static int key_same(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la && a[la - 1] == '.')
+		la--;
+	if (lb && b[lb - 1] == '.')
+		lb--;
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+int net_acl_allows(const struct config_acl *acl, size_t nacl, const struct sockaddr *sa,
+		   const char *key)
+{
+	for (size_t i = 0; i < nacl; i++)
+		if (config_acl_match(&acl[i], sa) && (!acl[i].key || (key && key_same(acl[i].key, key))))
+			return 1;
+	return 0;
+}
+
+/* A transfer request over UDP: an IXFR from an allowed address gets the current
+ * SOA alone (RFC 1995 §2: up to date, or ask again over TCP); AXFR, which has no
+ * UDP form (RFC 5936 §4.2), and everything not allowed get REFUSED. One small
+ * answer to one question, and rate-limited like the others: never an amplifier. */
+static size_t udp_xfr(struct worker *w, const struct db_view *v, const uint8_t *pkt, size_t len,
+		      const struct sockaddr *from, uint8_t *out, size_t cap)
+{
+	const struct net_shared *sh = w->net->sh;
+	struct xfr_req r;
+	if (pkt[2] & 0x80)
+		return 0;
+	int k = xfr_parse(v, pkt, len, &r);
+	if (k == XFR_NONE)
+		return answer_query(v, &sh->acfg, pkt, len, out, cap, 0);
+	if (k == XFR_IXFR && sh->xfr_max && net_acl_allows(sh->acl, sh->nacl, from, NULL)) {
+		size_t n = xfr_udp_answer(v, &r, pkt, out, cap);
+		if (n)
+			return n;
+	}
+	return xfr_error_answer(pkt, k == DNSD_EFORMAT ? 0 : r.question_end,
+				k == DNSD_EFORMAT ? WIRE_RC_FORMERR : WIRE_RC_REFUSED, out, cap);
+}
+
+uint64_t net_oldest_pin(struct net *n)
+{
+	uint64_t min = UINT64_MAX;
+	for (size_t i = 0; i < NET_MAX_XFR; i++) {
+		uint64_t e = __atomic_load_n(&n->pins[i], __ATOMIC_ACQUIRE);
+		if (e && e < min)
+			min = e;
+	}
+	return min;
+}
+
+static void peer_text(const struct sockaddr_storage *ss, char *out, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		port = ntohs(s6->sin6_port);
+	}
+	snprintf(out, cap, "%s#%u", a, port);
+}
+
+static void zone_text(const struct db_zone *z, char *out, size_t cap)
+{
+	if (!z || wire_name_to_text(z->apex, out, cap) < 0)
+		snprintf(out, cap, "?");
+}
+
+/* Ends the transfer: complete, or cut short (the connection closes). */
+static void xfr_finish(struct tcp_conn *c, int complete)
+{
+	struct net *n = c->w->net;
+	uint64_t msgs, rrs;
+	xfr_counts(c->xs, &msgs, &rrs);
+	char peer[80];
+	peer_text(&c->peer, peer, sizeof(peer));
+	log_msg(complete ? LOG_INFO : LOG_WARN, "%s to %s %s: %llu messages, %llu records, %llu ms%s",
+		c->xfr_kind, peer, complete ? "done" : "cut short", (unsigned long long)msgs,
+		(unsigned long long)rrs, (unsigned long long)(uv_now(&c->w->loop) - c->xfr_started),
+		xfr_is_full(c->xs) ? " (the whole zone)" : "");
+	xfr_end(c->xs);
+	c->xs = NULL;
+	if (c->pin >= 0)
+		__atomic_store_n(&n->pins[c->pin], 0, __ATOMIC_RELEASE);
+	c->pin = -1;
+	__atomic_sub_fetch(&n->nxfr, 1, __ATOMIC_RELAXED);
+}
+
+/* Queues the transfer's next messages, a few per turn and as long as the client
+ * keeps up. Returns 1 when the transfer has ended (or the connection is closing). */
+static int xfr_pump(struct tcp_conn *c)
+{
+	for (int round = 0; c->xs && !c->closing && c->unsent < XFR_QUEUE && round < XFR_ROUND; round++) {
+		struct tcp_write *wr = malloc(WRITE_COST(2 + 65535));
+		if (!wr) {
+			conn_close(c);
+			return 1;
+		}
+		size_t len = xfr_next(c->xs, wr->data + 2, 65535, XFR_RESERVE);
+		if (!len) {
+			free(wr);
+			xfr_finish(c, 1);
+			return 1;
+		}
+		wire_put16(wr->data, (uint16_t)len);
+		wr->c = c;
+		wr->len = len + 2;
+		uv_buf_t b = uv_buf_init((char *)wr->data, (unsigned)wr->len);
+		if (uv_write(&wr->req, (uv_stream_t *)&c->h, &b, 1, conn_written)) {
+			free(wr);
+			conn_close(c);
+			return 1;
+		}
+		c->unsent += WRITE_COST(wr->len);
+		c->w->unsent += WRITE_COST(wr->len);
+	}
+	return !c->xs || c->closing;
+}
+
+/* After a pause or a transfer: the queries the client sent meanwhile, then
+ * reading again. */
+static void conn_reread(struct tcp_conn *c)
+{
+	if (conn_process(c) || c->paused || c->xs)
+		return;
+	if (uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read)) {
+		conn_close(c);
+		return;
+	}
+	conn_arm(c);
+}
+
+/* A transfer request: refused, or started. Returns -1 when the connection closes. */
+static int xfr_start(struct tcp_conn *c, const uint8_t *pkt, size_t len)
+{
+	struct worker *w = c->w;
+	struct net *n = w->net;
+	const struct net_shared *sh = n->sh;
+	struct db_view *v = __atomic_load_n(&sh->view, __ATOMIC_ACQUIRE);
+	struct xfr_req r;
+	int k = xfr_parse(v, pkt, len, &r);
+	int rcode = WIRE_RC_NOERROR;
+	char peer[80], zone[WIRE_MAXNAME * 4 + 8];
+	if (k == DNSD_EFORMAT)
+		rcode = WIRE_RC_FORMERR;
+	else if (k < 0 || k == XFR_NONE)
+		rcode = WIRE_RC_REFUSED;
+	else if (!sh->xfr_max || !net_acl_allows(sh->acl, sh->nacl, (const struct sockaddr *)&c->peer, NULL))
+		rcode = WIRE_RC_REFUSED;
+	if (rcode == WIRE_RC_NOERROR) {
+		unsigned now = __atomic_add_fetch(&n->nxfr, 1, __ATOMIC_RELAXED);
+		int slot = -1;
+		uint64_t epoch = v->epoch ? v->epoch : 1;
+		for (int i = 0; now <= sh->xfr_max && i < NET_MAX_XFR && slot < 0; i++) {
+			uint64_t zero = 0;
+			if (__atomic_compare_exchange_n(&n->pins[i], &zero, epoch, 0, __ATOMIC_ACQ_REL,
+							__ATOMIC_RELAXED))
+				slot = i;
+		}
+		if (slot < 0) {
+			__atomic_sub_fetch(&n->nxfr, 1, __ATOMIC_RELAXED);
+			rcode = WIRE_RC_SERVFAIL; /* busy: the secondary retries later */
+		} else if (!(c->xs = xfr_begin(v, sh->hist, &r, pkt, len))) {
+			__atomic_store_n(&n->pins[slot], 0, __ATOMIC_RELEASE);
+			__atomic_sub_fetch(&n->nxfr, 1, __ATOMIC_RELAXED);
+			rcode = WIRE_RC_SERVFAIL;
+		} else {
+			c->pin = slot;
+		}
+	}
+	peer_text(&c->peer, peer, sizeof(peer));
+	zone_text(k >= 0 ? r.zone : NULL, zone, sizeof(zone));
+	if (rcode != WIRE_RC_NOERROR) {
+		log_msg(LOG_INFO, "%s of %s from %s refused (rcode %d)",
+			r.kind == XFR_IXFR ? "IXFR" : "AXFR", zone, peer, rcode);
+		size_t al = xfr_error_answer(pkt, k == DNSD_EFORMAT ? 0 : r.question_end, rcode,
+					     w->obuf + 2, sizeof(w->obuf) - 2);
+		return conn_send(c, w->obuf + 2, al) ? -1 : 0;
+	}
+	snprintf(c->xfr_kind, sizeof(c->xfr_kind), "%s", r.kind == XFR_IXFR ? "IXFR" : "AXFR");
+	c->xfr_started = uv_now(&w->loop);
+	if (r.kind == XFR_IXFR)
+		log_msg(LOG_INFO, "IXFR of %s from serial %u to %s", zone, r.client_serial, peer);
+	else
+		log_msg(LOG_INFO, "AXFR of %s to %s", zone, peer);
+	xfr_pump(c);
+	if (c->closing)
+		return -1;
+	if (c->xs)
+		uv_read_stop((uv_stream_t *)&c->h); /* nothing else until it is sent */
+	return 0;
+}
+
 static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct tcp_conn *c = h->data;
@@ -450,10 +704,19 @@ static int conn_process(struct tcp_conn *c)
 {
 	struct worker *w = c->w;
 	size_t off = 0;
-	while (c->rlen - off >= 2 && !conn_full(c)) {
+	while (c->rlen - off >= 2 && !conn_full(c) && !c->xs) {
 		size_t ml = wire_get16(c->rbuf + off);
 		if (c->rlen - off - 2 < ml)
 			break;
+		if (is_xfr_request(c->rbuf + off + 2, ml)) {
+			int r = xfr_start(c, c->rbuf + off + 2, ml);
+			off += 2 + ml;
+			if (r) {
+				conn_close(c);
+				return -1;
+			}
+			continue;
+		}
 		struct db_view *v = __atomic_load_n(&w->net->sh->view, __ATOMIC_ACQUIRE);
 		size_t n = answer_query(v, &w->net->sh->acfg, c->rbuf + off + 2, ml, w->obuf + 2,
 					sizeof(w->obuf) - 2, 1);
@@ -468,7 +731,7 @@ static int conn_process(struct tcp_conn *c)
 		c->rlen -= off;
 		c->partial_since = uv_now(&w->loop);
 	}
-	if (!c->paused && conn_full(c)) {
+	if (!c->paused && !c->xs && conn_full(c)) {
 		c->paused = 1;
 		uv_read_stop((uv_stream_t *)&c->h);
 	}
@@ -514,6 +777,9 @@ static void tcp_accept(uv_stream_t *server, int status)
 	c->paused = 0;
 	c->unsent = 0;
 	c->partial_since = 0;
+	c->xs = NULL;
+	c->pin = -1;
+	memset(&c->peer, 0, sizeof(c->peer));
 	uv_tcp_init(&w->loop, &c->h);
 	uv_timer_init(&w->loop, &c->idle);
 	c->h.data = c->idle.data = c;
@@ -528,6 +794,7 @@ static void tcp_accept(uv_stream_t *server, int status)
 	int sl = sizeof(ss);
 	uint64_t hk = 0;
 	if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&ss, &sl) == 0) {
+		c->peer = ss;
 		if (ss.ss_family == AF_INET)
 			hk = db_hash((const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr, 4);
 		else

@@ -19,6 +19,13 @@ struct net_addr {
 /* Parses "127.0.0.1:5300", "[::1]:5300" (port 0: one the OS picks). Returns 0 or DNSD_EINVAL. */
 int net_parse_addr(const char *text, struct net_addr *a);
 
+/* The most zone transfers served at once (--xfr-max's upper bound). */
+#define NET_MAX_XFR 256
+
+struct tsig_keys;
+struct config_acl;
+struct xfr_hist;
+
 /* What every worker reads. The view pointer is swapped atomically by the owner
  * of the data; workers load it once per message. */
 struct net_shared {
@@ -32,6 +39,12 @@ struct net_shared {
 					* answers is not read until they drain (0: the default) */
 	size_t tcp_max_unsent_total;   /* in all: each worker gets its share (0: the default) */
 	struct rrl_cfg rrl;            /* UDP response rate limiting */
+	const struct tsig_keys *tsig;  /* atomic pointer; swapped on SIGHUP (NULL: no keys).
+					* A set replaced stays valid until exit */
+	const struct config_acl *acl;  /* --allow-transfer, nacl entries (none: no transfers) */
+	size_t nacl;
+	unsigned xfr_max;              /* 0: transfers refused to everyone */
+	struct xfr_hist *hist;         /* NULL: IXFR answered with the whole zone */
 };
 
 /* The defaults of tcp_max_unsent and tcp_max_unsent_total: room for the largest
@@ -58,6 +71,13 @@ void net_snapshot(struct net *n, uint64_t *snap);
 /* 1 when every worker has passed a quiescent point since snap was taken. */
 int net_passed(struct net *n, const uint64_t *snap);
 int net_workers(struct net *n);
+/* The epoch (db_view.epoch) of the oldest view a transfer in progress still reads,
+ * or UINT64_MAX when none: what replaced parts of that view or a later one waits. */
+uint64_t net_oldest_pin(struct net *n);
+/* 1 when the address may transfer: an --allow-transfer entry holds it and asks no
+ * key, or asks key (a TSIG key name the request was signed with; NULL: unsigned). */
+int net_acl_allows(const struct config_acl *acl, size_t nacl, const struct sockaddr *sa,
+		   const char *key);
 /* Stops accepting, lets the answers in flight finish (at most a few seconds),
  * and joins the threads. */
 void net_stop(struct net *n);

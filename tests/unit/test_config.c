@@ -5,6 +5,7 @@
 #include "log.h"
 #include "t.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -207,6 +208,160 @@ static void test_odd_bytes(void)
 	config_free(&c);
 }
 
+/* A sockaddr for text (v4 or v6) in ss. */
+static const struct sockaddr *sa(const char *text, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, text, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(4242);
+	} else if (inet_pton(AF_INET6, text, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+	} else {
+		abort();
+	}
+	return (const struct sockaddr *)ss;
+}
+
+/* The transfer options: defaults, values, keys, and what is refused. */
+static void test_xfr_options(void)
+{
+	struct config c;
+	char err[512] = "";
+	config_init(&c);
+	T_EQ_INT(c.xfr_max, 16);
+	T_EQ_INT(c.ixfr_max_age, 604800);
+	T_EQ_INT(c.ixfr_max_bytes, 64 << 20);
+	T_CHECK(c.tsig_keys == NULL);
+	char *argv[] = {"dnsd",
+			"--tsig-keys",
+			"/etc/dnsd/tsig.keys",
+			"--allow-transfer",
+			"127.0.0.1 key Xfr-Key",
+			"--allow-transfer=2001:db8::/32",
+			"--notify",
+			"192.0.2.1",
+			"--notify",
+			"[::1]:5300 key xfr-key.",
+			"--notify",
+			"2001:db8::53",
+			"--xfr-max",
+			"4",
+			"--ixfr-max-age",
+			"3600",
+			"--ixfr-max-bytes",
+			"0"};
+	T_EQ_INT(config_args(&c, sizeof(argv) / sizeof(argv[0]), argv, err, sizeof(err)), 0);
+	T_EQ_STR(c.tsig_keys, "/etc/dnsd/tsig.keys");
+	T_EQ_INT(c.nallow_xfr, 2);
+	T_EQ_INT(c.allow_xfr[0].addr.ss_family, AF_INET);
+	T_EQ_INT(c.allow_xfr[0].prefix, 32);
+	T_EQ_STR(c.allow_xfr[0].key, "xfr-key.");
+	T_EQ_INT(c.allow_xfr[1].addr.ss_family, AF_INET6);
+	T_EQ_INT(c.allow_xfr[1].prefix, 32);
+	T_CHECK(c.allow_xfr[1].key == NULL);
+	T_EQ_INT(c.nnotify, 3);
+	T_EQ_STR(c.notify[0].to.text, "192.0.2.1:53");
+	T_CHECK(c.notify[0].key == NULL);
+	T_EQ_STR(c.notify[1].to.text, "[::1]:5300");
+	T_EQ_INT(c.notify[1].to.ss.ss_family, AF_INET6);
+	T_EQ_STR(c.notify[1].key, "xfr-key.");
+	T_EQ_STR(c.notify[2].to.text, "[2001:db8::53]:53");
+	T_EQ_INT(c.xfr_max, 4);
+	T_EQ_INT(c.ixfr_max_age, 3600);
+	T_EQ_INT(c.ixfr_max_bytes, 0);
+	config_free(&c);
+
+	/* In a file, the key is the rest of the line. */
+	config_init(&c);
+	T_EQ_INT(parse(&c,
+		       "allow-transfer 10.0.0.0/8   key  a.example   # the secondaries\n"
+		       "notify 10.1.2.3:53 key a.example.\n"
+		       "ixfr-max-bytes 1048576\n",
+		       err, sizeof(err)),
+		 0);
+	T_EQ_INT(c.allow_xfr[0].prefix, 8);
+	T_EQ_STR(c.allow_xfr[0].key, "a.example.");
+	T_EQ_STR(c.notify[0].key, "a.example.");
+	T_EQ_INT(c.ixfr_max_bytes, 1048576);
+	config_free(&c);
+
+	static const char *bad_acl[] = {
+		"nowhere", "10.0.0.0/33", "2001:db8::/129", "10.0.0.1/", "10.0.0.1/x",
+		"10.0.0.1 key", "10.0.0.1 kee a.", "10.0.0.1 key a. b.", "10.0.0.1 key a..b",
+		"[10.0.0.1]", "10.0.0.1:53", "10.0.0.1/-1",
+	};
+	for (size_t i = 0; i < sizeof(bad_acl) / sizeof(bad_acl[0]); i++) {
+		config_init(&c);
+		int rc = config_option(&c, "allow-transfer", bad_acl[i], 0, err, sizeof(err));
+		if (rc != DNSD_EINVAL)
+			fprintf(stderr, "accepted --allow-transfer '%s'\n", bad_acl[i]);
+		T_EQ_INT(rc, DNSD_EINVAL);
+		T_EQ_INT(c.nallow_xfr, 0);
+		config_free(&c);
+	}
+	config_init(&c);
+	T_EQ_INT(config_option(&c, "allow-transfer", "10.0.0.0/33", 0, err, sizeof(err)), DNSD_EINVAL);
+	T_EQ_STR(err, "bad --allow-transfer '10.0.0.0/33': use ADDR[/LEN] [key NAME], e.g. "
+		      "192.0.2.0/24 or '2001:db8::53 key xfr-key.'");
+	static const char *bad_notify[] = {
+		"nowhere", "192.0.2.1:0", "192.0.2.1:65536", "[::1]:", "192.0.2.1 key",
+		"192.0.2.1/32", "192.0.2.1 key a b",
+	};
+	for (size_t i = 0; i < sizeof(bad_notify) / sizeof(bad_notify[0]); i++) {
+		int rc = config_option(&c, "notify", bad_notify[i], 0, err, sizeof(err));
+		if (rc != DNSD_EINVAL)
+			fprintf(stderr, "accepted --notify '%s'\n", bad_notify[i]);
+		T_EQ_INT(rc, DNSD_EINVAL);
+	}
+	T_EQ_INT(c.nnotify, 0);
+	T_EQ_INT(config_option(&c, "xfr-max", "0", 0, err, sizeof(err)), DNSD_EINVAL);
+	T_EQ_INT(config_option(&c, "ixfr-max-age", "0", 0, err, sizeof(err)), DNSD_EINVAL);
+	T_EQ_INT(config_option(&c, "ixfr-max-bytes", "-1", 0, err, sizeof(err)), DNSD_EINVAL);
+	T_EQ_INT(config_option(&c, "ixfr-max-bytes", "1x", 0, err, sizeof(err)), DNSD_EINVAL);
+	for (int i = 0; i < CONFIG_MAX_XFR; i++)
+		T_EQ_INT(config_option(&c, "notify", "192.0.2.1", 0, err, sizeof(err)), 0);
+	T_EQ_INT(config_option(&c, "notify", "192.0.2.1", 0, err, sizeof(err)), DNSD_EINVAL);
+	T_EQ_STR(err, "at most 64 --notify");
+	config_free(&c);
+}
+
+/* Prefix matching, IPv4-mapped addresses both ways. */
+static void test_acl_match(void)
+{
+	struct config c;
+	struct sockaddr_storage ss;
+	char err[512] = "";
+	config_init(&c);
+	const char *acl[] = {"192.0.2.0/24", "2001:db8:1::/48", "198.51.100.7", "::ffff:203.0.113.0/120",
+			     "0.0.0.0/0", "10.0.0.0/9"};
+	for (size_t i = 0; i < 6; i++)
+		T_EQ_INT(config_option(&c, "allow-transfer", acl[i], 0, err, sizeof(err)), 0);
+	const struct config_acl *a = c.allow_xfr;
+	T_EQ_INT(config_acl_match(&a[0], sa("192.0.2.200", &ss)), 1);
+	T_EQ_INT(config_acl_match(&a[0], sa("192.0.3.1", &ss)), 0);
+	T_EQ_INT(config_acl_match(&a[0], sa("::ffff:192.0.2.1", &ss)), 1);
+	T_EQ_INT(config_acl_match(&a[0], sa("::ffff:192.0.3.1", &ss)), 0);
+	T_EQ_INT(config_acl_match(&a[0], sa("2001:db8:1::1", &ss)), 0);
+	T_EQ_INT(config_acl_match(&a[1], sa("2001:db8:1:ffff::1", &ss)), 1);
+	T_EQ_INT(config_acl_match(&a[1], sa("2001:db8:2::1", &ss)), 0);
+	T_EQ_INT(config_acl_match(&a[1], sa("192.0.2.1", &ss)), 0);
+	T_EQ_INT(config_acl_match(&a[2], sa("198.51.100.7", &ss)), 1);
+	T_EQ_INT(config_acl_match(&a[2], sa("198.51.100.6", &ss)), 0);
+	T_EQ_INT(a[3].addr.ss_family, AF_INET);
+	T_EQ_INT(a[3].prefix, 24);
+	T_EQ_INT(config_acl_match(&a[3], sa("203.0.113.9", &ss)), 1);
+	T_EQ_INT(config_acl_match(&a[3], sa("::ffff:203.0.113.9", &ss)), 1);
+	T_EQ_INT(config_acl_match(&a[3], sa("203.0.114.9", &ss)), 0);
+	T_EQ_INT(config_acl_match(&a[4], sa("8.8.8.8", &ss)), 1);
+	T_EQ_INT(config_acl_match(&a[4], sa("::1", &ss)), 0);
+	T_EQ_INT(config_acl_match(&a[5], sa("10.127.0.1", &ss)), 1);
+	T_EQ_INT(config_acl_match(&a[5], sa("10.128.0.1", &ss)), 0);
+	config_free(&c);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -217,6 +372,8 @@ int main(void)
 	T_RUN(test_nested);
 	T_RUN(test_long_line);
 	T_RUN(test_odd_bytes);
+	T_RUN(test_xfr_options);
+	T_RUN(test_acl_match);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))
