@@ -237,12 +237,21 @@ static size_t answer_chaos(struct resp *r, const struct wire_query *q, size_t qe
 size_t answer_query(const struct db_view *v, const struct answer_cfg *cfg, const uint8_t *pkt,
 		    size_t len, uint8_t *out, size_t outcap, int tcp)
 {
+	int signed_q;
+	return answer_query_tsig(v, cfg, pkt, len, out, outcap, tcp, &signed_q);
+}
+
+size_t answer_query_tsig(const struct db_view *v, const struct answer_cfg *cfg, const uint8_t *pkt,
+			 size_t len, uint8_t *out, size_t outcap, int tcp, int *signed_q)
+{
 	struct wire_query q;
 	struct resp r = { out, WIRE_HDR, 0, 0, 0, 0 };
 
+	*signed_q = 0;
 	if (len < WIRE_HDR || (pkt[2] & 0x80))
 		return 0; /* too short to answer, or a response: always silence */
 	int pr = wire_parse_query(pkt, len, &q);
+	*signed_q = q.tsig;
 	memcpy(out, pkt, 2);
 	memset(out + 4, 0, 8);
 	if (pr) {

@@ -21,6 +21,10 @@ struct answer_cfg {
  * length, or 0 when the message must be dropped (shorter than a header, or QR set). */
 size_t answer_query(const struct db_view *v, const struct answer_cfg *cfg, const uint8_t *pkt,
 		    size_t len, uint8_t *out, size_t outcap, int tcp);
+/* The same, and *signed_q says whether the query carries a TSIG record: its answer
+ * is then the caller's to redo through tsig.c (verified, signed), not to send. */
+size_t answer_query_tsig(const struct db_view *v, const struct answer_cfg *cfg, const uint8_t *pkt,
+			 size_t len, uint8_t *out, size_t outcap, int tcp, int *signed_q);
 /* For prefetching: if the query's name has a label of 16 bytes right before a
  * "dkim", "rp" or "dmarc" label (a customer token), copies it lowercased into
  * token and returns 1; else 0. Cheap and approximate: a wrong guess only

@@ -29,8 +29,8 @@ static int judge_parent(const char *dir, const struct stat *st, char *err, size_
 	if (st->st_uid != 0 && st->st_uid != me) {
 		snprintf(err, errlen,
 			 "%s belongs to %s, who could swap what is inside it: use a directory of "
-			 "root or of the user dnsdctl runs as",
-			 dir, user_name(st->st_uid, who, sizeof(who)));
+			 "root or of the user %s runs as",
+			 dir, user_name(st->st_uid, who, sizeof(who)), program_invocation_short_name);
 		return DNSD_EPERM;
 	}
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX)) {

@@ -2,7 +2,7 @@
  * the caller (or root) can write it, or any directory above it, and it is not a
  * symbolic link. dnsdctl judges the store, the key directory, the export
  * directory and its config file this way before it trusts them (as OpenDKIM
- * judges its key files). */
+ * judges its key files), and dnsd its TSIG key file. */
 #ifndef DNSD_FSAFE_H
 #define DNSD_FSAFE_H
 #include <stddef.h>

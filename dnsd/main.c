@@ -6,10 +6,12 @@
 #include "err.h"
 #include "log.h"
 #include "net.h"
+#include "notify.h"
 #include "serial.h"
 #include "xfr.h"
 #include "sock.h"
 #include "store.h"
+#include "tsig.h"
 #include "zone.h"
 #include <errno.h>
 #include <malloc.h>
@@ -87,6 +89,10 @@ struct server {
 	uint64_t last_done;      /* when the last look ended (uv_now) */
 	char store_base[256];    /* the store's file name, and with -wal */
 	char store_wal[260];
+	struct tsig_keys *keys;  /* --tsig-keys as last loaded (also in sh.tsig) */
+	struct tsig_keys **old_keys; /* sets replaced on SIGHUP: a transfer may still use one */
+	size_t nold_keys;
+	struct notify *notifier; /* --notify, or NULL */
 };
 
 static void usage(FILE *f)
@@ -143,7 +149,8 @@ static void usage(FILE *f)
 		"  --version            print the version\n"
 		"  --help               this text\n"
 		"\n"
-		"Signals: SIGTERM/SIGINT stop after the answers in flight; SIGHUP reloads zone files.\n");
+		"Signals: SIGTERM/SIGINT stop after the answers in flight; SIGHUP reloads zone files\n"
+		"and the TSIG keys.\n");
 }
 
 /* ---- data: loading, publishing, reclaiming ---- */
@@ -370,12 +377,16 @@ static void serial_save(struct server *s)
 	s->state_bad = 0;
 }
 
+static void notify_serials(struct server *s);
+
 static int refresh_publish(struct server *s, struct db_edit *e, int full)
 {
 	uint64_t seq0 = s->view ? s->view->seq : 0, t_pub = uv_hrtime();
 	int rc = publish(s, e);
 	if (!rc)
 		serial_save(s);
+	if (!rc)
+		notify_serials(s);
 	if (!rc)
 		log_msg(LOG_DEBUG,
 			"serving serial %u (journal %llu: %llu rows applied in %.1f ms: %.1f reading the store, "
@@ -699,6 +710,112 @@ static void watch_start(struct server *s)
 	uv_poll_start(&s->watch, UV_READABLE, on_store_event);
 }
 
+/* ---- zone transfers: the TSIG keys ---- */
+
+/* Whether every key that --allow-transfer and --notify name is in ks. Says
+ * which is not. */
+static int keys_cover(struct server *s, const struct tsig_keys *ks)
+{
+	for (size_t i = 0; i < s->cfg.nallow_xfr + s->cfg.nnotify; i++) {
+		int acl = i < s->cfg.nallow_xfr;
+		const char *key = acl ? s->cfg.allow_xfr[i].key : s->cfg.notify[i - s->cfg.nallow_xfr].key;
+		if (key && !tsig_key_find(ks, key)) {
+			log_msg(LOG_ERR, "--%s names TSIG key %s, which %s%s", acl ? "allow-transfer" : "notify",
+				key, s->cfg.tsig_keys ? "is not in " : "needs --tsig-keys",
+				s->cfg.tsig_keys ? s->cfg.tsig_keys : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Loads --tsig-keys at start (before privileges are dropped). Returns 0, 1
+ * (cannot read it) or 2 (a key named that it does not hold). */
+static int keys_load(struct server *s)
+{
+	char err[1024];
+	if (s->cfg.tsig_keys && tsig_keys_load(s->cfg.tsig_keys, &s->keys, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s", err);
+		return 1;
+	}
+	if (keys_cover(s, s->keys))
+		return 2;
+	s->sh.tsig = s->keys;
+	s->sh.acl = s->cfg.allow_xfr;
+	s->sh.nacl = s->cfg.nallow_xfr;
+	if (s->keys)
+		log_msg(LOG_INFO, "%zu TSIG keys from %s", s->keys->n, s->cfg.tsig_keys);
+	return 0;
+}
+
+/* SIGHUP: the key file again. A set that cannot be read, or lacks a key that
+ * is named, leaves the old one in use; the old one is kept until exit, as a
+ * transfer may be signing with it. */
+static void keys_reload(struct server *s)
+{
+	char err[1024];
+	struct tsig_keys *ks, **o;
+	if (!s->cfg.tsig_keys)
+		return;
+	if (tsig_keys_load(s->cfg.tsig_keys, &ks, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s; still using the TSIG keys loaded before", err);
+		return;
+	}
+	if (keys_cover(s, ks) || !(o = realloc(s->old_keys, (s->nold_keys + 1) * sizeof(*o)))) {
+		log_msg(LOG_ERR, "TSIG keys of %s not used; still using those loaded before", s->cfg.tsig_keys);
+		tsig_keys_free(ks);
+		return;
+	}
+	s->old_keys = o;
+	s->old_keys[s->nold_keys++] = s->keys;
+	s->keys = ks;
+	__atomic_store_n(&s->sh.tsig, ks, __ATOMIC_RELEASE);
+	if (s->notifier)
+		notify_set_keys(s->notifier, ks);
+	log_msg(LOG_INFO, "SIGHUP: %zu TSIG keys from %s", ks->n, s->cfg.tsig_keys);
+}
+
+/* Tells the secondaries (--notify) the serial of every zone served; the
+ * notifier sends only what changed. Called after every publish (store changes,
+ * zone files reloaded) and once at start. */
+static void notify_serials(struct server *s)
+{
+	if (!s->notifier || !s->view)
+		return;
+	for (size_t i = 0; i < s->nzones; i++) {
+		const struct db_zone *z = s->zones[i];
+		const struct db_rrset *soa = z == s->dyn ? s->view->dyn_soa : z->soa;
+		uint32_t serial = z == s->dyn ? s->view->set.serial : z->file_serial;
+		if (soa && soa->len >= 10)
+			notify_zone(s->notifier, z->apex, z->apex_len, serial, soa->data + 10,
+				    wire_get16(soa->data + 8), wire_get32(soa->data + 4));
+		else
+			notify_zone(s->notifier, z->apex, z->apex_len, serial, NULL, 0, 0);
+	}
+}
+
+/* Starts the NOTIFY sender (after the loop exists). Returns 0 or -1. */
+static int notify_start(struct server *s)
+{
+	char err[512];
+	if (!s->cfg.nnotify)
+		return 0;
+	if (notify_new(&s->loop, s->cfg.notify, s->cfg.nnotify, s->keys, &s->notifier, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s", err);
+		return -1;
+	}
+	notify_serials(s);
+	return 0;
+}
+
+static void keys_free(struct server *s)
+{
+	for (size_t i = 0; i < s->nold_keys; i++)
+		tsig_keys_free(s->old_keys[i]);
+	free(s->old_keys);
+	tsig_keys_free(s->keys);
+}
+
 static void on_stop(uv_signal_t *h, int sig)
 {
 	struct server *s = h->data;
@@ -718,6 +835,7 @@ static void reload_zones(struct server *s)
 static void on_hup(uv_signal_t *h, int sig)
 {
 	struct server *s = h->data;
+	keys_reload(s);
 	/* The background refresh owns the store while it runs: reload after it. */
 	if (s->refreshing)
 		s->hup_pending = 1;
@@ -864,6 +982,8 @@ int main(int argc, char **argv)
 		s->cfg.threads = n < 1 ? 1 : n > 64 ? 64 : (int)n;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if ((rc = keys_load(s)))
+		return rc;
 
 	if (s->cfg.state_dir && state_dir_check(s))
 		return 1;
@@ -921,6 +1041,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uv_loop_init(&s->loop);
+	if (notify_start(s))
+		return 1;
 	if (refresh_thread_start(s)) {
 		log_msg(LOG_ERR, "cannot start the refresh thread: %s", strerror(errno));
 		return 1;
@@ -982,6 +1104,7 @@ int main(int argc, char **argv)
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 	uv_close((uv_handle_t *)&s->sighup, NULL);
+	notify_free(s->notifier);
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 	close(s->done_fd);
 	if (s->ino_fd >= 0)
@@ -991,6 +1114,7 @@ int main(int argc, char **argv)
 	if (s->cfg.ready_file)
 		unlink(s->cfg.ready_file);
 	log_msg(LOG_INFO, "stopped");
+	keys_free(s);
 	config_free(&s->cfg);
 	return 0;
 }

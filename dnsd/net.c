@@ -5,6 +5,7 @@
 #include "log.h"
 #include "sock.h"
 #include "config.h"
+#include "tsig.h"
 #include "xfr.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -104,6 +106,7 @@ struct tcp_conn {
 	unsigned client;                /* its slot in per_client */
 	uint64_t partial_since;         /* when the message in rbuf began arriving */
 	struct xfr_stream *xs;          /* a zone transfer being sent: nothing else is read */
+	struct tsig_ctx *tctx;          /* its TSIG chain, when the request was signed */
 	int pin;                        /* its slot in net.pins */
 	uint64_t xfr_started;           /* uv_now when it began */
 	char xfr_kind[5];
@@ -131,8 +134,6 @@ struct tcp_write {
 /* Messages a transfer writes per turn of the loop, so that queries on the same
  * worker are answered between them. */
 #define XFR_ROUND 4
-/* Room left at the end of each transfer message for a TSIG record. */
-#define XFR_RESERVE 512
 
 int net_parse_addr(const char *text, struct net_addr *a)
 {
@@ -237,8 +238,10 @@ int net_bind(struct net_addr *addrs, size_t naddrs, int nworkers, struct net **o
 /* ---- UDP ---- */
 
 static int is_xfr_request(const uint8_t *p, size_t len);
-static size_t udp_xfr(struct worker *w, const struct db_view *v, const uint8_t *pkt, size_t len,
+static size_t udp_xfr(struct worker *w, const struct db_view *v, uint8_t *pkt, size_t len,
 		      const struct sockaddr *from, uint8_t *out, size_t cap);
+static size_t answer_signed(struct worker *w, const struct db_view *v, uint8_t *pkt, size_t len,
+			    uint8_t *out, size_t cap, int tcp);
 
 static void udp_ready(uv_poll_t *h, int status, int events)
 {
@@ -276,10 +279,14 @@ static void udp_ready(uv_poll_t *h, int status, int events)
 			if (b->in[i].msg_hdr.msg_flags & MSG_TRUNC)
 				continue;
 			const struct sockaddr *from = (const struct sockaddr *)&b->from[i];
-			size_t len = is_xfr_request(b->q[i], b->in[i].msg_len)
-					     ? udp_xfr(w, v, b->q[i], b->in[i].msg_len, from, b->a[m], UDP_MSG)
-					     : answer_query(v, &w->net->sh->acfg, b->q[i], b->in[i].msg_len,
-							    b->a[m], UDP_MSG, 0);
+			size_t len;
+			int signed_q = 0;
+			if (is_xfr_request(b->q[i], b->in[i].msg_len))
+				len = udp_xfr(w, v, b->q[i], b->in[i].msg_len, from, b->a[m], UDP_MSG);
+			else if ((len = answer_query_tsig(v, &w->net->sh->acfg, b->q[i], b->in[i].msg_len,
+							  b->a[m], UDP_MSG, 0, &signed_q)) &&
+				 signed_q)
+				len = answer_signed(w, v, b->q[i], b->in[i].msg_len, b->a[m], UDP_MSG, 0);
 			if (!len)
 				continue;
 			switch (rrl_check(w->rrl, from, b->a[m], len, now)) {
@@ -508,27 +515,86 @@ int net_acl_allows(const struct config_acl *acl, size_t nacl, const struct socka
 	return 0;
 }
 
+/* ---- TSIG ---- */
+
+/* Verifies a request's TSIG (with the keys loaded now) and, when it has one the
+ * request is then read without (in place: one record fewer in ARCOUNT, *len
+ * shortened). Returns a tsig_status; ctx as tsig_verify. */
+static int tsig_check(const struct net_shared *sh, uint8_t *pkt, size_t *len, struct tsig_ctx *ctx)
+{
+	const struct tsig_keys *keys = __atomic_load_n(&sh->tsig, __ATOMIC_ACQUIRE);
+	size_t lw = *len;
+	int st = tsig_verify(keys, pkt, *len, (uint64_t)time(NULL), ctx, &lw);
+	if (st != TSIG_NONE && st != TSIG_FORMERR) {
+		wire_put16(pkt + 10, (uint16_t)(wire_get16(pkt + 10) - 1));
+		*len = lw;
+	}
+	return st;
+}
+
+/* The answer to a request whose TSIG failed (status st): FORMERR for a malformed
+ * one, else NOTAUTH with the TSIG error (RFC 8945 5.3.2). */
+static size_t tsig_refusal(struct tsig_ctx *ctx, int st, const uint8_t *pkt, size_t question_end,
+			   uint8_t *out, size_t cap)
+{
+	if (st == TSIG_FORMERR)
+		return xfr_error_answer(pkt, 0, WIRE_RC_FORMERR, out, cap);
+	size_t n = xfr_error_answer(pkt, question_end, WIRE_RC_NOERROR, out, cap);
+	if (tsig_sign_error(ctx, st, out, &n, cap, (uint64_t)time(NULL)))
+		return 0;
+	return n;
+}
+
+/* The end of the question of a message already parsed once (0: none). */
+static size_t question_end(const uint8_t *pkt, size_t len)
+{
+	struct wire_query q;
+	return wire_parse_query(pkt, len, &q) == 0 ? q.question_end : 0;
+}
+
+/* A signed query (not a transfer): verified, answered, and its answer signed
+ * with the same key; a secondary checking the SOA before a transfer signs it. */
+static size_t answer_signed(struct worker *w, const struct db_view *v, uint8_t *pkt, size_t len,
+			    uint8_t *out, size_t cap, int tcp)
+{
+	struct tsig_ctx ctx;
+	int st = tsig_check(w->net->sh, pkt, &len, &ctx);
+	if (st != TSIG_OK)
+		return tsig_refusal(&ctx, st, pkt, question_end(pkt, len), out, cap);
+	size_t n = answer_query(v, &w->net->sh->acfg, pkt, len, out, cap - TSIG_MAX_RR, tcp);
+	if (n && tsig_sign(&ctx, out, &n, cap, (uint64_t)time(NULL)))
+		return 0;
+	return n;
+}
+
 /* A transfer request over UDP: an IXFR from an allowed address gets the current
  * SOA alone (RFC 1995 §2: up to date, or ask again over TCP); AXFR, which has no
  * UDP form (RFC 5936 §4.2), and everything not allowed get REFUSED. One small
  * answer to one question, and rate-limited like the others: never an amplifier. */
-static size_t udp_xfr(struct worker *w, const struct db_view *v, const uint8_t *pkt, size_t len,
+static size_t udp_xfr(struct worker *w, const struct db_view *v, uint8_t *pkt, size_t len,
 		      const struct sockaddr *from, uint8_t *out, size_t cap)
 {
 	const struct net_shared *sh = w->net->sh;
 	struct xfr_req r;
-	if (pkt[2] & 0x80)
+	struct tsig_ctx ctx;
+	if (len < WIRE_HDR || (pkt[2] & 0x80))
 		return 0;
+	int st = tsig_check(sh, pkt, &len, &ctx);
 	int k = xfr_parse(v, pkt, len, &r);
+	if (st != TSIG_OK && st != TSIG_NONE)
+		return tsig_refusal(&ctx, st, pkt, k == DNSD_EFORMAT ? 0 : r.question_end, out, cap);
 	if (k == XFR_NONE)
 		return answer_query(v, &sh->acfg, pkt, len, out, cap, 0);
-	if (k == XFR_IXFR && sh->xfr_max && net_acl_allows(sh->acl, sh->nacl, from, NULL)) {
-		size_t n = xfr_udp_answer(v, &r, pkt, out, cap);
-		if (n)
-			return n;
-	}
-	return xfr_error_answer(pkt, k == DNSD_EFORMAT ? 0 : r.question_end,
-				k == DNSD_EFORMAT ? WIRE_RC_FORMERR : WIRE_RC_REFUSED, out, cap);
+	size_t n = 0;
+	if (k == XFR_IXFR && sh->xfr_max &&
+	    net_acl_allows(sh->acl, sh->nacl, from, st == TSIG_OK ? ctx.key->name : NULL))
+		n = xfr_udp_answer(v, &r, pkt, out, cap - TSIG_MAX_RR);
+	if (!n)
+		n = xfr_error_answer(pkt, k == DNSD_EFORMAT ? 0 : r.question_end,
+				     k == DNSD_EFORMAT ? WIRE_RC_FORMERR : WIRE_RC_REFUSED, out, cap);
+	if (st == TSIG_OK && tsig_sign(&ctx, out, &n, cap, (uint64_t)time(NULL)))
+		return 0;
+	return n;
 }
 
 uint64_t net_oldest_pin(struct net *n)
@@ -578,6 +644,8 @@ static void xfr_finish(struct tcp_conn *c, int complete)
 		xfr_is_full(c->xs) ? " (the whole zone)" : "");
 	xfr_end(c->xs);
 	c->xs = NULL;
+	free(c->tctx);
+	c->tctx = NULL;
 	if (c->pin >= 0)
 		__atomic_store_n(&n->pins[c->pin], 0, __ATOMIC_RELEASE);
 	c->pin = -1;
@@ -594,10 +662,15 @@ static int xfr_pump(struct tcp_conn *c)
 			conn_close(c);
 			return 1;
 		}
-		size_t len = xfr_next(c->xs, wr->data + 2, 65535, XFR_RESERVE);
+		size_t len = xfr_next(c->xs, wr->data + 2, 65535, c->tctx ? TSIG_MAX_RR : 0);
 		if (!len) {
 			free(wr);
 			xfr_finish(c, 1);
+			return 1;
+		}
+		if (c->tctx && tsig_sign(c->tctx, wr->data + 2, &len, 65535, (uint64_t)time(NULL))) {
+			free(wr);
+			conn_close(c);
 			return 1;
 		}
 		wire_put16(wr->data, (uint16_t)len);
@@ -629,21 +702,32 @@ static void conn_reread(struct tcp_conn *c)
 }
 
 /* A transfer request: refused, or started. Returns -1 when the connection closes. */
-static int xfr_start(struct tcp_conn *c, const uint8_t *pkt, size_t len)
+static int xfr_start(struct tcp_conn *c, uint8_t *pkt, size_t len)
 {
 	struct worker *w = c->w;
 	struct net *n = w->net;
 	const struct net_shared *sh = n->sh;
 	struct db_view *v = __atomic_load_n(&sh->view, __ATOMIC_ACQUIRE);
 	struct xfr_req r;
+	struct tsig_ctx tctx;
+	int st = tsig_check(sh, pkt, &len, &tctx);
 	int k = xfr_parse(v, pkt, len, &r);
 	int rcode = WIRE_RC_NOERROR;
 	char peer[80], zone[WIRE_MAXNAME * 4 + 8];
+	peer_text(&c->peer, peer, sizeof(peer));
+	if (st != TSIG_OK && st != TSIG_NONE) {
+		log_msg(LOG_INFO, "%s from %s refused: TSIG %s", r.kind == XFR_IXFR ? "IXFR" : "AXFR", peer,
+			tsig_status_name(st));
+		size_t al = tsig_refusal(&tctx, st, pkt, k == DNSD_EFORMAT ? 0 : r.question_end, w->obuf + 2,
+					 sizeof(w->obuf) - 2);
+		return al && conn_send(c, w->obuf + 2, al) ? -1 : 0;
+	}
 	if (k == DNSD_EFORMAT)
 		rcode = WIRE_RC_FORMERR;
 	else if (k < 0 || k == XFR_NONE)
 		rcode = WIRE_RC_REFUSED;
-	else if (!sh->xfr_max || !net_acl_allows(sh->acl, sh->nacl, (const struct sockaddr *)&c->peer, NULL))
+	else if (!sh->xfr_max || !net_acl_allows(sh->acl, sh->nacl, (const struct sockaddr *)&c->peer,
+						 st == TSIG_OK ? tctx.key->name : NULL))
 		rcode = WIRE_RC_REFUSED;
 	if (rcode == WIRE_RC_NOERROR) {
 		unsigned now = __atomic_add_fetch(&n->nxfr, 1, __ATOMIC_RELAXED);
@@ -662,18 +746,28 @@ static int xfr_start(struct tcp_conn *c, const uint8_t *pkt, size_t len)
 			__atomic_store_n(&n->pins[slot], 0, __ATOMIC_RELEASE);
 			__atomic_sub_fetch(&n->nxfr, 1, __ATOMIC_RELAXED);
 			rcode = WIRE_RC_SERVFAIL;
+		} else if (st == TSIG_OK && !(c->tctx = malloc(sizeof(*c->tctx)))) {
+			xfr_end(c->xs);
+			c->xs = NULL;
+			__atomic_store_n(&n->pins[slot], 0, __ATOMIC_RELEASE);
+			__atomic_sub_fetch(&n->nxfr, 1, __ATOMIC_RELAXED);
+			rcode = WIRE_RC_SERVFAIL;
 		} else {
 			c->pin = slot;
+			if (c->tctx)
+				*c->tctx = tctx;
 		}
 	}
-	peer_text(&c->peer, peer, sizeof(peer));
 	zone_text(k >= 0 ? r.zone : NULL, zone, sizeof(zone));
 	if (rcode != WIRE_RC_NOERROR) {
 		log_msg(LOG_INFO, "%s of %s from %s refused (rcode %d)",
 			r.kind == XFR_IXFR ? "IXFR" : "AXFR", zone, peer, rcode);
-		size_t al = xfr_error_answer(pkt, k == DNSD_EFORMAT ? 0 : r.question_end, rcode,
-					     w->obuf + 2, sizeof(w->obuf) - 2);
-		return conn_send(c, w->obuf + 2, al) ? -1 : 0;
+		uint8_t *o = w->obuf + 2;
+		size_t al = xfr_error_answer(pkt, k == DNSD_EFORMAT ? 0 : r.question_end, rcode, o,
+					     sizeof(w->obuf) - 2);
+		if (st == TSIG_OK && tsig_sign(&tctx, o, &al, sizeof(w->obuf) - 2, (uint64_t)time(NULL)))
+			return -1;
+		return conn_send(c, o, al) ? -1 : 0;
 	}
 	snprintf(c->xfr_kind, sizeof(c->xfr_kind), "%s", r.kind == XFR_IXFR ? "IXFR" : "AXFR");
 	c->xfr_started = uv_now(&w->loop);
@@ -718,8 +812,11 @@ static int conn_process(struct tcp_conn *c)
 			continue;
 		}
 		struct db_view *v = __atomic_load_n(&w->net->sh->view, __ATOMIC_ACQUIRE);
-		size_t n = answer_query(v, &w->net->sh->acfg, c->rbuf + off + 2, ml, w->obuf + 2,
-					sizeof(w->obuf) - 2, 1);
+		int signed_q = 0;
+		size_t n = answer_query_tsig(v, &w->net->sh->acfg, c->rbuf + off + 2, ml, w->obuf + 2,
+					     sizeof(w->obuf) - 2, 1, &signed_q);
+		if (n && signed_q)
+			n = answer_signed(w, v, c->rbuf + off + 2, ml, w->obuf + 2, sizeof(w->obuf) - 2, 1);
 		off += 2 + ml;
 		if (n && conn_send(c, w->obuf + 2, n)) {
 			conn_close(c);
@@ -778,6 +875,7 @@ static void tcp_accept(uv_stream_t *server, int status)
 	c->unsent = 0;
 	c->partial_since = 0;
 	c->xs = NULL;
+	c->tctx = NULL;
 	c->pin = -1;
 	memset(&c->peer, 0, sizeof(c->peer));
 	uv_tcp_init(&w->loop, &c->h);

@@ -89,6 +89,8 @@ static int parse_rr(struct wire_cur *c, struct wire_query *q, int additional)
 	if (nl < 0 || cur_u16(c, &type) || cur_u16(c, &class) || cur_u32(c, &ttl) ||
 	    cur_u16(c, &rdlen) || c->len - c->pos < rdlen)
 		return DNSD_EFORMAT;
+	if (type == 250 && additional)
+		q->tsig = 1; /* verified (and stripped) by the caller, tsig.c */
 	if (type == WIRE_T_OPT) {
 		if (!additional)
 			return DNSD_EFORMAT;
@@ -143,6 +145,7 @@ int wire_parse_query(const uint8_t *pkt, size_t len, struct wire_query *q)
 	q->edns_do = 0;
 	q->edns_badopt = 0;
 	q->edns_nsid = 0;
+	q->tsig = 0;
 	q->qtype = q->qclass = 0;
 
 	if (q->qdcount != 1)

@@ -45,6 +45,7 @@ struct wire_query {
 	uint8_t edns_do;
 	uint8_t edns_badopt;      /* OPT with a bad owner or malformed options */
 	uint8_t edns_nsid;        /* the query asks for the server's NSID (RFC 5001) */
+	uint8_t tsig;             /* a TSIG record (type 250) in the additional section */
 };
 
 /* Reads a name at the cursor (following compression pointers, at most 127 jumps

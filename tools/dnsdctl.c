@@ -49,7 +49,7 @@ static void usage(void)
 	       "                                emergency: revoke now, a replacement signs at once\n"
 	       "  key import DOMAIN --file PEM [--selector SEL] [--active yes|no]\n"
 	       "  slot set DOMAIN SELECTOR --eligible yes|no\n"
-	       "  ns add NAME ADDRESS[:PORT] | ns list | ns remove NAME\n"
+	       "  ns add NAME ADDRESS[:PORT] | ns list | ns check | ns remove NAME\n"
 	       "                                the zone's name servers: keys activate once all serve them\n"
 	       "  export                        rewrite the signer's exports now (if changed)\n"
 	       "  import FILE.csv [--tenant NAME]\n"
@@ -1082,6 +1082,11 @@ static void cmd_status(struct ctx *c)
 	for (int i = 0; i < 3; i++)
 		nst[i] = one_int(c, q(c, "SELECT count(*) FROM keys WHERE state = ?", "s", states[i]), 0);
 	int64_t js = one_int(c, q(c, "SELECT count(*) FROM journal", ""), 0);
+	/* The name servers as the last check found them (dnsdctl ns check). */
+	int64_t nns = one_int(c, q(c, "SELECT count(*) FROM nameservers", ""), 0);
+	int64_t ncur = one_int(c, q(c, "SELECT count(*) FROM nameservers WHERE serial IS NOT NULL AND (("
+				       "serial - (SELECT value FROM serial)) % 4294967296 + 4294967296) % 4294967296 "
+				       "< 2147483648", ""), 0);
 	if (c->o.json) {
 		int f = 1;
 		printf("{");
@@ -1098,6 +1103,8 @@ static void cmd_status(struct ctx *c)
 			json_ki(stdout, &f, k, nst[i]);
 		}
 		json_ki(stdout, &f, "journal_rows", js);
+		json_ki(stdout, &f, "nameservers", nns);
+		json_ki(stdout, &f, "nameservers_current", ncur);
 		printf("}\n");
 	} else {
 		printf("store:   %s (schema %d)\nzone:    %s\nserial:  %lld\ntenants: %lld\ndomains: %lld\n"
@@ -1106,6 +1113,9 @@ static void cmd_status(struct ctx *c)
 		       c->o.db, store_schema_version(c->st), c->zone, (long long)store_serial(c->st),
 		       (long long)nt, (long long)nd, (long long)nk, (long long)nst[0], (long long)nst[1],
 		       (long long)nst[2], (long long)js);
+		if (nns)
+			printf("name servers: %lld, %lld serving the store's serial at their last check "
+			       "('dnsdctl ns list')\n", (long long)nns, (long long)ncur);
 	}
 }
 

@@ -926,6 +926,50 @@ out:
 	return serial;
 }
 
+/* RFC 1982: a >= b for 32-bit serials. */
+#define SERIAL_GE_SQL(a, b) "(((" a ") - (" b ")) % 4294967296 + 4294967296) % 4294967296 < 2147483648"
+
+/* What a name server answered for the zone's SOA. */
+struct nsres {
+	int64_t id, serial;
+	char name[128], why[256];
+};
+
+/* Asks every listed name server for the zone's SOA (network, before any lock).
+ * Returns the answers; *n gets how many. */
+static struct nsres *ns_gather(struct ctx *c, size_t *n)
+{
+	struct nsres *ns = NULL;
+	size_t nns = 0;
+	sqlite3_stmt *st = q(c, "SELECT id, name, address, port FROM nameservers ORDER BY name", "");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct nsres *x = realloc(ns, (nns + 1) * sizeof(*ns));
+		if (!x)
+			fail(c, "out of memory");
+		ns = x;
+		struct nsres *r = &ns[nns++];
+		r->id = sqlite3_column_int64(st, 0);
+		snprintf(r->name, sizeof(r->name), "%s", sqlite3_column_text(st, 1));
+		r->why[0] = 0;
+		r->serial = ns_serial(c->zone, (const char *)sqlite3_column_text(st, 2), sqlite3_column_int(st, 3),
+				      r->why, sizeof(r->why));
+	}
+	sqlite3_finalize(st);
+	*n = nns;
+	return ns;
+}
+
+/* Inside a write transaction: records the answers. One that did not answer keeps
+ * the serial it last reported. */
+static void ns_record(struct ctx *c, const struct nsres *ns, size_t nns, int64_t now)
+{
+	for (size_t i = 0; i < nns; i++)
+		run(c, q(c,
+			 "UPDATE nameservers SET serial = CASE WHEN ?2 >= 0 THEN ?2 ELSE serial END, checked_at = ?3, "
+			 "error = nullif(?4, '') WHERE id = ?1",
+			 "iiis", ns[i].id, ns[i].serial, now, ns[i].why));
+}
+
 void cmd_ns(struct ctx *c)
 {
 	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
@@ -960,23 +1004,37 @@ void cmd_ns(struct ctx *c)
 			fail(c, "no name server '%s' (see 'dnsdctl ns list')", c->o.pos[2]);
 		commit(c);
 		printf("name server %s removed\n", c->o.pos[2]);
-	} else if (!strcmp(sub, "list")) {
+	} else if (!strcmp(sub, "list") || !strcmp(sub, "check")) {
 		open_store(c, 0);
+		if (!strcmp(sub, "check")) {
+			size_t nns;
+			struct nsres *ns = ns_gather(c, &nns);
+			begin(c);
+			ns_record(c, ns, nns, store_now());
+			commit(c);
+			free(ns);
+		}
+		/* Lag: how long the store has held changes the name server did not
+		 * serve when last asked (0: it served the store's serial). */
 		sqlite3_stmt *st = q(c,
-				     "SELECT name, address, port, serial, ifnull(checked_at, 0), error FROM nameservers "
-				     "ORDER BY name",
-				     "");
+				     "SELECT name, address, port, serial, ifnull(checked_at, 0), error, "
+				     "CASE WHEN serial IS NULL OR " SERIAL_GE_SQL("serial", "(SELECT value FROM serial)")
+				     " THEN 0 ELSE max(1, ?1 - ifnull((SELECT min(at) FROM journal j "
+				     "WHERE NOT (" SERIAL_GE_SQL("n.serial", "j.serial") ")), ?1)) END "
+				     "FROM nameservers n ORDER BY name",
+				     "i", store_now());
 		int first = 1;
 		if (c->o.json)
 			printf("[");
 		else
-			printf("%-16s %-28s %-6s %-11s %-21s %s\n", "NAME", "ADDRESS", "PORT", "SERIAL", "CHECKED",
-			       "ERROR");
+			printf("%-16s %-28s %-6s %-11s %-18s %-21s %s\n", "NAME", "ADDRESS", "PORT", "SERIAL", "LAG",
+			       "CHECKED", "ERROR");
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			char tb[32];
 			int has_serial = sqlite3_column_type(st, 3) != SQLITE_NULL;
 			fmt_time(sqlite3_column_int64(st, 4), tb, sizeof(tb));
 			const char *err = (const char *)sqlite3_column_text(st, 5);
+			int64_t lag_s = sqlite3_column_int64(st, 6);
 			if (c->o.json) {
 				int f = 1;
 				printf("%s{", first ? "" : ", ");
@@ -988,14 +1046,22 @@ void cmd_ns(struct ctx *c)
 				else
 					json_kv(stdout, &f, "serial", NULL);
 				json_kv(stdout, &f, "checked", sqlite3_column_int64(st, 4) ? tb : NULL);
+				if (has_serial)
+					json_ki(stdout, &f, "lag_seconds", lag_s);
 				json_kv(stdout, &f, "error", err);
 				printf("}");
 			} else {
-				char sb[24];
+				char sb[24], lb[40];
 				snprintf(sb, sizeof(sb), "%lld", (long long)sqlite3_column_int64(st, 3));
-				printf("%-16s %-28s %-6lld %-11s %-21s %s\n", sqlite3_column_text(st, 0),
+				if (!has_serial)
+					snprintf(lb, sizeof(lb), "-");
+				else if (!lag_s)
+					snprintf(lb, sizeof(lb), "current");
+				else
+					snprintf(lb, sizeof(lb), "%llds behind", (long long)lag_s);
+				printf("%-16s %-28s %-6lld %-11s %-18s %-21s %s\n", sqlite3_column_text(st, 0),
 				       sqlite3_column_text(st, 1), (long long)sqlite3_column_int64(st, 2),
-				       has_serial ? sb : "-", tb, err ? err : "");
+				       has_serial ? sb : "-", lb, tb, err ? err : "");
 			}
 			first = 0;
 		}
@@ -1003,7 +1069,7 @@ void cmd_ns(struct ctx *c)
 		if (c->o.json)
 			printf("]\n");
 	} else {
-		die_usage("ns add NAME ADDRESS[:PORT] | ns list | ns remove NAME");
+		die_usage("ns add NAME ADDRESS[:PORT] | ns list | ns check | ns remove NAME");
 	}
 }
 
@@ -1014,14 +1080,6 @@ struct gen {
 	char role[16], alg[32], path[8192], pub[2048], name[256], cause[64], guess[64];
 	int used;
 };
-
-struct nsres {
-	int64_t id, serial;
-	char name[128], why[256];
-};
-
-/* RFC 1982: a >= b for 32-bit serials. */
-#define SERIAL_GE_SQL(a, b) "(((" a ") - (" b ")) % 4294967296 + 4294967296) % 4294967296 < 2147483648"
 
 void cmd_maintain(struct ctx *c)
 {
@@ -1039,22 +1097,9 @@ void cmd_maintain(struct ctx *c)
 		fail(c, "out of memory");
 
 	/* 1. What every name server serves now (network, before any lock). */
-	struct nsres *ns = NULL;
 	size_t nns = 0;
-	sqlite3_stmt *st = q(c, "SELECT id, name, address, port FROM nameservers ORDER BY name", "");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct nsres *x = realloc(ns, (nns + 1) * sizeof(*ns));
-		if (!x)
-			fail(c, "out of memory");
-		ns = x;
-		struct nsres *r = &ns[nns++];
-		r->id = sqlite3_column_int64(st, 0);
-		snprintf(r->name, sizeof(r->name), "%s", sqlite3_column_text(st, 1));
-		r->why[0] = 0;
-		r->serial = ns_serial(c->zone, (const char *)sqlite3_column_text(st, 2), sqlite3_column_int(st, 3),
-				      r->why, sizeof(r->why));
-	}
-	sqlite3_finalize(st);
+	struct nsres *ns = ns_gather(c, &nns);
+	sqlite3_stmt *st;
 
 	/* 2. Keys due for rotation get their successors generated now, outside
 	 * the transaction (RSA generation is slow). */
@@ -1127,11 +1172,7 @@ void cmd_maintain(struct ctx *c)
 
 	/* 3. One batch. */
 	begin(c);
-	for (size_t i = 0; i < nns; i++)
-		run(c, q(c,
-			 "UPDATE nameservers SET serial = CASE WHEN ?2 >= 0 THEN ?2 ELSE serial END, checked_at = ?3, "
-			 "error = nullif(?4, '') WHERE id = ?1",
-			 "iiis", ns[i].id, ns[i].serial, now, ns[i].why));
+	ns_record(c, ns, nns, now);
 	int nrevoked = 0, nactivated = 0, npublished = 0, nwaiting = 0;
 	/* a. Retired keys past retention are revoked. */
 	st = q(c,

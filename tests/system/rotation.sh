@@ -704,6 +704,14 @@ expect "a due key is NOT activated while a name server serves an older serial" "
 expect_match "maintain says why (names the lagging server)" "$out" "lagging"
 expect "ns list: lagging reports its (older) serial, no error" \
 	"$(ctl ns list --json | jx '[(n["serial"] is not None and n["serial"] < '"$PS"', n["error"]) for n in d if n["name"] == "lagging"][0]' 2>&1)" "(True, None)"
+expect "ns list: lagging has a lag, primary none" \
+	"$(ctl ns list --json | jx '[(n["name"], n["lag_seconds"] > 0) for n in sorted(d, key=lambda n: n["name"])]' 2>&1)" \
+	"[('lagging', True), ('primary', False), ('secondary', False)]"
+expect_match "ns list: the table says how far behind" "$(ctl ns list | grep '^lagging')" ' [0-9]+s behind '
+expect_match "status: how many name servers serve the store's serial" "$(ctl status)" \
+	"name servers: 3, 2 serving the store's serial"
+check "ns check: asks them all again" ctl ns check
+expect_match "ns check: primary current" "$(ctl ns list | grep '^primary')" ' current '
 check "ns remove lagging" ctl ns remove lagging
 kill "$LAG_PID"; wait "$LAG_PID"
 expect "the second dnsd stopped cleanly" "$?" 0
