@@ -8,6 +8,9 @@
       ERR is none (unsigned), ok (signed and verified), BADSIG, BADKEY, BADTIME (the
       TSIG error the server put in its unsigned answer) or badmac (signed, but not
       with our key); or "none" when no answer came (timeout, connection closed).
+  xfrq.py batch
+      the same for each line of standard input (the arguments after "xfr"), one
+      answer line per line, in order.
   xfrq.py same PORT_A PORT_B FILE
       asks both servers (127.0.0.1, over TCP, no recursion) each "NAME TYPE" line
       of FILE and compares: rcode, the AA bit, the answer section (each RRset with
@@ -16,11 +19,13 @@
       difference and exits 1 if there is any; prints the count compared.
   xfrq.py serial PORT ZONE
       the SOA serial the server answers (AA set), or "none".
-  xfrq.py stop-on-transfer PORT PID SECONDS
-      watches the kernel's TCP table (/proc/net/tcp, tcp6) until a connection to
-      local port PORT (the primary's) is established with data queued to send, then
-      sends SIGSTOP to PID at once (a secondary caught in the middle of a transfer);
-      exits 1 if that did not happen within SECONDS.
+  xfrq.py stop-mid-transfer PORT PIDFILE READYFILE SECONDS
+      writes READYFILE, then watches the kernel's TCP table (/proc/net/tcp, tcp6)
+      until a new connection to local port PORT (the primary's) is established,
+      then sends SIGSTOP to the process whose pid PIDFILE holds (started after
+      READYFILE appeared) at once, and makes sure that the primary has data it cannot send on it (a
+      secondary stopped in the middle of a transfer); exits 1 if that did not
+      happen within SECONDS.
 """
 import socket
 import struct
@@ -76,7 +81,7 @@ def tsig_state(wire, key, request_mac):
     return "ok" if m.had_tsig else "none"
 
 
-def cmd_xfr(a):
+def xfr(a):
     port, zone, kind, proto = int(a[0]), a[1], a[2], a[3]
     src, v6, key, serial = None, False, None, 1
     i = 4
@@ -120,11 +125,21 @@ def cmd_xfr(a):
     finally:
         s.close()
     if not ans or len(ans) < 12:
-        print("none")
-        return 0
+        return "none"
     rcode = dns.rcode.to_text(ans[3] & 0xF)
     an = struct.unpack("!H", ans[6:8])[0]
-    print("%s tsig=%s an=%d" % (rcode, tsig_state(ans, key, mac), an))
+    return "%s tsig=%s an=%d" % (rcode, tsig_state(ans, key, mac), an)
+
+
+def cmd_xfr(a):
+    print(xfr(a))
+    return 0
+
+
+def cmd_batch(a):
+    for line in sys.stdin:
+        if line.strip():
+            print(xfr(line.split()), flush=True)
     return 0
 
 
@@ -188,8 +203,9 @@ def cmd_serial(a):
     return 0
 
 
-def sending(port):
-    """1 if a connection from local port `port` is established and has unsent data."""
+def tcp_table(port):
+    """The established TCP sockets with local port `port`: {remote: bytes not yet sent}."""
+    out = {}
     for path in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = open(path).read().splitlines()[1:]
@@ -197,27 +213,45 @@ def sending(port):
             continue
         for l in lines:
             f = l.split()
-            lport = int(f[1].rsplit(":", 1)[1], 16)
-            tx = int(f[4].split(":")[0], 16)
-            if lport == port and f[3] == "01" and tx > 0:
-                return True
-    return False
+            if f[3] == "01" and int(f[1].rsplit(":", 1)[1], 16) == port:
+                out[f[2]] = int(f[4].split(":")[0], 16)
+    return out
 
 
-def cmd_stop_on_transfer(a):
+def cmd_stop_mid_transfer(a):
     import os, signal, time
-    port, pid, secs = int(a[0]), int(a[1]), float(a[2])
+    port, pidfile, ready, secs = int(a[0]), a[1], a[2], float(a[3])
+    before = set(tcp_table(port))
+    open(ready, "w").write("ready\n")
     end = time.monotonic() + secs
+    conn = pid = None
     while time.monotonic() < end:
-        if sending(port):
+        new = set(tcp_table(port)) - before
+        if new:
+            pid = int(open(pidfile).read())
             os.kill(pid, signal.SIGSTOP)
+            conn = new.pop()
+            break
+        time.sleep(0.0002)
+    while conn and time.monotonic() < end:
+        time.sleep(0.2)
+        t = tcp_table(port)
+        if conn not in t:
+            print("the transfer ended before it could be stopped")
+            return 1
+        if t[conn] > 0:
+            print("stopped with %d bytes unsent" % t[conn])
             return 0
-        time.sleep(0.0005)
+        # the request may not have been sent yet: let it run a little
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.001)
+        os.kill(pid, signal.SIGSTOP)
+    print("no transfer seen")
     return 1
 
 
 if __name__ == "__main__":
-    cmds = {"xfr": cmd_xfr, "same": cmd_same, "serial": cmd_serial, "stop-on-transfer": cmd_stop_on_transfer}
+    cmds = {"xfr": cmd_xfr, "batch": cmd_batch, "same": cmd_same, "serial": cmd_serial, "stop-mid-transfer": cmd_stop_mid_transfer}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         raise SystemExit(__doc__)
     sys.exit(cmds[sys.argv[1]](sys.argv[2:]))
