@@ -1,6 +1,6 @@
 #!/bin/bash
 # xfr: dnsd as hidden primary (issue 13) for real secondaries from Debian's
-# packages, NSD and Knot, each run unprivileged-style on 127.0.0.1 on a port the
+# packages, NSD and Knot, each run as the user the test runs as, on 127.0.0.1, on a port the
 # test picks, with its own config, state and log in $T, in the foreground (no
 # systemd), stopped at the end. dnsd NOTIFYs them (TSIG-signed), they transfer with
 # TSIG (AXFR first, then IXFR), and their answers are compared with dnsd's
@@ -215,10 +215,10 @@ wait_for "knot: serves a.example's new key (esp2) within 2 s" 2 serves knot esp2
 expect "knot: no AXFR since the first" "$(logsince knot "$Lk" | grep -c 'AXFR, incoming')" 0
 # dnsd logs "IXFR of ZONE from serial S to PEER" and "IXFR to PEER done: ... (the whole
 # zone)" when it answered with the whole zone.
-xl=$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -E 'XFR')
-check "dnsd: at least 4 IXFRs after the 2 changes (its log)" test "$(echo "$xl" | grep -c 'IXFR to .* done')" -ge 4
+ixfrs_done() { [ "$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -c 'IXFR to .* done')" -ge "$1" ]; }
+wait_for "dnsd: at least 4 IXFRs after the 2 changes (its log)" 2 ixfrs_done 4
 expect "dnsd: no AXFR and no IXFR answered with the whole zone (its log)" \
-	"$(echo "$xl" | grep -E 'AXFR|whole zone')" ""
+	"$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -E 'XFR (of|to) ' | grep -E 'AXFR|whole zone')" ""
 
 # =====================================================================
 echo "# 3 identical answers (at $SECONDS s)"
@@ -312,9 +312,10 @@ kill -CONT "$(spid nsd)" "$(spid knot)"
 wait_for "nsd: from serial $SB to dnsd's within 10 s" 10 current nsd
 wait_for "knot: from serial $SB to dnsd's within 10 s" 10 current knot
 expect_match "knot: a full transfer (its log)" "$(logsince knot "$Lk" | grep -E 'XFR' | tr '\n' ' ')" 'AXFR'
-xl=$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -E 'XFR')
-check "dnsd: both asked IXFR from serial $SB (its log)" test "$(echo "$xl" | grep -c "IXFR of $ZONE. from serial $SB ")" -ge 2
-check "dnsd: answered both with the whole zone (its log)" test "$(echo "$xl" | grep -c 'IXFR to .*(the whole zone)')" -ge 2
+fulls_done() { [ "$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -c 'IXFR to .*(the whole zone)')" -ge 2 ]; }
+wait_for "dnsd: answered both with the whole zone (its log)" 2 fulls_done
+check "dnsd: both had asked IXFR from serial $SB (its log)" \
+	test "$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -c "IXFR of $ZONE. from serial $SB ")" -ge 2
 names "$T/names" $DOMS e.example f.example g.example
 check "nsd: same answers as dnsd" same nsd "$T/names"
 check "knot: same answers as dnsd" same knot "$T/names"
@@ -333,9 +334,9 @@ Ld=$(wc -l <"$T/dnsd.log")
 check "import 8000 domains" ctl import "$T/big.csv"
 wait_for "nsd: the big change within 10 s" 10 current nsd
 wait_for "knot: the big change within 10 s" 10 current knot
-xl=$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -E 'XFR')
-check "dnsd: ... both by IXFR (its log)" test "$(echo "$xl" | grep -c 'IXFR to .* done')" -ge 2
-expect "dnsd: ... neither by a full transfer (its log)" "$(echo "$xl" | grep -E 'AXFR|whole zone')" ""
+# (dnsd logs "done" once its last message is written: maybe after a secondary serves it)
+wait_for "dnsd: ... both by IXFR (its log)" 2 ixfrs_done 2
+expect "dnsd: ... neither by a full transfer (its log)" "$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -E 'XFR (of|to) ' | grep -E 'AXFR|whole zone')" ""
 # The watcher is ready before the secondary starts: the transfer takes a fraction of a second.
 xq stop-mid-transfer "$PORT" "$T/late.pid" "$T/late.ready" 20 >"$T/late.stop" 2>&1 &
 W=$!
