@@ -18,14 +18,15 @@ XQ="$ROOT/tests/system/xfrq.py"
 xq() { "$PY" "$XQ" "$@"; }
 trap 'stop_secondaries; cleanup' EXIT
 
-KEY=xfr-key
-SECRET=$(openssl rand -base64 32)
+# One TSIG key per secondary, as docs/deployment.md advises.
+KEY=xfr-knot KEY_NSD=xfr-nsd
+SECRET=$(openssl rand -base64 32) SECRET_NSD=$(openssl rand -base64 32)
 WRONG=$(openssl rand -base64 32)
 HOLD=300
 SECS="" # the secondaries started: NAME:PID ...
 
 # ---- the secondaries ----
-# nsd_conf NAME PORT PRIMARY_PORT SECRET: NSD 4 as secondary of dnsd for the zone.
+# nsd_conf NAME PORT PRIMARY_PORT KEY SECRET: NSD 4 as secondary of dnsd for the zone.
 nsd_conf() {
 	local d="$T/$1"
 	cat <<EOF
@@ -46,17 +47,17 @@ server:
 remote-control:
 	control-enable: no
 key:
-	name: $KEY
+	name: $4
 	algorithm: hmac-sha256
-	secret: "$4"
+	secret: "$5"
 zone:
 	name: $ZONE
 	zonefile: "$d/$ZONE.zone"
-	request-xfr: 127.0.0.1@$3 $KEY
-	allow-notify: 127.0.0.1 $KEY
+	request-xfr: 127.0.0.1@$3 $4
+	allow-notify: 127.0.0.1 $4
 EOF
 }
-# knot_conf NAME PORT PRIMARY_PORT SECRET: Knot 3 as secondary of dnsd for the zone.
+# knot_conf NAME PORT PRIMARY_PORT KEY SECRET: Knot 3 as secondary of dnsd for the zone.
 knot_conf() {
 	local d="$T/$1"
 	cat <<EOF
@@ -70,17 +71,17 @@ log:
 database:
     storage: "$d/db"
 key:
-  - id: $KEY
+  - id: $4
     algorithm: hmac-sha256
-    secret: $4
+    secret: $5
 remote:
   - id: primary
     address: 127.0.0.1@$3
-    key: $KEY
+    key: $4
 acl:
   - id: notify-from-primary
     address: 127.0.0.1
-    key: $KEY
+    key: $4
     action: notify
 zone:
   - domain: $ZONE
@@ -91,16 +92,16 @@ zone:
     zonefile-sync: -1
 EOF
 }
-# start_secondary nsd|knot NAME PORT [SECRET]: writes its config and starts it in
+# start_secondary nsd|knot NAME PORT KEY SECRET: writes its config and starts it in
 # the foreground against dnsd (PORT of dnsd: $PORT).
 start_secondary() {
-	local kind=$1 name=$2 port=$3 secret=${4:-$SECRET} pid
+	local kind=$1 name=$2 port=$3 key=$4 secret=$5 pid
 	mkdir -p "$T/$name/db"
 	if [ "$kind" = nsd ]; then
-		nsd_conf "$name" "$port" "$PORT" "$secret" >"$T/$name/nsd.conf"
+		nsd_conf "$name" "$port" "$PORT" "$key" "$secret" >"$T/$name/nsd.conf"
 		nsd -d -c "$T/$name/nsd.conf" >>"$T/$name/out" 2>&1 &
 	else
-		knot_conf "$name" "$port" "$PORT" "$secret" >"$T/$name/knot.conf"
+		knot_conf "$name" "$port" "$PORT" "$key" "$secret" >"$T/$name/knot.conf"
 		knotd -c "$T/$name/knot.conf" >>"$T/$name/out" 2>&1 &
 	fi
 	pid=$!
@@ -176,21 +177,22 @@ ctl domain add b.example --tenant acme --algorithm ed25519 >/dev/null
 ctl domain add c.example --tenant acme --ed25519 yes >/dev/null
 ctl domain add d.example --tenant acme --return-path mail >/dev/null
 DOMS="a.example b.example c.example d.example"
-printf '%s hmac-sha256 %s\n' "$KEY" "$SECRET" >"$T/tsig.keys"
+printf '%s hmac-sha256 %s\n' "$KEY_NSD" "$SECRET_NSD" "$KEY" "$SECRET" >"$T/tsig.keys"
 chmod 0600 "$T/tsig.keys"
 P_nsd=$(free_port) P_knot=$(free_port) P_wrong=$(free_port) P_late=$(free_port)
 # dnsd's options as docs/deployment.md gives them.
-XFR_ARGS=(--tsig-keys "$T/tsig.keys" --allow-transfer "127.0.0.1 key $KEY"
-	--notify "127.0.0.1:$P_nsd key $KEY" --notify "127.0.0.1:$P_knot key $KEY"
+XFR_ARGS=(--tsig-keys "$T/tsig.keys" --allow-transfer "127.0.0.1 key $KEY_NSD"
+	--allow-transfer "127.0.0.1 key $KEY"
+	--notify "127.0.0.1:$P_nsd key $KEY_NSD" --notify "127.0.0.1:$P_knot key $KEY"
 	--notify "127.0.0.1:$P_late key $KEY")
 start_dnsd "${XFR_ARGS[@]}" || finish
 DNSD_PORT=$PORT DNSD_PORT6=$PORT6 # every restart: the same ports, which the secondaries know
 
 # =====================================================================
 echo "# 1 initial AXFR (at $SECONDS s)"
-start_secondary nsd nsd "$P_nsd"
-start_secondary knot knot "$P_knot"
-start_secondary knot wrong "$P_wrong" "$WRONG"
+start_secondary nsd nsd "$P_nsd" "$KEY_NSD" "$SECRET_NSD"
+start_secondary knot knot "$P_knot" "$KEY" "$SECRET"
+start_secondary knot wrong "$P_wrong" "$KEY" "$WRONG"
 S0=$(serial_of dnsd)
 expect_match "dnsd serves a serial" "$S0" '^[0-9]+$'
 wait_for "nsd: serves dnsd's serial within 5 s (initial transfer)" 5 current nsd
@@ -251,7 +253,9 @@ probes() {
 			echo "$k over $p, right key but from 127.0.0.2 (not allowed): REFUSED|$PORT $ZONE $k $p --key $KEY:$SECRET --src 127.0.0.2|^REFUSED "
 			echo "$k over $p, right key but from ::1 (not allowed): REFUSED|$PORT6 $ZONE $k $p --v6 --key $KEY:$SECRET|^REFUSED "
 		done
-		echo "$k over tcp with the key from 127.0.0.1: NOERROR, signed|$PORT $ZONE $k tcp --key $KEY:$SECRET|^NOERROR tsig=ok an=[1-9]"
+		echo "$k over tcp with knot's key from 127.0.0.1: NOERROR, signed|$PORT $ZONE $k tcp --key $KEY:$SECRET|^NOERROR tsig=ok an=[1-9]"
+		echo "$k over tcp with nsd's key from 127.0.0.1: NOERROR, signed|$PORT $ZONE $k tcp --key $KEY_NSD:$SECRET_NSD|^NOERROR tsig=ok an=[1-9]"
+		echo "$k over tcp, knot's key name with nsd's secret: NOTAUTH, BADSIG|$PORT $ZONE $k tcp --key $KEY:$SECRET_NSD|^NOTAUTH tsig=BADSIG"
 	done
 }
 probes >"$T/probes"
@@ -341,7 +345,7 @@ expect "dnsd: ... neither by a full transfer (its log)" "$(tail -n +"$((Ld + 1))
 xq stop-mid-transfer "$PORT" "$T/late.pid" "$T/late.ready" 20 >"$T/late.stop" 2>&1 &
 W=$!
 for _ in $(seq 1 100); do [ -s "$T/late.ready" ] && break; sleep 0.05; done
-start_secondary knot late "$P_late"
+start_secondary knot late "$P_late" "$KEY" "$SECRET"
 spid late >"$T/late.pid"
 wait "$W"
 expect_match "late: stopped in its first transfer, dnsd blocked sending" "$(cat "$T/late.stop")" '^stopped with [0-9]+ bytes unsent'
