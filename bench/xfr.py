@@ -21,7 +21,7 @@ then once per primary, with its secondary current:
            AXFRs read back to back (the raw client, at nice 19 on CPU 1) during the run.
 
 Environment: SIZES (default "1000000"), ROUNDS (default 2), BENCH_SECONDS (default 10),
-FIXED_QPS (default 30000), BENCH_WORK, BENCH_OUT (default bench/results; files xfr-DATE.json
+FIXED_QPS (default 30000), STEPS (default "full ixfr load"; ixfr needs full), BENCH_WORK, BENCH_OUT (default bench/results; files xfr-DATE.json
 and .md). Develop with SIZES=10000 ROUNDS=1 BENCH_SECONDS=3.
 """
 import base64, json, os, re, shutil, signal, socket, sqlite3, struct, subprocess, sys, tempfile, threading, time
@@ -36,6 +36,7 @@ SIZES = [int(x) for x in os.environ.get("SIZES", "1000000").split()]
 ROUNDS = int(os.environ.get("ROUNDS", "2"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 FIXED_QPS = int(os.environ.get("FIXED_QPS", "30000"))
+STEPS = os.environ.get("STEPS", "full ixfr load").split()
 ZONE = servers.ZONE
 KEYNAME = "bench-key"
 SECRET = base64.b64encode(os.urandom(32)).decode()
@@ -340,15 +341,9 @@ def full_transfer(prim, sec, serial):
 
 
 def poll_serial_change(port, old, timeout):
-    return wait(lambda: (lambda s: s is not None and s != old)(soa_serial(port)), timeout, 0.001)
-
-
-def store_serial(db):
-    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-    try:
-        return c.execute("SELECT value FROM serial").fetchone()[0]
-    finally:
-        c.close()
+    """The time (monotonic) when the server first answers a serial other than old, or None."""
+    ok = wait(lambda: (lambda s: s is not None and s != old)(soa_serial(port)), timeout, 0.0005)
+    return time.monotonic() if ok else None
 
 
 def ixfr_dnsd(prim, sec):
@@ -359,13 +354,15 @@ def ixfr_dnsd(prim, sec):
     box = {}
     stop = threading.Event()
 
-    def watch():  # the commit: the store's serial moves
-        s0 = store_serial(prim.db)
+    def watch():  # the commit: the store's serial moves (each SELECT reads the latest commit)
+        c = sqlite3.connect(f"file:{prim.db}?mode=ro", uri=True, timeout=5, isolation_level=None)
+        s0 = c.execute("SELECT value FROM serial").fetchone()[0]
         while not stop.is_set():
-            if store_serial(prim.db) != s0:
+            if c.execute("SELECT value FROM serial").fetchone()[0] != s0:
                 box["commit"] = time.monotonic()
-                return
+                break
             time.sleep(0.001)
+        c.close()
     th = threading.Thread(target=watch)
     th.start()
     before = sec_count(sec, "IXFR")
@@ -446,23 +443,23 @@ def load(prim, d, work):
     out = {}
     qf = os.path.join(d, "q-uniform.txt")
     for with_axfr in (False, True):
-        stop = threading.Event()
         done = []
         tag = "axfr" if with_axfr else "idle"
         for mode in ("fixed", "sat"):
             done.clear()
-            stop.clear()
-            th = None
-            if with_axfr:
-                th = threading.Thread(target=lambda: subprocess_reader(prim.port, stop, done))
-                th.start()
-                time.sleep(0.5)
+            child = None
+            if with_axfr:  # one process reading AXFRs back to back, at nice 19 on CPU 1
+                child = subprocess.Popen(["taskset", "-c", "1", "nice", "-n", "19", sys.executable, __file__,
+                                          "--axfr-loop", str(prim.port), SECRET, str(SECONDS + 30)],
+                                         stdout=subprocess.PIPE, text=True)
+                time.sleep(1.0)  # its start (Python, dnspython) before dnsperf's
             vf = os.path.join(work, "dnsperf.out")
             r = bench.dnsperf(prim.port, qf, SECONDS, qps=FIXED_QPS if mode == "fixed" else None,
                               verbose=vf if mode == "fixed" else None)
-            stop.set()
-            if th:
-                th.join()
+            if child:
+                child.send_signal(signal.SIGTERM)
+                out_, _ = child.communicate()
+                done[:] = json.loads(out_.strip().splitlines()[-1])
             m = {"qps": r["qps_answered"], "lost": r["lost"], "axfrs_meanwhile": len(done)}
             if mode == "fixed":
                 m.update({p: r.get(p, 0) * 1000 for p in ("p50", "p99", "p99.9")})
@@ -471,21 +468,10 @@ def load(prim, d, work):
     return out
 
 
-def subprocess_reader(port, stop, done):
-    """AXFRs back to back by a child process on CPU 1 at nice 19 (the raw client), until stop."""
-    while not stop.is_set():
-        r = subprocess.run(["taskset", "-c", "1", "nice", "-n", "19", sys.executable, __file__, "--axfr", str(port),
-                            SECRET], capture_output=True, text=True)
-        if r.returncode == 0:
-            done.append(json.loads(r.stdout))
-        elif not stop.is_set():
-            raise RuntimeError("axfr reader: " + r.stderr[-500:])
-
-
 def dump_zone(port, path):
     """dnsd's zone by AXFR (kdig) as a zone file for Knot: records only, the closing SOA left out."""
     r = subprocess.run(["kdig", "@127.0.0.1", "-p", str(port), "-y", f"hmac-sha256:{KEYNAME}:{SECRET}", "+nocomments",
-                        "+nostats", "+noquestion", "+nottlunits", ZONE, "AXFR"], capture_output=True, text=True, check=True)
+                        "+nostats", "+noquestion", ZONE, "AXFR"], capture_output=True, text=True, check=True)
     lines = [l for l in r.stdout.splitlines() if l and not l.startswith(";") and "\tTSIG\t" not in l
              and " TSIG " not in l]
     soas = [i for i, l in enumerate(lines) if re.search(r"\sSOA\s", l)]
@@ -528,7 +514,7 @@ def render(r):
             return med([x[k] for x in side["raw"]])
         out += [f"## {int(size):,} domains ({e['records']:,} records)", "",
                 "| | dnsd | Knot | dnsd/Knot |", "|---|---|---|---|"]
-        rows = [("full transfer to a Knot secondary (its log)", fmt_s(m(D, "log_s")), fmt_s(m(K, "log_s")),
+        rows = [] if not D["full"] else [("full transfer to a Knot secondary (its log)", fmt_s(m(D, "log_s")), fmt_s(m(K, "log_s")),
                  ratio(m(D, "log_s"), m(K, "log_s"))),
                 ("secondary start until it serves the serial", fmt_s(m(D, "start_to_serving_s")),
                  fmt_s(m(K, "start_to_serving_s")), ratio(m(D, "start_to_serving_s"), m(K, "start_to_serving_s"))),
@@ -540,7 +526,7 @@ def render(r):
                 ("raw: MB/s", f"{mr(D, 'bytes') / mr(D, 's') / 1e6:.0f}", f"{mr(K, 'bytes') / mr(K, 's') / 1e6:.0f}",
                  ratio(mr(K, 's'), mr(D, 's')) + " (inverse: speed)")]
         dx, kx = D.get("ixfr") or {}, K.get("ixfr") or {}
-        rows += [("IXFR after 1,000 keys rotated: commit until the primary serves it",
+        rows += [] if not dx else [("IXFR after 1,000 keys rotated: commit until the primary serves it",
                   fmt_s(dx.get("commit_to_primary_s")), fmt_s(kx.get("commit_to_primary_s")),
                   ratio(dx.get("commit_to_primary_s"), kx.get("commit_to_primary_s"))),
                  ("... commit until the secondary serves it (end to end)", fmt_s(dx.get("commit_to_secondary_s")),
@@ -550,7 +536,7 @@ def render(r):
                   ratio(dx.get("ixfr_log_s"), kx.get("ixfr_log_s"))),
                  ("... its bytes", f"{dx.get('ixfr_bytes') or 0:,}", f"{kx.get('ixfr_bytes') or 0:,}",
                   ratio(dx.get("ixfr_bytes"), kx.get("ixfr_bytes")))]
-        for k, label in (("fixed", f"at {r['env']['FIXED_QPS']:,} qps"), ("sat", "saturated")):
+        for k, label in (("fixed", f"at {r['env']['FIXED_QPS']:,} qps"), ("sat", "saturated")) if "load" in D else ():
             for w in ("idle", "axfr"):
                 a, b = D["load"][f"{k}_{w}"], K["load"][f"{k}_{w}"]
                 what = "alone" if w == "idle" else f"while serving AXFRs back to back ({a['axfrs_meanwhile']} / {b['axfrs_meanwhile']})"
@@ -560,7 +546,7 @@ def render(r):
                     rows.append((f"... p99 latency", f"{a['p99']:.3f} ms", f"{b['p99']:.3f} ms", ratio(a["p99"], b["p99"])))
                 rows.append(("... lost", f"{a['lost']:.0f}", f"{b['lost']:.0f}", ""))
         out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows] + [""]
-        out += [f"dnsd's rotation: {dx.get('published')} keys published by one `maintain` "
+        out += [] if not dx else [f"dnsd's rotation: {dx.get('published')} keys published by one `maintain` "
                 f"(key generation and commit {fmt_s(dx.get('keygen_and_commit_s'))}); Knot: the same "
                 f"{kx.get('changes')} record changes in one `knotc` transaction (`zone-commit` returned after "
                 f"{fmt_s(kx.get('commit_call_s'))}).", ""]
@@ -575,11 +561,20 @@ def stop_all(*_):
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "--axfr":  # the raw reader, as a child process
+    if len(sys.argv) == 5 and sys.argv[1] == "--axfr-loop":  # the raw reader, as a child process
         global SECRET
         SECRET = sys.argv[3]
-        t, msgs, rrs, total = axfr_raw(int(sys.argv[2]))
-        print(json.dumps({"s": t, "messages": msgs, "records": rrs, "bytes": total}))
+        end = time.monotonic() + float(sys.argv[4])
+        done = []
+        stop = []
+        signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+        while not stop and time.monotonic() < end:
+            try:
+                done.append(axfr_raw(int(sys.argv[2])))
+            except (OSError, RuntimeError):
+                if not stop:
+                    raise
+        print(json.dumps(done))
         return
     if len(sys.argv) == 3 and sys.argv[1] == "--render":
         print(render(json.load(open(sys.argv[2]))))
@@ -625,7 +620,7 @@ def main():
                 raise RuntimeError("Knot did not load dnsd's zone: "
                                    + open(os.path.join(prim["knot"].work, "log")).read()[-1500:])
             e = {"records": nrec, "dnsd": {"full": [], "raw": []}, "knot": {"full": [], "raw": []}}
-            for rnd in range(ROUNDS):
+            for rnd in range(ROUNDS if "full" in STEPS else 0):
                 for k in (["dnsd", "knot"] if rnd % 2 == 0 else ["knot", "dnsd"]):
                     log(f"{size} round {rnd + 1}/{ROUNDS}: {k} full transfer")
                     last = rnd == ROUNDS - 1
@@ -639,16 +634,17 @@ def main():
                     log(f"  raw {raw}")
                     if not last:
                         sec[k].stop()
-            log(f"{size}: dnsd IXFR after 1,000 rotated keys")
-            e["dnsd"]["ixfr"] = ixfr_dnsd(prim["dnsd"], sec["dnsd"])
-            log(f"  {e['dnsd']['ixfr']}")
-            dels, adds = ixfr_diff(prim["dnsd"].port, e["dnsd"]["ixfr"]["old"])
-            log(f"{size}: Knot IXFR after the same {len(dels)} deletions and {len(adds)} additions")
-            e["knot"]["ixfr"] = ixfr_knot(prim["knot"], sec["knot"], dels, adds)
-            log(f"  {e['knot']['ixfr']}")
+            if "ixfr" in STEPS and "full" in STEPS:
+                log(f"{size}: dnsd IXFR after 1,000 rotated keys")
+                e["dnsd"]["ixfr"] = ixfr_dnsd(prim["dnsd"], sec["dnsd"])
+                log(f"  {e['dnsd']['ixfr']}")
+                dels, adds = ixfr_diff(prim["dnsd"].port, e["dnsd"]["ixfr"]["old"])
+                log(f"{size}: Knot IXFR after the same {len(dels)} deletions and {len(adds)} additions")
+                e["knot"]["ixfr"] = ixfr_knot(prim["knot"], sec["knot"], dels, adds)
+                log(f"  {e['knot']['ixfr']}")
             for k in ("dnsd", "knot"):
                 sec[k].stop()
-            for k in ("dnsd", "knot"):
+            for k in ("dnsd", "knot") if "load" in STEPS else ():
                 log(f"{size}: {k} queries with and without AXFRs")
                 e[k]["load"] = load(prim[k], d, work)
                 log(f"  {e[k]['load']}")
