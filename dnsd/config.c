@@ -360,7 +360,7 @@ int config_option(struct config *c, const char *name, const char *val, int depth
 		}
 		c->nnotify++;
 	} else if (!strcmp(name, "xfr-max")) {
-		if (parse_uint(val, 1, 10000, &c->xfr_max))
+		if (parse_uint(val, 1, NET_MAX_XFR, &c->xfr_max))
 			goto bad;
 	} else if (!strcmp(name, "ixfr-max-age")) {
 		if (parse_uint(val, 1, 315360000, &c->ixfr_max_age))
