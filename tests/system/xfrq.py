@@ -13,10 +13,11 @@
       answer line per line, in order.
   xfrq.py same PORT_A PORT_B FILE
       asks both servers (127.0.0.1, over TCP, no recursion) each "NAME TYPE" line
-      of FILE and compares: rcode, the AA bit, the answer section (each RRset with
-      its TTL and rdatas, sorted), and for a negative answer (NXDOMAIN, or NOERROR
-      with no answer) the SOA in the authority section. Prints one line per
-      difference and exits 1 if there is any; prints the count compared.
+      of FILE (names in the zone) and compares: rcode, the AA bit (which both must
+      set), the answer section (each RRset with its TTL and rdatas, sorted), and for
+      a negative answer (NXDOMAIN, or NOERROR with no answer) the SOA in the
+      authority section. Prints one line per difference and exits 1 if there is
+      any; prints the count compared.
   xfrq.py serial PORT ZONE
       the SOA serial the server answers (AA set), or "none".
   xfrq.py stop-mid-transfer PORT PIDFILE READYFILE SECONDS
@@ -180,7 +181,7 @@ def cmd_same(a):
             sb = summary(ask(pb, f[0], f[1]))
         except Exception as e:
             sb = {"error": type(e).__name__}
-        if sa != sb:
+        if sa != sb or not sa.get("aa"):  # every name asked is in the zone: AA is required
             bad += 1
             if bad <= 10:
                 print("%s %s differs:\n  %d: %s\n  %d: %s" % (f[0], f[1], pa, sa, pb, sb))
