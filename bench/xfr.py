@@ -21,7 +21,8 @@ then once per primary, with its secondary current:
            AXFRs read back to back (the raw client, at nice 19 on CPU 1) during the run.
 
 Environment: SIZES (default "1000000"), ROUNDS (default 2), BENCH_SECONDS (default 10),
-FIXED_QPS (default 30000), STEPS (default "full ixfr load"; ixfr needs full), BENCH_WORK, BENCH_OUT (default bench/results; files xfr-DATE.json
+FIXED_QPS (default 30000), STEPS (default "full ixfr load"; ixfr needs full), XFR_KEYS (keys
+rotated for the IXFR, default 1000), BENCH_WORK, BENCH_OUT (default bench/results; files xfr-DATE.json
 and .md). Develop with SIZES=10000 ROUNDS=1 BENCH_SECONDS=3.
 """
 import base64, json, os, re, shutil, signal, socket, sqlite3, struct, subprocess, sys, tempfile, threading, time
@@ -37,6 +38,7 @@ ROUNDS = int(os.environ.get("ROUNDS", "2"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 FIXED_QPS = int(os.environ.get("FIXED_QPS", "30000"))
 STEPS = os.environ.get("STEPS", "full ixfr load").split()
+KEYS = int(os.environ.get("XFR_KEYS", "1000"))  # keys rotated for the IXFR
 ZONE = servers.ZONE
 KEYNAME = "bench-key"
 SECRET = base64.b64encode(os.urandom(32)).decode()
@@ -241,6 +243,16 @@ acl:
         self.run(["knotd", "-c", conf], "1")
         return t0
 
+    def updated_line(self, n):
+        """Seconds of the n-th 'refresh, ..., zone updated, S seconds' line of its log (the whole
+        refresh: SOA query, transfer, applying it), or None."""
+        try:
+            lines = [l for l in open(os.path.join(self.work, "log")) if "zone updated" in l]
+        except OSError:
+            return None
+        m = re.search(r"zone updated, ([\d.]+) seconds", lines[n - 1]) if len(lines) >= n else None
+        return float(m.group(1)) if m else None
+
     def xfr_line(self, kind, n=1):
         """The n-th 'KIND, incoming, ... finished' line of its log: (seconds, messages, bytes), or None."""
         try:
@@ -366,7 +378,8 @@ def ixfr_dnsd(prim, sec):
     th = threading.Thread(target=watch)
     th.start()
     before = sec_count(sec, "IXFR")
-    r = prim.ctl("maintain", "--max-keys", "1000", env=dict(os.environ, DNSD_NOW=str(int(time.time()) + 1)))
+    upd = sec_updates(sec)
+    r = prim.ctl("maintain", "--max-keys", str(KEYS), env=dict(os.environ, DNSD_NOW=str(int(time.time()) + 1)))
     t_exit = time.monotonic()
     stop.set()
     th.join()
@@ -376,12 +389,20 @@ def ixfr_dnsd(prim, sec):
     tp = poll_serial_change(prim.port, old, 60)
     ts = poll_serial_change(sec.port, old, 600)
     line = wait(lambda: sec.xfr_line("IXFR", before + 1), 10, 0.05)
+    applied = wait(lambda: sec.updated_line(upd + 1), 10, 0.05)
     new = soa_serial(prim.port)
     published = int(re.search(r"(\d+) published", r.stdout).group(1)) if re.search(r"(\d+) published", r.stdout) else None
     return {"published": published, "keygen_and_commit_s": tc - t_gen0, "maintain_exit_after_commit_s": t_exit - tc,
             "commit_to_primary_s": tp - tc if tp else None, "commit_to_secondary_s": ts - tc if ts else None,
             "ixfr_log_s": line[0] if line else None, "ixfr_messages": line[1] if line else None,
-            "ixfr_bytes": line[2] if line else None, "old": old, "new": new}
+            "ixfr_bytes": line[2] if line else None, "secondary_refresh_s": applied, "old": old, "new": new}
+
+
+def sec_updates(sec):
+    try:
+        return len([l for l in open(os.path.join(sec.work, "log")) if "zone updated" in l])
+    except OSError:
+        return 0
 
 
 def sec_count(sec, kind):
@@ -421,6 +442,7 @@ def ixfr_knot(prim, sec, dels, adds):
     """The same changes in one knotc transaction; times from before zone-commit."""
     old = soa_serial(prim.port)
     before = sec_count(sec, "IXFR")
+    upd = sec_updates(sec)
     prim.knotc("zone-begin", ZONE)
     for o, ttl, t, rd in dels:
         prim.knotc("zone-unset", ZONE, o, t, rd)
@@ -432,7 +454,8 @@ def ixfr_knot(prim, sec, dels, adds):
     tp = poll_serial_change(prim.port, old, 60)
     ts = poll_serial_change(sec.port, old, 600)
     line = wait(lambda: sec.xfr_line("IXFR", before + 1), 10, 0.05)
-    return {"changes": len(dels) + len(adds), "commit_call_s": t_ret - tc,
+    applied = wait(lambda: sec.updated_line(upd + 1), 10, 0.05)
+    return {"changes": len(dels) + len(adds), "commit_call_s": t_ret - tc, "secondary_refresh_s": applied,
             "commit_to_primary_s": tp - tc if tp else None, "commit_to_secondary_s": ts - tc if ts else None,
             "ixfr_log_s": line[0] if line else None, "ixfr_messages": line[1] if line else None,
             "ixfr_bytes": line[2] if line else None}
@@ -526,7 +549,7 @@ def render(r):
                 ("raw: MB/s", f"{mr(D, 'bytes') / mr(D, 's') / 1e6:.0f}", f"{mr(K, 'bytes') / mr(K, 's') / 1e6:.0f}",
                  ratio(mr(K, 's'), mr(D, 's')) + " (inverse: speed)")]
         dx, kx = D.get("ixfr") or {}, K.get("ixfr") or {}
-        rows += [] if not dx else [("IXFR after 1,000 keys rotated: commit until the primary serves it",
+        rows += [] if not dx else [(f"IXFR after {dx.get('published') or 0:,} keys rotated: commit until the primary serves it",
                   fmt_s(dx.get("commit_to_primary_s")), fmt_s(kx.get("commit_to_primary_s")),
                   ratio(dx.get("commit_to_primary_s"), kx.get("commit_to_primary_s"))),
                  ("... commit until the secondary serves it (end to end)", fmt_s(dx.get("commit_to_secondary_s")),
@@ -534,12 +557,16 @@ def render(r):
                   ratio(dx.get("commit_to_secondary_s"), kx.get("commit_to_secondary_s"))),
                  ("... the IXFR (secondary's log)", fmt_s(dx.get("ixfr_log_s")), fmt_s(kx.get("ixfr_log_s")),
                   ratio(dx.get("ixfr_log_s"), kx.get("ixfr_log_s"))),
+                 ("... the secondary's refresh (its log: SOA query, IXFR, applying it)",
+                  fmt_s(dx.get("secondary_refresh_s")), fmt_s(kx.get("secondary_refresh_s")),
+                  ratio(dx.get("secondary_refresh_s"), kx.get("secondary_refresh_s"))),
                  ("... its bytes", f"{dx.get('ixfr_bytes') or 0:,}", f"{kx.get('ixfr_bytes') or 0:,}",
                   ratio(dx.get("ixfr_bytes"), kx.get("ixfr_bytes")))]
         for k, label in (("fixed", f"at {r['env']['FIXED_QPS']:,} qps"), ("sat", "saturated")) if "load" in D else ():
             for w in ("idle", "axfr"):
                 a, b = D["load"][f"{k}_{w}"], K["load"][f"{k}_{w}"]
-                what = "alone" if w == "idle" else f"while serving AXFRs back to back ({a['axfrs_meanwhile']} / {b['axfrs_meanwhile']})"
+                what = "alone" if w == "idle" else \
+                    f"while serving AXFRs back to back ({a['axfrs_meanwhile']} / {b['axfrs_meanwhile']} finished)"
                 rows.append((f"queries {label}, {what}: answered qps", f"{a['qps']:,.0f}", f"{b['qps']:,.0f}",
                              ratio(a["qps"], b["qps"])))
                 if k == "fixed":
@@ -635,7 +662,7 @@ def main():
                     if not last:
                         sec[k].stop()
             if "ixfr" in STEPS and "full" in STEPS:
-                log(f"{size}: dnsd IXFR after 1,000 rotated keys")
+                log(f"{size}: dnsd IXFR after {KEYS:,} rotated keys")
                 e["dnsd"]["ixfr"] = ixfr_dnsd(prim["dnsd"], sec["dnsd"])
                 log(f"  {e['dnsd']['ixfr']}")
                 dels, adds = ixfr_diff(prim["dnsd"].port, e["dnsd"]["ixfr"]["old"])
