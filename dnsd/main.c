@@ -187,12 +187,14 @@ static int publish(struct server *s, struct db_edit *e)
 		return DNSD_ENOMEM;
 	}
 	nv->epoch = ++s->epoch;
-	/* The step goes into the history before the view is served: a secondary told
-	 * of the new serial finds it. */
+	__atomic_store_n(&s->sh.view, nv, __ATOMIC_RELEASE);
+	/* The change is served first; its step of the IXFR history follows (a policy
+	 * every domain inherits makes it as long as the zone), before the NOTIFY that
+	 * tells the secondaries. The old view stays whole meanwhile: what it lost is
+	 * only freed below, after a grace period. */
 	if (xfr_hist_note(s->hist, s->view, nv, (int64_t)(uv_now(&s->loop) / 1000)))
 		log_msg(LOG_WARN, "out of memory recording the change for IXFR: secondaries get "
 				  "the whole zone next time");
-	__atomic_store_n(&s->sh.view, nv, __ATOMIC_RELEASE);
 	s->view = nv;
 	if (s->npend == s->cappend) {
 		size_t nc = s->cappend ? s->cappend * 2 : 8;

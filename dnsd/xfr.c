@@ -237,15 +237,20 @@ struct diff_ctx {
 	const struct db_view *a, *b;
 	struct step *s;
 	int failed;
-	int skip_changed; /* the policy walk: domains whose object changed were done */
+	int too_big;      /* the step outgrew the history's bound */
+	size_t max_bytes;
 	struct dom_rrs x, y;
 };
 
 static void diff_domain(void *ctx, const struct db_domain *od, const struct db_domain *nd)
 {
 	struct diff_ctx *c = ctx;
-	if (c->failed)
+	if (c->failed || c->too_big)
 		return;
+	if (c->s->del_len + c->s->add_len > c->max_bytes) {
+		c->too_big = 1; /* the history could not keep it: no use going on */
+		return;
+	}
 	if (od)
 		dom_render(c->a, od, &c->x);
 	else
@@ -319,18 +324,26 @@ int xfr_hist_note(struct xfr_hist *h, const struct db_view *a, const struct db_v
 	c->a = a;
 	c->b = b;
 	c->s = s;
+	c->max_bytes = h->max_bytes;
 	db_view_diff_domains(a, b, diff_domain, c);
 	if (!c->failed && db_view_policies_differ(a, b)) {
 		/* A policy every domain of a tenant (or all) inherits: the domains whose
 		 * own object did not change may answer differently now. */
 		struct db_cursor cur = {0};
 		const struct db_domain *nd;
-		while (!c->failed && (nd = db_view_next_domain(b, &cur)))
+		while (!c->failed && !c->too_big && (nd = db_view_next_domain(b, &cur)))
 			if (db_view_by_token(a, (const uint8_t *)nd->token, 16) == nd)
 				diff_domain(c, nd, nd);
 	}
-	int failed = c->failed || !s->soa_from_len || !s->soa_to_len;
+	int failed = c->failed || !s->soa_from_len || !s->soa_to_len, too_big = c->too_big;
 	free(c);
+	if (too_big) {
+		/* Bigger than the whole history may be: a secondary behind it gets the
+		 * whole zone, which is no bigger. */
+		step_unref(s);
+		hist_clear(h);
+		return 0;
+	}
 	if (failed) {
 		step_unref(s);
 		hist_clear(h);
@@ -388,10 +401,12 @@ static int read_soa_serial(struct wire_cur *c, uint32_t *serial)
 	size_t end = c->pos + 10u + rdlen;
 	if (type != WIRE_T_SOA || end > c->len)
 		return DNSD_EFORMAT;
-	c->pos += 10;
-	if (wire_read_name(c, name) < 0 || wire_read_name(c, name) < 0 || end - c->pos < 20)
+	/* The names are read within the RDATA: an RDLENGTH too short for them must
+	 * not let the serial be read past it (or past the message). */
+	struct wire_cur rd = { c->pkt, end, c->pos + 10 };
+	if (wire_read_name(&rd, name) < 0 || wire_read_name(&rd, name) < 0 || end - rd.pos < 20)
 		return DNSD_EFORMAT;
-	*serial = wire_get32(c->pkt + c->pos);
+	*serial = wire_get32(c->pkt + rd.pos);
 	c->pos = end;
 	return 0;
 }
@@ -421,7 +436,8 @@ int xfr_parse(const struct db_view *v, const uint8_t *pkt, size_t len, struct xf
 	struct wire_cur c = {pkt, len, q.question_end};
 	uint8_t name[WIRE_MAXNAME];
 	for (unsigned i = 0; i < q.ancount; i++) {
-		if (wire_read_name(&c, name) < 0 || c.len - c.pos < 10)
+		if (wire_read_name(&c, name) < 0 || c.len - c.pos < 10 ||
+		    c.len - c.pos - 10 < wire_get16(c.pkt + c.pos + 8))
 			return DNSD_EFORMAT;
 		c.pos += 10u + wire_get16(c.pkt + c.pos + 8);
 	}

@@ -1,15 +1,21 @@
-/* fuzz_answer: a libFuzzer target over the query parser and the answer path. The
+/* fuzz_answer: a libFuzzer target over the query parser and the answer path, the
+ * transfer path (request parsing, the whole AXFR or IXFR) and TSIG verification. The
  * same file builds with gcc into a replay program (tests/fuzz/replay.c) that
  * `make test` runs over the corpus in tests/fuzz/corpus. */
 #include "answer.h"
 #include "db.h"
+#include "tsig.h"
 #include "wire.h"
+#include "xfr.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static struct db_view *view;
+static struct xfr_hist *hist;
+static struct db_view *old; /* serial 6: the history's one step leads from it to view */
+static struct tsig_keys *keys;
 
 static void add(struct db_zone *z, const char *owner, uint16_t type, const uint8_t *rd, size_t n)
 {
@@ -72,6 +78,54 @@ static void setup(void)
 	struct db_garbage g = { 0 };
 	view = db_edit_commit(e, NULL, &g);
 	db_garbage_free(&g);
+	/* A history of one step (serial 6 to 7), for IXFR. */
+	e = db_edit_begin(view, zones, 1, z);
+	set.serial = 6;
+	db_edit_settings(e, &set, 1);
+	old = db_edit_commit(e, NULL, &g);
+	hist = xfr_hist_new(1 << 20, 3600);
+	if (!old || xfr_hist_note(hist, old, view, 0))
+		abort();
+	/* A TSIG key the corpus's signed messages use. */
+	static const char kf[] = "xfr-key. hmac-sha256 aGVsbG8gZnV6emVyIHNlY3JldCBrZXk=\n";
+	FILE *f = fmemopen((void *)kf, sizeof(kf) - 1, "r");
+	char err[256];
+	if (!f || tsig_keys_parse(f, "fuzz", &keys, err, sizeof(err)))
+		abort();
+	fclose(f);
+}
+
+/* The transfer path: a request that parses is answered whole, every message
+ * within bounds. */
+static void transfer(const uint8_t *data, size_t size, uint8_t *out)
+{
+	struct xfr_req r;
+	struct tsig_ctx ctx;
+	size_t lw = size;
+	uint8_t *copy = malloc(size ? size : 1);
+	if (!copy)
+		return;
+	memcpy(copy, data, size);
+	int st = tsig_verify(keys, copy, size, 1700000000, &ctx, &lw);
+	if (st == TSIG_OK && size >= 12 && lw <= size)
+		copy[11] = (uint8_t)(copy[11] - 1); /* as net.c strips it */
+	int k = xfr_parse(view, copy, lw, &r);
+	if (k == XFR_AXFR || k == XFR_IXFR) {
+		struct xfr_stream *s = xfr_begin(view, hist, &r, copy, lw);
+		size_t n;
+		int msgs = 0;
+		while (s && (n = xfr_next(s, out, 65535, TSIG_MAX_RR)) > 0) {
+			if (n > 65535 - TSIG_MAX_RR || n < 12 || ++msgs > 1000)
+				abort();
+			if (st == TSIG_OK && tsig_sign(&ctx, out, &n, 65535, 1700000000))
+				abort();
+		}
+		xfr_end(s);
+		n = xfr_udp_answer(view, &r, copy, out, 512);
+		if (n > 512)
+			abort();
+	}
+	free(copy);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -87,5 +141,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = answer_query(view, &cfg, data, size, out, 65535, 1);
 	if (n > 65535 || (n && n < 12))
 		abort();
+	transfer(data, size, out);
 	return 0;
 }
