@@ -24,6 +24,7 @@ struct opts {
 	const char *older_than, *over, *role, *reason, *file, *selector, *active, *eligible;
 	const char *max_keys, *ed25519, *rotation_days, *rotation_spread_hours, *key_retention_days;
 	const char *export_dir, *export_command;
+	const char *resolver; /* check --resolver ADDR[:PORT] */
 	const char *config; /* --config FILE; the settings above may come from it */
 	const char *pos[8];
 	int npos;
@@ -132,6 +133,10 @@ char *export_dir(struct ctx *c);
 /* Judges a path dnsdctl is about to act on (fsafe_check) and fails the command,
  * naming what, when another user could change it. */
 void need_safe(struct ctx *c, const char *what, const char *path, int flags);
+
+/* "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53" into an address and a port
+ * (53 when not given); 0, or -1 when it is not one. */
+int ctl_parse_addr(const char *in, char *addr, size_t n, int *port);
 
 /* keyctl.c: the key lifecycle */
 void cmd_key(struct ctx *c);

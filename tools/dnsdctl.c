@@ -1,6 +1,7 @@
 /* dnsdctl: manages the tenant store that dnsd answers from: tenants, customer
  * domains, DKIM keys and policies. Every write is one transaction; slow work (key
  * generation) happens before it opens; a failing command changes nothing. */
+#include "check.h"
 #include "ctl.h"
 #include "db.h"
 #include "err.h"
@@ -62,6 +63,10 @@ static void usage(void)
 	       "  maintain [--max-keys N]       the job (run by dnsd-maintain.timer): revoke, activate and\n"
 	       "                                publish due keys in one batch, purge removed domains,\n"
 	       "                                rewrite the exports\n"
+	       "  check DOMAIN [--resolver ADDR[:PORT]] [--json]\n"
+	       "                                look the customer's records up through a recursive\n"
+	       "                                resolver (default: /etc/resolv.conf's): what is wrong\n"
+	       "                                and how to fix it, and the way of sending safe now\n"
 	       "  status                        store, zone, serial, counts\n"
 	       "  backup FILE                   a consistent copy of the store (never over a file)\n"
 	       "  restore FILE                  put a backup back while dnsd runs: one transaction,\n"
@@ -81,7 +86,8 @@ static void usage(void)
 	       "DNSD_NOW      seconds since the epoch: the clock, for tests\n"
 	       "\n"
 	       "Exit status: 0 done; 1 error (nothing changed); 2 usage; 3 the store change is\n"
-	       "committed but the exports or the export command failed.\n");
+	       "committed but the exports or the export command failed; 4 (check) a required\n"
+	       "record is not in place.\n");
 	exit(0);
 }
 
@@ -102,7 +108,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		O("--eligible", eligible), O("--max-keys", max_keys), O("--ed25519", ed25519),
 		O("--rotation-days", rotation_days), O("--rotation-spread-hours", rotation_spread_hours),
 		O("--key-retention-days", key_retention_days), O("--export-dir", export_dir),
-		O("--export-command", export_command), O("--config", config),
+		O("--export-command", export_command), O("--config", config), O("--resolver", resolver),
 #undef O
 	};
 	o->db = getenv("DNSD_DB");
@@ -1149,6 +1155,8 @@ int main(int argc, char **argv)
 		cmd_import(&c);
 	else if (!strcmp(cmd, "status"))
 		cmd_status(&c);
+	else if (!strcmp(cmd, "check"))
+		cmd_check(&c);
 	else
 		die_usage("unknown command '%s'", cmd);
 	if (fflush(stdout) || ferror(stdout))

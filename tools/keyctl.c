@@ -852,7 +852,7 @@ void cmd_slot(struct ctx *c)
 /* ---- name servers ---- */
 
 /* "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53". */
-static int parse_addr(const char *in, char *addr, size_t n, int *port)
+int ctl_parse_addr(const char *in, char *addr, size_t n, int *port)
 {
 	unsigned char buf[16];
 	*port = 53;
@@ -982,7 +982,7 @@ void cmd_ns(struct ctx *c)
 		size_t nl = strlen(nm);
 		if (!nl || nl > 100 || strspn(nm, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != nl)
 			fail(NULL, "invalid name server name '%s': letters, digits, '.', '-', '_'", nm);
-		if (parse_addr(c->o.pos[3], addr, sizeof(addr), &port))
+		if (ctl_parse_addr(c->o.pos[3], addr, sizeof(addr), &port))
 			fail(NULL, "invalid address '%s': an IPv4 or IPv6 address, optionally with :PORT ([v6]:PORT)",
 			     c->o.pos[3]);
 		open_store(c, 0);

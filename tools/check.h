@@ -1,0 +1,83 @@
+/* check: what dnsdctl check finds for a customer domain: each record the
+ * customer adds, looked up through a recursive resolver, judged, and the way
+ * of sending that is safe for the domain now. */
+#ifndef DNSD_CHECK_H
+#define DNSD_CHECK_H
+#include "ctl.h"
+#include <ldns/ldns.h>
+
+#define CHECK_CHAIN_MAX 8
+#define CHECK_REC_MAX	(MAX_SLOTS + 2)
+#define CHECK_KEYS_MAX	16
+#define CHECK_OTHER_MAX 64
+#define CHECK_WARN_MAX	8
+
+/* Exit status of a check that found a required record not in place. */
+#define EXIT_CHECK 4
+
+enum check_outcome {
+	CO_IN_PLACE,  /* the CNAME points where it should */
+	CO_FLATTENED, /* no CNAME, but what dnsd serves now: a flattening host, or a copy */
+	CO_MISSING,   /* nothing at the name */
+	CO_WRONG,     /* a CNAME to another target */
+	CO_STALE,     /* a copy of an older key or policy */
+	CO_OTHER,     /* content that dnsd never served */
+	CO_OWN_DMARC, /* _dmarc not delegated: the customer's own DMARC record */
+	CO_ERROR,     /* the lookup failed */
+};
+extern const char *const check_outcome_name[];
+
+/* The ways of sending on behalf of a customer. */
+enum check_way { CW_ALIGNED, CW_DKIM, CW_PLATFORM };
+extern const char *const check_way_name[];
+
+struct check_record {
+	char name[600], expect[600]; /* absolute, lowercase */
+	const char *purpose;	     /* dkim, return-path, dmarc */
+	char selector[64];
+	int64_t slot_id;
+	int optional, active, eligible;
+	enum check_outcome out;
+	char chain[CHECK_CHAIN_MAX][300];
+	int nchain;
+	char found[2200], detail[600], hint[800];
+};
+
+struct check_key {
+	char pub[1100], state[16], selector[64], when[64];
+};
+
+struct check_domain {
+	int64_t id;
+	char name[256], token[32], rp[64], zone[256];
+	struct check_record rec[CHECK_REC_MAX];
+	int nrec, has_active;
+	struct check_key keys[CHECK_KEYS_MAX]; /* retired and revoked */
+	int nkeys;
+	struct {
+		char name[256], token[32];
+	} other_tokens[CHECK_OTHER_MAX]; /* the tenant's other domains */
+	int nother;
+	/* results */
+	int all_ok, errors, nwarn;
+	enum check_way way;
+	char warn[CHECK_WARN_MAX][400];
+};
+
+/* 1 when the outcome counts as in place (a CNAME, or a flattened copy). */
+int check_outcome_ok(enum check_outcome o);
+/* A recursive resolver: spec "ADDR[:PORT]", or NULL for the system's
+ * (/etc/resolv.conf). NULL with why on failure. */
+ldns_resolver *check_resolver(const char *spec, char *why, size_t n);
+/* Fills d with the records the domain's customer adds, its old keys and the
+ * tenant's other codes, from the store. */
+void check_load(struct ctx *c, const struct domain_row *row, struct check_domain *d);
+/* Looks every record of d up through r and judges them (network only; no
+ * store access, so that it can run in a thread). */
+void check_run(ldns_resolver *r, struct check_domain *d);
+/* Prints the result, as text or JSON. */
+void check_print(const struct check_domain *d, int json);
+/* dnsdctl check DOMAIN | --all */
+void cmd_check(struct ctx *c);
+
+#endif
