@@ -141,8 +141,8 @@ test-plain: test-deps
 	@$(MAKE) --no-print-directory all unit
 	@tests/run
 
-# dnsd to sbin, dnsdctl to bin, the systemd units (the server, and the key
-# lifecycle job with its timer), the users (sysusers.d) and directories
+# dnsd to sbin, dnsdctl to bin, the systemd units (the server, the key
+# lifecycle job and the check of the customers' records, each with its timer), the users (sysusers.d) and directories
 # (tmpfiles.d) of the layout docs/security.md describes, the docs; the example
 # settings only where none exist yet. The units name the installed paths, so
 # PREFIX is written into them.
@@ -168,6 +168,7 @@ install: all
 		systemd-tmpfiles --create $(PREFIX)/lib/tmpfiles.d/dnsd.conf && \
 		systemctl daemon-reload; fi
 	@echo "installed; enable the key lifecycle job with: systemctl enable --now dnsd-maintain.timer"
+	@echo "and the check of the customers' records with: systemctl enable --now dnsd-check.timer"
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

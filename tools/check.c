@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <ldns/ldns.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -707,7 +708,19 @@ void check_print(const struct check_domain *d, int json)
 			printf("%s", i ? ", " : "");
 			json_str(stdout, d->warn[i]);
 		}
-		printf("]}\n");
+		printf("], \"changes\": [");
+		for (int i = 0; i < d->nchanges; i++) {
+			printf("%s", i ? ", " : "");
+			json_str(stdout, d->changes[i]);
+		}
+		printf("]");
+		f = 0;
+		if (d->state[0]) {
+			char t[40];
+			json_kv(stdout, &f, "state", d->state);
+			json_kv(stdout, &f, "since", fmt_time(d->since, t, sizeof(t)));
+		}
+		printf("}\n");
 		return;
 	}
 	printf("%s (code %s):\n", shown(d->name), d->token);
@@ -738,6 +751,12 @@ void check_print(const struct check_domain *d, int json)
 		       "; DKIM for the domain needs its selector records in place", "");
 	printf("\n  %s\n", d->all_ok ? "every required record is in place"
 				     : "not every required record is in place");
+	if (d->state[0]) {
+		char t[40];
+		printf("  state: %s since %s\n", d->state, fmt_time(d->since, t, sizeof(t)));
+	}
+	for (int i = 0; i < d->nchanges; i++)
+		printf("  changed: %s\n", shown(d->changes[i]));
 }
 
 /* ---- from the store ---- */
@@ -814,11 +833,287 @@ void check_load(struct ctx *c, const struct domain_row *row, struct check_domain
 	sqlite3_finalize(st);
 }
 
+/* ---- state ---- */
+
+static void change(struct check_domain *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void change(struct check_domain *d, const char *fmt, ...)
+{
+	if (d->nchanges >= (int)(sizeof(d->changes) / sizeof(d->changes[0])))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->changes[d->nchanges++], sizeof(d->changes[0]), fmt, ap);
+	va_end(ap);
+}
+
+static void event(struct ctx *c, int64_t domain_id, const char *name, const char *ev,
+		  const char *outcome, int64_t now, const char *cause)
+{
+	sqlite3_stmt *st =
+		prep(c, "INSERT INTO check_events(domain_id, name, event, outcome, at, cause) "
+			"VALUES (?, ?, ?, ?, ?, ?)");
+	sqlite3_bind_int64(st, 1, domain_id);
+	if (name)
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ev, -1, SQLITE_STATIC);
+	if (outcome)
+		sqlite3_bind_text(st, 4, outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_text(st, 6, cause, -1, SQLITE_STATIC);
+	run(c, st);
+}
+
+/* The next state from the last one and whether the record (or domain) is in
+ * place now: verified; drifted once verified and no longer; else pending. */
+static const char *next_state(const char *old, int ok)
+{
+	if (ok)
+		return "verified";
+	return old && (!strcmp(old, "verified") || !strcmp(old, "drifted")) ? "drifted" : "pending";
+}
+
+void check_save(struct ctx *c, struct check_domain *d, int64_t now)
+{
+	char cause[700];
+	d->nchanges = 0;
+	begin(c);
+	for (int i = 0; i < d->nrec; i++) {
+		struct check_record *x = &d->rec[i];
+		if (x->out == CO_ERROR)
+			continue;
+		int ok = check_outcome_ok(x->out);
+		const char *outn = check_outcome_name[x->out];
+		char *old = one_text(
+			c, q(c, "SELECT state FROM record_checks WHERE domain_id = ? AND name = ?",
+			     "is", d->id, x->name));
+		const char *st = next_state(old, ok);
+		snprintf(cause, sizeof(cause), "check: %s: %s", outn, x->detail);
+		if (!old || strcmp(old, st)) {
+			event(c, d->id, x->name, st, outn, now, cause);
+			change(d, "%s: %s %s -> %s (%s)", d->name, x->name, old ? old : "new", st,
+			       outn);
+		}
+		run(c, q(c,
+			 "INSERT INTO record_checks(domain_id, name, purpose, state, outcome, "
+			 "detail, since, checked_at, "
+			 "verified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, CASE WHEN ?8 THEN "
+			 "?7 END) "
+			 "ON CONFLICT (domain_id, name) DO UPDATE SET state = ?4, outcome = ?5, "
+			 "detail = ?6, "
+			 "since = CASE WHEN state = ?4 THEN since ELSE ?7 END, checked_at = ?7, "
+			 "verified_at = CASE WHEN ?8 THEN ?7 ELSE verified_at END",
+			 "isssssii", d->id, x->name, x->purpose, st, outn, x->detail, now,
+			 (int64_t)ok));
+		free(old);
+		/* The key lifecycle activates keys only in eligible slots: a slot is
+		 * eligible while its record is in place. */
+		if (!strcmp(x->purpose, "dkim") && x->slot_id) {
+			run(c,
+			    q(c, "UPDATE slots SET eligible = ?1 WHERE id = ?2 AND eligible != ?1",
+			      "ii", (int64_t)ok, x->slot_id));
+			if (sqlite3_changes(c->db)) {
+				event(c, d->id, x->name, ok ? "eligible" : "ineligible", outn, now,
+				      cause);
+				change(d, "%s: slot %s %s", d->name, x->selector,
+				       ok ? "eligible again (its record is in place)"
+					  : "not eligible: no key activates there until its record "
+					    "is in place");
+			}
+		}
+	}
+	char *old = one_text(
+		c, q(c, "SELECT state FROM domain_checks WHERE domain_id = ?", "i", d->id));
+	const char *st =
+		d->errors && !d->all_ok ? (old ? old : "pending") : next_state(old, d->all_ok);
+	int64_t again = d->errors && !d->all_ok	  ? CHECK_AGAIN_FAILED
+			: !strcmp(st, "verified") ? CHECK_AGAIN_VERIFIED
+			: !strcmp(st, "drifted")  ? CHECK_AGAIN_DRIFTED
+						  : CHECK_AGAIN_PENDING;
+	if (again > CHECK_AGAIN_PENDING && one_int(c,
+						   q(c,
+						     "SELECT count(*) FROM keys k JOIN slots s ON "
+						     "s.id = k.slot_id WHERE s.domain_id = ? AND "
+						     "k.state = 'published'",
+						     "i", d->id),
+						   0))
+		again = CHECK_AGAIN_PENDING;
+	if (!old || strcmp(old, st)) {
+		snprintf(cause, sizeof(cause), "check: %s",
+			 d->all_ok ? "every required record in place"
+				   : "a required record is not in place");
+		event(c, d->id, NULL, st, NULL, now, cause);
+		change(d, "%s: %s -> %s", d->name, old ? old : "new", st);
+	}
+	run(c,
+	    q(c,
+	      "INSERT INTO domain_checks(domain_id, state, way, since, checked_at, verified_at, "
+	      "next_at) "
+	      "VALUES (?1, ?2, ?3, ?4, ?4, CASE WHEN ?5 THEN ?4 END, ?6) ON CONFLICT (domain_id) "
+	      "DO UPDATE SET "
+	      "state = ?2, way = ?3, since = CASE WHEN state = ?2 THEN since ELSE ?4 END, "
+	      "checked_at = ?4, "
+	      "verified_at = CASE WHEN ?5 THEN ?4 ELSE verified_at END, next_at = ?6",
+	      "issiii", d->id, st, check_way_name[d->way], now, (int64_t)d->all_ok, now + again));
+	free(old);
+	commit(c);
+	snprintf(d->state, sizeof(d->state), "%s", st);
+	d->since = one_int(
+		c, q(c, "SELECT since FROM domain_checks WHERE domain_id = ?", "i", d->id), now);
+}
+
+/* ---- check --all ---- */
+
+struct pool {
+	struct check_domain **d;
+	int n, next, errors;
+	const char *spec;
+	double rate;
+	struct timespec pace; /* when the next domain may start */
+	pthread_mutex_t mu;
+	char why[300];
+};
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+	char why[300];
+	ldns_resolver *r = check_resolver(p->spec, why, sizeof(why));
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		int i = p->next < p->n && r ? p->next++ : -1;
+		struct timespec at = p->pace, now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (at.tv_sec < now.tv_sec || (at.tv_sec == now.tv_sec && at.tv_nsec < now.tv_nsec))
+			at = now;
+		if (i >= 0) {
+			long step = (long)(1e9 / p->rate);
+			p->pace.tv_sec = at.tv_sec + (at.tv_nsec + step) / 1000000000L;
+			p->pace.tv_nsec = (at.tv_nsec + step) % 1000000000L;
+		}
+		if (!r && !p->errors++)
+			snprintf(p->why, sizeof(p->why), "%s", why);
+		pthread_mutex_unlock(&p->mu);
+		if (i < 0)
+			break;
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+		check_run(r, p->d[i]);
+	}
+	if (r)
+		ldns_resolver_deep_free(r);
+	return NULL;
+}
+
+void cmd_check_all(struct ctx *c)
+{
+	long conc = num_arg(c, c->o.concurrency, "--concurrency", 1, 256, 32);
+	long rate = num_arg(c, c->o.rate, "--rate", 1, 100000, 20);
+	long max = num_arg(c, c->o.max_domains, "--max-domains", 1, 100000000, 10000);
+	char why[300];
+	open_store(c, 0);
+	/* The resolver is read once here, so that a bad one fails before any work. */
+	ldns_resolver *r0 = check_resolver(c->o.resolver, why, sizeof(why));
+	if (!r0)
+		fail(c, "%s", why);
+	ldns_resolver_deep_free(r0);
+	struct pool p = {.spec = c->o.resolver, .rate = (double)rate};
+	pthread_mutex_init(&p.mu, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &p.pace);
+	int batch = (int)(conc * 2 < 64 ? 64 : conc * 2);
+	p.d = calloc((size_t)batch, sizeof(*p.d));
+	pthread_t *th = calloc((size_t)conc, sizeof(*th));
+	if (!p.d || !th)
+		fail(c, "out of memory");
+	long done = 0, nstate[3] = {0}, nfail = 0, nchanges = 0;
+	int64_t t0 = store_now();
+	int first = 1;
+	if (c->o.json)
+		printf("{\"changes\": [");
+	while (done < max) {
+		int64_t now = store_now();
+		struct domain_row row;
+		sqlite3_stmt *st =
+			q(c,
+			  "SELECT d.id, d.tenant_id, d.name, d.token, d.return_path FROM domains d "
+			  "LEFT JOIN domain_checks k ON k.domain_id = d.id WHERE d.state = "
+			  "'active' AND "
+			  "ifnull(k.next_at, 0) <= ? ORDER BY ifnull(k.next_at, 0), d.id LIMIT ?",
+			  "ii", now, (int64_t)(max - done < batch ? max - done : batch));
+		p.n = p.next = 0;
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			memset(&row, 0, sizeof(row));
+			row.id = sqlite3_column_int64(st, 0);
+			row.tenant_id = sqlite3_column_int64(st, 1);
+			snprintf(row.name, sizeof(row.name), "%s", sqlite3_column_text(st, 2));
+			snprintf(row.token, sizeof(row.token), "%s", sqlite3_column_text(st, 3));
+			snprintf(row.rp, sizeof(row.rp), "%s", sqlite3_column_text(st, 4));
+			if (!keys_token_valid(row.token) || !names_label(row.rp, 63))
+				continue;
+			if (!p.d[p.n] && !(p.d[p.n] = malloc(sizeof(struct check_domain))))
+				fail(c, "out of memory");
+			check_load(c, &row, p.d[p.n++]);
+		}
+		sqlite3_finalize(st);
+		if (!p.n)
+			break;
+		int nth = (int)(conc < p.n ? conc : p.n);
+		for (int i = 0; i < nth; i++)
+			if (pthread_create(&th[i], NULL, worker, &p))
+				fail(c, "cannot start a thread");
+		for (int i = 0; i < nth; i++)
+			pthread_join(th[i], NULL);
+		if (p.errors)
+			fail(c, "%s", p.why);
+		for (int i = 0; i < p.n; i++) {
+			struct check_domain *d = p.d[i];
+			check_save(c, d, store_now());
+			done++;
+			nfail += d->errors > 0;
+			nstate[!strcmp(d->state, "verified")  ? 1
+			       : !strcmp(d->state, "drifted") ? 2
+							      : 0]++;
+			for (int j = 0; j < d->nchanges; j++, nchanges++) {
+				if (c->o.json) {
+					printf("%s", first ? "" : ", ");
+					json_str(stdout, d->changes[j]);
+				} else {
+					printf("%s\n", shown(d->changes[j]));
+				}
+				first = 0;
+			}
+		}
+		fflush(stdout);
+	}
+	int64_t secs = store_now() - t0;
+	if (c->o.json) {
+		printf("], \"checked\": %ld, \"pending\": %ld, \"verified\": %ld, \"drifted\": "
+		       "%ld, "
+		       "\"lookups_failed\": %ld, \"seconds\": %lld}\n",
+		       done, nstate[0], nstate[1], nstate[2], nfail, (long long)secs);
+	} else {
+		printf("checked %ld domain(s) in %lld s: %ld verified, %ld pending, %ld drifted "
+		       "(%ld with failed "
+		       "lookups); %ld change(s)\n",
+		       done, (long long)secs, nstate[1], nstate[0], nstate[2], nfail, nchanges);
+	}
+	for (int i = 0; i < batch; i++)
+		free(p.d[i]);
+	free(p.d);
+	free(th);
+	pthread_mutex_destroy(&p.mu);
+}
+
 /* ---- the command ---- */
 
 void cmd_check(struct ctx *c)
 {
 	char why[300];
+	if (c->o.all) {
+		if (c->o.npos != 1)
+			die_usage("check --all takes no domain");
+		cmd_check_all(c);
+		return;
+	}
 	if (c->o.npos != 2)
 		die_usage("check DOMAIN [--resolver ADDR[:PORT]] [--json], or check --all");
 	open_store(c, 0);
@@ -833,6 +1128,7 @@ void cmd_check(struct ctx *c)
 		fail(c, "%s", why);
 	check_run(r, d);
 	ldns_resolver_deep_free(r);
+	check_save(c, d, store_now());
 	check_print(d, c->o.json);
 	int rc = d->all_ok ? 0 : d->errors ? 1 : EXIT_CHECK;
 	free(d);

@@ -12,6 +12,14 @@
 #define CHECK_OTHER_MAX 64
 #define CHECK_WARN_MAX	8
 
+/* When a domain is checked again, by its state (seconds). A domain with a key
+ * published and waiting is checked at the pending pace: a copy of the slot's
+ * old TXT shows then, before the key may activate. */
+#define CHECK_AGAIN_PENDING  (15 * 60)
+#define CHECK_AGAIN_DRIFTED  (60 * 60)
+#define CHECK_AGAIN_VERIFIED (24 * 60 * 60)
+#define CHECK_AGAIN_FAILED   (15 * 60)
+
 /* Exit status of a check that found a required record not in place. */
 #define EXIT_CHECK 4
 
@@ -62,6 +70,11 @@ struct check_domain {
 	int all_ok, errors, nwarn;
 	enum check_way way;
 	char warn[CHECK_WARN_MAX][400];
+	/* the state kept in the store, after check_save */
+	char state[16];
+	int64_t since;
+	char changes[CHECK_REC_MAX * 2 + 1][400];
+	int nchanges;
 };
 
 /* 1 when the outcome counts as in place (a CNAME, or a flattened copy). */
@@ -77,6 +90,14 @@ void check_load(struct ctx *c, const struct domain_row *row, struct check_domain
 void check_run(ldns_resolver *r, struct check_domain *d);
 /* Prints the result, as text or JSON. */
 void check_print(const struct check_domain *d, int json);
+/* Keeps what check_run found in the store, in one transaction at now: each
+ * record's state (pending, verified, drifted when a verified record is no
+ * longer in place) and the domain's, with an event for each change; each DKIM
+ * slot eligible exactly when its record is in place; when the domain is due
+ * again. A failed lookup changes no state. Lists the changes in d->changes. */
+void check_save(struct ctx *c, struct check_domain *d, int64_t now);
+/* dnsdctl check --all: the domains that are due, at a pace. */
+void cmd_check_all(struct ctx *c);
 /* dnsdctl check DOMAIN | --all */
 void cmd_check(struct ctx *c);
 

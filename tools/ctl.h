@@ -25,6 +25,7 @@ struct opts {
 	const char *max_keys, *ed25519, *rotation_days, *rotation_spread_hours, *key_retention_days;
 	const char *export_dir, *export_command;
 	const char *resolver; /* check --resolver ADDR[:PORT] */
+	const char *concurrency, *rate, *max_domains; /* check --all */
 	const char *config; /* --config FILE; the settings above may come from it */
 	const char *pos[8];
 	int npos;

@@ -41,6 +41,7 @@ static void usage(void)
 	       "  domain list [--tenant NAME] | show DOMAIN | records DOMAIN [--format table|zone|json]\n"
 	       "  domain remove DOMAIN          revoke its keys; its names go after the retention period\n"
 	       "  domain history DOMAIN         every key event (generated, published, activated, ...)\n"
+	       "                                and every change dnsdctl check found\n"
 	       "  key list DOMAIN               every key the domain had: state and dates\n"
 	       "  key rotate DOMAIN [--role main|ed25519] [--algorithm A]\n"
 	       "                                publish a new key now; the job activates it after the hold\n"
@@ -66,7 +67,13 @@ static void usage(void)
 	       "  check DOMAIN [--resolver ADDR[:PORT]] [--json]\n"
 	       "                                look the customer's records up through a recursive\n"
 	       "                                resolver (default: /etc/resolv.conf's): what is wrong\n"
-	       "                                and how to fix it, and the way of sending safe now\n"
+	       "                                and how to fix it, and the way of sending safe now;\n"
+	       "                                keeps each record's state (pending, verified, drifted)\n"
+	       "                                and makes a DKIM slot eligible only while it is in place\n"
+	       "  check --all [--resolver ADDR[:PORT]] [--concurrency N] [--rate N] [--max-domains N]\n"
+	       "                                the domains that are due (run by dnsd-check.timer):\n"
+	       "                                N at a time (32), N domains a second at most (20),\n"
+	       "                                N domains a run at most (10000); lists what changed\n"
 	       "  status                        store, zone, serial, counts\n"
 	       "  backup FILE                   a consistent copy of the store (never over a file)\n"
 	       "  restore FILE                  put a backup back while dnsd runs: one transaction,\n"
@@ -109,6 +116,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		O("--rotation-days", rotation_days), O("--rotation-spread-hours", rotation_spread_hours),
 		O("--key-retention-days", key_retention_days), O("--export-dir", export_dir),
 		O("--export-command", export_command), O("--config", config), O("--resolver", resolver),
+		O("--concurrency", concurrency), O("--rate", rate), O("--max-domains", max_domains),
 #undef O
 	};
 	o->db = getenv("DNSD_DB");
@@ -1042,6 +1050,36 @@ static void cmd_domain_history(struct ctx *c)
 		} else {
 			printf("%-21s %-10s %-9s %-9s %-6lld %s\n", when_text, ev, shown(sel), shown(alg),
 			       (long long)sqlite3_column_int64(st, 4), shown(cause));
+		}
+		first = 0;
+	}
+	sqlite3_finalize(st);
+	/* What dnsdctl check found: each change of state, and of a slot's eligibility. */
+	st = q(c, "SELECT at, event, ifnull(name, ''), ifnull(outcome, ''), cause FROM check_events "
+		  "WHERE domain_id = ? ORDER BY at, id",
+	       "i", d.id);
+	first = 1;
+	if (c->o.json)
+		printf("], \"checks\": [");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *when_text = fmt_time(sqlite3_column_int64(st, 0), tb, sizeof(tb));
+		const char *ev = (const char *)sqlite3_column_text(st, 1);
+		const char *name = (const char *)sqlite3_column_text(st, 2);
+		const char *outcome = (const char *)sqlite3_column_text(st, 3);
+		const char *cause = (const char *)sqlite3_column_text(st, 4);
+		if (c->o.json) {
+			int f = 1;
+			printf("%s{", first ? "" : ", ");
+			json_kv(stdout, &f, "time", when_text);
+			json_kv(stdout, &f, "event", ev);
+			json_kv(stdout, &f, "record", *name ? name : NULL);
+			json_kv(stdout, &f, "outcome", *outcome ? outcome : NULL);
+			json_kv(stdout, &f, "cause", cause);
+			printf("}");
+		} else {
+			if (first)
+				printf("\n%-21s %-10s %-40s %s\n", "TIME", "CHECK", "RECORD", "CAUSE");
+			printf("%-21s %-10s %-40s %s\n", when_text, ev, *name ? shown(name) : "(the domain)", shown(cause));
 		}
 		first = 0;
 	}

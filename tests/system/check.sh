@@ -244,6 +244,64 @@ expect "full chain: an altered message does not" "$(verify "$T/good.altered")" F
 sed "s/d=good.example;/d=missing.example;/" "$T/good.signed" >"$T/missing.signed"
 expect "full chain: nor one claiming a domain without the CNAME" "$(verify "$T/missing.signed")" False
 
+# ---- state and drift ----
+sq() { sqlite3 "$DB" "$@"; }
+dstate() { sq "SELECT c.state FROM domain_checks c JOIN domains d ON d.id = c.domain_id WHERE d.name = '$1'"; }
+rstate() { sq "SELECT r.state || ' ' || r.outcome FROM record_checks r JOIN domains d ON d.id = r.domain_id
+	WHERE d.name = '$1' AND r.name = '$2'"; }
+elig() { sq "SELECT group_concat(s.selector || '=' || s.eligible, ' ') FROM slots s JOIN domains d
+	ON d.id = s.domain_id WHERE d.name = '$1' ORDER BY s.position"; }
+expect "state: good.example verified" "$(dstate good.example)" verified
+expect "state: missing.example pending" "$(dstate missing.example)" pending
+expect "state: a missing record is pending" "$(rstate missing.example esp1._domainkey.missing.example.)" \
+	"pending missing"
+expect "state: the slots of good.example are eligible" "$(elig good.example)" "esp1=1 esp2=1 esp3=1"
+expect "state: those of missing.example are not" "$(elig missing.example)" "esp1=0 esp2=0 esp3=0"
+expect "state: wrong.example's slots are not either" "$(elig wrong.example)" "esp1=0 esp2=0 esp3=0"
+out=$(ctl key rotate missing.example 2>&1)
+expect_match "so no new key goes behind a selector the customer never delegated" "$out" \
+	"no free eligible main slot"
+out=$(ctl check --all --resolver "$RES")
+expect_match "check --all: nothing is due right after" "$out" "^checked 0 domain"
+
+# The customer deletes good.example's esp2 CNAME after it was verified.
+grep -v '^esp2\._domainkey' "$T/good.example.zone" >"$T/good.zone.new" && mv "$T/good.zone.new" "$T/good.example.zone"
+stop_nsd
+start_nsd || finish
+NOW=$(date +%s)
+out=$(DNSD_NOW=$((NOW + 2 * 86400)) ctl check --all --resolver "$RES" --concurrency 4 --rate 50)
+expect "check --all: exit 0" "$?" 0
+expect_match "check --all: checks every domain due a day later" "$out" "^checked 9 domain"
+expect_match "drift: the record is listed as drifted" "$out" \
+	"good.example: esp2._domainkey.good.example. verified -> drifted \\(missing\\)"
+expect_match "drift: the domain too" "$out" "good.example: verified -> drifted"
+expect_match "drift: and its slot is no longer eligible" "$out" "good.example: slot esp2 not eligible"
+expect "drift: only good.example changed" "$(echo "$out" | grep -vc '^good.example: \|^checked')" 0
+expect "drift: the store says so" "$(dstate good.example) $(rstate good.example esp2._domainkey.good.example.)" \
+	"drifted drifted missing"
+expect "drift: esp2 ineligible, the others not" "$(elig good.example)" "esp1=1 esp2=0 esp3=1"
+expect "drift: checked again within the hour" \
+	"$(sq "SELECT next_at - checked_at FROM domain_checks c JOIN domains d ON d.id = c.domain_id
+		WHERE d.name = 'good.example'")" 3600
+expect_match "drift: the text check says it" "$(DNSD_NOW=$((NOW + 2 * 86400 + 60)) chk good.example)" \
+	"state: drifted since"
+
+# Put back, it is verified again, and the slot eligible.
+ctl domain records good.example --format zone | grep '^esp2\._domainkey' >>"$T/good.example.zone"
+stop_nsd
+start_nsd || finish
+out=$(DNSD_NOW=$((NOW + 3 * 86400)) ctl check --all --resolver "$RES" --json)
+expect_match "back: listed as verified again" "$out" "good.example: drifted -> verified"
+expect_match "back: its slot eligible again" "$out" "good.example: slot esp2 eligible again"
+expect "back: JSON counts" "$(echo "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin)
+print(d["checked"], d["verified"], d["drifted"])')" "9 2 0"
+h=$(ctl domain history good.example --json)
+expect "history: every check event of esp2, audited" "$(echo "$h" | "$PY" -c 'import json,sys
+print(",".join(e["event"] for e in json.load(sys.stdin)["checks"] if e["record"] == "esp2._domainkey.good.example."))')" \
+	"verified,drifted,ineligible,verified,eligible"
+expect_match "history: the text lists them with their cause" "$(ctl domain history good.example)" \
+	"drifted +esp2._domainkey.good.example. +check: missing: no record"
+
 stop_unbound
 stop_nsd
 finish
