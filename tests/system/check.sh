@@ -31,6 +31,9 @@ for d in $DOMAINS; do
 	eval "TOK_${d%%.*}=$(token "$d")"
 done
 
+# wrong.example's code with a typo: its sixth character changed.
+c6=${TOK_wrong:5:1}; [ "$c6" = a ] && c6=b || c6=a
+TYPO="${TOK_wrong:0:5}$c6${TOK_wrong:6}"
 # The customers' zones, each written as a DNS host would serve it.
 czone() { # DOMAIN: the SOA and NS of a customer zone
 	printf '$ORIGIN %s.\n$TTL 60\n@ IN SOA ns1.%s. hostmaster.%s. 1 3600 600 1209600 60\n' "$1" "$1" "$1"
@@ -48,7 +51,7 @@ czone other.example >"$T/other.example.zone"
 { czone wrong.example
   echo "esp1._domainkey IN CNAME esp1.$TOK_wrong.dkim.$ZONE"
   echo "esp2._domainkey IN CNAME esp1.$TOK_wrong.dkim.$ZONE."
-  echo "esp3._domainkey IN CNAME esp3.${TOK_wrong:0:5}x${TOK_wrong:6}.dkim.$ZONE."
+  echo "esp3._domainkey IN CNAME esp3.$TYPO.dkim.$ZONE."
   echo "bounce IN CNAME $TOK_other.rp.$ZONE."; } >"$T/wrong.example.zone"
 # A DNS host that appends the zone to the names.
 { czone append.example
@@ -173,7 +176,7 @@ expect_match "wrong: target with the domain appended" "$(outcome wrong.example "
 expect_match "wrong: selector to another slot" "$(outcome wrong.example "esp2._domainkey.wrong.example.")" \
 	"^wrong-target the selector esp2 points to another slot \\(esp1\\)"
 expect_match "wrong: a typo in the code" "$(outcome wrong.example "esp3._domainkey.wrong.example.")" \
-	"^wrong-target the code in the target has a typo: ${TOK_wrong:0:5}x${TOK_wrong:6} where it should be $TOK_wrong"
+	"^wrong-target the code in the target has a typo: $TYPO where it should be $TOK_wrong"
 expect_match "wrong: another domain's code" "$(outcome wrong.example "bounce.wrong.example.")" \
 	"^wrong-target $TOK_other is the code of another domain \\(other.example\\)"
 
