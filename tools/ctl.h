@@ -26,6 +26,7 @@ struct opts {
 	const char *export_dir, *export_command;
 	const char *resolver; /* check --resolver ADDR[:PORT] */
 	const char *concurrency, *rate, *max_domains; /* check --all */
+	const char *provider_id, *provider_name, *service_id; /* domain-connect */
 	const char *config; /* --config FILE; the settings above may come from it */
 	const char *pos[8];
 	int npos;
@@ -145,6 +146,8 @@ void cmd_slot(struct ctx *c);
 void cmd_ns(struct ctx *c);
 void cmd_maintain(struct ctx *c);
 void cmd_export(struct ctx *c);
+/* dconnect.c: domain-connect template | apply DOMAIN */
+void cmd_domain_connect(struct ctx *c);
 /* backup.c: backup FILE, restore FILE */
 void cmd_backup_restore(struct ctx *c);
 /* import.c */

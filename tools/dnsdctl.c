@@ -74,6 +74,11 @@ static void usage(void)
 	       "                                the domains that are due (run by dnsd-check.timer):\n"
 	       "                                N at a time (32), N domains a second at most (20),\n"
 	       "                                N domains a run at most (10000); lists what changed\n"
+	       "  domain-connect template --provider-id ID [--provider-name NAME] [--service-id ID]\n"
+	       "         [--tenant NAME] [--slots N] [--ed25519 yes|no] [--return-path LABEL]\n"
+	       "                                the Domain Connect template of a slot layout (JSON)\n"
+	       "  domain-connect apply DOMAIN --provider-id ID [--json]\n"
+	       "                                the template and variables that apply DOMAIN's records\n"
 	       "  status                        store, zone, serial, counts\n"
 	       "  backup FILE                   a consistent copy of the store (never over a file)\n"
 	       "  restore FILE                  put a backup back while dnsd runs: one transaction,\n"
@@ -117,6 +122,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		O("--key-retention-days", key_retention_days), O("--export-dir", export_dir),
 		O("--export-command", export_command), O("--config", config), O("--resolver", resolver),
 		O("--concurrency", concurrency), O("--rate", rate), O("--max-domains", max_domains),
+		O("--provider-id", provider_id), O("--provider-name", provider_name), O("--service-id", service_id),
 #undef O
 	};
 	o->db = getenv("DNSD_DB");
@@ -720,7 +726,12 @@ static void print_records(struct ctx *c, const struct domain_row *d, const char 
 			json_kv(stdout, &g, "name", r[i].name);
 			json_kv(stdout, &g, "value", r[i].value);
 			json_kv(stdout, &g, "purpose", r[i].purpose);
-			printf(", \"optional\": %s}", r[i].optional ? "true" : "false");
+			printf(", \"optional\": %s", r[i].optional ? "true" : "false");
+			/* The ways of sending (dnsdctl check) each record is needed for. */
+			const char *ways = !strcmp(r[i].purpose, "dkim") ? "\"fully-aligned\", \"dkim-aligned\""
+					   : !strcmp(r[i].purpose, "return-path") ? "\"fully-aligned\""
+										   : "";
+			printf(", \"needed_for\": [%s]}", ways);
 		}
 		printf("]}\n");
 	} else if (!strcmp(format, "zone")) {
@@ -734,7 +745,12 @@ static void print_records(struct ctx *c, const struct domain_row *d, const char 
 		for (int i = 0; i < n; i++)
 			printf("%-6s %-48s %s%s\n", "CNAME", r[i].name, r[i].value,
 			       r[i].optional ? "   (optional: hosted DMARC; remove any _dmarc TXT first)" : "");
-		printf("\nThe DKIM keys and the SPF and DMARC policies behind them are then managed for you.\n");
+		printf("\nThe DKIM keys and the SPF and DMARC policies behind them are then managed for you.\n"
+		       "The DKIM records let mail From %s pass DMARC on DKIM; with the Return-Path record too it\n"
+		       "is fully aligned (SPF as well). Until the DKIM records are in place, mail is sent From the\n"
+		       "platform's own domain with your name as the sender's name. Your provider's check says\n"
+		       "which way holds now.\n",
+		       shown(d->name));
 	}
 }
 
@@ -1195,6 +1211,8 @@ int main(int argc, char **argv)
 		cmd_status(&c);
 	else if (!strcmp(cmd, "check"))
 		cmd_check(&c);
+	else if (!strcmp(cmd, "domain-connect"))
+		cmd_domain_connect(&c);
 	else
 		die_usage("unknown command '%s'", cmd);
 	if (fflush(stdout) || ferror(stdout))
