@@ -873,11 +873,11 @@ static const char *next_state(const char *old, int ok)
 	return old && (!strcmp(old, "verified") || !strcmp(old, "drifted")) ? "drifted" : "pending";
 }
 
-void check_save(struct ctx *c, struct check_domain *d, int64_t now)
+/* check_save's work, inside the caller's transaction. */
+static void save_rows(struct ctx *c, struct check_domain *d, int64_t now)
 {
 	char cause[700];
 	d->nchanges = 0;
-	begin(c);
 	for (int i = 0; i < d->nrec; i++) {
 		struct check_record *x = &d->rec[i];
 		if (x->out == CO_ERROR)
@@ -956,10 +956,16 @@ void check_save(struct ctx *c, struct check_domain *d, int64_t now)
 	      "verified_at = CASE WHEN ?5 THEN ?4 ELSE verified_at END, next_at = ?6",
 	      "issiii", d->id, st, check_way_name[d->way], now, (int64_t)d->all_ok, now + again));
 	free(old);
-	commit(c);
 	snprintf(d->state, sizeof(d->state), "%s", st);
 	d->since = one_int(
 		c, q(c, "SELECT since FROM domain_checks WHERE domain_id = ?", "i", d->id), now);
+}
+
+void check_save(struct ctx *c, struct check_domain *d, int64_t now)
+{
+	begin(c);
+	save_rows(c, d, now);
+	commit(c);
 }
 
 /* ---- check --all ---- */
@@ -1064,9 +1070,13 @@ void cmd_check_all(struct ctx *c)
 			pthread_join(th[i], NULL);
 		if (p.errors)
 			fail(c, "%s", p.why);
+		/* One transaction a batch: a few dozen domains' rows, one commit. */
+		begin(c);
+		for (int i = 0; i < p.n; i++)
+			save_rows(c, p.d[i], store_now());
+		commit(c);
 		for (int i = 0; i < p.n; i++) {
 			struct check_domain *d = p.d[i];
-			check_save(c, d, store_now());
 			done++;
 			nfail += d->errors > 0;
 			nstate[!strcmp(d->state, "verified")  ? 1
