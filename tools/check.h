@@ -60,6 +60,7 @@ struct check_domain {
 	char name[256], token[32], rp[64], zone[256];
 	struct check_record rec[CHECK_REC_MAX];
 	int nrec, has_active;
+	int quick; /* check --all: an in-place DKIM or Return-Path target is not read */
 	struct check_key keys[CHECK_KEYS_MAX]; /* retired and revoked */
 	int nkeys;
 	struct {

@@ -89,7 +89,8 @@ mkdir -p "$T/nsd"
 		"$NSDPORT" "$NSDPORT"
 	printf '  zonesdir: "%s"\n  database: ""\n  zonelistfile: "%s/nsd/zone.list"\n' "$T" "$T"
 	printf '  xfrdfile: "%s/nsd/xfrd.state"\n  xfrdir: "%s/nsd"\n  pidfile: "%s/nsd/nsd.pid"\n' "$T" "$T" "$T"
-	printf '  logfile: "%s/nsd/nsd.log"\n  verbosity: 1\nremote-control:\n  control-enable: no\n' "$T"
+	printf '  logfile: "%s/nsd/nsd.log"\n  verbosity: 1\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n' "$T"
+	printf 'remote-control:\n  control-enable: no\n'
 	for d in $DOMAINS; do printf 'zone:\n  name: "%s"\n  zonefile: "%s/%s.zone"\n' "$d" "$T" "$d"; done
 } >"$T/nsd/nsd.conf"
 NSD_PID=""
