@@ -811,7 +811,7 @@ void check_load(struct ctx *c, const struct domain_row *row, struct check_domain
 	st = q(c,
 	       "SELECT k.public_key, k.state, s.selector, coalesce(k.revoked_at, k.retired_at, "
 	       "k.created_at) "
-	       "FROM keys k JOIN slots s ON s.id = k.slot_id WHERE s.domain_id = ? AND k.state IN "
+	       "FROM keys k JOIN slots s ON s.id = k.slot_id WHERE s.domain_id = ? AND +k.state IN "
 	       "('retired', "
 	       "'revoked') ORDER BY k.id DESC",
 	       "i", row->id);
@@ -941,7 +941,7 @@ static void save_rows(struct ctx *c, struct check_domain *d, int64_t now)
 						   q(c,
 						     "SELECT count(*) FROM keys k JOIN slots s ON "
 						     "s.id = k.slot_id WHERE s.domain_id = ? AND "
-						     "k.state = 'published'",
+						     "+k.state = 'published'",
 						     "i", d->id),
 						   0))
 		again = CHECK_AGAIN_PENDING;
@@ -1043,8 +1043,10 @@ void cmd_check_all(struct ctx *c)
 	if (c->o.json)
 		printf("{\"changes\": [");
 	/* First the domains checked before and due again, the oldest due first
-	 * (index domain_checks_next); then those never checked, in id order from
-	 * a cursor. Each query reads one batch, never the whole table. */
+	 * (index domain_checks_next: CROSS JOIN keeps it first); then those never
+	 * checked, in id order from a cursor. Each query reads one batch, never
+	 * the whole table. The keys are found through the domain's slots (+state:
+	 * not through keys_state, which holds every domain's revoked keys). */
 	int phase = 0;
 	int64_t last_new = 0;
 	while (done < max) {
@@ -1053,9 +1055,9 @@ void cmd_check_all(struct ctx *c)
 		sqlite3_stmt *st = phase == 0 ? q(c,
 						  "SELECT d.id, d.tenant_id, d.name, d.token, "
 						  "d.return_path FROM domain_checks k "
-						  "JOIN domains d ON d.id = k.domain_id WHERE "
+						  "CROSS JOIN domains d ON d.id = k.domain_id WHERE "
 						  "k.next_at <= ? AND d.state = 'active' "
-						  "ORDER BY k.next_at, d.id LIMIT ?",
+						  "ORDER BY k.next_at LIMIT ?",
 						  "ii", now, lim)
 					      : q(c,
 						  "SELECT d.id, d.tenant_id, d.name, d.token, "
