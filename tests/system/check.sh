@@ -25,7 +25,7 @@ while True:
 
 new_store || { echo "new_store failed"; finish; }
 DOMAINS="good.example missing.example wrong.example append.example flat.example stale.example own.example
-dkimonly.example other.example"
+dkimonly.example other.example hostile.example"
 for d in $DOMAINS; do
 	ctl domain add "$d" --tenant acme >/dev/null || not_ok "domain add $d"
 	eval "TOK_${d%%.*}=$(token "$d")"
@@ -66,6 +66,13 @@ czone other.example >"$T/other.example.zone"
   ctl domain records dkimonly.example --format zone | grep '_domainkey'
   echo '_dmarc IN TXT "v=DMARC1; p=quarantine"'
   echo '_dmarc IN TXT "v=DMARC1; p=none"'; } >"$T/dkimonly.example.zone"
+
+# hostile.example: what a customer's DNS may hold: control characters (a terminal
+# escape), a TXT of 5,000 octets (TCP), a DMARC record of junk.
+{ czone hostile.example
+  echo 'esp1._domainkey IN TXT "v=DKIM1; p=abc\027[2J\027]0;owned\007def"'
+  printf 'bounce IN TXT'; for _ in $(seq 1 20); do printf ' "%s"' "$(printf 'v%.0s' $(seq 1 250))"; done; echo
+  echo '_dmarc IN TXT "v=DMARC1; p=reject; aspf=s;;;=;p;\000\255"'; } >"$T/hostile.example.zone"
 
 # dnsd first: the copied records are what it serves.
 start_dnsd || finish
@@ -214,6 +221,15 @@ expect "dkimonly: DKIM-aligned only" "$(way dkimonly.example)" dkim-aligned
 expect "dkimonly: exit 4 (the Return-Path is required)" "$(cat "$T/dkimonly.example.rc")" 4
 expect_match "dkimonly: two DMARC records" "$(chk dkimonly.example)" "conflict: _dmarc.dkimonly.example has 2 DMARC"
 
+# hostile.example: judged, never a crash; every control character shown escaped.
+out=$(chk hostile.example 2>&1)
+expect "hostile: exit 4" "$?" 4
+expect_match "hostile: the escape is shown as text" "$out" 'p=abc\\x1b\[2J\\x1b\]0;owned\\x07def'
+expect "hostile: no control character reaches the terminal" "$(printf '%s' "$out" | tr -d '\n\t' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+expect_match "hostile: the 5,000-octet TXT is read (over TCP) and judged" \
+	"$(outcome hostile.example "bounce.hostile.example.")" "^copied-stale "
+expect_match "hostile: the junk DMARC is read as the customer's" "$out" "DMARC p=reject while DKIM is not in place"
+
 # A resolver that does not answer: a failed lookup, exit 1, not "missing".
 DEAD=$(free_port)
 out=$(ctl check good.example --resolver "127.0.0.1:$DEAD" 2>&1)
@@ -275,7 +291,7 @@ start_nsd || finish
 NOW=$(date +%s)
 out=$(DNSD_NOW=$((NOW + 2 * 86400)) ctl check --all --resolver "$RES" --concurrency 4 --rate 50)
 expect "check --all: exit 0" "$?" 0
-expect_match "check --all: checks every domain due a day later" "$out" "^checked 9 domain"
+expect_match "check --all: checks every domain due a day later" "$out" "^checked 10 domain"
 expect_match "drift: the record is listed as drifted" "$out" \
 	"good.example: esp2._domainkey.good.example. verified -> drifted \\(missing\\)"
 expect_match "drift: the domain too" "$out" "good.example: verified -> drifted"
@@ -298,7 +314,7 @@ out=$(DNSD_NOW=$((NOW + 3 * 86400)) ctl check --all --resolver "$RES" --json)
 expect_match "back: listed as verified again" "$out" "good.example: drifted -> verified"
 expect_match "back: its slot eligible again" "$out" "good.example: slot esp2 eligible again"
 expect "back: JSON counts" "$(echo "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin)
-print(d["checked"], d["verified"], d["drifted"])')" "9 2 0"
+print(d["checked"], d["verified"], d["drifted"])')" "10 2 0"
 h=$(ctl domain history good.example --json)
 expect "history: every check event of esp2, audited" "$(echo "$h" | "$PY" -c 'import json,sys
 print(",".join(e["event"] for e in json.load(sys.stdin)["checks"] if e["record"] == "esp2._domainkey.good.example."))')" \
