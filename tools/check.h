@@ -48,7 +48,7 @@ struct check_record {
 	enum check_outcome out;
 	char chain[CHECK_CHAIN_MAX][300];
 	int nchain;
-	char found[2200], detail[600], hint[800];
+	char found[2200], detail[600], hint[1100];
 };
 
 struct check_key {
