@@ -68,8 +68,10 @@ czone other.example >"$T/other.example.zone"
   echo '_dmarc IN TXT "v=DMARC1; p=none"'; } >"$T/dkimonly.example.zone"
 
 # hostile.example: what a customer's DNS may hold: control characters (a terminal
-# escape), a TXT of 5,000 octets (TCP), a DMARC record of junk.
+# escape), a TXT of 5,000 octets (TCP), a DMARC record of junk, a CNAME loop.
 { czone hostile.example
+  echo 'esp2._domainkey IN CNAME esp3._domainkey'
+  echo 'esp3._domainkey IN CNAME esp2._domainkey'
   echo 'esp1._domainkey IN TXT "v=DKIM1; p=abc\027[2J\027]0;owned\007def"'
   printf 'bounce IN TXT'; for _ in $(seq 1 20); do printf ' "%s"' "$(printf 'v%.0s' $(seq 1 250))"; done; echo
   echo '_dmarc IN TXT "v=DMARC1; p=reject; aspf=s;;;=;p;\000\255"'; } >"$T/hostile.example.zone"
@@ -229,6 +231,9 @@ expect "hostile: no control character reaches the terminal" "$(printf '%s' "$out
 expect_match "hostile: the 5,000-octet TXT is read (over TCP) and judged" \
 	"$(outcome hostile.example "bounce.hostile.example.")" "^copied-stale "
 expect_match "hostile: the junk DMARC is read as the customer's" "$out" "DMARC p=reject while DKIM is not in place"
+expect "hostile: a CNAME loop is a wrong target, followed 8 steps" \
+	"$(outcome hostile.example "esp2._domainkey.hostile.example." | cut -d' ' -f1) $(echo "$out" |
+		grep -c -- '-> CNAME esp[23]._domainkey.hostile.example.')" "wrong-target 16"
 
 # A resolver that does not answer: a failed lookup, exit 1, not "missing".
 DEAD=$(free_port)
