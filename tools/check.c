@@ -228,7 +228,7 @@ static int rrs_at(ldns_resolver *r, const char *name, ldns_rr_type t, char *out,
 
 /* The value of tag in a tag=value list (DKIM, DMARC), blanks cut, into out;
  * 1 if found. */
-static int tag_value(const char *rec, const char *tag, char *out, size_t n)
+int check_tag(const char *rec, const char *tag, char *out, size_t n)
 {
 	size_t tl = strlen(tag);
 	for (const char *p = rec; p && *p;) {
@@ -247,7 +247,8 @@ static int tag_value(const char *rec, const char *tag, char *out, size_t n)
 				for (const char *v = eq + 1; v < end && o + 1 < n; v++)
 					if (!isspace((unsigned char)*v))
 						out[o++] = *v;
-				out[o] = 0;
+				if (n)
+					out[o] = 0;
 				return 1;
 			}
 		}
@@ -258,7 +259,7 @@ static int tag_value(const char *rec, const char *tag, char *out, size_t n)
 
 /* The first line of a "\n"-separated list that starts with prefix (case
  * ignored), into out; and how many lines do. */
-static int lines_with(const char *list, const char *prefix, char *out, size_t n)
+int check_lines(const char *list, const char *prefix, char *out, size_t n)
 {
 	int k = 0;
 	size_t pl = strlen(prefix);
@@ -304,7 +305,7 @@ static int distance(const char *a, const char *b)
 }
 
 /* A value to show on one line: cut to 60 characters. */
-static const char *brief(const char *s, char *buf, size_t n)
+const char *check_brief(const char *s, char *buf, size_t n)
 {
 	size_t l = strcspn(s, "\n");
 	if (l > 60)
@@ -395,12 +396,12 @@ static void direct_content(ldns_resolver *r, const struct check_domain *d, struc
 	int nnow = rrs_at(r, x->expect, LDNS_RR_TYPE_TXT, now, sizeof(now), why, sizeof(why));
 	if (!strcmp(x->purpose, "dkim")) {
 		char p[1100] = "", pnow[1100] = "", rec[1100];
-		lines_with(txt, "v=DKIM1", rec, sizeof(rec));
+		check_lines(txt, "v=DKIM1", rec, sizeof(rec));
 		if (!rec[0])
 			snprintf(rec, sizeof(rec), "%.*s", (int)strcspn(txt, "\n"), txt);
-		int has_p = tag_value(rec, "p", p, sizeof(p));
+		int has_p = check_tag(rec, "p", p, sizeof(p));
 		if (nnow > 0)
-			tag_value(now, "p", pnow, sizeof(pnow));
+			check_tag(now, "p", pnow, sizeof(pnow));
 		if (has_p && nnow > 0 && !strcmp(p, pnow)) {
 			x->out = CO_FLATTENED;
 			snprintf(x->detail, sizeof(x->detail),
@@ -431,7 +432,7 @@ static void direct_content(ldns_resolver *r, const struct check_domain *d, struc
 		x->out = nnow < 0 ? CO_ERROR : CO_OTHER;
 		snprintf(x->detail, sizeof(x->detail),
 			 "a TXT that is not what dnsd serves (%s), not a CNAME",
-			 brief(rec, b, sizeof(b)));
+			 check_brief(rec, b, sizeof(b)));
 		snprintf(x->hint, sizeof(x->hint),
 			 "an old copy or another provider's key: delete the TXT and add the CNAME "
 			 "to %s",
@@ -440,8 +441,8 @@ static void direct_content(ldns_resolver *r, const struct check_domain *d, struc
 	}
 	if (!strcmp(x->purpose, "return-path")) {
 		char spf[1100], spfnow[1100], mx[600], mxnow[600];
-		lines_with(txt, "v=spf1", spf, sizeof(spf));
-		lines_with(nnow > 0 ? now : "", "v=spf1", spfnow, sizeof(spfnow));
+		check_lines(txt, "v=spf1", spf, sizeof(spf));
+		check_lines(nnow > 0 ? now : "", "v=spf1", spfnow, sizeof(spfnow));
 		int nmx = rrs_at(r, x->name, LDNS_RR_TYPE_MX, mx, sizeof(mx), why, sizeof(why));
 		int nmxnow = rrs_at(r, x->expect, LDNS_RR_TYPE_MX, mxnow, sizeof(mxnow), why,
 				    sizeof(why));
@@ -462,15 +463,15 @@ static void direct_content(ldns_resolver *r, const struct check_domain *d, struc
 		x->out = CO_STALE;
 		snprintf(x->detail, sizeof(x->detail),
 			 "%s, not a CNAME, and not what dnsd serves now (%s)",
-			 spf[0] ? "an SPF TXT" : "a TXT", brief(spfnow, b, sizeof(b)));
+			 spf[0] ? "an SPF TXT" : "a TXT", check_brief(spfnow, b, sizeof(b)));
 		snprintf(x->hint, sizeof(x->hint),
 			 "delete the records at %s and add the CNAME to %s", x->name, x->expect);
 		return;
 	}
 	/* _dmarc: the hosted DMARC copied, or the customer's own. */
 	char dm[1100], dmnow[1100];
-	int ndm = lines_with(txt, "v=DMARC1", dm, sizeof(dm));
-	lines_with(nnow > 0 ? now : "", "v=DMARC1", dmnow, sizeof(dmnow));
+	int ndm = check_lines(txt, "v=DMARC1", dm, sizeof(dm));
+	check_lines(nnow > 0 ? now : "", "v=DMARC1", dmnow, sizeof(dmnow));
 	if (ndm == 1 && !strcmp(dm, dmnow)) {
 		x->out = CO_FLATTENED;
 		snprintf(x->detail, sizeof(x->detail),
@@ -618,17 +619,17 @@ void check_run(ldns_resolver *r, struct check_domain *d)
 	/* At the domain itself: one SPF record only. */
 	snprintf(apex, sizeof(apex), "%s.", d->name);
 	int n = rrs_at(r, apex, LDNS_RR_TYPE_TXT, txt, sizeof(txt), why, sizeof(why));
-	if (n > 0 && lines_with(txt, "v=spf1", NULL, 0) > 1)
+	if (n > 0 && check_lines(txt, "v=spf1", NULL, 0) > 1)
 		warn(d,
 		     "conflict: %s has %d SPF records (v=spf1): receivers treat that as a "
 		     "permanent error "
 		     "(RFC 7208 3.2); merge them into one (the platform's SPF is at the "
 		     "Return-Path, not here)",
-		     d->name, lines_with(txt, "v=spf1", NULL, 0));
+		     d->name, check_lines(txt, "v=spf1", NULL, 0));
 	/* The DMARC policy in force: the customer's own, or the hosted one. */
 	dm[0] = 0;
 	if (dmarc && (dmarc->out == CO_OWN_DMARC || check_outcome_ok(dmarc->out))) {
-		int ndm = lines_with(dmarc->found, "v=DMARC1", dm, sizeof(dm));
+		int ndm = check_lines(dmarc->found, "v=DMARC1", dm, sizeof(dm));
 		if (ndm > 1)
 			warn(d,
 			     "conflict: _dmarc.%s has %d DMARC records: receivers then apply none "
@@ -637,7 +638,7 @@ void check_run(ldns_resolver *r, struct check_domain *d)
 			     d->name, ndm);
 	}
 	if (dm[0]) {
-		if (tag_value(dm, "aspf", v, sizeof(v)) && !strcasecmp(v, "s")) {
+		if (check_tag(dm, "aspf", v, sizeof(v)) && !strcasecmp(v, "s")) {
 			aspf_s = 1;
 			warn(d,
 			     "DMARC aspf=s: SPF aligns only when the Return-Path domain is %s "
@@ -646,13 +647,13 @@ void check_run(ldns_resolver *r, struct check_domain *d)
 			     "on DKIM alone",
 			     d->name, d->rp, d->name);
 		}
-		if (tag_value(dm, "adkim", v, sizeof(v)) && !strcasecmp(v, "s"))
+		if (check_tag(dm, "adkim", v, sizeof(v)) && !strcasecmp(v, "s"))
 			warn(d,
 			     "DMARC adkim=s: DKIM aligns only when the From domain is exactly %s: "
 			     "mail From a "
 			     "subdomain of it fails DMARC; remove adkim=s (relaxed is the default)",
 			     d->name);
-		if (tag_value(dm, "p", v, sizeof(v)) &&
+		if (check_tag(dm, "p", v, sizeof(v)) &&
 		    (!strcasecmp(v, "quarantine") || !strcasecmp(v, "reject")))
 			enforce = 1;
 	}
@@ -742,7 +743,7 @@ void check_print(const struct check_domain *d, int json)
 			printf("                  -> CNAME %s\n", shown(x->chain[j]));
 		if (x->found[0])
 			printf("                  -> TXT \"%s\"\n",
-			       shown(brief(x->found, b, sizeof(b))));
+			       shown(check_brief(x->found, b, sizeof(b))));
 		printf("                %s\n", shown(x->detail));
 		if (x->hint[0])
 			printf("                fix: %s\n", shown(x->hint));

@@ -78,6 +78,15 @@ struct check_domain {
 	int nchanges;
 };
 
+/* The text readers of what the customer's DNS holds (fuzz_check):
+ * check_tag: the value of tag in a tag=value list (DKIM, DMARC: "p", "aspf"),
+ * blanks cut, into out (cut at n); 1 if the tag is there.
+ * check_lines: how many lines of a "\n"-separated list start with prefix
+ * ("v=spf1": then a blank, ';' or the end), the first into out (may be NULL).
+ * check_brief: one line of s to show, cut to about 60 characters, in buf. */
+int check_tag(const char *rec, const char *tag, char *out, size_t n);
+int check_lines(const char *list, const char *prefix, char *out, size_t n);
+const char *check_brief(const char *s, char *buf, size_t n);
 /* 1 when the outcome counts as in place (a CNAME, or a flattened copy). */
 int check_outcome_ok(enum check_outcome o);
 /* A recursive resolver: spec "ADDR[:PORT]", or NULL for the system's

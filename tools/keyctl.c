@@ -851,36 +851,6 @@ void cmd_slot(struct ctx *c)
 
 /* ---- name servers ---- */
 
-/* "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53". */
-int ctl_parse_addr(const char *in, char *addr, size_t n, int *port)
-{
-	unsigned char buf[16];
-	*port = 53;
-	const char *p = in, *end;
-	if (*in == '[') {
-		end = strchr(in, ']');
-		if (!end)
-			return -1;
-		p = in + 1;
-		if (end[1] == ':')
-			*port = atoi(end + 2);
-		else if (end[1])
-			return -1;
-	} else {
-		const char *colon = strchr(in, ':');
-		end = colon && !strchr(colon + 1, ':') ? colon : in + strlen(in);
-		if (*end == ':')
-			*port = atoi(end + 1);
-	}
-	if ((size_t)(end - p) >= n)
-		return -1;
-	memcpy(addr, p, (size_t)(end - p));
-	addr[end - p] = 0;
-	if (*port < 1 || *port > 65535)
-		return -1;
-	return inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1 ? 0 : -1;
-}
-
 /* Asks one name server for the zone's SOA serial. Returns the serial, or -1
  * with why filled in. */
 static int64_t ns_serial(const char *zone, const char *addr, int port, char *why, size_t n)
