@@ -45,6 +45,7 @@ struct check_record {
 	char selector[64];
 	int64_t slot_id;
 	int optional, active, eligible;
+	char cur_pub[1100]; /* the slot's key in the store (not revoked), "" if none */
 	enum check_outcome out;
 	char chain[CHECK_CHAIN_MAX][300];
 	int nchain;

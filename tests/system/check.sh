@@ -327,6 +327,21 @@ print(",".join(e["event"] for e in json.load(sys.stdin)["checks"] if e["record"]
 expect_match "history: the text lists them with their cause" "$(ctl domain history good.example)" \
 	"drifted +esp2._domainkey.good.example. +check: missing: no record"
 
+# flat.example's copies: a key published into its spare slot esp2 shows the copy
+# ("p=", no longer what dnsd serves there), and the slot becomes not eligible before
+# the key may activate.
+check "key rotate flat.example publishes into esp2" ctl key rotate flat.example
+expect "flat: esp2 holds the published key" "$(sq "SELECT s.selector || ' ' || k.state FROM keys k
+	JOIN slots s ON s.id = k.slot_id JOIN domains d ON d.id = s.domain_id
+	WHERE d.name = 'flat.example' AND k.state = 'published'")" "esp2 published"
+out=$(DNSD_NOW=$((NOW + 3 * 86400 + 60)) ctl check flat.example --resolver "$RES")
+expect "flat: check exits 4 now" "$?" 4
+expect_match "flat: the copy at esp2 is no longer what dnsd serves" "$out" \
+	"other-content +esp2\\._domainkey\\.flat\\.example\\."
+expect_match "flat: so esp2 is not eligible, and its key waits" "$out" "slot esp2 not eligible"
+expect_match "flat: the job says the key waits" "$(DNSD_NOW=$((NOW + 4 * 86400)) ctl maintain 2>&1)" \
+	"flat.example esp2: key [0-9]+ waits: the slot is not eligible"
+
 stop_unbound
 stop_nsd
 finish
