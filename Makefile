@@ -12,9 +12,8 @@ LDLIBS  += -luv -lldns -lsqlite3 -lcrypto -pthread
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev libssl-dev
-TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl \
-             python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd \
-             unbound nsd
+TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl nsd knot \
+             python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd unbound
 
 LIB_SRC  = $(filter-out dnsd/main.c,$(wildcard dnsd/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -32,7 +31,7 @@ FUZZ_OBJ = $(FUZZ_TOOLS_$(FUZZ_TARGET):%.c=build-fuzz/obj/%.o)
 # Inputs longer than this are not tried: a key file, a zone file of a few records.
 FUZZ_MAX_LEN ?= $(if $(filter answer,$(FUZZ_TARGET)),4096,8192)
 
-.PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz fuzz-build fuzz-merge install bench
+.PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz fuzz-build fuzz-merge install bench bench-xfr
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -109,10 +108,16 @@ fuzz-merge: fuzz-build
 
 # The benchmark against NSD, Knot and PowerDNS on the same data (not part of
 # `make test`; see docs/benchmarks.md). SIZES, ROUNDS, BENCH_SECONDS, SERVERS
-# tune it; it installs the servers and dnsperf itself.
+# tune it; it installs the servers and dnsperf itself. Then the zone transfer
+# benchmark (dnsd and Knot as primaries of a Knot secondary), alone with
+# `make bench-xfr`.
 bench: deps
 	@$(MAKE) --no-print-directory all
 	bench/run
+	bench/run xfr
+bench-xfr: deps
+	@$(MAKE) --no-print-directory all
+	bench/run xfr
 
 # Installs the Debian packages that are missing (as root, or through sudo).
 deps:

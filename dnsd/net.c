@@ -652,6 +652,17 @@ static void xfr_finish(struct tcp_conn *c, int complete)
 	__atomic_sub_fetch(&n->nxfr, 1, __ATOMIC_RELAXED);
 }
 
+static void conn_reread(struct tcp_conn *c);
+
+/* The next turn of a transfer that was ordering its zone. */
+static void xfr_tick(uv_timer_t *t)
+{
+	struct tcp_conn *c = t->data;
+	conn_arm(c); /* the idle timer again, unless the pump needs another turn */
+	if (xfr_pump(c) && !c->closing)
+		conn_reread(c);
+}
+
 /* Queues the transfer's next messages, a few per turn and as long as the client
  * keeps up. Returns 1 when the transfer has ended (or the connection is closing). */
 static int xfr_pump(struct tcp_conn *c)
@@ -663,6 +674,14 @@ static int xfr_pump(struct tcp_conn *c)
 			return 1;
 		}
 		size_t len = xfr_next(c->xs, wr->data + 2, 65535, c->tctx ? TSIG_MAX_RR : 0);
+		if (!len && xfr_blocked(c->xs)) {
+			/* Ordering the zone: again on the next turn, after the queries.
+			 * 1 ms, not 0: libuv 1.44 runs a timer restarted with 0 from its
+			 * own callback again in the same pass, before any I/O. */
+			free(wr);
+			uv_timer_start(&c->idle, xfr_tick, 1, 0);
+			return 0;
+		}
 		if (!len) {
 			free(wr);
 			xfr_finish(c, 1);

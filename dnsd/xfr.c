@@ -70,8 +70,13 @@ static void dom_rrset(struct dom_rrs *d, const uint8_t *owner, uint8_t owner_len
 	}
 }
 
-/* The records domain dm answers in view v, exactly as answer.c's lookups find them. */
-static void dom_render(const struct db_view *v, const struct db_domain *dm, struct dom_rrs *d)
+/* Which of a domain's records dom_render gives. */
+enum { PART_DKIM = 1, PART_RP = 2, PART_DMARC = 4, PART_REPORT = 8, PART_ALL = 15 };
+
+/* The records domain dm answers in view v, exactly as answer.c's lookups find them
+ * (those of the parts asked). */
+static void dom_render(const struct db_view *v, const struct db_domain *dm, struct dom_rrs *d,
+		       int parts)
 {
 	static const uint8_t dkim[] = "\4dkim", rp[] = "\2rp", dmarc[] = "\5dmarc",
 			     report[] = "\7_report\6_dmarc";
@@ -83,7 +88,7 @@ static void dom_render(const struct db_view *v, const struct db_domain *dm, stru
 		return;
 	tok[0] = 16;
 	memcpy(tok + 1, dm->token, 16);
-	for (int i = 0; i < dm->nslots; i++) {
+	for (int i = 0; (parts & PART_DKIM) && i < dm->nslots; i++) {
 		if (!dm->slots[i].txt)
 			continue;
 		const uint8_t *p[3] = {dm->slots[i].sel, tok, dkim};
@@ -95,14 +100,19 @@ static void dom_render(const struct db_view *v, const struct db_domain *dm, stru
 		return;
 	const uint8_t *p[2] = {tok, rp};
 	size_t l[2] = {17, 3};
-	const uint8_t *o = dom_owner(d, p, l, 2, z, &ol);
-	dom_rrset(d, o, ol, db_view_policy(v, dm, DB_POL_SPF));
-	dom_rrset(d, o, ol, db_view_policy(v, dm, DB_POL_MX));
-	p[1] = dmarc;
-	l[1] = 6;
-	o = dom_owner(d, p, l, 2, z, &ol);
-	dom_rrset(d, o, ol, db_view_policy(v, dm, DB_POL_DMARC));
-	if (dm->name_len > 1) {
+	const uint8_t *o;
+	if (parts & PART_RP) {
+		o = dom_owner(d, p, l, 2, z, &ol);
+		dom_rrset(d, o, ol, db_view_policy(v, dm, DB_POL_SPF));
+		dom_rrset(d, o, ol, db_view_policy(v, dm, DB_POL_MX));
+	}
+	if (parts & PART_DMARC) {
+		p[1] = dmarc;
+		l[1] = 6;
+		o = dom_owner(d, p, l, 2, z, &ol);
+		dom_rrset(d, o, ol, db_view_policy(v, dm, DB_POL_DMARC));
+	}
+	if ((parts & PART_REPORT) && dm->name_len > 1) {
 		p[0] = dm->name;
 		l[0] = dm->name_len - 1u; /* without its root label */
 		p[1] = report;
@@ -237,7 +247,7 @@ struct diff_ctx {
 	const struct db_view *a, *b;
 	struct step *s;
 	int failed;
-	int too_big;      /* the step outgrew the history's bound */
+	int too_big; /* the step outgrew the history's bound */
 	size_t max_bytes;
 	struct dom_rrs x, y;
 };
@@ -252,11 +262,11 @@ static void diff_domain(void *ctx, const struct db_domain *od, const struct db_d
 		return;
 	}
 	if (od)
-		dom_render(c->a, od, &c->x);
+		dom_render(c->a, od, &c->x, PART_ALL);
 	else
 		c->x.n = 0;
 	if (nd)
-		dom_render(c->b, nd, &c->y);
+		dom_render(c->b, nd, &c->y, PART_ALL);
 	else
 		c->y.n = 0;
 	for (int i = 0; i < c->x.n; i++) {
@@ -403,7 +413,7 @@ static int read_soa_serial(struct wire_cur *c, uint32_t *serial)
 		return DNSD_EFORMAT;
 	/* The names are read within the RDATA: an RDLENGTH too short for them must
 	 * not let the serial be read past it (or past the message). */
-	struct wire_cur rd = { c->pkt, end, c->pos + 10 };
+	struct wire_cur rd = {c->pkt, end, c->pos + 10};
 	if (wire_read_name(&rd, name) < 0 || wire_read_name(&rd, name) < 0 || end - rd.pos < 20)
 		return DNSD_EFORMAT;
 	*serial = wire_get32(c->pkt + rd.pos);
@@ -468,6 +478,22 @@ struct xfr_stream {
 	struct db_cursor cur;
 	int dom_i;
 	struct dom_rrs dom;
+	/* The customer domains in the order their names sort (RFC 4034 §6.1), so that
+	 * a secondary inserts into its tree in order: bucketed by the token's first two
+	 * characters at the start, each bucket sorted when the transfer reaches it, and
+	 * sent part by part (all DKIM records, then DMARC, Return-Path, report). */
+	const struct db_domain **order;
+	uint32_t *bstart; /* bucket b is order[bstart[b] .. bstart[b + 1]) */
+	uint8_t *bsorted;
+	size_t oi; /* the next domain in order */
+	int pass;  /* index into passes[] */
+	/* The bucketing is done a slice per call of xfr_next (two walks of the map:
+	 * counting, then filling), so that a worker answers queries between slices. */
+	int build; /* 0: counting, 1: filling, 2: done */
+	struct db_cursor bcur;
+	size_t bseen, bdone;
+	uint32_t *bfill;
+	int blocked; /* xfr_next returned 0 because a slice was done, not the end */
 	/* IXFR: the steps, each as SOA(from), deletions, SOA(to), additions */
 	struct step **steps;
 	size_t nsteps, step_i;
@@ -475,6 +501,8 @@ struct xfr_stream {
 	size_t off;
 	uint64_t msgs, rrs;
 };
+
+static int order_begin(struct xfr_stream *s);
 
 struct xfr_stream *xfr_begin(const struct db_view *v, struct xfr_hist *h, const struct xfr_req *r,
 			     const uint8_t *pkt, size_t len)
@@ -523,7 +551,14 @@ struct xfr_stream *xfr_begin(const struct db_view *v, struct xfr_hist *h, const 
 			s->full = 0;
 		}
 	}
+	if (s->full && r->zone == v->dyn)
+		order_begin(s); /* on failure, the map's order: slower for the secondary only */
 	return s;
+}
+
+int xfr_blocked(const struct xfr_stream *s)
+{
+	return s->blocked;
 }
 
 int xfr_is_full(const struct xfr_stream *s)
@@ -544,6 +579,10 @@ void xfr_end(struct xfr_stream *s)
 	for (size_t i = 0; i < s->nsteps; i++)
 		step_unref(s->steps[i]);
 	free(s->steps);
+	free(s->order);
+	free(s->bstart);
+	free(s->bsorted);
+	free(s->bfill);
 	free(s);
 }
 
@@ -587,13 +626,124 @@ static void node_next(struct xfr_stream *s)
 	s->rr_off += 10u + wire_get16(rs->data + s->rr_off + 8);
 }
 
+/* A token's bucket: its first two characters, in the order their octets sort
+ * (digits before letters). Any other octet (a token written past the checks)
+ * still gets a bucket: the order is for speed, not for correctness. */
+#define NBUCKETS 1024
+static unsigned b32(uint8_t c)
+{
+	if (c >= '2' && c <= '7')
+		return c - '2';
+	if (c >= 'a' && c <= 'z')
+		return 6u + (c - 'a');
+	return c & 31u;
+}
+
+static unsigned bucket_of(const struct db_domain *d)
+{
+	return b32((uint8_t)d->token[0]) * 32u + b32((uint8_t)d->token[1]);
+}
+
+static int token_cmp(const void *a, const void *b)
+{
+	const struct db_domain *x = *(const struct db_domain *const *)a;
+	const struct db_domain *y = *(const struct db_domain *const *)b;
+	return memcmp(x->token, y->token, 16);
+}
+
+/* How many domains one slice of the bucketing walks: a few milliseconds. */
+#define BUILD_SLICE 20000
+
+/* Starts bucketing the view's domains. Returns 0 or DNSD_ENOMEM (then the map's
+ * own order is used). */
+static int order_begin(struct xfr_stream *s)
+{
+	size_t n = s->v->ndomains;
+	s->bstart = calloc(NBUCKETS + 1, sizeof(*s->bstart));
+	s->bsorted = calloc(NBUCKETS, 1);
+	s->bfill = malloc(NBUCKETS * sizeof(*s->bfill));
+	s->order = malloc((n ? n : 1) * sizeof(*s->order));
+	if (!s->bstart || !s->bsorted || !s->bfill || !s->order || n > UINT32_MAX) {
+		free(s->order);
+		free(s->bstart);
+		free(s->bsorted);
+		free(s->bfill);
+		s->order = NULL;
+		s->bstart = NULL;
+		s->bsorted = NULL;
+		s->bfill = NULL;
+		return DNSD_ENOMEM;
+	}
+	return 0;
+}
+
+/* One slice of the bucketing. Returns 1 once it is complete. */
+static int order_build(struct xfr_stream *s)
+{
+	size_t n = s->v->ndomains;
+	const struct db_domain *d;
+	int budget = BUILD_SLICE;
+	while (s->build == 0 && budget-- > 0) {
+		if (s->bseen == n || !(d = db_view_next_domain(s->v, &s->bcur))) {
+			for (unsigned b = 0; b < NBUCKETS; b++)
+				s->bstart[b + 1] += s->bstart[b];
+			memcpy(s->bfill, s->bstart, NBUCKETS * sizeof(*s->bfill));
+			memset(&s->bcur, 0, sizeof(s->bcur));
+			s->build = 1;
+			break;
+		}
+		s->bstart[bucket_of(d) + 1]++;
+		s->bseen++;
+	}
+	while (s->build == 1 && budget-- > 0) {
+		if (s->bdone == s->bseen || !(d = db_view_next_domain(s->v, &s->bcur))) {
+			s->build = 2;
+			break;
+		}
+		s->order[s->bfill[bucket_of(d)]++] = d;
+		s->bdone++;
+	}
+	return s->build == 2;
+}
+
+/* The next domain in order (its bucket sorted first), or NULL after the last. */
+static const struct db_domain *order_next(struct xfr_stream *s)
+{
+	uint32_t total = s->bstart[NBUCKETS];
+	if (s->oi >= total)
+		return NULL;
+	/* The bucket holding oi: the first whose end is past it. */
+	unsigned b = bucket_of(s->order[s->oi]);
+	if (!s->bsorted[b]) {
+		/* oi is this bucket's start: nothing of it was sent yet. */
+		qsort(s->order + s->bstart[b], s->bstart[b + 1] - s->bstart[b], sizeof(*s->order),
+		      token_cmp);
+		s->bsorted[b] = 1;
+	}
+	return s->order[s->oi++];
+}
+
+/* The record at the cursor of the domains: 1; 0 at their end; -1 when the order
+ * is still being built (xfr_next then stops, blocked). */
 static int domain_rr(struct xfr_stream *s, struct rrref *r)
 {
+	static const int passes[] = {PART_DKIM, PART_DMARC, PART_RP, PART_REPORT};
+	if (s->order && s->build != 2)
+		return order_build(s) ? domain_rr(s, r) : -1;
 	while (s->dom_i >= s->dom.n) {
-		const struct db_domain *d = db_view_next_domain(s->v, &s->cur);
-		if (!d)
-			return 0;
-		dom_render(s->v, d, &s->dom);
+		const struct db_domain *d;
+		if (s->order) {
+			while (!(d = order_next(s))) {
+				if (++s->pass == (int)(sizeof(passes) / sizeof(passes[0])))
+					return 0;
+				s->oi = 0;
+			}
+			dom_render(s->v, d, &s->dom, passes[s->pass]);
+		} else {
+			if (!(d = db_view_next_domain(s->v, &s->cur)))
+				return 0;
+			dom_render(s->v, d, &s->dom, PART_ALL);
+		}
 		s->dom_i = 0;
 	}
 	*r = s->dom.rr[s->dom_i];
@@ -654,11 +804,13 @@ static int next_rr(struct xfr_stream *s, struct rrref *r)
 				return 1;
 			s->phase = s->z == s->v->dyn ? P_DOMAINS : P_SOA_LAST;
 			break;
-		case P_DOMAINS:
-			if (domain_rr(s, r))
-				return 1;
+		case P_DOMAINS: {
+			int k = domain_rr(s, r);
+			if (k)
+				return k;
 			s->phase = P_SOA_LAST;
 			break;
+		}
 		case P_STEPS:
 			if (step_rr(s, r))
 				return 1;
@@ -725,7 +877,15 @@ size_t xfr_next(struct xfr_stream *s, uint8_t *out, size_t cap, size_t reserve)
 	size_t limit = cap - reserve, len = msg_start(s, out);
 	uint16_t an = 0;
 	struct rrref r;
-	while (next_rr(s, &r)) {
+	int k;
+	s->blocked = 0;
+	while ((k = next_rr(s, &r)) != 0) {
+		if (k < 0) {
+			/* A slice of the ordering was done: the message goes as it is,
+			 * or, empty, the caller comes back (xfr_blocked). */
+			s->blocked = !an;
+			break;
+		}
 		size_t need = (size_t)r.owner_len + r.tail_len;
 		if (len + need > limit) {
 			if (an)

@@ -68,8 +68,13 @@ struct xfr_stream *xfr_begin(const struct db_view *v, struct xfr_hist *h, const 
 			     const uint8_t *pkt, size_t len);
 /* Writes the next message of the answer into out (cap octets; at most 65535 are
  * used), leaving reserve octets free at the end for a TSIG record. Returns its
- * length, or 0 when the answer is complete. */
+ * length, or 0 when the answer is complete or when xfr_blocked says to call again
+ * on a later turn of the loop: a whole-zone answer orders a large zone's domains
+ * a slice (a few milliseconds) per call, so that they go in the order a secondary
+ * stores them. */
 size_t xfr_next(struct xfr_stream *s, uint8_t *out, size_t cap, size_t reserve);
+/* 1 when the last xfr_next returned 0 with more to come. */
+int xfr_blocked(const struct xfr_stream *s);
 /* 1 when the answer is the whole zone (an AXFR, or an IXFR answered in full). */
 int xfr_is_full(const struct xfr_stream *s);
 /* Messages and records sent so far. */

@@ -114,7 +114,9 @@ static void transfer(const uint8_t *data, size_t size, uint8_t *out)
 		struct xfr_stream *s = xfr_begin(view, hist, &r, copy, lw);
 		size_t n;
 		int msgs = 0;
-		while (s && (n = xfr_next(s, out, 65535, TSIG_MAX_RR)) > 0) {
+		while (s && ((n = xfr_next(s, out, 65535, TSIG_MAX_RR)) > 0 || xfr_blocked(s))) {
+			if (!n)
+				continue;
 			if (n > 65535 - TSIG_MAX_RR || n < 12 || ++msgs > 1000)
 				abort();
 			if (st == TSIG_OK && tsig_sign(&ctx, out, &n, 65535, 1700000000))

@@ -129,7 +129,9 @@ static struct rrs transfer(const struct db_view *v, struct xfr_hist *h, ldns_rr_
 	struct xfr_stream *s = xfr_begin(v, h, &r, q, ql);
 	size_t len;
 	*msgs = 0;
-	while (s && (len = xfr_next(s, m, cap, 100)) > 0) {
+	while (s && ((len = xfr_next(s, m, cap, 100)) > 0 || xfr_blocked(s))) {
+		if (!len)
+			continue; /* a slice of ordering: call again */
 		T_CHECK(len <= cap - 100);
 		ldns_pkt *p = NULL;
 		T_EQ_INT(ldns_wire2pkt(&p, m, len), LDNS_STATUS_OK);
@@ -191,7 +193,7 @@ static struct db_edit *edit(const struct db_view *base, uint32_t serial)
 	return e;
 }
 
-static struct db_view *v1, *v2, *v3;
+static struct db_view *v1, *v2, *v3, *v4; /* v4: v3 and 30,000 more domains */
 static struct db_garbage g;
 
 static void build(void)
@@ -361,6 +363,89 @@ static void test_ixfr(void)
 	xfr_hist_free(h);
 }
 
+/* A zone of 30,000 domains: the AXFR orders them a slice at a time (xfr_next
+ * blocks at least once), and sends each part in the order the names sort: every
+ * DKIM record by token, then every DMARC record, then every Return-Path one. */
+static void test_order(void)
+{
+	enum { N = 30000 };
+	struct db_edit *e = edit(v3, 103);
+	static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+	uint64_t x = 88172645463325252ull;
+	int bad = 0;
+	for (int i = 0; i < N; i++) {
+		char tok[17], name[32];
+		for (int k = 0; k < 16; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: random tokens */
+			tok[k] = b32[x % 32];
+		}
+		tok[16] = 0;
+		snprintf(name, sizeof(name), "o%d.example", i);
+		struct db_domain_spec d = {
+			.id = 100 + i, .tenant_id = 1, .name = name, .token = tok, .nslots = 2};
+		d.slots[0].selector = "esp1";
+		d.slots[0].txt = "v=DKIM1; k=ed25519; p=x";
+		d.slots[1].selector = "esp2";
+		bad += db_edit_put_domain(e, &d) != 0;
+	}
+	T_EQ_INT(bad, 0);
+	struct db_view *v = v4 = db_edit_commit(e, v3, &g);
+	T_CHECK(v != NULL);
+	if (!v)
+		return;
+	uint8_t q[512];
+	static uint8_t m[65535];
+	size_t ql = request(q, APEX, LDNS_RR_TYPE_AXFR, 0), len;
+	struct xfr_req r;
+	T_EQ_INT(xfr_parse(v, q, ql, &r), XFR_AXFR);
+	struct xfr_stream *s = xfr_begin(v, NULL, &r, q, ql);
+	int blocked = 0, sorted = 1, parts = 0;
+	size_t rrs = 0;
+	char prev[256] = "", part[16] = "";
+	while (s && ((len = xfr_next(s, m, sizeof(m), 0)) > 0 || xfr_blocked(s))) {
+		if (!len) {
+			blocked++;
+			continue;
+		}
+		ldns_pkt *p = NULL;
+		if (ldns_wire2pkt(&p, m, len) != LDNS_STATUS_OK)
+			break;
+		for (size_t i = 0; i < ldns_pkt_ancount(p); i++) {
+			char *o =
+				ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_answer(p), i)));
+			rrs++;
+			/* SEL.TOKEN.dkim.Z, TOKEN.dmarc.Z, TOKEN.rp.Z: token and part */
+			const char *t = strchr(o, '.'), *kind = NULL;
+			char key[256];
+			if (strstr(o, ".dkim." APEX) && t)
+				kind = "dkim", snprintf(key, sizeof(key), "%.16s %s", t + 1, o);
+			else if (strstr(o, ".dmarc." APEX) && !strstr(o, "_report"))
+				kind = "dmarc", snprintf(key, sizeof(key), "%s", o);
+			else if (strstr(o, ".rp." APEX))
+				kind = "rp", snprintf(key, sizeof(key), "%s", o);
+			if (kind) {
+				if (strcmp(kind, part)) {
+					snprintf(part, sizeof(part), "%s", kind);
+					prev[0] = 0;
+					parts++;
+				}
+				if (strcmp(prev, key) > 0)
+					sorted = 0;
+				snprintf(prev, sizeof(prev), "%s", key);
+			}
+			free(o);
+		}
+		ldns_pkt_free(p);
+	}
+	xfr_end(s);
+	T_CHECK(blocked >= 1);
+	T_EQ_INT(parts, 3); /* each part in one run: dkim, dmarc, rp */
+	T_CHECK(sorted);
+	/* The SOA twice, the zone file's 6 others, the removed domain's 2 DKIM
+	 * records, 7 for each live one: 2 DKIM, SPF, 2 MX, DMARC, report. */
+	T_EQ_INT(rrs, 2 + 6 + (N + 2) * 7 + 2);
+}
+
 static void test_parse(void)
 {
 	uint8_t q[512];
@@ -434,9 +519,10 @@ int main(void)
 		return t_done();
 	T_RUN(test_axfr);
 	T_RUN(test_ixfr);
+	T_RUN(test_order);
 	T_RUN(test_parse);
 	T_RUN(test_acl);
-	db_view_free_all(v3);
+	db_view_free_all(v4 ? v4 : v3);
 	db_garbage_free(&g);
 	db_zone_free(dyn);
 	return t_done();
