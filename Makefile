@@ -13,19 +13,20 @@ SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sani
 
 BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev libssl-dev
 TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl nsd knot \
-             python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd
+             python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd unbound
 
 LIB_SRC  = $(filter-out dnsd/main.c,$(wildcard dnsd/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 # The fuzz targets, tests/fuzz/fuzz_NAME.c, each with its corpus in tests/fuzz/corpus/NAME.
-FUZZ_TARGETS = answer zone config csv pem pubkey
+FUZZ_TARGETS = answer zone config csv pem pubkey check
 FUZZ_BIN = $(FUZZ_TARGETS:%=$(BUILD)/tests/test_fuzz_%)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(FUZZ_BIN) $(BUILD)/tests/alloccount.so
 FUZZ_SECONDS ?= 60
 FUZZ_TARGET ?= answer
 # The tool's objects a target links (the CSV parser is dnsdctl's, not the library's).
 FUZZ_TOOLS_csv = tools/csv.c tools/ctl.c tools/stage.c
+FUZZ_TOOLS_check = tools/check.c tools/ctl.c tools/stage.c
 FUZZ_OBJ = $(FUZZ_TOOLS_$(FUZZ_TARGET):%.c=build-fuzz/obj/%.o)
 # Inputs longer than this are not tried: a key file, a zone file of a few records.
 FUZZ_MAX_LEN ?= $(if $(filter answer,$(FUZZ_TARGET)),4096,8192)
@@ -60,6 +61,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libdnsd.a
 
 # Each fuzz target, replayed over its corpus by gcc (part of `make unit`).
 $(BUILD)/tests/test_fuzz_csv: $(FUZZ_TOOLS_csv:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/tests/test_fuzz_check: $(FUZZ_TOOLS_check:%.c=$(BUILD)/obj/%.o)
 $(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libdnsd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) -Itools -DFUZZ_CORPUS='"tests/fuzz/corpus/$*"' -o $@ $< tests/fuzz/replay.c \
@@ -146,8 +148,8 @@ test-plain: test-deps
 	@$(MAKE) --no-print-directory all unit
 	@tests/run
 
-# dnsd to sbin, dnsdctl to bin, the systemd units (the server, and the key
-# lifecycle job with its timer), the users (sysusers.d) and directories
+# dnsd to sbin, dnsdctl to bin, the systemd units (the server, the key
+# lifecycle job and the check of the customers' records, each with its timer), the users (sysusers.d) and directories
 # (tmpfiles.d) of the layout docs/security.md describes, the docs; the example
 # settings only where none exist yet. The units name the installed paths, so
 # PREFIX is written into them.
@@ -173,6 +175,7 @@ install: all
 		systemd-tmpfiles --create $(PREFIX)/lib/tmpfiles.d/dnsd.conf && \
 		systemctl daemon-reload; fi
 	@echo "installed; enable the key lifecycle job with: systemctl enable --now dnsd-maintain.timer"
+	@echo "and the check of the customers' records with: systemctl enable --now dnsd-check.timer"
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -1,6 +1,7 @@
-/* schema: version 4's CHECK constraints, and the migration that rebuilds the tables with them.
- * Each check is written once, here, and serves both the table definitions and the query that
- * names the rows a store must lose before it can be migrated. */
+/* schema: version 4's CHECK constraints, and the migration that rebuilds the tables with them;
+ * version 5's tables of what dnsdctl check found. Each check is written once, here, and serves
+ * both the table definitions and the query that names the rows a store must lose before it can
+ * be migrated. */
 #include "schema.h"
 
 #include <stdio.h>
@@ -187,6 +188,45 @@ const char schema_v4_sql[] =
 	"DROP TABLE slots_v3;\n"
 	"DROP TABLE keys_v3;\n"
 	"DROP TABLE policies_v3;\n";
+
+#define CK_CHECK_STATE(c) "(" c " IN ('pending', 'verified', 'drifted'))"
+
+const char schema_v5_sql[] =
+	/* What dnsdctl check found, per customer domain and per record. Not
+	 * journaled: nothing in them is served. */
+	"CREATE TABLE domain_checks (\n"
+	"  domain_id   INTEGER PRIMARY KEY REFERENCES domains(id),\n"
+	"  state       TEXT NOT NULL CONSTRAINT domain_check_state CHECK " CK_CHECK_STATE("state") ",\n"
+	"  way         TEXT CHECK (way IN ('fully-aligned', 'dkim-aligned', 'platform-domain')),\n"
+	"  since       INTEGER NOT NULL,\n"
+	"  checked_at  INTEGER NOT NULL,\n"
+	"  verified_at INTEGER,\n"
+	"  next_at     INTEGER NOT NULL);\n"
+	"CREATE INDEX domain_checks_next ON domain_checks(next_at);\n"
+	"CREATE TABLE record_checks (\n"
+	"  id          INTEGER PRIMARY KEY,\n"
+	"  domain_id   INTEGER NOT NULL REFERENCES domains(id),\n"
+	"  name        TEXT NOT NULL CONSTRAINT record_check_name CHECK (" NO_CTL("name") "),\n"
+	"  purpose     TEXT NOT NULL CHECK (purpose IN ('dkim', 'return-path', 'dmarc')),\n"
+	"  state       TEXT NOT NULL CONSTRAINT record_check_state CHECK " CK_CHECK_STATE("state") ",\n"
+	"  outcome     TEXT NOT NULL,\n"
+	"  detail      TEXT,\n"
+	"  since       INTEGER NOT NULL,\n"
+	"  checked_at  INTEGER NOT NULL,\n"
+	"  verified_at INTEGER,\n"
+	"  UNIQUE (domain_id, name));\n"
+	/* The audit trail of checks, like key_events: every change of state, and
+	 * every slot the check made eligible or not. */
+	"CREATE TABLE check_events (\n"
+	"  id        INTEGER PRIMARY KEY,\n"
+	"  domain_id INTEGER NOT NULL REFERENCES domains(id),\n"
+	"  name      TEXT,\n"
+	"  event     TEXT NOT NULL CHECK (event IN ('pending', 'verified', 'drifted', 'eligible',\n"
+	"                                           'ineligible')),\n"
+	"  outcome   TEXT,\n"
+	"  at        INTEGER NOT NULL,\n"
+	"  cause     TEXT NOT NULL);\n"
+	"CREATE INDEX check_events_domain ON check_events(domain_id, at);\n";
 /* clang-format on */
 
 /* Appends one sentence part to err at *used, while there is room. */

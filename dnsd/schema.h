@@ -1,5 +1,6 @@
 /* schema: schema version 4 of the store, the CHECK constraints that refuse what no valid row
- * holds, and the migration that rebuilds the tables to add them. The store module runs it. */
+ * holds, and the migration that rebuilds the tables to add them; version 5's check state. The
+ * store module runs them. */
 #ifndef DNSD_SCHEMA_H
 #define DNSD_SCHEMA_H
 #include <sqlite3.h>
@@ -17,5 +18,10 @@ extern const char schema_v4_sql[];
  * tables and remakes their indexes and triggers (the journal's among them) from their saved SQL.
  * Returns 0, DNSD_EINVAL (refused rows), or DNSD_ESTORE (err says why). */
 int schema_migrate_v4(sqlite3 *db, char *err, size_t errlen);
+
+/* The SQL of migration 5 (version 4 to 5): the state dnsdctl check keeps per customer domain
+ * (domain_checks) and per record (record_checks), pending, verified or drifted with the time of
+ * each change, and their audit trail (check_events). New tables only. */
+extern const char schema_v5_sql[];
 
 #endif

@@ -234,6 +234,9 @@ static const char *const migrations[] = {
 	 * without case). SQLite adds no CHECK to a table, so the tables are made
 	 * again: schema.c, run through schema_migrate_v4. */
 	schema_v4_sql,
+	/* 5: the state of the customers' records, as dnsdctl check finds them:
+	 * schema.c. */
+	schema_v5_sql,
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");

@@ -5,6 +5,7 @@
 #include "names.h"
 #include "policy.h"
 #include "zone.h"
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -428,4 +429,34 @@ char *ctl_trim(char *s)
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
 		s[--n] = 0;
 	return s;
+}
+
+/* "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53". */
+int ctl_parse_addr(const char *in, char *addr, size_t n, int *port)
+{
+	unsigned char buf[16];
+	*port = 53;
+	const char *p = in, *end;
+	if (*in == '[') {
+		end = strchr(in, ']');
+		if (!end)
+			return -1;
+		p = in + 1;
+		if (end[1] == ':')
+			*port = atoi(end + 2);
+		else if (end[1])
+			return -1;
+	} else {
+		const char *colon = strchr(in, ':');
+		end = colon && !strchr(colon + 1, ':') ? colon : in + strlen(in);
+		if (*end == ':')
+			*port = atoi(end + 1);
+	}
+	if ((size_t)(end - p) >= n)
+		return -1;
+	memcpy(addr, p, (size_t)(end - p));
+	addr[end - p] = 0;
+	if (*port < 1 || *port > 65535)
+		return -1;
+	return inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1 ? 0 : -1;
 }

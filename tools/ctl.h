@@ -24,6 +24,9 @@ struct opts {
 	const char *older_than, *over, *role, *reason, *file, *selector, *active, *eligible;
 	const char *max_keys, *ed25519, *rotation_days, *rotation_spread_hours, *key_retention_days;
 	const char *export_dir, *export_command;
+	const char *resolver; /* check --resolver ADDR[:PORT] */
+	const char *concurrency, *rate, *max_domains; /* check --all */
+	const char *provider_id, *provider_name, *service_id; /* domain-connect */
 	const char *config; /* --config FILE; the settings above may come from it */
 	const char *pos[8];
 	int npos;
@@ -133,12 +136,18 @@ char *export_dir(struct ctx *c);
  * naming what, when another user could change it. */
 void need_safe(struct ctx *c, const char *what, const char *path, int flags);
 
+/* "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53" into an address and a port
+ * (53 when not given); 0, or -1 when it is not one. */
+int ctl_parse_addr(const char *in, char *addr, size_t n, int *port);
+
 /* keyctl.c: the key lifecycle */
 void cmd_key(struct ctx *c);
 void cmd_slot(struct ctx *c);
 void cmd_ns(struct ctx *c);
 void cmd_maintain(struct ctx *c);
 void cmd_export(struct ctx *c);
+/* dconnect.c: domain-connect template | apply DOMAIN */
+void cmd_domain_connect(struct ctx *c);
 /* backup.c: backup FILE, restore FILE */
 void cmd_backup_restore(struct ctx *c);
 /* import.c */

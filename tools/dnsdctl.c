@@ -1,6 +1,7 @@
 /* dnsdctl: manages the tenant store that dnsd answers from: tenants, customer
  * domains, DKIM keys and policies. Every write is one transaction; slow work (key
  * generation) happens before it opens; a failing command changes nothing. */
+#include "check.h"
 #include "ctl.h"
 #include "db.h"
 #include "err.h"
@@ -40,6 +41,7 @@ static void usage(void)
 	       "  domain list [--tenant NAME] | show DOMAIN | records DOMAIN [--format table|zone|json]\n"
 	       "  domain remove DOMAIN          revoke its keys; its names go after the retention period\n"
 	       "  domain history DOMAIN         every key event (generated, published, activated, ...)\n"
+	       "                                and every change dnsdctl check found\n"
 	       "  key list DOMAIN               every key the domain had: state and dates\n"
 	       "  key rotate DOMAIN [--role main|ed25519] [--algorithm A]\n"
 	       "                                publish a new key now; the job activates it after the hold\n"
@@ -62,6 +64,21 @@ static void usage(void)
 	       "  maintain [--max-keys N]       the job (run by dnsd-maintain.timer): revoke, activate and\n"
 	       "                                publish due keys in one batch, purge removed domains,\n"
 	       "                                rewrite the exports\n"
+	       "  check DOMAIN [--resolver ADDR[:PORT]] [--json]\n"
+	       "                                look the customer's records up through a recursive\n"
+	       "                                resolver (default: /etc/resolv.conf's): what is wrong\n"
+	       "                                and how to fix it, and the way of sending safe now;\n"
+	       "                                keeps each record's state (pending, verified, drifted)\n"
+	       "                                and makes a DKIM slot eligible only while it is in place\n"
+	       "  check --all [--resolver ADDR[:PORT]] [--concurrency N] [--rate N] [--max-domains N]\n"
+	       "                                the domains that are due (run by dnsd-check.timer):\n"
+	       "                                N at a time (32), N domains a second at most (20),\n"
+	       "                                N domains a run at most (10000); lists what changed\n"
+	       "  domain-connect template --provider-id ID [--provider-name NAME] [--service-id ID]\n"
+	       "         [--tenant NAME] [--slots N] [--ed25519 yes|no] [--return-path LABEL]\n"
+	       "                                the Domain Connect template of a slot layout (JSON)\n"
+	       "  domain-connect apply DOMAIN --provider-id ID [--json]\n"
+	       "                                the template and variables that apply DOMAIN's records\n"
 	       "  status                        store, zone, serial, counts\n"
 	       "  backup FILE                   a consistent copy of the store (never over a file)\n"
 	       "  restore FILE                  put a backup back while dnsd runs: one transaction,\n"
@@ -81,7 +98,8 @@ static void usage(void)
 	       "DNSD_NOW      seconds since the epoch: the clock, for tests\n"
 	       "\n"
 	       "Exit status: 0 done; 1 error (nothing changed); 2 usage; 3 the store change is\n"
-	       "committed but the exports or the export command failed.\n");
+	       "committed but the exports or the export command failed; 4 (check) a required\n"
+	       "record is not in place.\n");
 	exit(0);
 }
 
@@ -102,7 +120,9 @@ static void parse(struct opts *o, int argc, char **argv)
 		O("--eligible", eligible), O("--max-keys", max_keys), O("--ed25519", ed25519),
 		O("--rotation-days", rotation_days), O("--rotation-spread-hours", rotation_spread_hours),
 		O("--key-retention-days", key_retention_days), O("--export-dir", export_dir),
-		O("--export-command", export_command), O("--config", config),
+		O("--export-command", export_command), O("--config", config), O("--resolver", resolver),
+		O("--concurrency", concurrency), O("--rate", rate), O("--max-domains", max_domains),
+		O("--provider-id", provider_id), O("--provider-name", provider_name), O("--service-id", service_id),
 #undef O
 	};
 	o->db = getenv("DNSD_DB");
@@ -706,7 +726,12 @@ static void print_records(struct ctx *c, const struct domain_row *d, const char 
 			json_kv(stdout, &g, "name", r[i].name);
 			json_kv(stdout, &g, "value", r[i].value);
 			json_kv(stdout, &g, "purpose", r[i].purpose);
-			printf(", \"optional\": %s}", r[i].optional ? "true" : "false");
+			printf(", \"optional\": %s", r[i].optional ? "true" : "false");
+			/* The ways of sending (dnsdctl check) each record is needed for. */
+			const char *ways = !strcmp(r[i].purpose, "dkim") ? "\"fully-aligned\", \"dkim-aligned\""
+					   : !strcmp(r[i].purpose, "return-path") ? "\"fully-aligned\""
+										   : "";
+			printf(", \"needed_for\": [%s]}", ways);
 		}
 		printf("]}\n");
 	} else if (!strcmp(format, "zone")) {
@@ -720,7 +745,12 @@ static void print_records(struct ctx *c, const struct domain_row *d, const char 
 		for (int i = 0; i < n; i++)
 			printf("%-6s %-48s %s%s\n", "CNAME", r[i].name, r[i].value,
 			       r[i].optional ? "   (optional: hosted DMARC; remove any _dmarc TXT first)" : "");
-		printf("\nThe DKIM keys and the SPF and DMARC policies behind them are then managed for you.\n");
+		printf("\nThe DKIM keys and the SPF and DMARC policies behind them are then managed for you.\n"
+		       "The DKIM records let mail From %s pass DMARC on DKIM; with the Return-Path record too it\n"
+		       "is fully aligned (SPF as well). Until the DKIM records are in place, mail is sent From the\n"
+		       "platform's own domain with your name as the sender's name. Your provider's check says\n"
+		       "which way holds now.\n",
+		       shown(d->name));
 	}
 }
 
@@ -1040,6 +1070,36 @@ static void cmd_domain_history(struct ctx *c)
 		first = 0;
 	}
 	sqlite3_finalize(st);
+	/* What dnsdctl check found: each change of state, and of a slot's eligibility. */
+	st = q(c, "SELECT at, event, ifnull(name, ''), ifnull(outcome, ''), cause FROM check_events "
+		  "WHERE domain_id = ? ORDER BY at, id",
+	       "i", d.id);
+	first = 1;
+	if (c->o.json)
+		printf("], \"checks\": [");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *when_text = fmt_time(sqlite3_column_int64(st, 0), tb, sizeof(tb));
+		const char *ev = (const char *)sqlite3_column_text(st, 1);
+		const char *name = (const char *)sqlite3_column_text(st, 2);
+		const char *outcome = (const char *)sqlite3_column_text(st, 3);
+		const char *cause = (const char *)sqlite3_column_text(st, 4);
+		if (c->o.json) {
+			int f = 1;
+			printf("%s{", first ? "" : ", ");
+			json_kv(stdout, &f, "time", when_text);
+			json_kv(stdout, &f, "event", ev);
+			json_kv(stdout, &f, "record", *name ? name : NULL);
+			json_kv(stdout, &f, "outcome", *outcome ? outcome : NULL);
+			json_kv(stdout, &f, "cause", cause);
+			printf("}");
+		} else {
+			if (first)
+				printf("\n%-21s %-10s %-40s %s\n", "TIME", "CHECK", "RECORD", "CAUSE");
+			printf("%-21s %-10s %-40s %s\n", when_text, ev, *name ? shown(name) : "(the domain)", shown(cause));
+		}
+		first = 0;
+	}
+	sqlite3_finalize(st);
 	if (c->o.json)
 		printf("]}\n");
 }
@@ -1149,6 +1209,10 @@ int main(int argc, char **argv)
 		cmd_import(&c);
 	else if (!strcmp(cmd, "status"))
 		cmd_status(&c);
+	else if (!strcmp(cmd, "check"))
+		cmd_check(&c);
+	else if (!strcmp(cmd, "domain-connect"))
+		cmd_domain_connect(&c);
 	else
 		die_usage("unknown command '%s'", cmd);
 	if (fflush(stdout) || ferror(stdout))

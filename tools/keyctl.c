@@ -851,36 +851,6 @@ void cmd_slot(struct ctx *c)
 
 /* ---- name servers ---- */
 
-/* "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53". */
-static int parse_addr(const char *in, char *addr, size_t n, int *port)
-{
-	unsigned char buf[16];
-	*port = 53;
-	const char *p = in, *end;
-	if (*in == '[') {
-		end = strchr(in, ']');
-		if (!end)
-			return -1;
-		p = in + 1;
-		if (end[1] == ':')
-			*port = atoi(end + 2);
-		else if (end[1])
-			return -1;
-	} else {
-		const char *colon = strchr(in, ':');
-		end = colon && !strchr(colon + 1, ':') ? colon : in + strlen(in);
-		if (*end == ':')
-			*port = atoi(end + 1);
-	}
-	if ((size_t)(end - p) >= n)
-		return -1;
-	memcpy(addr, p, (size_t)(end - p));
-	addr[end - p] = 0;
-	if (*port < 1 || *port > 65535)
-		return -1;
-	return inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1 ? 0 : -1;
-}
-
 /* Asks one name server for the zone's SOA serial. Returns the serial, or -1
  * with why filled in. */
 static int64_t ns_serial(const char *zone, const char *addr, int port, char *why, size_t n)
@@ -982,7 +952,7 @@ void cmd_ns(struct ctx *c)
 		size_t nl = strlen(nm);
 		if (!nl || nl > 100 || strspn(nm, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != nl)
 			fail(NULL, "invalid name server name '%s': letters, digits, '.', '-', '_'", nm);
-		if (parse_addr(c->o.pos[3], addr, sizeof(addr), &port))
+		if (ctl_parse_addr(c->o.pos[3], addr, sizeof(addr), &port))
 			fail(NULL, "invalid address '%s': an IPv4 or IPv6 address, optionally with :PORT ([v6]:PORT)",
 			     c->o.pos[3]);
 		open_store(c, 0);

@@ -14,7 +14,7 @@ check "make install into a scratch prefix" \
 for f in "$P/sbin/dnsd" "$P/bin/dnsdctl"; do
 	check "installed and executable: ${f#"$T"/}" test -x "$f"
 done
-for u in dnsd.service dnsd-maintain.service dnsd-maintain.timer; do
+for u in dnsd.service dnsd-maintain.service dnsd-maintain.timer dnsd-check.service dnsd-check.timer; do
 	check "unit installed: $u" test -f "$E/units/$u"
 done
 check "settings installed: default/dnsd" test -f "$E/default/dnsd"
@@ -52,12 +52,20 @@ expect_match "the job's unit runs the installed dnsdctl" "$(grep '^ExecStart=' "
 expect_match "the server's unit runs the installed dnsd" "$(grep '^ExecStart=' "$E/units/dnsd.service")" "^ExecStart=$P/sbin/dnsd "
 expect_match "the units read the installed settings" "$(grep -h '^EnvironmentFile=' "$E/units/"*.service | sort -u)" \
 	"^EnvironmentFile=$E/default/dnsd$"
+C="$E/units/dnsd-check.service"
+expect "the check runs as the store's writer" "$(grep -E '^User=' "$C")" "User=dnsd-signer"
+expect "the check has no capability" "$(grep -E '^CapabilityBoundingSet=' "$C")" "CapabilityBoundingSet="
+expect_match "the check runs the installed dnsdctl's check --all" "$(grep '^ExecStart=' "$C")" \
+	"^ExecStart=$P/bin/dnsdctl --config $E/dnsd/dnsdctl.conf check --all "
+expect_match "its timer every ten minutes" \
+	"$(grep -E '^(OnCalendar|Persistent)=' "$E/units/dnsd-check.timer" | tr '\n' ' ')" "OnCalendar=\*:0/10 Persistent=true"
 expect_match "the timer starts the job every five minutes and catches up" \
 	"$(grep -E '^(OnCalendar|Persistent)=' "$E/units/dnsd-maintain.timer" | tr '\n' ' ')" "OnCalendar=\*:0/5 Persistent=true"
 if command -v systemd-analyze >/dev/null; then
 	# Without a running systemd, verify still parses every directive and checks
 	# the commands exist; "sysinit.target not found" is about the missing system.
-	out=$(systemd-analyze verify "$E/units/dnsd-maintain.timer" "$E/units/dnsd-maintain.service" "$E/units/dnsd.service" 2>&1 |
+	out=$(systemd-analyze verify "$E/units/dnsd-maintain.timer" "$E/units/dnsd-maintain.service" "$E/units/dnsd.service" \
+		"$E/units/dnsd-check.timer" "$E/units/dnsd-check.service" 2>&1 |
 		grep -v 'sysinit.target not found' | grep -v '^$')
 	expect "systemd-analyze verify: no complaint" "$out" ""
 fi

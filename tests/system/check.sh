@@ -1,0 +1,347 @@
+#!/bin/bash
+# check: dnsdctl check against a real resolver (issue 14). unbound runs on
+# loopback as this user, with the hosted zone stubbed to dnsd and the customers'
+# zones stubbed to NSD (a second authoritative server, as a customer's DNS host);
+# dnsdctl check asks unbound. One customer domain per way of getting the records
+# wrong, and the full chain: a message signed with the domain's key verifies
+# (dkimpy) with the key found through the customer's CNAME, unbound and dnsd.
+. "$(dirname "$0")/lib"
+
+for b in unbound nsd; do
+	command -v "$b" >/dev/null || PATH=$PATH:/usr/sbin
+	command -v "$b" >/dev/null || { not_ok "$b is installed (make test-deps)"; finish; }
+done
+
+# free_port: a TCP and UDP port on 127.0.0.1 that nothing uses now.
+free_port() {
+	"$PY" -c 'import socket
+while True:
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p)); print(p); break
+    except OSError: pass'
+}
+
+new_store || { echo "new_store failed"; finish; }
+DOMAINS="good.example missing.example wrong.example append.example flat.example stale.example own.example
+dkimonly.example other.example hostile.example"
+for d in $DOMAINS; do
+	ctl domain add "$d" --tenant acme >/dev/null || not_ok "domain add $d"
+	eval "TOK_${d%%.*}=$(token "$d")"
+done
+
+# wrong.example's code with a typo: its sixth character changed.
+c6=${TOK_wrong:5:1}; [ "$c6" = a ] && c6=b || c6=a
+TYPO="${TOK_wrong:0:5}$c6${TOK_wrong:6}"
+# The customers' zones, each written as a DNS host would serve it.
+czone() { # DOMAIN: the SOA and NS of a customer zone
+	printf '$ORIGIN %s.\n$TTL 60\n@ IN SOA ns1.%s. hostmaster.%s. 1 3600 600 1209600 60\n' "$1" "$1" "$1"
+	printf '@ IN NS ns1.%s.\nns1 IN A 127.0.0.1\n' "$1"
+}
+dkim_txt() { # SELECTOR TOKEN: the TXT dnsd serves there now, as zone-file strings
+	dig @127.0.0.1 -p "$PORT" +short TXT "$1.$2.dkim.$ZONE"
+}
+{ czone good.example; ctl domain records good.example --format zone | sed 's/^; optional.*//'
+  echo '@ IN TXT "v=spf1 mx -all"'; } >"$T/good.example.zone"
+czone missing.example >"$T/missing.example.zone"
+czone other.example >"$T/other.example.zone"
+# A DNS host that appends the zone to a target without a final dot; a selector
+# pointed at another slot; a typo in the code; another domain's code.
+{ czone wrong.example
+  echo "esp1._domainkey IN CNAME esp1.$TOK_wrong.dkim.$ZONE"
+  echo "esp2._domainkey IN CNAME esp1.$TOK_wrong.dkim.$ZONE."
+  echo "esp3._domainkey IN CNAME esp3.$TYPO.dkim.$ZONE."
+  echo "bounce IN CNAME $TOK_other.rp.$ZONE."; } >"$T/wrong.example.zone"
+# A DNS host that appends the zone to the names.
+{ czone append.example
+  ctl domain records append.example --format zone | grep -v '^;' |
+	sed 's/^\([^ ]*\)\.append\.example\. /\1.append.example /'; } >"$T/append.example.zone"
+# own.example: its own DMARC, strict and enforcing, and two SPF records at the apex.
+{ czone own.example
+  echo '@ IN TXT "v=spf1 include:_spf.google.com ~all"'
+  echo '@ IN TXT "v=spf1 mx -all"'
+  echo '_dmarc IN TXT "v=DMARC1; p=reject; aspf=s; adkim=s"'; } >"$T/own.example.zone"
+{ czone dkimonly.example
+  ctl domain records dkimonly.example --format zone | grep '_domainkey'
+  echo '_dmarc IN TXT "v=DMARC1; p=quarantine"'
+  echo '_dmarc IN TXT "v=DMARC1; p=none"'; } >"$T/dkimonly.example.zone"
+
+# hostile.example: what a customer's DNS may hold: control characters (a terminal
+# escape), a TXT of 5,000 octets (TCP), a DMARC record of junk, a CNAME loop.
+{ czone hostile.example
+  echo 'esp2._domainkey IN CNAME esp3._domainkey'
+  echo 'esp3._domainkey IN CNAME esp2._domainkey'
+  echo 'esp1._domainkey IN TXT "v=DKIM1; p=abc\027[2J\027]0;owned\007def"'
+  printf 'bounce IN TXT'; for _ in $(seq 1 20); do printf ' "%s"' "$(printf 'v%.0s' $(seq 1 250))"; done; echo
+  echo '_dmarc IN TXT "v=DMARC1; p=reject; aspf=s;;;=;p;\000\255"'; } >"$T/hostile.example.zone"
+
+# dnsd first: the copied records are what it serves.
+start_dnsd || finish
+{ czone flat.example
+  for s in esp1 esp2 esp3; do echo "$s._domainkey IN TXT $(dkim_txt $s "$TOK_flat" | tr '\n' ' ')"; done
+  echo "bounce IN TXT \"v=spf1 include:_spf.$ZONE -all\""
+  echo "bounce IN MX 10 bounce.$ZONE."
+  echo "_dmarc IN TXT \"v=DMARC1; p=none; rua=mailto:dmarc@$ZONE\""; } >"$T/flat.example.zone"
+# stale.example: the key of esp1 copied, then revoked (a replacement signs in esp2).
+OLDKEY=$(dkim_txt esp1 "$TOK_stale" | tr '\n' ' ')
+check "key revoke stale.example esp1" ctl key revoke stale.example esp1 --reason test
+{ czone stale.example
+  ctl domain records stale.example --format zone | grep -v '^;' | grep -v esp1
+  echo "esp1._domainkey IN TXT $OLDKEY"; } >"$T/stale.example.zone"
+
+# NSD: the customers' DNS host.
+NSDPORT=$(free_port)
+mkdir -p "$T/nsd"
+{
+	printf 'server:\n  ip-address: 127.0.0.1@%s\n  port: %s\n  do-ip6: no\n  username: ""\n  chroot: ""\n' \
+		"$NSDPORT" "$NSDPORT"
+	printf '  zonesdir: "%s"\n  database: ""\n  zonelistfile: "%s/nsd/zone.list"\n' "$T" "$T"
+	printf '  xfrdfile: "%s/nsd/xfrd.state"\n  xfrdir: "%s/nsd"\n  pidfile: "%s/nsd/nsd.pid"\n' "$T" "$T" "$T"
+	printf '  logfile: "%s/nsd/nsd.log"\n  verbosity: 1\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n' "$T"
+	printf 'remote-control:\n  control-enable: no\n'
+	for d in $DOMAINS; do printf 'zone:\n  name: "%s"\n  zonefile: "%s/%s.zone"\n' "$d" "$T" "$d"; done
+} >"$T/nsd/nsd.conf"
+NSD_PID=""
+start_nsd() {
+	nsd -d -c "$T/nsd/nsd.conf" 2>>"$T/nsd/nsd.log" &
+	NSD_PID=$!
+	for _ in $(seq 1 100); do
+		dig @127.0.0.1 -p "$NSDPORT" +short +tries=1 +time=1 SOA good.example 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+	done
+	not_ok "nsd started"; cat "$T/nsd/nsd.log"; return 1
+}
+stop_nsd() { [ -n "$NSD_PID" ] && kill "$NSD_PID" 2>/dev/null && wait "$NSD_PID" 2>/dev/null; NSD_PID=""; }
+
+# unbound: the resolver, in the foreground as this user, no cache to speak of.
+UBPORT=$(free_port)
+mkdir -p "$T/unbound"
+{
+	printf 'server:\n  interface: 127.0.0.1@%s\n  port: %s\n  do-ip6: no\n  username: ""\n  chroot: ""\n' \
+		"$UBPORT" "$UBPORT"
+	printf '  directory: "%s/unbound"\n  pidfile: "%s/unbound/unbound.pid"\n  use-syslog: no\n' "$T" "$T"
+	printf '  logfile: ""\n  verbosity: 1\n  do-not-query-localhost: no\n  module-config: "iterator"\n'
+	printf '  access-control: 127.0.0.0/8 allow\n  cache-max-ttl: 0\n  cache-max-negative-ttl: 0\n'
+	printf '  qname-minimisation: no\n  num-threads: 1\nremote-control:\n  control-enable: no\n'
+	printf 'stub-zone:\n  name: "%s"\n  stub-addr: 127.0.0.1@%s\n' "$ZONE" "$PORT"
+	for d in $DOMAINS; do printf 'stub-zone:\n  name: "%s"\n  stub-addr: 127.0.0.1@%s\n' "$d" "$NSDPORT"; done
+	# Anything else goes to NSD too (REFUSED), never off this machine.
+	printf 'stub-zone:\n  name: "."\n  stub-addr: 127.0.0.1@%s\n' "$NSDPORT"
+} >"$T/unbound/unbound.conf"
+UB_PID=""
+start_unbound() {
+	unbound -d -c "$T/unbound/unbound.conf" 2>>"$T/unbound/unbound.log" &
+	UB_PID=$!
+	for _ in $(seq 1 100); do
+		dig @127.0.0.1 -p "$UBPORT" +tries=1 +time=1 SOA good.example 2>/dev/null | grep -q 'status: NOERROR' &&
+			return 0
+		sleep 0.1
+	done
+	not_ok "unbound started"; cat "$T/unbound/unbound.log"; return 1
+}
+stop_unbound() { [ -n "$UB_PID" ] && kill "$UB_PID" 2>/dev/null && wait "$UB_PID" 2>/dev/null; UB_PID=""; }
+trap 'stop_unbound; stop_nsd; cleanup' EXIT
+start_nsd || finish
+start_unbound || finish
+
+RES="127.0.0.1:$UBPORT"
+chk() { ctl check "$@" --resolver "$RES"; }
+# outcome DOMAIN NAME: the outcome check --json gives the record at NAME (and its hint).
+outcome() {
+	"$PY" -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+for r in d["records"]:
+    if r["name"] == sys.argv[2]:
+        print(r["outcome"], r.get("hint", ""))' "$T/$1.json" "$2"
+}
+for d in $DOMAINS; do
+	chk "$d" --json >"$T/$d.json" 2>"$T/$d.err"
+	echo $? >"$T/$d.rc"
+done
+way() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["way"])' "$T/$1.json"; }
+
+# good: everything in place.
+expect "good: exit 0" "$(cat "$T/good.example.rc")" 0
+expect "good: every record in place" "$("$PY" -c 'import json,sys
+print(" ".join(sorted(set(r["outcome"] for r in json.load(open(sys.argv[1]))["records"]))))' "$T/good.example.json")" \
+	"in-place"
+expect "good: fully aligned" "$(way good.example)" fully-aligned
+expect_match "good: the text says so" "$(chk good.example)" \
+	"every required record is in place.*|fully aligned: send From good.example"
+expect_match "good: the chain is shown" "$(chk good.example)" "-> CNAME esp1\\.$TOK_good\\.dkim\\.$ZONE\\."
+
+# missing: nothing at all.
+expect "missing: exit 4" "$(cat "$T/missing.example.rc")" 4
+expect_match "missing: esp1 missing" "$(outcome missing.example "esp1._domainkey.missing.example.")" \
+	"^missing add the CNAME esp1\\._domainkey\\.missing\\.example\\. -> esp1\\.$TOK_missing\\."
+expect "missing: the platform's own domain" "$(way missing.example)" platform-domain
+expect_match "missing: the verdict names the From name way" "$(chk missing.example)" \
+	"send From the platform's own domain, with missing.example as the From name only"
+
+# wrong: each near miss with its hint.
+expect "wrong: exit 4" "$(cat "$T/wrong.example.rc")" 4
+expect_match "wrong: target with the domain appended" "$(outcome wrong.example "esp1._domainkey.wrong.example.")" \
+	"^wrong-target the DNS host appended wrong.example to the target"
+expect_match "wrong: selector to another slot" "$(outcome wrong.example "esp2._domainkey.wrong.example.")" \
+	"^wrong-target the selector esp2 points to another slot \\(esp1\\)"
+expect_match "wrong: a typo in the code" "$(outcome wrong.example "esp3._domainkey.wrong.example.")" \
+	"^wrong-target the code in the target has a typo: $TYPO where it should be $TOK_wrong"
+expect_match "wrong: another domain's code" "$(outcome wrong.example "bounce.wrong.example.")" \
+	"^wrong-target $TOK_other is the code of another domain \\(other.example\\)"
+
+# append: the host appended the domain to the names.
+expect_match "append: name with the domain appended" "$(outcome append.example "esp2._domainkey.append.example.")" \
+	"^missing there is a CNAME at esp2\\._domainkey\\.append\\.example\\.append\\.example\\. instead"
+
+# flat: the TXT copies of what dnsd serves now: fine for now, and said so.
+expect "flat: exit 0 (fine for now)" "$(cat "$T/flat.example.rc")" 0
+expect_match "flat: esp1 flattened" "$(outcome flat.example "esp1._domainkey.flat.example.")" \
+	"^flattened if the TXT was copied by hand it breaks at the next rotation"
+expect_match "flat: return path flattened" "$(outcome flat.example "bounce.flat.example.")" "^flattened "
+expect_match "flat: dmarc flattened" "$(outcome flat.example "_dmarc.flat.example.")" "^flattened "
+expect "flat: fully aligned" "$(way flat.example)" fully-aligned
+
+# stale: the key copied by hand before it was revoked.
+expect "stale: exit 4" "$(cat "$T/stale.example.rc")" 4
+expect_match "stale: esp1 is an old copy" "$(outcome stale.example "esp1._domainkey.stale.example.")" \
+	"^copied-stale delete the TXT and add the CNAME"
+expect_match "stale: the text names the revoked key" "$(chk stale.example)" \
+	"a key this domain had before \\(revoked in slot esp1"
+expect "stale: fully aligned (esp2 signs now, in place)" "$(way stale.example)" fully-aligned
+
+# own: the customer's own DMARC, strict and enforcing, with two SPF records.
+out=$(chk own.example)
+expect_match "own: conflicting SPF records" "$out" "conflict: own.example has 2 SPF records"
+expect_match "own: aspf=s warned" "$out" "DMARC aspf=s: SPF aligns only when"
+expect_match "own: adkim=s warned" "$out" "DMARC adkim=s"
+expect_match "own: p=reject without DKIM loses mail" "$out" "DMARC p=reject while DKIM is not in place"
+expect "own: _dmarc is the customer's" "$(outcome own.example "_dmarc.own.example." | cut -d' ' -f1)" own-dmarc
+
+# dkimonly: DKIM in place, no Return-Path; two DMARC records.
+expect "dkimonly: DKIM-aligned only" "$(way dkimonly.example)" dkim-aligned
+expect "dkimonly: exit 4 (the Return-Path is required)" "$(cat "$T/dkimonly.example.rc")" 4
+expect_match "dkimonly: two DMARC records" "$(chk dkimonly.example)" "conflict: _dmarc.dkimonly.example has 2 DMARC"
+
+# hostile.example: judged, never a crash; every control character shown escaped.
+out=$(chk hostile.example 2>&1)
+expect "hostile: exit 4" "$?" 4
+expect_match "hostile: the escape is shown as text" "$out" 'p=abc\\x1b\[2J\\x1b\]0;owned\\x07def'
+expect "hostile: no control character reaches the terminal" "$(printf '%s' "$out" | tr -d '\n\t' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+expect_match "hostile: the 5,000-octet TXT is read (over TCP) and judged" \
+	"$(outcome hostile.example "bounce.hostile.example.")" "^copied-stale "
+expect_match "hostile: the junk DMARC is read as the customer's" "$out" "DMARC p=reject while DKIM is not in place"
+expect "hostile: a CNAME loop is a wrong target, followed 8 steps" \
+	"$(outcome hostile.example "esp2._domainkey.hostile.example." | cut -d' ' -f1) $(echo "$out" |
+		grep -c -- '-> CNAME esp[23]._domainkey.hostile.example.')" "wrong-target 16"
+
+# A resolver that does not answer: a failed lookup, exit 1, not "missing".
+DEAD=$(free_port)
+out=$(ctl check good.example --resolver "127.0.0.1:$DEAD" 2>&1)
+expect "no resolver: exit 1" "$?" 1
+expect_match "no resolver: lookup-failed" "$out" "lookup-failed"
+check_fails "a bad --resolver is refused" ctl check good.example --resolver 'not-an-address'
+
+# The full chain: a message signed with good.example's key verifies with the key
+# found through its CNAME, unbound and dnsd.
+ctl domain show good.example --json >"$T/good.show"
+read -r sel key < <("$PY" -c 'import json,sys; s=json.load(open(sys.argv[1]))["slots"][0]; print(s["selector"], s["private_key"])' "$T/good.show")
+"$PY" "$ROOT/tests/system/mailauth.py" message good.example "$T/good.msg"
+check "good: message signed" "$PY" "$ROOT/tests/system/mailauth.py" sign rsa-2048 good.example "$sel" "$key" \
+	"$T/good.msg" "$T/good.signed"
+verify() { # MSG: dkimpy, every lookup through unbound
+	"$PY" - "$UBPORT" "$1" <<'EOF'
+import sys, dkim, dns.resolver
+r = dns.resolver.Resolver(configure=False)
+r.nameservers, r.port = ["127.0.0.1"], int(sys.argv[1])
+def txt(name, timeout=5):
+    try:
+        a = r.resolve(name.decode(), "TXT")
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return None
+    return b"".join(a.rrset[0].strings)
+print(dkim.verify(open(sys.argv[2], "rb").read(), dnsfunc=txt))
+EOF
+}
+expect "full chain: the signature verifies through unbound" "$(verify "$T/good.signed")" True
+sed 's/shipped\./shipped!/' "$T/good.signed" >"$T/good.altered"
+expect "full chain: an altered message does not" "$(verify "$T/good.altered")" False
+sed "s/d=good.example;/d=missing.example;/" "$T/good.signed" >"$T/missing.signed"
+expect "full chain: nor one claiming a domain without the CNAME" "$(verify "$T/missing.signed")" False
+
+# ---- state and drift ----
+sq() { sqlite3 "$DB" "$@"; }
+dstate() { sq "SELECT c.state FROM domain_checks c JOIN domains d ON d.id = c.domain_id WHERE d.name = '$1'"; }
+rstate() { sq "SELECT r.state || ' ' || r.outcome FROM record_checks r JOIN domains d ON d.id = r.domain_id
+	WHERE d.name = '$1' AND r.name = '$2'"; }
+elig() { sq "SELECT group_concat(s.selector || '=' || s.eligible, ' ') FROM slots s JOIN domains d
+	ON d.id = s.domain_id WHERE d.name = '$1' ORDER BY s.position"; }
+expect "state: good.example verified" "$(dstate good.example)" verified
+expect "state: missing.example pending" "$(dstate missing.example)" pending
+expect "state: a missing record is pending" "$(rstate missing.example esp1._domainkey.missing.example.)" \
+	"pending missing"
+expect "state: the slots of good.example are eligible" "$(elig good.example)" "esp1=1 esp2=1 esp3=1"
+expect "state: those of missing.example are not" "$(elig missing.example)" "esp1=0 esp2=0 esp3=0"
+expect "state: wrong.example's slots are not either" "$(elig wrong.example)" "esp1=0 esp2=0 esp3=0"
+out=$(ctl key rotate missing.example 2>&1)
+expect_match "so no new key goes behind a selector the customer never delegated" "$out" \
+	"no free eligible main slot"
+out=$(ctl check --all --resolver "$RES")
+expect_match "check --all: nothing is due right after" "$out" "^checked 0 domain"
+
+# The customer deletes good.example's esp2 CNAME after it was verified.
+grep -v '^esp2\._domainkey' "$T/good.example.zone" >"$T/good.zone.new" && mv "$T/good.zone.new" "$T/good.example.zone"
+stop_nsd
+start_nsd || finish
+NOW=$(date +%s)
+out=$(DNSD_NOW=$((NOW + 2 * 86400)) ctl check --all --resolver "$RES" --concurrency 4 --rate 50)
+expect "check --all: exit 0" "$?" 0
+expect_match "check --all: checks every domain due a day later" "$out" "^checked 10 domain"
+expect_match "drift: the record is listed as drifted" "$out" \
+	"good.example: esp2._domainkey.good.example. verified -> drifted \\(missing\\)"
+expect_match "drift: the domain too" "$out" "good.example: verified -> drifted"
+expect_match "drift: and its slot is no longer eligible" "$out" "good.example: slot esp2 not eligible"
+expect "drift: only good.example changed" "$(echo "$out" | grep -vc '^good.example: \|^checked')" 0
+expect "drift: the store says so" "$(dstate good.example) $(rstate good.example esp2._domainkey.good.example.)" \
+	"drifted drifted missing"
+expect "drift: esp2 ineligible, the others not" "$(elig good.example)" "esp1=1 esp2=0 esp3=1"
+expect "drift: checked again within the hour" \
+	"$(sq "SELECT next_at - checked_at FROM domain_checks c JOIN domains d ON d.id = c.domain_id
+		WHERE d.name = 'good.example'")" 3600
+expect_match "drift: the text check says it" "$(DNSD_NOW=$((NOW + 2 * 86400 + 60)) chk good.example)" \
+	"state: drifted since"
+
+# Put back, it is verified again, and the slot eligible.
+ctl domain records good.example --format zone | grep '^esp2\._domainkey' >>"$T/good.example.zone"
+stop_nsd
+start_nsd || finish
+out=$(DNSD_NOW=$((NOW + 3 * 86400)) ctl check --all --resolver "$RES" --json)
+expect_match "back: listed as verified again" "$out" "good.example: drifted -> verified"
+expect_match "back: its slot eligible again" "$out" "good.example: slot esp2 eligible again"
+expect "back: JSON counts" "$(echo "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin)
+print(d["checked"], d["verified"], d["drifted"])')" "10 2 0"
+h=$(ctl domain history good.example --json)
+expect "history: every check event of esp2, audited" "$(echo "$h" | "$PY" -c 'import json,sys
+print(",".join(e["event"] for e in json.load(sys.stdin)["checks"] if e["record"] == "esp2._domainkey.good.example."))')" \
+	"verified,drifted,ineligible,verified,eligible"
+expect_match "history: the text lists them with their cause" "$(ctl domain history good.example)" \
+	"drifted +esp2._domainkey.good.example. +check: missing: no record"
+
+# flat.example's copies: a key published into its spare slot esp2 shows the copy
+# ("p=", no longer what dnsd serves there), and the slot becomes not eligible before
+# the key may activate.
+check "key rotate flat.example publishes into esp2" ctl key rotate flat.example
+expect "flat: esp2 holds the published key" "$(sq "SELECT s.selector || ' ' || k.state FROM keys k
+	JOIN slots s ON s.id = k.slot_id JOIN domains d ON d.id = s.domain_id
+	WHERE d.name = 'flat.example' AND k.state = 'published'")" "esp2 published"
+out=$(DNSD_NOW=$((NOW + 3 * 86400 + 60)) ctl check flat.example --resolver "$RES")
+expect "flat: check exits 4 now" "$?" 4
+expect_match "flat: the copy at esp2 is no longer what dnsd serves" "$out" \
+	"other-content +esp2\\._domainkey\\.flat\\.example\\."
+expect_match "flat: so esp2 is not eligible, and its key waits" "$out" "slot esp2 not eligible"
+expect_match "flat: the job says the key waits" "$(DNSD_NOW=$((NOW + 4 * 86400)) ctl maintain 2>&1)" \
+	"flat.example esp2: key [0-9]+ waits: the slot is not eligible"
+
+stop_unbound
+stop_nsd
+finish

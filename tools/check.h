@@ -1,0 +1,115 @@
+/* check: what dnsdctl check finds for a customer domain: each record the
+ * customer adds, looked up through a recursive resolver, judged, and the way
+ * of sending that is safe for the domain now. */
+#ifndef DNSD_CHECK_H
+#define DNSD_CHECK_H
+#include "ctl.h"
+#include <ldns/ldns.h>
+
+#define CHECK_CHAIN_MAX 8
+#define CHECK_REC_MAX	(MAX_SLOTS + 2)
+#define CHECK_KEYS_MAX	16
+#define CHECK_OTHER_MAX 64
+#define CHECK_WARN_MAX	8
+
+/* When a domain is checked again, by its state (seconds). A domain with a key
+ * published and waiting is checked at the pending pace: a copy of the slot's
+ * old TXT shows then, before the key may activate. */
+#define CHECK_AGAIN_PENDING  (15 * 60)
+#define CHECK_AGAIN_DRIFTED  (60 * 60)
+#define CHECK_AGAIN_VERIFIED (24 * 60 * 60)
+#define CHECK_AGAIN_FAILED   (15 * 60)
+
+/* Exit status of a check that found a required record not in place. */
+#define EXIT_CHECK 4
+
+enum check_outcome {
+	CO_IN_PLACE,  /* the CNAME points where it should */
+	CO_FLATTENED, /* no CNAME, but what dnsd serves now: a flattening host, or a copy */
+	CO_MISSING,   /* nothing at the name */
+	CO_WRONG,     /* a CNAME to another target */
+	CO_STALE,     /* a copy of an older key or policy */
+	CO_OTHER,     /* content that dnsd never served */
+	CO_OWN_DMARC, /* _dmarc not delegated: the customer's own DMARC record */
+	CO_ERROR,     /* the lookup failed */
+};
+extern const char *const check_outcome_name[];
+
+/* The ways of sending on behalf of a customer. */
+enum check_way { CW_ALIGNED, CW_DKIM, CW_PLATFORM };
+extern const char *const check_way_name[];
+
+struct check_record {
+	char name[600], expect[600]; /* absolute, lowercase */
+	const char *purpose;	     /* dkim, return-path, dmarc */
+	char selector[64];
+	int64_t slot_id;
+	int optional, active, eligible;
+	char cur_pub[1100]; /* the slot's key in the store (not revoked), "" if none */
+	enum check_outcome out;
+	char chain[CHECK_CHAIN_MAX][300];
+	int nchain;
+	char found[2200], detail[600], hint[1100];
+};
+
+struct check_key {
+	char pub[1100], state[16], selector[64], when[64];
+};
+
+struct check_domain {
+	int64_t id;
+	char name[256], token[32], rp[64], zone[256];
+	struct check_record rec[CHECK_REC_MAX];
+	int nrec, has_active;
+	int quick; /* check --all: an in-place DKIM or Return-Path target is not read */
+	struct check_key keys[CHECK_KEYS_MAX]; /* retired and revoked */
+	int nkeys;
+	struct {
+		char name[256], token[32];
+	} other_tokens[CHECK_OTHER_MAX]; /* the tenant's other domains */
+	int nother;
+	/* results */
+	int all_ok, errors, nwarn;
+	enum check_way way;
+	char warn[CHECK_WARN_MAX][400];
+	/* the state kept in the store, after check_save */
+	char state[16];
+	int64_t since;
+	char changes[CHECK_REC_MAX * 2 + 1][400];
+	int nchanges;
+};
+
+/* The text readers of what the customer's DNS holds (fuzz_check):
+ * check_tag: the value of tag in a tag=value list (DKIM, DMARC: "p", "aspf"),
+ * blanks cut, into out (cut at n); 1 if the tag is there.
+ * check_lines: how many lines of a "\n"-separated list start with prefix
+ * ("v=spf1": then a blank, ';' or the end), the first into out (may be NULL).
+ * check_brief: one line of s to show, cut to about 60 characters, in buf. */
+int check_tag(const char *rec, const char *tag, char *out, size_t n);
+int check_lines(const char *list, const char *prefix, char *out, size_t n);
+const char *check_brief(const char *s, char *buf, size_t n);
+/* 1 when the outcome counts as in place (a CNAME, or a flattened copy). */
+int check_outcome_ok(enum check_outcome o);
+/* A recursive resolver: spec "ADDR[:PORT]", or NULL for the system's
+ * (/etc/resolv.conf). NULL with why on failure. */
+ldns_resolver *check_resolver(const char *spec, char *why, size_t n);
+/* Fills d with the records the domain's customer adds, its old keys and the
+ * tenant's other codes, from the store. */
+void check_load(struct ctx *c, const struct domain_row *row, struct check_domain *d);
+/* Looks every record of d up through r and judges them (network only; no
+ * store access, so that it can run in a thread). */
+void check_run(ldns_resolver *r, struct check_domain *d);
+/* Prints the result, as text or JSON. */
+void check_print(const struct check_domain *d, int json);
+/* Keeps what check_run found in the store, in one transaction at now: each
+ * record's state (pending, verified, drifted when a verified record is no
+ * longer in place) and the domain's, with an event for each change; each DKIM
+ * slot eligible exactly when its record is in place; when the domain is due
+ * again. A failed lookup changes no state. Lists the changes in d->changes. */
+void check_save(struct ctx *c, struct check_domain *d, int64_t now);
+/* dnsdctl check --all: the domains that are due, at a pace. */
+void cmd_check_all(struct ctx *c);
+/* dnsdctl check DOMAIN | --all */
+void cmd_check(struct ctx *c);
+
+#endif
