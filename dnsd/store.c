@@ -322,12 +322,6 @@ int store_open(const char *path, int flags, struct store **out, char *err, size_
 		 * create them itself (SQLite's read-only WAL readers need them). */
 		int one = 1;
 		sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
-		/* Nor do they checkpoint as they close: that takes the store's lock
-		 * for as long as copying the whole WAL back takes (4 s after a
-		 * 1,000-key batch at 1,000,000 domains), and dnsd, which reads the
-		 * change at once otherwise, waits for it. The automatic checkpoints
-		 * at commit are passive: they never hold a reader up. */
-		sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)0);
 	}
 	/* A file that is not a database fails here, on the first read. */
 	int64_t ver = query_int(s->db, "PRAGMA user_version", -1);
