@@ -7,6 +7,7 @@
 #include "log.h"
 #include "net.h"
 #include "notify.h"
+#include "sdnotify.h"
 #include "serial.h"
 #include "xfr.h"
 #include "sock.h"
@@ -144,6 +145,10 @@ static void usage(FILE *f)
 		"  --poll MS            how often to look for store changes (default 200)\n"
 		"  --ready-file PATH    write the bound addresses there once answering\n"
 		"  --log-level LEVEL    error, warning, info (default) or debug\n"
+		"  --log-target T       stderr (default; with journald's priorities when it is the\n"
+		"                       journal) or syslog\n"
+		"  --check-config       check the options, the config files and what they name\n"
+		"                       (keys, store, zone files), list every error, and exit\n"
 		"  --config FILE        read options from FILE: one 'option value' a line,\n"
 		"                       option names without the dashes, # starts a comment\n"
 		"  --version            print the version\n"
@@ -822,6 +827,7 @@ static void on_stop(uv_signal_t *h, int sig)
 {
 	struct server *s = h->data;
 	log_msg(LOG_INFO, "signal %d: stopping", sig);
+	sdnotify_send("STOPPING=1");
 	uv_stop(&s->loop);
 }
 
@@ -898,6 +904,74 @@ static int state_dir_check(struct server *s)
 	return rc;
 }
 
+/* --check-config: every error of the configuration, each with its file and
+ * line, and of what it names (the TSIG keys, the state directory, the store,
+ * each zone file), without binding a socket or starting anything. Returns the
+ * exit status: 0 when dnsd would start, 1 otherwise. */
+static int check_config(struct server *s)
+{
+	char err[512];
+	unsigned bad = s->cfg.nreported;
+	if (!s->cfg.db || !s->cfg.nzones) {
+		log_msg(LOG_ERR, "--db and at least one --zone are needed (see dnsd --help)");
+		bad++;
+	}
+	if (s->cfg.nlisten && sock_overlap(s->cfg.listen, s->cfg.nlisten, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s", err);
+		bad++;
+	}
+	if (keys_load(s))
+		bad++;
+	if (s->cfg.state_dir && s->cfg.db && state_dir_check(s))
+		bad++;
+	if (s->cfg.user && !getpwnam(s->cfg.user)) {
+		log_msg(LOG_ERR, "--user %s: no such user", s->cfg.user);
+		bad++;
+	}
+	if (s->cfg.db && store_open(s->cfg.db, STORE_READONLY, &s->st, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s", err);
+		bad++;
+	} else if (s->cfg.db && !(s->store_zone = store_setting(s->st, "zone"))) {
+		log_msg(LOG_ERR, "%s has no zone: run 'dnsdctl --db %s init --zone ZONE' first", s->cfg.db,
+			s->cfg.db);
+		bad++;
+	}
+	/* Each zone file on its own, so that every bad one is named. */
+	int dyn = 0;
+	uint8_t sw[WIRE_MAXNAME];
+	int sl = s->store_zone ? wire_name_from_text(s->store_zone, sw) : -1;
+	for (size_t i = 0; i < s->cfg.nzones; i++) {
+		struct db_zone *z;
+		const char *apex = s->store_zone ? s->store_zone : ".";
+		if (zone_load(s->cfg.zones[i], apex, apex, &z, err, sizeof(err))) {
+			log_msg(LOG_ERR, "%s", err);
+			bad++;
+			continue;
+		}
+		dyn |= sl == z->apex_len && !memcmp(sw, z->apex, (size_t)sl);
+		db_zone_free(z);
+	}
+	if (s->store_zone && s->cfg.nzones && !dyn) {
+		log_msg(LOG_ERR, "the store serves zone %s, but no --zone file has that apex", s->store_zone);
+		bad++;
+	}
+	if (bad) {
+		fprintf(stderr, "dnsd: %u error%s in the configuration\n", bad, bad == 1 ? "" : "s");
+		return 1;
+	}
+	printf("dnsd: the configuration is good: zone %s from %s, %zu zone file%s, %zu listener%s\n",
+	       s->store_zone, s->cfg.db, s->cfg.nzones, s->cfg.nzones == 1 ? "" : "s",
+	       s->cfg.nlisten ? s->cfg.nlisten : 1, s->cfg.nlisten > 1 ? "s" : "");
+	return 0;
+}
+
+/* --check-config's errors, one a line, as they are found. */
+static void report_error(void *arg, const char *msg)
+{
+	(void)arg;
+	log_msg(LOG_ERR, "%s", msg);
+}
+
 static int drop_privileges(const char *user)
 {
 	struct passwd *pw = getpwnam(user);
@@ -952,6 +1026,12 @@ int main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 
 	config_init(&s->cfg);
+	/* --check-config may come last: its report of every error starts with the first. */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--check-config")) {
+			s->cfg.report = report_error;
+			log_open("dnsd", LOG_TO_PLAIN);
+		}
 	rc = config_args(&s->cfg, argc, argv, err, sizeof(err));
 	if (rc == CONFIG_HELP) {
 		usage(stdout);
@@ -961,12 +1041,22 @@ int main(int argc, char **argv)
 		printf("dnsd %s\n", DNSD_VERSION);
 		return 0;
 	}
+	if (s->cfg.check) {
+		if (rc == DNSD_ENOMEM)
+			log_msg(LOG_ERR, "%s", err);
+		rc = rc == DNSD_ENOMEM ? 1 : check_config(s);
+		store_close(s->st);
+		free(s->store_zone);
+		config_free(&s->cfg);
+		return rc;
+	}
 	if (rc) {
 		fprintf(stderr, "dnsd: %s\n", err);
 		return 2;
 	}
 	if (s->cfg.log_level >= 0)
 		log_set_level(s->cfg.log_level);
+	log_open("dnsd", s->cfg.log_target && !strcmp(s->cfg.log_target, "syslog") ? LOG_TO_SYSLOG : LOG_TO_STDERR);
 	if (!s->cfg.db || !s->cfg.nzones) {
 		fprintf(stderr, "dnsd: --db and at least one --zone are needed (see dnsd --help)\n");
 		return 2;
@@ -1068,6 +1158,12 @@ int main(int argc, char **argv)
 		s->store_zone, s->cfg.db, s->view->set.serial, s->view->ndomains, s->cfg.threads);
 	if (s->cfg.ready_file && write_ready(s))
 		log_msg(LOG_WARN, "cannot write %s: %s", s->cfg.ready_file, strerror(errno));
+	/* Under systemd (Type=notify) the start is done when the workers answer. */
+	char state[160];
+	snprintf(state, sizeof(state), "READY=1\nSTATUS=serving %s, serial %u, %zu domains", s->store_zone,
+		 s->view->set.serial, s->view->ndomains);
+	if (sdnotify_send(state) < 0)
+		log_msg(LOG_WARN, "cannot tell systemd that dnsd is ready ($NOTIFY_SOCKET)");
 
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 
