@@ -8,10 +8,10 @@ WERROR  ?=
 CFLAGS  ?= -O2 -g
 # What every build needs; CFLAGS (optimisation, sanitizers) may be set on the command line.
 XCFLAGS  = $(CFLAGS) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter $(WERROR) -D_GNU_SOURCE -Idnsd -pthread
-LDLIBS  += -luv -lldns -lsqlite3 -lcrypto -pthread
+LDLIBS  += -luv -lldns -lsqlite3 -lcrypto -lmicrohttpd -pthread
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev libssl-dev
+BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev libssl-dev libmicrohttpd-dev
 TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl nsd knot \
              python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd unbound
 

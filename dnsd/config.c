@@ -312,6 +312,13 @@ int config_option(struct config *c, const char *name, const char *val, int depth
 	} else if (!strcmp(name, "poll")) {
 		if (parse_uint(val, 10, 60000, &c->poll_ms))
 			goto bad;
+	} else if (!strcmp(name, "metrics")) {
+		if (net_parse_addr(val, &c->metrics)) {
+			snprintf(err, errlen, "bad --metrics '%s': use ADDR:PORT, e.g. 127.0.0.1:9153",
+				 shown(val, sv, sizeof(sv)));
+			return DNSD_EINVAL;
+		}
+		c->have_metrics = 1;
 	} else if (!strcmp(name, "ready-file")) {
 		c->ready_file = val;
 	} else if (!strcmp(name, "state-dir")) {

@@ -59,6 +59,8 @@ struct config {
 	char **owned; /* the copies of values read from files */
 	size_t nowned, capowned;
 	const char *log_target; /* --log-target stderr|syslog (NULL: stderr) */
+	struct net_addr metrics; /* --metrics ADDR:PORT, when have_metrics */
+	int have_metrics;
 	/* --check-config: with report set, every error is given to it (one
 	 * sentence naming the file and line) and parsing goes on to the next
 	 * line or argument, so that one run lists them all. */
