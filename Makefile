@@ -31,7 +31,7 @@ FUZZ_OBJ = $(FUZZ_TOOLS_$(FUZZ_TARGET):%.c=build-fuzz/obj/%.o)
 # Inputs longer than this are not tried: a key file, a zone file of a few records.
 FUZZ_MAX_LEN ?= $(if $(filter answer,$(FUZZ_TARGET)),4096,8192)
 
-.PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz fuzz-build fuzz-merge install bench bench-xfr
+.PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz fuzz-build fuzz-merge install bench bench-xfr bench-stats
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -118,6 +118,17 @@ bench: deps
 bench-xfr: deps
 	@$(MAKE) --no-print-directory all
 	bench/run xfr
+# What dnsd's counters cost on the query path: dnsd against a build that counts
+# nothing (-DDNSD_NO_STATS): instructions per query under callgrind (exact), then
+# timed, alternating (bench/ab.py; results in bench/results/).
+bench-stats: deps
+	@tools/install-deps dnsperf
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory BUILD=build-nostats CFLAGS='-O2 -g -DDNSD_NO_STATS' build-nostats/dnsd
+	@tools/install-deps valgrind
+	bench/cgquery.sh build/dnsd
+	bench/cgquery.sh build-nostats/dnsd
+	bench/ab.py build/dnsd build-nostats/dnsd --out bench/results/stats-$$(date -u +%Y-%m-%d-%H%M%S).md
 
 # Installs the Debian packages that are missing (as root, or through sudo).
 deps:

@@ -12,33 +12,13 @@ const char *const stats_type_names[STATS_NTYPES] = {
 const double stats_lag_bounds[STATS_LAG_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 						    0.5,   1,	 2.5,	5,    10};
 
-int stats_type_index(uint16_t t)
-{
-	switch (t) {
-	case WIRE_T_A:
-		return STATS_T_A;
-	case WIRE_T_NS:
-		return STATS_T_NS;
-	case WIRE_T_CNAME:
-		return STATS_T_CNAME;
-	case WIRE_T_SOA:
-		return STATS_T_SOA;
-	case WIRE_T_MX:
-		return STATS_T_MX;
-	case WIRE_T_TXT:
-		return STATS_T_TXT;
-	case WIRE_T_AAAA:
-		return STATS_T_AAAA;
-	case WIRE_T_ANY:
-		return STATS_T_ANY;
-	case WIRE_T_AXFR:
-		return STATS_T_AXFR;
-	case WIRE_T_IXFR:
-		return STATS_T_IXFR;
-	default:
-		return STATS_T_OTHER;
-	}
-}
+const uint8_t stats_type_map[256] = {
+	[WIRE_T_A] = STATS_T_A + 1,	    [WIRE_T_NS] = STATS_T_NS + 1,
+	[WIRE_T_CNAME] = STATS_T_CNAME + 1, [WIRE_T_SOA] = STATS_T_SOA + 1,
+	[WIRE_T_MX] = STATS_T_MX + 1,	    [WIRE_T_TXT] = STATS_T_TXT + 1,
+	[WIRE_T_AAAA] = STATS_T_AAAA + 1,   [WIRE_T_ANY] = STATS_T_ANY + 1,
+	[WIRE_T_AXFR] = STATS_T_AXFR + 1,   [WIRE_T_IXFR] = STATS_T_IXFR + 1,
+};
 
 /* The block is a row of uint64_t counters, each read once. */
 void stats_sum(struct stats_worker *sum, const struct stats_worker *b)

@@ -11,6 +11,9 @@ check "the ready file names the metrics address" test -n "$M"
 scrape() { curl -s --max-time 5 "http://$M/metrics"; }
 # metric NAME{LABELS}: its value in a fresh scrape (nothing when absent).
 metric() { scrape | awk -v k="$1" '$1 == k { print $2 }'; }
+# For wait_for, which runs a command again and again: the scrape must be in it.
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+metric_not() { [ "$(metric "$1")" != "$2" ]; }
 
 before=$(scrape)
 expect_match "a scrape is Prometheus text" "$before" '# TYPE dnsd_queries_total counter'
@@ -31,7 +34,7 @@ except OSError: pass
 s.sendto(b"\x00\x01\x02\x03\x04", ("127.0.0.1", int(sys.argv[1])))' "$PORT"
 
 wait_for "udp queries counted: 5 TXT + 2 A + 1 NXDOMAIN + 2 bad = 10" 3 \
-	test "$(metric 'dnsd_queries_total{transport="udp"}')" = 10
+	metric_is 'dnsd_queries_total{transport="udp"}' 10
 expect "tcp queries counted" "$(metric 'dnsd_queries_total{transport="tcp"}')" 3
 expect "TXT questions" "$(metric 'dnsd_query_types_total{type="TXT"}')" 6
 expect "A questions" "$(metric 'dnsd_query_types_total{type="A"}')" 2
@@ -50,14 +53,14 @@ c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 c.sendall(b"\x00\x20abc")
 time.sleep(3)' "$PORT" &
 HOLD=$!
-wait_for "a held TCP connection shows as open" 3 test "$(metric dnsd_tcp_connections_open)" = 1
+wait_for "a held TCP connection shows as open" 3 metric_is dnsd_tcp_connections_open 1
 kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null
-wait_for "and is gone once closed" 3 test "$(metric dnsd_tcp_connections_open)" = 0
+wait_for "and is gone once closed" 3 metric_is dnsd_tcp_connections_open 0
 
 # A change: the serial moves, its age starts again, the lag is observed once.
 s0=$(metric dnsd_serial)
 ctl spf set --domain example.com "v=spf1 ip4:192.0.2.9 -all" >/dev/null
-wait_for "a commit: the served serial moves" 3 test "$(metric dnsd_serial)" != "$s0"
+wait_for "a commit: the served serial moves" 3 metric_not dnsd_serial "$s0"
 check "the serial's age is small" test "$(metric dnsd_serial_age_seconds)" -le 2
 expect "the refresh lag counted once" "$(metric dnsd_refresh_lag_seconds_count)" 1
 expect "within 10 s" "$(metric 'dnsd_refresh_lag_seconds_bucket{le="10"}')" 1
@@ -79,7 +82,7 @@ for i in range(40):
     s.sendto(struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 16, 1), ("127.0.0.1", int(sys.argv[1])))
     try: s.recv(512)
     except OSError: pass' "$PORT" "$ZONE"
-wait_for "rrl: 40 queries counted" 3 test "$(metric 'dnsd_queries_total{transport="udp"}')" = 40
+wait_for "rrl: 40 queries counted" 3 metric_is 'dnsd_queries_total{transport="udp"}' 40
 d=$(metric 'dnsd_rrl_actions_total{action="dropped"}')
 sl=$(metric 'dnsd_rrl_actions_total{action="slipped"}')
 a=$(metric 'dnsd_answers_total{transport="udp"}')
