@@ -138,7 +138,9 @@ test-deps:
 	@tools/install-deps $(BUILD_PKGS) $(TEST_PKGS)
 
 # The demo: a store under var/ (git-ignored), seeded once, and dnsd on 127.0.0.1:5300.
+# The demo prints dig lines to try: dig comes too (a fresh machine has none).
 run: deps
+	@tools/install-deps bind9-dnsutils
 	@$(MAKE) --no-print-directory all
 	@tools/demo-run
 
