@@ -217,10 +217,25 @@ int wire_name_to_text(const uint8_t *name, char *out, size_t outlen)
 		return 1;
 	}
 	for (size_t i = 0; name[i]; i += name[i] + 1) {
-		if (n + name[i] + 2 > outlen)
-			return DNSD_ERANGE;
-		memcpy(out + n, name + i + 1, name[i]);
-		n += name[i];
+		for (size_t j = 1; j <= name[i]; j++) {
+			/* Presentation format (RFC 1035 5.1): a dot or backslash inside a
+			 * label, and every byte that is not printable ASCII, escaped, so
+			 * that a name from the network cannot forge a log line. */
+			uint8_t c = name[i + j];
+			int esc = c == '.' || c == '\\', dec = c <= ' ' || c >= 0x7f;
+			if (n + (dec ? 4 : esc ? 2 : 1) + 2 > outlen)
+				return DNSD_ERANGE;
+			if (dec) {
+				out[n++] = '\\';
+				out[n++] = (char)('0' + c / 100);
+				out[n++] = (char)('0' + c / 10 % 10);
+				out[n++] = (char)('0' + c % 10);
+			} else {
+				if (esc)
+					out[n++] = '\\';
+				out[n++] = (char)c;
+			}
+		}
 		out[n++] = '.';
 	}
 	out[n] = 0;

@@ -69,8 +69,9 @@ void wire_name_lower(uint8_t *name, size_t len);
  * label, label over 63, name over 255). No escapes are understood. */
 int wire_name_from_text(const char *text, uint8_t out[WIRE_MAXNAME]);
 
-/* Writes a wire name as dotted text with a trailing dot into out. Returns the
- * length or DNSD_ERANGE. */
+/* Writes a wire name as dotted text with a trailing dot into out, in
+ * presentation format: a dot or backslash inside a label as \. or \\, bytes
+ * outside printable ASCII as \DDD. Returns the length or DNSD_ERANGE. */
 int wire_name_to_text(const uint8_t *name, char *out, size_t outlen);
 
 /* Writes a TXT RDATA from a logical string, split into 255-octet character-strings.

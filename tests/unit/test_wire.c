@@ -542,6 +542,13 @@ static void test_name_text(void)
 	T_EQ_INT(wire_name_to_text((const uint8_t *)"\000", t, 1), DNSD_ERANGE);
 	T_EQ_INT(wire_name_to_text((const uint8_t *)"\001a\001b\000", t, 5), 4);
 	T_EQ_STR(t, "a.b.");
+	/* A name from the network cannot forge a log line: control bytes, and a dot
+	 * or backslash inside a label, are escaped. */
+	T_EQ_INT(wire_name_to_text((const uint8_t *)"\004x\ny.\002a\\\000", t, sizeof(t)), 13);
+	T_EQ_STR(t, "x\\010y\\..a\\\\.");
+	T_EQ_INT(wire_name_to_text((const uint8_t *)"\001\377\000", t, sizeof(t)), 5);
+	T_EQ_STR(t, "\\255.");
+	T_EQ_INT(wire_name_to_text((const uint8_t *)"\001\001\000", t, 5), DNSD_ERANGE);
 	T_EQ_INT(wire_name_to_text((const uint8_t *)"\001a\001b\000", t, 4), DNSD_ERANGE);
 	T_EQ_INT(wire_name_to_text((const uint8_t *)"\001a\001b\000", t, 2), DNSD_ERANGE);
 
