@@ -292,6 +292,9 @@ int config_option(struct config *c, const char *name, const char *val, int depth
 	} else if (!strcmp(name, "rrl-rate")) {
 		if (parse_uint(val, 0, 1000000, &c->rrl_rate))
 			goto bad;
+	} else if (!strcmp(name, "query-log")) {
+		if (parse_uint(val, 0, 1000000000, &c->query_log))
+			goto bad;
 	} else if (!strcmp(name, "rrl-slip")) {
 		if (parse_uint(val, 0, 100, &c->rrl_slip))
 			goto bad;

@@ -45,6 +45,7 @@ struct config {
 	unsigned max_udp, tcp_idle_ms, tcp_query_timeout_ms, tcp_max_conns, tcp_max_per_client,
 		poll_ms;
 	unsigned rrl_rate, rrl_slip;
+	unsigned query_log; /* --query-log N: one query in N logged (0: none, the default) */
 	unsigned tcp_max_unsent, tcp_max_unsent_total; /* 0: net's defaults */
 	int log_level; /* -1: not given */
 	const char *ready_file, *identity, *version, *nsid, *user, *state_dir;

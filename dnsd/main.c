@@ -154,6 +154,8 @@ static void usage(FILE *f)
 		"  --log-level LEVEL    error, warning, info (default) or debug\n"
 		"  --log-target T       stderr (default; with journald's priorities when it is the\n"
 		"                       journal) or syslog\n"
+		"  --query-log N        log one query in N (source, question, rcode, size) at\n"
+		"                       info level (default 0: none)\n"
 		"  --check-config       check the options, the config files and what they name\n"
 		"                       (keys, store, zone files), list every error, and exit\n"
 		"  --config FILE        read options from FILE: one 'option value' a line,\n"
@@ -1240,6 +1242,7 @@ int main(int argc, char **argv)
 	s->sh.tcp_max_unsent_total = s->cfg.tcp_max_unsent_total;
 	s->sh.rrl.rate = s->cfg.rrl_rate;
 	s->sh.rrl.slip = s->cfg.rrl_slip;
+	s->sh.query_log = s->cfg.query_log;
 	s->sh.acfg.identity = s->cfg.identity;
 	s->sh.acfg.version = s->cfg.version;
 	s->sh.acl = s->cfg.allow_xfr;

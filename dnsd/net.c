@@ -73,6 +73,7 @@ struct worker {
 	struct rrl *rrl;
 	uint64_t qcount;           /* atomic: quiescent points passed */
 	struct stats_worker st;    /* its counters (stats.h) */
+	unsigned qlog_left;        /* queries until the next one logged (--query-log) */
 	size_t unsent;             /* octets queued on its TCP connections, not yet sent */
 	size_t unsent_max;         /* its share of tcp_max_unsent_total */
 	struct udp_batch *ub;
@@ -242,6 +243,9 @@ static int query_type(const uint8_t *p, size_t len);
 static int is_xfr_type(int t);
 static void count_query(struct worker *w, int tr, int t);
 static void count_answer(struct worker *w, int tr, const uint8_t *a, size_t len);
+static void query_log(struct worker *w, const char *tr, const struct sockaddr_storage *from, const uint8_t *q,
+		      size_t qlen, const uint8_t *a, size_t alen);
+static void peer_text(const struct sockaddr_storage *ss, char *out, size_t cap);
 static size_t udp_xfr(struct worker *w, const struct db_view *v, uint8_t *pkt, size_t len,
 		      const struct sockaddr *from, uint8_t *out, size_t cap);
 static size_t answer_signed(struct worker *w, const struct db_view *v, uint8_t *pkt, size_t len,
@@ -306,6 +310,8 @@ static void udp_ready(uv_poll_t *h, int status, int events)
 				break;
 			}
 			count_answer(w, STATS_UDP, b->a[m], len);
+			if (w->net->sh->query_log)
+				query_log(w, "udp", &b->from[i], b->q[i], b->in[i].msg_len, b->a[m], len);
 			b->iout[m].iov_base = b->a[m];
 			b->iout[m].iov_len = len;
 			memset(&b->out[m].msg_hdr, 0, sizeof(b->out[m].msg_hdr));
@@ -520,6 +526,30 @@ static void count_query(struct worker *w, int tr, int t)
 #endif
 	stats_inc(&w->st.queries[tr]);
 	stats_inc(&w->st.qtype[t < 0 ? STATS_T_OTHER : stats_type_index((uint16_t)t)]);
+}
+
+/* --query-log N: every Nth message a worker answers is logged at info level,
+ * with its source, question and the response's RCODE and size. Off by
+ * default: it costs a formatted line and stderr's lock each time. */
+static void query_log(struct worker *w, const char *tr, const struct sockaddr_storage *from, const uint8_t *q,
+		      size_t qlen, const uint8_t *a, size_t alen)
+{
+	unsigned every = w->net->sh->query_log;
+	if (!every || (w->qlog_left && --w->qlog_left))
+		return;
+	w->qlog_left = every;
+	char peer[INET6_ADDRSTRLEN + 8], name[WIRE_MAXNAME * 4 + 1] = "?";
+	uint8_t wn[WIRE_MAXNAME];
+	int t = query_type(q, qlen);
+	struct wire_cur cur = { .pkt = q, .len = qlen, .pos = WIRE_HDR };
+	if (t >= 0 && wire_read_name(&cur, wn) > 0)
+		wire_name_to_text(wn, name, sizeof(name));
+	peer_text(from, peer, sizeof(peer));
+	char rc[16] = "none";
+	if (alen >= WIRE_HDR)
+		snprintf(rc, sizeof(rc), "rcode %u", a[3] & 0x0Fu);
+	log_msg(LOG_INFO, "query %s %s: %s type %d: %s, %zu bytes%s", tr, peer, name, t, rc, alen,
+		alen >= WIRE_HDR && (a[2] & 0x02) ? ", truncated" : "");
 }
 
 /* Counts a response about to be sent (len octets at a; 0: none is). */
@@ -888,6 +918,8 @@ static int conn_process(struct tcp_conn *c)
 			n = answer_signed(w, v, c->rbuf + off + 2, ml, w->obuf + 2, sizeof(w->obuf) - 2, 1);
 		off += 2 + ml;
 		count_answer(w, STATS_TCP, w->obuf + 2, n);
+		if (w->net->sh->query_log)
+			query_log(w, "tcp", &c->peer, c->rbuf + off - ml, ml, w->obuf + 2, n);
 		if (n && conn_send(c, w->obuf + 2, n)) {
 			conn_close(c);
 			return -1;

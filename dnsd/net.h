@@ -45,6 +45,7 @@ struct net_shared {
 	size_t nacl;
 	unsigned xfr_max;              /* 0: transfers refused to everyone */
 	struct xfr_hist *hist;         /* NULL: IXFR answered with the whole zone */
+	unsigned query_log;            /* log one query in this many (0: none) */
 };
 
 /* The defaults of tcp_max_unsent and tcp_max_unsent_total: room for the largest

@@ -68,6 +68,30 @@ for sock in "$T/notify.sock" "@dnsd-test-$$"; do
 	rm -f "$T/notify.out"
 done
 
+# ---- the query log: off by default, one in N when asked ----
+start_dnsd || finish
+q "_dmarc.$ZONE" TXT >/dev/null
+stop_dnsd
+expect "query log: off by default" "$(grep -c ' query ' "$T/dnsd.log")" 0
+: >"$T/dnsd.log"
+start_dnsd --query-log 2 --threads 1 || finish
+for i in 1 2 3 4; do q "q$i.$ZONE" TXT >/dev/null; done
+dig @127.0.0.1 -p "$PORT" +tcp +short "_dmarc.$ZONE" TXT >/dev/null
+dig @127.0.0.1 -p "$PORT" +tcp +short "_dmarc.$ZONE" TXT >/dev/null
+"$PY" -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for m in (bytes.fromhex("abcd010000010000000000000478790a410000100001"), bytes.fromhex("abcd01000001000000000000037879")):
+    s.sendto(m, ("127.0.0.1", int(sys.argv[1])))' "$PORT"
+sleep 0.3
+stop_dnsd
+# One worker: the 1st, 3rd and 5th of 6 UDP messages; the 5th has a line end in its name.
+expect "query log: one UDP query in 2" "$(grep -c ' query udp ' "$T/dnsd.log")" 3
+expect_match "query log: source, name, type, rcode and size" "$(grep ' query udp ' "$T/dnsd.log" | head -1)" \
+	"query udp 127\.0\.0\.1#[0-9]+: q1\.$ZONE\. type 16: rcode 3, [0-9]+ bytes"
+expect "query log: TCP too" "$(grep -c ' query tcp ' "$T/dnsd.log")" 1
+expect "query log: a control byte in a name is escaped" "$(grep -c 'query udp .*: xy\\010A\. type 16' "$T/dnsd.log")" 1
+check_fails "query log: no raw line end from a name" grep -q '^A' "$T/dnsd.log"
+
 # ---- syslog, where the test may put its own /dev/log (root, a mount namespace) ----
 if [ "$(id -u)" -eq 0 ] && unshare --mount true 2>/dev/null; then
 	notify_listen "$T/devlog" "$T/syslog.out"
