@@ -1,7 +1,7 @@
-/* stats: dnsd's counters. Each worker counts into its own block (one cache
- * far from the others' (inside its own worker, which holds buffers of tens of
- * kilobytes), written by that worker alone, with plain
- * stores: no lock, no atomic read-modify-write on the query path); the metrics
+/* stats: dnsd's counters. Each worker counts into its own block, far from the
+ * others' (inside its own worker, which holds buffers of tens of kilobytes),
+ * written by that worker alone with plain stores: no lock, no atomic
+ * read-modify-write on the query path; the metrics
  * listener sums the blocks when scraped, reading each value with a relaxed
  * atomic load. The control thread's figures (serial, refresh lag) live in
  * struct stats_ctl, written by it alone. */
