@@ -15,7 +15,10 @@ BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev li
 TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl nsd knot \
              python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd unbound
 
-LIB_SRC  = $(filter-out dnsd/main.c,$(wildcard dnsd/*.c))
+# The server's own parts (its state, the refresh, the scrape) link into dnsd only.
+SRV_SRC  = dnsd/main.c dnsd/refresh.c dnsd/srvmetrics.c
+SRV_OBJ  = $(SRV_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_SRC  = $(filter-out $(SRV_SRC),$(wildcard dnsd/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 # The fuzz targets, tests/fuzz/fuzz_NAME.c, each with its corpus in tests/fuzz/corpus/NAME.
@@ -49,7 +52,7 @@ $(BUILD)/obj/%.o: %.c $(wildcard dnsd/*.h tools/*.h)
 $(BUILD)/libdnsd.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/dnsd: $(BUILD)/obj/dnsd/main.o $(BUILD)/libdnsd.a
+$(BUILD)/dnsd: $(SRV_OBJ) $(BUILD)/libdnsd.a
 	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/dnsdctl: $(CTL_OBJ) $(BUILD)/libdnsd.a
