@@ -65,7 +65,12 @@ check "the serial's age is small" test "$(metric dnsd_serial_age_seconds)" -le 2
 expect "the refresh lag counted once" "$(metric dnsd_refresh_lag_seconds_count)" 1
 expect "within 10 s" "$(metric 'dnsd_refresh_lag_seconds_bucket{le="10"}')" 1
 expect "the domain count" "$(metric dnsd_domains)" 1
-check "heap bytes are reported" test "$(metric dnsd_heap_bytes)" -gt 100000
+case "$BUILD" in
+*asan*) # AddressSanitizer's allocator is not malloc's: mallinfo2 knows nothing of it
+	expect_match "heap bytes are reported (a number)" "$(metric dnsd_heap_bytes)" '^[0-9]+$' ;;
+*) check "heap bytes are reported" test "$(metric dnsd_heap_bytes)" -gt 100000 ;;
+esac
+check "resident memory is reported" test "$(metric process_resident_memory_bytes)" -gt 1000000
 expect "no refresh failures" "$(metric dnsd_refresh_failures_total)" 0
 
 expect "another path: 404" "$(curl -s -o /dev/null -w '%{http_code}' "http://$M/nope")" 404
