@@ -9,9 +9,13 @@ CFLAGS  ?= -O2 -g
 # What every build needs; CFLAGS (optimisation, sanitizers) may be set on the command line.
 XCFLAGS  = $(CFLAGS) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter $(WERROR) -D_GNU_SOURCE -Idnsd -pthread
 LDLIBS  += -luv -lldns -lsqlite3 -lcrypto -pthread
+# JSON (dnsdctl's api-token, dnsd-api) and HTTP (dnsd-api only), from Debian's packages.
+JSON_LIBS = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+HTTP_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev libssl-dev
+BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev libssl-dev \
+             libmicrohttpd-dev libjansson-dev
 TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl nsd knot \
              python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd unbound
 
@@ -53,7 +57,7 @@ $(BUILD)/dnsd: $(BUILD)/obj/dnsd/main.o $(BUILD)/libdnsd.a
 	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/dnsdctl: $(CTL_OBJ) $(BUILD)/libdnsd.a
-	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS) $(JSON_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libdnsd.a
 	@mkdir -p $(dir $@)
