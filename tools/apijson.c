@@ -23,3 +23,14 @@ json_t *apijson_token(const struct apitoken *t)
 			 apijson_time(t->created_at), "last_used_at", apijson_time(t->last_used_at),
 			 "revoked_at", apijson_time(t->revoked_at));
 }
+
+json_t *apijson_tokens(const struct apitoken *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, apijson_token(&v[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}

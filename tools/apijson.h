@@ -15,4 +15,8 @@ json_t *apijson_time(int64_t t);
  * memory. */
 json_t *apijson_token(const struct apitoken *t);
 
+/* The n tokens of v as an array of apijson_token objects. A new reference, NULL when out of
+ * memory. */
+json_t *apijson_tokens(const struct apitoken *v, size_t n);
+
 #endif

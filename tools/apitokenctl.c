@@ -46,12 +46,7 @@ static void token_list(struct ctx *c)
 	if (apitoken_list(c->st, tid, &v, &n, c->err, sizeof(c->err)))
 		fail(c, "api-token list: %s", c->err);
 	if (c->o.json) {
-		json_t *a = json_array();
-		for (size_t i = 0; a && i < n; i++)
-			if (json_array_append_new(a, apijson_token(&v[i]))) {
-				json_decref(a);
-				a = NULL;
-			}
+		json_t *a = apijson_tokens(v, n);
 		free(v);
 		print_json(c, a);
 		return;
