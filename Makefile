@@ -42,11 +42,11 @@ DESTDIR ?=
 SYSCONFDIR ?= /etc
 UNITDIR ?= $(SYSCONFDIR)/systemd/system
 
-all: $(BUILD)/dnsd $(BUILD)/dnsdctl
+all: $(BUILD)/dnsd $(BUILD)/dnsdctl $(BUILD)/dnsd-api
 
 CTL_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/*.c))
 
-$(BUILD)/obj/%.o: %.c $(wildcard dnsd/*.h tools/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard dnsd/*.h tools/*.h api/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) -c -o $@ $<
 
@@ -58,6 +58,13 @@ $(BUILD)/dnsd: $(BUILD)/obj/dnsd/main.o $(BUILD)/libdnsd.a
 
 $(BUILD)/dnsdctl: $(CTL_OBJ) $(BUILD)/libdnsd.a
 	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS) $(JSON_LIBS)
+
+# The HTTP API server: api/, with dnsdctl's config file, store opening and token JSON.
+API_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard api/*.c))
+API_CTL_OBJ = $(patsubst %,$(BUILD)/obj/tools/%.o,ctl ctlconf stage apijson)
+$(API_OBJ): XCFLAGS += -Itools $(shell pkg-config --cflags libmicrohttpd jansson 2>/dev/null)
+$(BUILD)/dnsd-api: $(API_OBJ) $(API_CTL_OBJ) $(BUILD)/libdnsd.a
+	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS) $(JSON_LIBS) $(HTTP_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libdnsd.a
 	@mkdir -p $(dir $@)
@@ -163,6 +170,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
 	install -m 0755 $(BUILD)/dnsd $(DESTDIR)$(PREFIX)/sbin/dnsd
 	install -m 0755 $(BUILD)/dnsdctl $(DESTDIR)$(PREFIX)/bin/dnsdctl
+	install -m 0755 $(BUILD)/dnsd-api $(DESTDIR)$(PREFIX)/sbin/dnsd-api
 	for u in dist/systemd/*; do \
 		sed -e 's|/usr/local/|$(PREFIX)/|g' -e 's|/etc/default/|$(SYSCONFDIR)/default/|g' \
 			-e 's|/etc/dnsd/|$(SYSCONFDIR)/dnsd/|g' $$u >$(DESTDIR)$(UNITDIR)/$$(basename $$u) && \
@@ -185,4 +193,4 @@ clean:
 	rm -rf $(BUILD) build-asan build-fuzz
 
 format:
-	clang-format -i dnsd/*.c dnsd/*.h tools/*.c tools/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i dnsd/*.c dnsd/*.h tools/*.c tools/*.h api/*.c api/*.h tests/unit/*.c tests/unit/*.h

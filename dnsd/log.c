@@ -5,6 +5,12 @@
 #include <time.h>
 
 static int log_level = LOG_INFO;
+static const char *log_ident = "dnsd";
+
+void log_set_ident(const char *ident)
+{
+	log_ident = ident;
+}
 
 void log_set_level(int level)
 {
@@ -26,7 +32,7 @@ void log_msg(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ dnsd %s: %s\n", tm.tm_year + 1900,
+	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: %s\n", tm.tm_year + 1900,
 		tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-		names[level], line);
+		log_ident, names[level], line);
 }
