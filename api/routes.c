@@ -94,8 +94,11 @@ static void add_token(struct api_req *r)
 	struct apitoken t;
 	char text[APITOKEN_TEXT_LEN + 1], err[512];
 	int rc = apitoken_add(r->st, name, tenant, &t, text, err, sizeof(err));
+	if (rc == DNSD_ENOENT) /* the body names a tenant that is not there: the path exists */
+		api_error(r, 400, "invalid", "tenant", "%s", err);
 	if (rc) {
-		api_fail(r, rc, rc == DNSD_ENOENT ? "tenant" : "name", err);
+		if (rc != DNSD_ENOENT)
+			api_fail(r, rc, "name", err);
 		return;
 	}
 	json_t *v = apijson_token(&t);
