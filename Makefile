@@ -17,7 +17,8 @@ SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sani
 BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev libssl-dev \
              libmicrohttpd-dev libjansson-dev
 TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl nsd knot \
-             python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd unbound
+             python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd unbound \
+             curl python3-jsonschema python3-yaml
 
 LIB_SRC  = $(filter-out dnsd/main.c,$(wildcard dnsd/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
