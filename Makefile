@@ -160,8 +160,9 @@ test-plain: test-deps
 	@$(MAKE) --no-print-directory all unit
 	@tests/run
 
-# dnsd to sbin, dnsdctl to bin, the systemd units (the server, the key
-# lifecycle job and the check of the customers' records, each with its timer), the users (sysusers.d) and directories
+# dnsd and dnsd-api to sbin, dnsdctl to bin, the systemd units (the server, the key
+# lifecycle job and the check of the customers' records, each with its timer, and the
+# API server, not enabled), the users (sysusers.d) and directories
 # (tmpfiles.d) of the layout docs/security.md describes, the docs; the example
 # settings only where none exist yet. The units name the installed paths, so
 # PREFIX is written into them.
