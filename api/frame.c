@@ -336,6 +336,24 @@ static enum MHD_Result run_idempotent(struct MHD_Connection *conn, struct conn_r
 	return send_text(conn, cr, r->status, text, r, NULL, 0);
 }
 
+/* The workers' writes, one at a time. Without it, workers that find the store locked by one
+ * another sleep in SQLite's busy handler (which backs off to naps of 100 ms) instead of taking
+ * turns. The wait is bounded like the store's: 0, or -1 after --lock-timeout. */
+static pthread_mutex_t write_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static int write_lock(void)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += api_conf.lock_timeout_ms / 1000;
+	until.tv_nsec += (long)(api_conf.lock_timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	return pthread_mutex_timedlock(&write_mutex, &until) ? -1 : 0;
+}
+
 /* The whole request is in: authenticate, route, check the body, run. */
 static enum MHD_Result answer(struct MHD_Connection *conn, struct conn_req *cr)
 {
@@ -393,11 +411,19 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct conn_req *cr)
 		(rt->flags & API_IDEMPOTENT)
 			? MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key")
 			: NULL;
-	if (key) {
-		ok = run_idempotent(conn, cr, &r, rt, key);
-	} else {
-		rt->fn(&r);
+	int writes = strcmp(r.method, "GET") != 0;
+	if (writes && write_lock()) {
+		api_fail(&r, DNSD_EBUSY, NULL, "");
 		ok = send_reply(conn, cr, &r, NULL);
+	} else {
+		if (key) {
+			ok = run_idempotent(conn, cr, &r, rt, key);
+		} else {
+			rt->fn(&r);
+			ok = send_reply(conn, cr, &r, NULL);
+		}
+		if (writes)
+			pthread_mutex_unlock(&write_mutex);
 	}
 	json_decref(r.body);
 	json_decref(r.reply);
