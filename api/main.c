@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,34 +25,67 @@
 #define API_VERSION "0.1.0"
 
 struct api_opts {
-	const char *listen, *socket, *tls_cert, *tls_key, *ready_file;
+	const char *config, *db, *listen, *socket, *tls_cert, *tls_key, *ready_file;
 	long threads, connections, timeout, max_body, lock_timeout;
+};
+
+/* The options: a text, or a whole number from lo to hi when hi > 0. */
+static const struct {
+	const char *name;
+	size_t off;
+	long lo, hi;
+} options[] = {
+#define T(n, f)                                                                                    \
+	{                                                                                          \
+		n, offsetof(struct api_opts, f), 0, 0                                              \
+	}
+#define N(n, f, lo, hi)                                                                            \
+	{                                                                                          \
+		n, offsetof(struct api_opts, f), lo, hi                                            \
+	}
+	T("--config", config),
+	T("--db", db),
+	T("--listen", listen),
+	T("--socket", socket),
+	T("--tls-cert", tls_cert),
+	T("--tls-key", tls_key),
+	T("--ready-file", ready_file),
+	N("--threads", threads, 1, 64),
+	N("--max-connections", connections, 1, 100000),
+	N("--timeout", timeout, 1, 3600),
+	N("--max-body", max_body, 1, 64L << 20),
+	N("--lock-timeout", lock_timeout, 0, 600000),
+#undef T
+#undef N
 };
 
 static void usage(int rc)
 {
-	fprintf(rc ? stderr : stdout,
-		"usage: dnsd-api [--config FILE] [--db DB] [--listen ADDR:PORT | --socket PATH]\n"
-		"                [--tls-cert FILE --tls-key FILE] [--threads N] [--max-connections "
-		"N]\n"
-		"                [--timeout SEC] [--max-body BYTES] [--lock-timeout MS]\n"
-		"                [--ready-file PATH]\n"
-		"\n"
-		"Serves the HTTP API over the store (docs/api.md). The store comes from --db, "
-		"DNSD_DB\n"
-		"or dnsdctl's config file (--config, DNSDCTL_CONFIG, /etc/dnsd/dnsdctl.conf).\n"
-		"  --listen ADDR:PORT     TCP listener (default %s; port 0: one the OS picks)\n"
-		"  --socket PATH          a UNIX socket instead, mode 0660\n"
-		"  --tls-cert, --tls-key  PEM files: serve HTTPS\n"
-		"  --threads N            worker threads (default %d)\n"
-		"  --max-connections N    connections at once (default %d)\n"
-		"  --timeout SEC          a connection idle this long is closed (default %d)\n"
-		"  --max-body BYTES       larger request bodies get 413 (default %d)\n"
-		"  --lock-timeout MS      a write waits this long for another writer, then 503\n"
-		"                         (default %d)\n"
-		"  --ready-file PATH      write the listening address there once serving\n",
-		API_DEFAULT_LISTEN, API_DEFAULT_THREADS, API_DEFAULT_CONNECTIONS,
-		API_DEFAULT_TIMEOUT, API_DEFAULT_MAX_BODY, API_DEFAULT_LOCK_TIMEOUT);
+	if (rc) {
+		fprintf(stderr, "(see dnsd-api --help)\n");
+		exit(rc);
+	}
+	printf("usage: dnsd-api [--config FILE] [--db DB]\n"
+	       "                [--listen ADDR:PORT | --socket PATH]\n"
+	       "                [--tls-cert FILE --tls-key FILE] [--threads N]\n"
+	       "                [--max-connections N] [--timeout SEC] [--max-body BYTES]\n"
+	       "                [--lock-timeout MS] [--ready-file PATH]\n"
+	       "\n"
+	       "Serves the HTTP API over the store (docs/api.md). The store comes from\n"
+	       "--db, DNSD_DB or dnsdctl's config file (--config, DNSDCTL_CONFIG,\n"
+	       "/etc/dnsd/dnsdctl.conf).\n"
+	       "  --listen ADDR:PORT     TCP listener (default %s; port 0: one the OS picks)\n"
+	       "  --socket PATH          a UNIX socket instead, mode 0660\n"
+	       "  --tls-cert, --tls-key  PEM files: serve HTTPS\n"
+	       "  --threads N            worker threads (default %d)\n"
+	       "  --max-connections N    connections at once (default %d)\n"
+	       "  --timeout SEC          a connection idle this long is closed (default %d)\n"
+	       "  --max-body BYTES       larger request bodies get 413 (default %d)\n"
+	       "  --lock-timeout MS      a write waits this long for another writer, then 503\n"
+	       "                         (default %d)\n"
+	       "  --ready-file PATH      write the listening address there once serving\n",
+	       API_DEFAULT_LISTEN, API_DEFAULT_THREADS, API_DEFAULT_CONNECTIONS,
+	       API_DEFAULT_TIMEOUT, API_DEFAULT_MAX_BODY, API_DEFAULT_LOCK_TIMEOUT);
 	exit(rc);
 }
 
@@ -87,48 +121,31 @@ static void parse(int argc, char **argv, struct api_opts *a, struct opts *o)
 			       .timeout = API_DEFAULT_TIMEOUT,
 			       .max_body = API_DEFAULT_MAX_BODY,
 			       .lock_timeout = API_DEFAULT_LOCK_TIMEOUT};
-	o->db = getenv("DNSD_DB");
 	for (int i = 1; i < argc; i++) {
-		const char *k = argv[i];
-		if (!strcmp(k, "--help") || !strcmp(k, "-h"))
+		const char *opt = argv[i];
+		if (!strcmp(opt, "--help") || !strcmp(opt, "-h"))
 			usage(0);
-		if (!strcmp(k, "--version")) {
+		if (!strcmp(opt, "--version")) {
 			printf("dnsd-api %s\n", API_VERSION);
 			exit(0);
 		}
 		if (i + 1 >= argc) {
-			fprintf(stderr, "dnsd-api: %s needs a value\n", k);
+			fprintf(stderr, "dnsd-api: %s needs a value\n", opt);
 			usage(2);
 		}
 		const char *v = argv[++i];
-		if (!strcmp(k, "--config"))
-			o->config = v;
-		else if (!strcmp(k, "--db"))
-			o->db = v;
-		else if (!strcmp(k, "--listen"))
-			a->listen = v;
-		else if (!strcmp(k, "--socket"))
-			a->socket = v;
-		else if (!strcmp(k, "--tls-cert"))
-			a->tls_cert = v;
-		else if (!strcmp(k, "--tls-key"))
-			a->tls_key = v;
-		else if (!strcmp(k, "--ready-file"))
-			a->ready_file = v;
-		else if (!strcmp(k, "--threads"))
-			a->threads = number(k, v, 1, 64);
-		else if (!strcmp(k, "--max-connections"))
-			a->connections = number(k, v, 1, 100000);
-		else if (!strcmp(k, "--timeout"))
-			a->timeout = number(k, v, 1, 3600);
-		else if (!strcmp(k, "--max-body"))
-			a->max_body = number(k, v, 1, 64L << 20);
-		else if (!strcmp(k, "--lock-timeout"))
-			a->lock_timeout = number(k, v, 0, 600000);
-		else {
-			fprintf(stderr, "dnsd-api: unknown option %s\n", k);
+		size_t k = 0;
+		while (k < sizeof(options) / sizeof(options[0]) && strcmp(options[k].name, opt))
+			k++;
+		if (k == sizeof(options) / sizeof(options[0])) {
+			fprintf(stderr, "dnsd-api: unknown option %s\n", opt);
 			usage(2);
 		}
+		char *field = (char *)a + options[k].off;
+		if (options[k].hi)
+			*(long *)field = number(opt, v, options[k].lo, options[k].hi);
+		else
+			*(const char **)field = v;
 	}
 	if (a->listen && a->socket) {
 		fprintf(stderr, "dnsd-api: --listen or --socket, not both\n");
@@ -138,7 +155,9 @@ static void parse(int argc, char **argv, struct api_opts *a, struct opts *o)
 		fprintf(stderr, "dnsd-api: --tls-cert and --tls-key go together\n");
 		exit(2);
 	}
-	ctlconf_load(o); /* the store's path, unless the command line gave it */
+	o->config = a->config;
+	o->db = a->db ? a->db : getenv("DNSD_DB");
+	ctlconf_load(o); /* the store's path, unless the command line or DNSD_DB gave it */
 	if (!o->db) {
 		fprintf(stderr, "dnsd-api: --db DB is needed (or db in dnsdctl's config file)\n");
 		exit(2);

@@ -259,5 +259,7 @@ chmod 666 "$T/key.pem"
 check_fails "a key file others may write is refused" "$DNSDAPI" --db "$DB" --config "$T/dnsdctl.conf" \
 	--listen 127.0.0.1:0 --tls-cert "$T/cert.pem" --tls-key "$T/key.pem"
 check_fails "a bad --listen is refused" "$DNSDAPI" --db "$DB" --config "$T/dnsdctl.conf" --listen nowhere
+expect "an unknown option: exit 2" "$("$DNSDAPI" --db "$DB" --bogus x 2>/dev/null; echo $?)" 2
+expect "--timeout 0: exit 2" "$("$DNSDAPI" --db "$DB" --timeout 0 2>/dev/null; echo $?)" 2
 check_fails "a missing store is refused" "$DNSDAPI" --db "$T/none.db" --config "$T/dnsdctl.conf"
 finish
