@@ -298,10 +298,11 @@ int main(int argc, char **argv)
 	};
 	struct MHD_Daemon *d = MHD_start_daemon(
 		flags, 0, NULL, NULL, api_access, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)a.threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)a.connections, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)a.timeout, MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL,
-		MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned)(a.threads > 1 ? a.threads : 0), MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)a.connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)a.timeout,
+		MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL, MHD_OPTION_ARRAY, tls,
+		MHD_OPTION_END);
 	if (!d)
 		die("cannot start the HTTP server on %s", shown);
 	if (a.ready_file)

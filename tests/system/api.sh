@@ -236,6 +236,11 @@ expect "the ready file is gone" "$([ -e "$T/api.ready" ] && echo there || echo g
 expect "every request got one log line (no lost ones)" \
 	"$(grep -c 'dnsd-api info: [A-Z]* /' "$T/api.log" | awk '$1 > 700 {print "many"}')" "many"
 
+# ---- the connection limit ----
+start_api --listen 127.0.0.1:0 --max-connections 4 --threads 1 || finish
+pycheck limit "$API" "$ROOTTOK" 4
+stop_api
+
 # ---- UNIX socket, TLS, refusals ----
 start_api --socket "$T/api.sock" || finish
 expect "the socket's mode is 0660" "$(stat -c %a "$T/api.sock")" 660

@@ -7,6 +7,7 @@ responses against docs/openapi.yaml's schemas (python3-jsonschema, python3-yaml)
   apicheck.py openapi URL PLATFORM_TOKEN ACME_TOKEN BETA_TOKEN OPENAPI_YAML
   apicheck.py slow URL TOKEN TIMEOUT
   apicheck.py concurrent URL TOKEN CLIENTS
+  apicheck.py limit URL TOKEN MAX_CONNECTIONS
   apicheck.py lockhold DB RELEASE_FILE
 """
 import http.client
@@ -268,6 +269,30 @@ def concurrent(url, token, clients):
     check("... and the store has the %d tokens" % clients, len(made) == clients, len(made))
 
 
+def limit(url, token, most):
+    """most connections held open (half a request each, within the idle timeout): one more
+    waits unanswered in the listen queue, taking no memory of the server's, and is served once
+    they close."""
+    u = urllib.parse.urlsplit(url)
+    held = []
+    for _ in range(most):
+        s = socket.create_connection((u.hostname, u.port))
+        s.send(b"GET /v1/status HTTP/1.1\r\n")
+        held.append(s)
+    time.sleep(0.2)
+    c = conn(url, timeout=1)
+    try:
+        st = request(url, "GET", "/v1/status", token, c=c)[0]
+    except (ConnectionError, http.client.HTTPException, socket.timeout) as e:
+        st = type(e).__name__
+    c.close()
+    check("with %d connections open, one more is not answered (%s)" % (most, st), st != 200, st)
+    for s in held:
+        s.close()
+    st = request(url, "GET", "/v1/status", token)[0]
+    check("... and once they close, requests are served again", st == 200, st)
+
+
 def lockhold(db, release):
     """Holds the store's write lock, as another writer would, until release exists (30 s at
     most)."""
@@ -290,6 +315,8 @@ if __name__ == "__main__":
         slow(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "concurrent":
         concurrent(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif cmd == "limit":
+        limit(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "lockhold":
         lockhold(sys.argv[2], sys.argv[3])
     sys.exit(1 if failed else 0)
