@@ -88,6 +88,8 @@ void api_error(struct api_req *r, int status, const char *code, const char *fiel
 		json_object_set_new(e, "field", json_string(field));
 	json_decref(r->reply);
 	r->reply = e ? json_pack("{s:o}", "error", e) : NULL;
+	free(r->location); /* an error points nowhere */
+	r->location = NULL;
 	r->status = status;
 }
 
