@@ -154,6 +154,8 @@ expect_match "a field of the wrong type: 400 naming it" "$(post /v1/tokens "$ROO
 expect_match "an unknown field: 400 naming it" \
 	"$(post /v1/tokens "$ROOTTOK" '{"name":"x","tenant":"acme","admin":true}')" \
 	'^400 \{"error":\{"code":"unknown_field",.*"field":"admin"'
+expect_match "invalid UTF-8: 400" "$(post /v1/tokens "$ROOTTOK" "$(printf '{"name":"\xff","tenant":"acme"}')")" \
+	'^400 \{"error":\{"code":"malformed_json".*0xff'
 expect_match "a NUL in a string: 400" "$(post /v1/tokens "$ROOTTOK" '{"name":"x\u0000y","tenant":"acme"}')" '^400 '
 expect_match "text/plain: 415" \
 	"$(call POST /v1/tokens "$ROOTTOK" -H 'Content-Type: text/plain' --data-binary '{}')" \
