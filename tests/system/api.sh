@@ -61,15 +61,20 @@ header() { sed -n "s/^$1: *//Ip" "$T/h" | tr -d '\r'; }
 # json EXPR: a value of the last body, by a python expression over d.
 json() { "$PY" -c "import json,sys; d=json.load(open('$T/body')); print(($1))"; }
 # pycheck ARGS...: runs apicheck.py and counts its ok / not ok lines.
+# A run that dies (a missing module, a crash) without saying "not ok" fails too.
 pycheck() {
-	local line
+	local line bad=0 rc
+	"$PY" "$APICHECK" "$@" >"$T/py.out" 2>&1
+	rc=$?
 	while IFS= read -r line; do
 		case "$line" in
 		"ok - "*) ok "${line#ok - }" ;;
-		"not ok - "*) not_ok "${line#not ok - }" ;;
+		"not ok - "*) not_ok "${line#not ok - }"; bad=1 ;;
 		*) echo "    $line" ;;
 		esac
-	done < <("$PY" "$APICHECK" "$@" 2>&1)
+	done <"$T/py.out"
+	[ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && not_ok "apicheck.py $1 ran to its end (exit $rc)"
+	return 0
 }
 
 new_store
