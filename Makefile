@@ -8,14 +8,13 @@ WERROR  ?=
 CFLAGS  ?= -O2 -g
 # What every build needs; CFLAGS (optimisation, sanitizers) may be set on the command line.
 XCFLAGS  = $(CFLAGS) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter $(WERROR) -D_GNU_SOURCE -Idnsd -pthread
-LDLIBS  += -luv -lldns -lsqlite3 -lcrypto -pthread
-# JSON (dnsdctl's api-token, dnsd-api) and HTTP (dnsd-api only), from Debian's packages.
+LDLIBS  += -luv -lldns -lsqlite3 -lcrypto -lmicrohttpd -pthread
+# JSON (dnsdctl's api-token, dnsd-api), from Debian's package.
 JSON_LIBS = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
-HTTP_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev libssl-dev \
-             libmicrohttpd-dev libjansson-dev
+BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev libssl-dev libmicrohttpd-dev \
+             libjansson-dev
 TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl nsd knot \
              python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd unbound \
              curl python3-jsonschema python3-yaml
@@ -30,8 +29,8 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(FUZZ_BIN) $(BUILD)/test
 FUZZ_SECONDS ?= 60
 FUZZ_TARGET ?= answer
 # The tool's objects a target links (the CSV parser is dnsdctl's, not the library's).
-FUZZ_TOOLS_csv = tools/csv.c tools/ctl.c tools/stage.c
-FUZZ_TOOLS_check = tools/check.c tools/ctl.c tools/stage.c
+FUZZ_TOOLS_csv = tools/csv.c tools/ctl.c
+FUZZ_TOOLS_check = tools/check.c tools/ctl.c
 FUZZ_OBJ = $(FUZZ_TOOLS_$(FUZZ_TARGET):%.c=build-fuzz/obj/%.o)
 # Inputs longer than this are not tried: a key file, a zone file of a few records.
 FUZZ_MAX_LEN ?= $(if $(filter answer,$(FUZZ_TARGET)),4096,8192)
@@ -62,10 +61,10 @@ $(BUILD)/dnsdctl: $(CTL_OBJ) $(BUILD)/libdnsd.a
 
 # The HTTP API server: api/, with dnsdctl's config file, store opening and token JSON.
 API_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard api/*.c))
-API_CTL_OBJ = $(patsubst %,$(BUILD)/obj/tools/%.o,ctl ctlconf stage apijson)
+API_CTL_OBJ = $(patsubst %,$(BUILD)/obj/tools/%.o,ctl ctlconf apijson)
 $(API_OBJ): XCFLAGS += -Itools $(shell pkg-config --cflags libmicrohttpd jansson 2>/dev/null)
 $(BUILD)/dnsd-api: $(API_OBJ) $(API_CTL_OBJ) $(BUILD)/libdnsd.a
-	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS) $(JSON_LIBS) $(HTTP_LIBS)
+	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS) $(JSON_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libdnsd.a
 	@mkdir -p $(dir $@)

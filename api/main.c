@@ -257,7 +257,7 @@ int main(int argc, char **argv)
 	static struct ctx c;
 	struct api_opts a;
 	char shown[300];
-	log_set_ident("dnsd-api");
+	log_open("dnsd-api", LOG_TO_STDERR);
 	parse(argc, argv, &a, &c.o);
 	/* dnsdctl's opening: the store's files judged, the schema brought up to date, the key
 	 * files of a writer that was killed put where they belong. */

@@ -312,6 +312,13 @@ int config_option(struct config *c, const char *name, const char *val, int depth
 	} else if (!strcmp(name, "poll")) {
 		if (parse_uint(val, 10, 60000, &c->poll_ms))
 			goto bad;
+	} else if (!strcmp(name, "metrics")) {
+		if (net_parse_addr(val, &c->metrics)) {
+			snprintf(err, errlen, "bad --metrics '%s': use ADDR:PORT, e.g. 127.0.0.1:9153",
+				 shown(val, sv, sizeof(sv)));
+			return DNSD_EINVAL;
+		}
+		c->have_metrics = 1;
 	} else if (!strcmp(name, "ready-file")) {
 		c->ready_file = val;
 	} else if (!strcmp(name, "state-dir")) {
@@ -375,6 +382,13 @@ int config_option(struct config *c, const char *name, const char *val, int depth
 			return DNSD_EINVAL;
 		}
 		return config_file(c, val, depth + 1, err, errlen);
+	} else if (!strcmp(name, "log-target")) {
+		if (strcmp(val, "stderr") && strcmp(val, "syslog")) {
+			snprintf(err, errlen, "--log-target is stderr or syslog, not '%s'",
+				 shown(val, sv, sizeof(sv)));
+			return DNSD_EINVAL;
+		}
+		c->log_target = val;
 	} else {
 		snprintf(err, errlen, "unknown option --%s (see dnsd --help)",
 			 shown(name, sn, sizeof(sn)));
@@ -412,10 +426,17 @@ static int read_line(FILE *f, char *buf, size_t cap)
 	return ch == EOF && n == 0 ? -1 : (int)n;
 }
 
+void config_report(struct config *c, const char *msg)
+{
+	c->nreported++;
+	if (c->report)
+		c->report(c->report_arg, msg);
+}
+
 int config_parse(struct config *c, FILE *f, const char *name, int depth, char *err, size_t errlen)
 {
 	char line[CONFIG_MAX_LINE + 1], why[512];
-	int n = 0, len;
+	int n = 0, len, first = 0;
 	while ((len = read_line(f, line, sizeof(line))) >= 0) {
 		n++;
 		char *p = line, *opt, *val;
@@ -439,6 +460,7 @@ int config_parse(struct config *c, FILE *f, const char *name, int depth, char *e
 			snprintf(err, errlen, "%s, line %d: out of memory", name, n);
 			return DNSD_ENOMEM;
 		}
+		unsigned before = c->nreported;
 		int rc = config_option(c, opt, v, depth, why, sizeof(why));
 		if (rc) {
 			/* A nested file's message names that file and line already. */
@@ -446,11 +468,15 @@ int config_parse(struct config *c, FILE *f, const char *name, int depth, char *e
 				snprintf(err, errlen, "%s (in %s, line %d)", why, name, n);
 			else
 				snprintf(err, errlen, "%s, line %d: %s", name, n, why);
-			return rc;
+			if (!c->report || rc == DNSD_ENOMEM)
+				return rc;
+			if (c->nreported == before) /* a nested file reported its own */
+				config_report(c, err);
+			first = first ? first : rc;
 		}
 	}
 	if (len == -1)
-		return 0;
+		return first;
 	if (len == DNSD_ERANGE)
 		snprintf(err, errlen, "%s, line %d: line too long (at most %d characters)", name,
 			 n + 1, CONFIG_MAX_LINE);
@@ -458,6 +484,8 @@ int config_parse(struct config *c, FILE *f, const char *name, int depth, char *e
 		snprintf(err, errlen, "%s, line %d: a NUL byte", name, n + 1);
 	else
 		snprintf(err, errlen, "cannot read config %s: %s", name, strerror(errno));
+	if (c->report)
+		config_report(c, err);
 	return len == DNSD_EIO ? DNSD_EIO : DNSD_EINVAL;
 }
 
@@ -476,16 +504,25 @@ int config_file(struct config *c, const char *path, int depth, char *err, size_t
 int config_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
 {
 	char sa[96];
+	int first = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
 			return CONFIG_HELP;
 		if (!strcmp(a, "--version"))
 			return CONFIG_VERSION;
+		if (!strcmp(a, "--check-config")) {
+			c->check = 1;
+			continue;
+		}
 		if (strncmp(a, "--", 2)) {
 			snprintf(err, errlen, "unexpected argument '%s' (see dnsd --help)",
 				 shown(a, sa, sizeof(sa)));
-			return DNSD_EINVAL;
+			if (!c->report)
+				return DNSD_EINVAL;
+			config_report(c, err);
+			first = first ? first : DNSD_EINVAL;
+			continue;
 		}
 		char name[64];
 		const char *eq = strchr(a, '=');
@@ -497,9 +534,13 @@ int config_args(struct config *c, int argc, char **argv, char *err, size_t errle
 			snprintf(name, sizeof(name), "%s", a + 2);
 			val = i + 1 < argc ? argv[++i] : NULL;
 		}
+		unsigned before = c->nreported;
 		int rc = config_option(c, name, val, 0, err, errlen);
-		if (rc)
+		if (rc && (!c->report || rc == DNSD_ENOMEM))
 			return rc;
+		if (rc && c->nreported == before) /* a config file reported its own */
+			config_report(c, err);
+		first = first ? first : rc;
 	}
-	return 0;
+	return first;
 }

@@ -16,7 +16,7 @@
 #define CONFIG_MAX_DEPTH 4
 
 /* What config_args returns when the command line asks for the help text or the
- * version instead of a run. */
+ * version instead of a run. (--check-config sets c->check and goes on.) */
 enum { CONFIG_HELP = 1, CONFIG_VERSION = 2 };
 
 /* --allow-transfer ADDR[/LEN] [key NAME]: who may transfer zones. An IPv4-mapped
@@ -58,6 +58,16 @@ struct config {
 	size_t ixfr_max_bytes;	/* --ixfr-max-bytes BYTES (default 64 MiB; 0 = no IXFR) */
 	char **owned; /* the copies of values read from files */
 	size_t nowned, capowned;
+	const char *log_target; /* --log-target stderr|syslog (NULL: stderr) */
+	struct net_addr metrics; /* --metrics ADDR:PORT, when have_metrics */
+	int have_metrics;
+	/* --check-config: with report set, every error is given to it (one
+	 * sentence naming the file and line) and parsing goes on to the next
+	 * line or argument, so that one run lists them all. */
+	int check;
+	void (*report)(void *arg, const char *msg);
+	void *report_arg;
+	unsigned nreported;
 };
 
 /* Sets every option to its default. */
@@ -73,6 +83,9 @@ void config_free(struct config *c);
  * sentence in err. */
 int config_option(struct config *c, const char *name, const char *val, int depth, char *err,
 		  size_t errlen);
+
+/* Counts one error of the configuration and gives it to c->report, if set. */
+void config_report(struct config *c, const char *msg);
 
 /* Reads options from the config file at path (one "name value" a line, #
  * starts a comment). Returns as config_option; err names the file and line. */

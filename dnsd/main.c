@@ -5,9 +5,12 @@
 #include "db.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 #include "net.h"
 #include "notify.h"
+#include "sdnotify.h"
 #include "serial.h"
+#include "stats.h"
 #include "xfr.h"
 #include "sock.h"
 #include "store.h"
@@ -87,6 +90,9 @@ struct server {
 	uint64_t fast_until;
 	uv_timer_t settle;       /* file events: at most one look every SETTLE_MS */
 	uint64_t last_done;      /* when the last look ended (uv_now) */
+	uint64_t noticed;        /* uv_hrtime when a change was first noticed (0: none pending) */
+	struct stats_ctl stats;  /* the control thread's figures (stats.h) */
+	struct metrics *metrics; /* --metrics, when on */
 	char store_base[256];    /* the store's file name, and with -wal */
 	char store_wal[260];
 	struct tsig_keys *keys;  /* --tsig-keys as last loaded (also in sh.tsig) */
@@ -143,7 +149,13 @@ static void usage(FILE *f)
 		"                       (default 67108864)\n"
 		"  --poll MS            how often to look for store changes (default 200)\n"
 		"  --ready-file PATH    write the bound addresses there once answering\n"
+		"  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                       (default: off)\n"
 		"  --log-level LEVEL    error, warning, info (default) or debug\n"
+		"  --log-target T       stderr (default; with journald's priorities when it is the\n"
+		"                       journal) or syslog\n"
+		"  --check-config       check the options, the config files and what they name\n"
+		"                       (keys, store, zone files), list every error, and exit\n"
 		"  --config FILE        read options from FILE: one 'option value' a line,\n"
 		"                       option names without the dashes, # starts a comment\n"
 		"  --version            print the version\n"
@@ -177,6 +189,18 @@ static void reclaim(struct server *s, int all)
 }
 
 /* Publishes the edit's view; what it replaced is freed once every worker moved on. */
+/* The figures of a view now served, and the lag of the change that made it. */
+static void served_stats(struct server *s, const struct db_view *nv)
+{
+	if (s->view && nv->set.serial != s->view->set.serial && s->noticed)
+		stats_lag(&s->stats, (double)(uv_hrtime() - s->noticed) / 1e9);
+	s->noticed = 0;
+	if (!s->view || nv->set.serial != s->view->set.serial)
+		__atomic_store_n(&s->stats.serial_since, (int64_t)time(NULL), __ATOMIC_RELAXED);
+	__atomic_store_n(&s->stats.serial, (uint64_t)nv->set.serial, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->stats.domains, (uint64_t)nv->ndomains, __ATOMIC_RELAXED);
+}
+
 static int publish(struct server *s, struct db_edit *e)
 {
 	struct db_garbage g = { 0 };
@@ -188,6 +212,7 @@ static int publish(struct server *s, struct db_edit *e)
 	}
 	nv->epoch = ++s->epoch;
 	__atomic_store_n(&s->sh.view, nv, __ATOMIC_RELEASE);
+	served_stats(s, nv);
 	/* The change is served first; its step of the IXFR history follows (a policy
 	 * every domain inherits makes it as long as the zone), before the NOTIFY that
 	 * tells the secondaries. The old view stays whole meanwhile: what it lost is
@@ -510,7 +535,8 @@ static void *refresh_main(void *arg)
 			continue;
 		if (__atomic_load_n(&s->rquit, __ATOMIC_ACQUIRE) || r < 0)
 			break;
-		refresh_read(s, 0, &s->work_edit, &s->work_full);
+		if (refresh_read(s, 0, &s->work_edit, &s->work_full))
+			__atomic_fetch_add(&s->stats.refresh_failures, 1, __ATOMIC_RELAXED);
 		v = 1;
 		while (write(s->done_fd, &v, sizeof(v)) < 0 && errno == EINTR)
 			;
@@ -531,6 +557,8 @@ static void refresh_done(uv_poll_t *h, int status, int events)
 	s->refreshing = 0;
 	if (s->work_edit)
 		refresh_publish(s, s->work_edit, s->work_full);
+	else if (uv_now(&s->loop) > s->fast_until)
+		s->noticed = 0; /* what was noticed changed nothing served */
 	s->work_edit = NULL;
 	uv_update_time(&s->loop);
 	s->last_done = uv_now(&s->loop);
@@ -609,7 +637,10 @@ static void kick_soon(struct server *s)
 
 static void on_poll(uv_timer_t *t)
 {
-	kick(t->data);
+	struct server *s = t->data;
+	if (!s->noticed)
+		s->noticed = uv_hrtime();
+	kick(s);
 }
 
 static void on_fast(uv_timer_t *t)
@@ -671,6 +702,8 @@ static void on_store_event(uv_poll_t *h, int status, int events)
 	}
 	if (!hit)
 		return;
+	if (!s->noticed)
+		s->noticed = uv_hrtime();
 	/* The event comes when the writer writes its pages, which may be before
 	 * its commit is visible (the WAL index is shared memory, which reports
 	 * nothing): look now, then every 10 ms for 150 ms. */
@@ -822,6 +855,7 @@ static void on_stop(uv_signal_t *h, int sig)
 {
 	struct server *s = h->data;
 	log_msg(LOG_INFO, "signal %d: stopping", sig);
+	sdnotify_send("STOPPING=1");
 	uv_stop(&s->loop);
 }
 
@@ -830,8 +864,10 @@ static void reload_zones(struct server *s)
 	log_msg(LOG_INFO, "SIGHUP: reloading zone files");
 	if (load_zones(s) == 0)
 		log_msg(LOG_INFO, "zone files reloaded; serving serial %u", s->view->set.serial);
-	else
+	else {
+		__atomic_fetch_add(&s->stats.reload_failures, 1, __ATOMIC_RELAXED);
 		log_msg(LOG_ERR, "zone reload refused; still serving the previous zone data");
+	}
 }
 
 static void on_hup(uv_signal_t *h, int sig)
@@ -898,6 +934,169 @@ static int state_dir_check(struct server *s)
 	return rc;
 }
 
+/* ---- metrics ---- */
+
+static void counter(struct metrics_buf *b, const char *name, const char *help, uint64_t v)
+{
+	metrics_family(b, name, "counter", help);
+	metrics_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void gauge(struct metrics_buf *b, const char *name, const char *help, long long v)
+{
+	metrics_family(b, name, "gauge", help);
+	metrics_printf(b, "%s %lld\n", name, v);
+}
+
+/* One scrape, on the metrics listener's thread: the workers' counters summed,
+ * and the control thread's figures (each read atomically). */
+static void render_metrics(void *arg, struct metrics_buf *b)
+{
+	struct server *s = arg;
+	struct stats_worker w;
+	static const char *const tr[] = { "udp", "tcp" };
+	static const char *const rc[16] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+					    [9] = "NOTAUTH", [10] = "NOTZONE" };
+	net_stats(s->net, &w);
+	metrics_family(b, "dnsd_queries_total", "counter", "DNS messages received, by transport.");
+	for (int i = 0; i < STATS_NTRANSPORTS; i++)
+		metrics_printf(b, "dnsd_queries_total{transport=\"%s\"} %llu\n", tr[i],
+			       (unsigned long long)w.queries[i]);
+	metrics_family(b, "dnsd_query_types_total", "counter", "DNS messages received, by question type.");
+	for (int i = 0; i < STATS_NTYPES; i++)
+		metrics_printf(b, "dnsd_query_types_total{type=\"%s\"} %llu\n", stats_type_names[i],
+			       (unsigned long long)w.qtype[i]);
+	metrics_family(b, "dnsd_answers_total", "counter", "Responses sent, by transport (a zone transfer once).");
+	for (int i = 0; i < STATS_NTRANSPORTS; i++)
+		metrics_printf(b, "dnsd_answers_total{transport=\"%s\"} %llu\n", tr[i],
+			       (unsigned long long)w.answers[i]);
+	metrics_family(b, "dnsd_answer_rcodes_total", "counter", "Responses sent, by RCODE.");
+	for (int i = 0; i < 16; i++)
+		if (rc[i] || w.rcode[i]) {
+			char n[8];
+			snprintf(n, sizeof(n), "%d", i);
+			metrics_printf(b, "dnsd_answer_rcodes_total{rcode=\"%s\"} %llu\n", rc[i] ? rc[i] : n,
+				       (unsigned long long)w.rcode[i]);
+		}
+	counter(b, "dnsd_truncated_total", "UDP responses with TC set (RRL slips included).", w.truncated);
+	counter(b, "dnsd_malformed_total", "Messages given no response or FORMERR.", w.malformed);
+	metrics_family(b, "dnsd_rrl_actions_total", "counter", "Response rate limiting: responses dropped or slipped.");
+	metrics_printf(b, "dnsd_rrl_actions_total{action=\"dropped\"} %llu\n", (unsigned long long)w.rrl_dropped);
+	metrics_printf(b, "dnsd_rrl_actions_total{action=\"slipped\"} %llu\n", (unsigned long long)w.rrl_slipped);
+	counter(b, "dnsd_udp_send_dropped_total", "UDP responses lost to a full socket buffer.", w.udp_send_dropped);
+	metrics_family(b, "dnsd_tcp_connections_total", "counter", "TCP connections accepted, or refused over a limit.");
+	metrics_printf(b, "dnsd_tcp_connections_total{result=\"accepted\"} %llu\n",
+		       (unsigned long long)w.tcp_accepted);
+	metrics_printf(b, "dnsd_tcp_connections_total{result=\"refused\"} %llu\n",
+		       (unsigned long long)w.tcp_refused);
+	gauge(b, "dnsd_tcp_connections_open", "TCP connections open now.", (long long)net_tcp_open(s->net));
+	counter(b, "dnsd_transfers_total", "Zone transfers (AXFR, IXFR) begun.", w.xfr_started);
+	struct stats_ctl *c = &s->stats;
+	uint64_t serial = __atomic_load_n(&c->serial, __ATOMIC_RELAXED);
+	int64_t since = __atomic_load_n(&c->serial_since, __ATOMIC_RELAXED);
+	gauge(b, "dnsd_serial", "The SOA serial served.", (long long)serial);
+	gauge(b, "dnsd_serial_age_seconds", "Seconds since the served serial changed.",
+	      since ? (long long)(time(NULL) - since) : 0);
+	gauge(b, "dnsd_domains", "Customer domains in the served view.",
+	      (long long)__atomic_load_n(&c->domains, __ATOMIC_RELAXED));
+	metrics_family(b, "dnsd_refresh_lag_seconds", "histogram",
+		       "From noticing a store commit to serving it.");
+	uint64_t cum = 0;
+	for (int i = 0; i <= STATS_LAG_BUCKETS; i++) {
+		cum += __atomic_load_n(&c->lag_count[i], __ATOMIC_RELAXED);
+		if (i < STATS_LAG_BUCKETS)
+			metrics_printf(b, "dnsd_refresh_lag_seconds_bucket{le=\"%g\"} %llu\n", stats_lag_bounds[i],
+				       (unsigned long long)cum);
+		else
+			metrics_printf(b, "dnsd_refresh_lag_seconds_bucket{le=\"+Inf\"} %llu\n",
+				       (unsigned long long)cum);
+	}
+	metrics_printf(b, "dnsd_refresh_lag_seconds_sum %.6f\n",
+		       (double)__atomic_load_n(&c->lag_sum_us, __ATOMIC_RELAXED) / 1e6);
+	metrics_printf(b, "dnsd_refresh_lag_seconds_count %llu\n", (unsigned long long)cum);
+	counter(b, "dnsd_refresh_failures_total", "Looks at the store that failed (the last view stays served).",
+		__atomic_load_n(&c->refresh_failures, __ATOMIC_RELAXED));
+	counter(b, "dnsd_zone_reload_failures_total", "Zone file reloads refused (the old zones stay served).",
+		__atomic_load_n(&c->reload_failures, __ATOMIC_RELAXED));
+	struct mallinfo2 mi = mallinfo2();
+	gauge(b, "dnsd_heap_bytes", "Bytes allocated on the heap (mostly the served view).",
+	      (long long)(mi.uordblks + mi.hblkhd));
+	long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+	if (f && fscanf(f, "%ld %ld", &pages, &rss) == 2)
+		gauge(b, "process_resident_memory_bytes", "Resident memory of dnsd.", rss * sysconf(_SC_PAGESIZE));
+	if (f)
+		fclose(f);
+}
+
+/* --check-config: every error of the configuration, each with its file and
+ * line, and of what it names (the TSIG keys, the state directory, the store,
+ * each zone file), without binding a socket or starting anything. Returns the
+ * exit status: 0 when dnsd would start, 1 otherwise. */
+static int check_config(struct server *s)
+{
+	char err[512];
+	unsigned bad = s->cfg.nreported;
+	if (!s->cfg.db || !s->cfg.nzones) {
+		log_msg(LOG_ERR, "--db and at least one --zone are needed (see dnsd --help)");
+		bad++;
+	}
+	if (s->cfg.nlisten && sock_overlap(s->cfg.listen, s->cfg.nlisten, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s", err);
+		bad++;
+	}
+	if (keys_load(s))
+		bad++;
+	if (s->cfg.state_dir && s->cfg.db && state_dir_check(s))
+		bad++;
+	if (s->cfg.user && !getpwnam(s->cfg.user)) {
+		log_msg(LOG_ERR, "--user %s: no such user", s->cfg.user);
+		bad++;
+	}
+	if (s->cfg.db && store_open(s->cfg.db, STORE_READONLY, &s->st, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s", err);
+		bad++;
+	} else if (s->cfg.db && !(s->store_zone = store_setting(s->st, "zone"))) {
+		log_msg(LOG_ERR, "%s has no zone: run 'dnsdctl --db %s init --zone ZONE' first", s->cfg.db,
+			s->cfg.db);
+		bad++;
+	}
+	/* Each zone file on its own, so that every bad one is named. */
+	int dyn = 0;
+	uint8_t sw[WIRE_MAXNAME];
+	int sl = s->store_zone ? wire_name_from_text(s->store_zone, sw) : -1;
+	for (size_t i = 0; i < s->cfg.nzones; i++) {
+		struct db_zone *z;
+		const char *apex = s->store_zone ? s->store_zone : ".";
+		if (zone_load(s->cfg.zones[i], apex, apex, &z, err, sizeof(err))) {
+			log_msg(LOG_ERR, "%s", err);
+			bad++;
+			continue;
+		}
+		dyn |= sl == z->apex_len && !memcmp(sw, z->apex, (size_t)sl);
+		db_zone_free(z);
+	}
+	if (s->store_zone && s->cfg.nzones && !dyn) {
+		log_msg(LOG_ERR, "the store serves zone %s, but no --zone file has that apex", s->store_zone);
+		bad++;
+	}
+	if (bad) {
+		fprintf(stderr, "dnsd: %u error%s in the configuration\n", bad, bad == 1 ? "" : "s");
+		return 1;
+	}
+	printf("dnsd: the configuration is good: zone %s from %s, %zu zone file%s, %zu listener%s\n",
+	       s->store_zone, s->cfg.db, s->cfg.nzones, s->cfg.nzones == 1 ? "" : "s",
+	       s->cfg.nlisten ? s->cfg.nlisten : 1, s->cfg.nlisten > 1 ? "s" : "");
+	return 0;
+}
+
+/* --check-config's errors, one a line, as they are found. */
+static void report_error(void *arg, const char *msg)
+{
+	(void)arg;
+	log_msg(LOG_ERR, "%s", msg);
+}
+
 static int drop_privileges(const char *user)
 {
 	struct passwd *pw = getpwnam(user);
@@ -926,6 +1125,8 @@ static int write_ready(struct server *s)
 		return -1;
 	for (size_t i = 0; i < s->cfg.nlisten; i++)
 		fprintf(f, "%s\n", s->cfg.listen[i].text);
+	if (s->metrics)
+		fprintf(f, "metrics %s\n", s->cfg.metrics.text);
 	if (fclose(f) || rename(tmp, s->cfg.ready_file))
 		return -1;
 	return 0;
@@ -952,6 +1153,12 @@ int main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 
 	config_init(&s->cfg);
+	/* --check-config may come last: its report of every error starts with the first. */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--check-config")) {
+			s->cfg.report = report_error;
+			log_open("dnsd", LOG_TO_PLAIN);
+		}
 	rc = config_args(&s->cfg, argc, argv, err, sizeof(err));
 	if (rc == CONFIG_HELP) {
 		usage(stdout);
@@ -961,12 +1168,22 @@ int main(int argc, char **argv)
 		printf("dnsd %s\n", DNSD_VERSION);
 		return 0;
 	}
+	if (s->cfg.check) {
+		if (rc == DNSD_ENOMEM)
+			log_msg(LOG_ERR, "%s", err);
+		rc = rc == DNSD_ENOMEM ? 1 : check_config(s);
+		store_close(s->st);
+		free(s->store_zone);
+		config_free(&s->cfg);
+		return rc;
+	}
 	if (rc) {
 		fprintf(stderr, "dnsd: %s\n", err);
 		return 2;
 	}
 	if (s->cfg.log_level >= 0)
 		log_set_level(s->cfg.log_level);
+	log_open("dnsd", s->cfg.log_target && !strcmp(s->cfg.log_target, "syslog") ? LOG_TO_SYSLOG : LOG_TO_STDERR);
 	if (!s->cfg.db || !s->cfg.nzones) {
 		fprintf(stderr, "dnsd: --db and at least one --zone are needed (see dnsd --help)\n");
 		return 2;
@@ -1036,6 +1253,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	reclaim(s, 1); /* no reader has seen anything yet */
+	if (s->cfg.have_metrics &&
+	    metrics_start(&s->cfg.metrics, render_metrics, s, &s->metrics, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s", err);
+		return 1;
+	}
 	if (s->cfg.user && drop_privileges(s->cfg.user))
 		return 1;
 	if (net_start(s->net, &s->sh)) {
@@ -1064,13 +1286,22 @@ int main(int argc, char **argv)
 
 	for (size_t i = 0; i < s->cfg.nlisten; i++)
 		log_msg(LOG_INFO, "listening on %s (udp, tcp)", s->cfg.listen[i].text);
+	if (s->metrics)
+		log_msg(LOG_INFO, "metrics on http://%s/metrics", s->cfg.metrics.text);
 	log_msg(LOG_INFO, "dnsd %s serving %s from %s: serial %u, %zu domains, %d workers", DNSD_VERSION,
 		s->store_zone, s->cfg.db, s->view->set.serial, s->view->ndomains, s->cfg.threads);
 	if (s->cfg.ready_file && write_ready(s))
 		log_msg(LOG_WARN, "cannot write %s: %s", s->cfg.ready_file, strerror(errno));
+	/* Under systemd (Type=notify) the start is done when the workers answer. */
+	char state[160];
+	snprintf(state, sizeof(state), "READY=1\nSTATUS=serving %s, serial %u, %zu domains", s->store_zone,
+		 s->view->set.serial, s->view->ndomains);
+	if (sdnotify_send(state) < 0)
+		log_msg(LOG_WARN, "cannot tell systemd that dnsd is ready ($NOTIFY_SOCKET)");
 
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 
+	metrics_stop(s->metrics);
 	net_stop(s->net);
 	if (s->refreshing) {
 		/* A store read is stuck (a store locked against readers): the answers in

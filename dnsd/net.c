@@ -4,6 +4,7 @@
 #include "err.h"
 #include "log.h"
 #include "sock.h"
+#include "stats.h"
 #include "config.h"
 #include "tsig.h"
 #include "xfr.h"
@@ -71,7 +72,7 @@ struct worker {
 	int stopping;
 	struct rrl *rrl;
 	uint64_t qcount;           /* atomic: quiescent points passed */
-	uint64_t udp_dropped;      /* answers not sent: the socket buffer was full */
+	struct stats_worker st;    /* its counters (stats.h) */
 	size_t unsent;             /* octets queued on its TCP connections, not yet sent */
 	size_t unsent_max;         /* its share of tcp_max_unsent_total */
 	struct udp_batch *ub;
@@ -237,7 +238,10 @@ int net_bind(struct net_addr *addrs, size_t naddrs, int nworkers, struct net **o
 
 /* ---- UDP ---- */
 
-static int is_xfr_request(const uint8_t *p, size_t len);
+static int query_type(const uint8_t *p, size_t len);
+static int is_xfr_type(int t);
+static void count_query(struct worker *w, int tr, int t);
+static void count_answer(struct worker *w, int tr, const uint8_t *a, size_t len);
 static size_t udp_xfr(struct worker *w, const struct db_view *v, uint8_t *pkt, size_t len,
 		      const struct sockaddr *from, uint8_t *out, size_t cap);
 static size_t answer_signed(struct worker *w, const struct db_view *v, uint8_t *pkt, size_t len,
@@ -280,22 +284,28 @@ static void udp_ready(uv_poll_t *h, int status, int events)
 				continue;
 			const struct sockaddr *from = (const struct sockaddr *)&b->from[i];
 			size_t len;
-			int signed_q = 0;
-			if (is_xfr_request(b->q[i], b->in[i].msg_len))
+			int signed_q = 0, qt = query_type(b->q[i], b->in[i].msg_len);
+			count_query(w, STATS_UDP, qt);
+			if (is_xfr_type(qt))
 				len = udp_xfr(w, v, b->q[i], b->in[i].msg_len, from, b->a[m], UDP_MSG);
 			else if ((len = answer_query_tsig(v, &w->net->sh->acfg, b->q[i], b->in[i].msg_len,
 							  b->a[m], UDP_MSG, 0, &signed_q)) &&
 				 signed_q)
 				len = answer_signed(w, v, b->q[i], b->in[i].msg_len, b->a[m], UDP_MSG, 0);
-			if (!len)
+			if (!len) {
+				stats_inc(&w->st.malformed);
 				continue;
+			}
 			switch (rrl_check(w->rrl, from, b->a[m], len, now)) {
 			case RRL_DROP:
+				stats_inc(&w->st.rrl_dropped);
 				continue;
 			case RRL_SLIP:
+				stats_inc(&w->st.rrl_slipped);
 				len = rrl_truncate(b->a[m], len);
 				break;
 			}
+			count_answer(w, STATS_UDP, b->a[m], len);
 			b->iout[m].iov_base = b->a[m];
 			b->iout[m].iov_len = len;
 			memset(&b->out[m].msg_hdr, 0, sizeof(b->out[m].msg_hdr));
@@ -314,7 +324,7 @@ static void udp_ready(uv_poll_t *h, int status, int events)
 			} else if (sent < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
 				/* The socket buffer is full: these answers are lost, as a
 				 * packet would be; the resolvers ask again. */
-				w->udp_dropped += (uint64_t)(m - off);
+				stats_add(&w->st.udp_send_dropped, (uint64_t)(m - off));
 				break;
 			} else {
 				off++; /* this destination is refused (EPERM, EINVAL...): skip it */
@@ -480,20 +490,54 @@ static int conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 /* 1 when the message's one question asks AXFR or IXFR: a cheap look, so that the
  * answer path pays nothing for transfers. A question with a compressed name is
  * not a transfer request a secondary sends; answer_query refuses it. */
-static int is_xfr_request(const uint8_t *p, size_t len)
+/* The type of a message's one question, read without a copy; -1 when it
+ * holds no plain question (answer_query says what is wrong with it). */
+static int query_type(const uint8_t *p, size_t len)
 {
 	if (len < WIRE_HDR + 5 || wire_get16(p + 4) != 1)
-		return 0;
+		return -1;
 	size_t i = WIRE_HDR;
 	while (i < len && p[i]) {
 		if (p[i] & 0xC0)
-			return 0;
+			return -1;
 		i += p[i] + 1u;
 	}
 	if (i + 3 > len)
-		return 0;
-	uint16_t t = wire_get16(p + i + 1);
+		return -1;
+	return wire_get16(p + i + 1);
+}
+
+static int is_xfr_type(int t)
+{
 	return t == WIRE_T_AXFR || t == WIRE_T_IXFR;
+}
+
+/* Counts a message received over transport tr, of type t (query_type). */
+static void count_query(struct worker *w, int tr, int t)
+{
+#ifdef DNSD_NO_STATS
+	return;
+#endif
+	stats_inc(&w->st.queries[tr]);
+	stats_inc(&w->st.qtype[t < 0 ? STATS_T_OTHER : stats_type_index((uint16_t)t)]);
+}
+
+/* Counts a response about to be sent (len octets at a; 0: none is). */
+static void count_answer(struct worker *w, int tr, const uint8_t *a, size_t len)
+{
+#ifdef DNSD_NO_STATS
+	return;
+#endif
+	if (len < WIRE_HDR) {
+		stats_inc(&w->st.malformed);
+		return;
+	}
+	stats_inc(&w->st.answers[tr]);
+	stats_inc(&w->st.rcode[a[3] & 0x0F]);
+	if ((a[3] & 0x0F) == 1) /* FORMERR */
+		stats_inc(&w->st.malformed);
+	if (a[2] & 0x02)
+		stats_inc(&w->st.truncated);
 }
 
 static int key_same(const char *a, const char *b)
@@ -786,10 +830,14 @@ static int xfr_start(struct tcp_conn *c, uint8_t *pkt, size_t len)
 					     sizeof(w->obuf) - 2);
 		if (st == TSIG_OK && tsig_sign(&tctx, o, &al, sizeof(w->obuf) - 2, (uint64_t)time(NULL)))
 			return -1;
+		count_answer(w, STATS_TCP, o, al);
 		return conn_send(c, o, al) ? -1 : 0;
 	}
 	snprintf(c->xfr_kind, sizeof(c->xfr_kind), "%s", r.kind == XFR_IXFR ? "IXFR" : "AXFR");
 	c->xfr_started = uv_now(&w->loop);
+	stats_inc(&w->st.xfr_started);
+	stats_inc(&w->st.answers[STATS_TCP]);
+	stats_inc(&w->st.rcode[WIRE_RC_NOERROR]);
 	if (r.kind == XFR_IXFR)
 		log_msg(LOG_INFO, "IXFR of %s from serial %u to %s", zone, r.client_serial, peer);
 	else
@@ -821,7 +869,9 @@ static int conn_process(struct tcp_conn *c)
 		size_t ml = wire_get16(c->rbuf + off);
 		if (c->rlen - off - 2 < ml)
 			break;
-		if (is_xfr_request(c->rbuf + off + 2, ml)) {
+		int qt = query_type(c->rbuf + off + 2, ml);
+		count_query(w, STATS_TCP, qt);
+		if (is_xfr_type(qt)) {
 			int r = xfr_start(c, c->rbuf + off + 2, ml);
 			off += 2 + ml;
 			if (r) {
@@ -837,6 +887,7 @@ static int conn_process(struct tcp_conn *c)
 		if (n && signed_q)
 			n = answer_signed(w, v, c->rbuf + off + 2, ml, w->obuf + 2, sizeof(w->obuf) - 2, 1);
 		off += 2 + ml;
+		count_answer(w, STATS_TCP, w->obuf + 2, n);
 		if (n && conn_send(c, w->obuf + 2, n)) {
 			conn_close(c);
 			return -1;
@@ -922,9 +973,11 @@ static void tcp_accept(uv_stream_t *server, int status)
 	unsigned total = __atomic_add_fetch(&n->conns, 1, __ATOMIC_RELAXED);
 	unsigned mine = __atomic_add_fetch(&n->per_client[c->client], 1, __ATOMIC_RELAXED);
 	if (total > n->sh->tcp_max_conns || mine > n->sh->tcp_max_per_client) {
+		stats_inc(&w->st.tcp_refused);
 		conn_close(c);
 		return;
 	}
+	stats_inc(&w->st.tcp_accepted);
 	/* The kernel's share of what a client does not read: with autotuning a send
 	 * buffer grows to net.ipv4.tcp_wmem's maximum (4 MiB by default), times
 	 * --tcp-max-conns, outside every bound of ours. 256 KiB holds four of the
@@ -1082,6 +1135,18 @@ int net_passed(struct net *n, const uint64_t *snap)
 		if (__atomic_load_n(&n->workers[i].qcount, __ATOMIC_ACQUIRE) == snap[i])
 			return 0;
 	return 1;
+}
+
+void net_stats(struct net *n, struct stats_worker *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (int i = 0; i < n->nworkers; i++)
+		stats_sum(sum, &n->workers[i].st);
+}
+
+unsigned net_tcp_open(struct net *n)
+{
+	return __atomic_load_n(&n->conns, __ATOMIC_RELAXED);
 }
 
 int net_workers(struct net *n)

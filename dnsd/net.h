@@ -71,6 +71,11 @@ void net_snapshot(struct net *n, uint64_t *snap);
 /* 1 when every worker has passed a quiescent point since snap was taken. */
 int net_passed(struct net *n, const uint64_t *snap);
 int net_workers(struct net *n);
+struct stats_worker;
+/* The workers' counters, summed into *sum (read while they count). */
+void net_stats(struct net *n, struct stats_worker *sum);
+/* TCP connections open now, over every worker. */
+unsigned net_tcp_open(struct net *n);
 /* The epoch (db_view.epoch) of the oldest view a transfer in progress still reads,
  * or UINT64_MAX when none: what replaced parts of that view or a later one waits. */
 uint64_t net_oldest_pin(struct net *n);

@@ -101,8 +101,8 @@ static void cmd_restore(struct ctx *c, const char *file)
 		fail(NULL, "cannot restore: %s; nothing was changed",
 		     rc == SQLITE_FULL ? "disk full" : sqlite3_errstr(rc));
 	/* Bring an older backup's schema up to date, then seal. */
-	store_close(c->st);
-	c->st = NULL;
+	wr_close(&c->w);
+	memset(&c->w, 0, sizeof(c->w));
 	open_store(c, 0);
 	begin(c);
 	run(c, q(c, "UPDATE serial SET value = max(value, ?) WHERE id = 1", "i", serial0));

@@ -1200,8 +1200,7 @@ void cmd_check(struct ctx *c)
 	free(d);
 	if (rc) {
 		fflush(stdout);
-		free(c->zone);
-		store_close(c->st);
+		wr_close(&c->w);
 		exit(rc);
 	}
 }

@@ -32,10 +32,8 @@ void die_usage(const char *fmt, ...)
 void fail(struct ctx *c, const char *fmt, ...)
 {
 	va_list ap;
-	if (c && c->st)
-		store_write_rollback(c->st);
 	if (c)
-		undo_drop(c);
+		wr_rollback(&c->w);
 	fprintf(stderr, "dnsdctl: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -190,11 +188,16 @@ const char *fmt_time(int64_t t, char *buf, size_t n)
 
 /* ---- store access ---- */
 
+void ctl_check(struct ctx *c)
+{
+	if (c->w.rc)
+		fail(c, "%s", c->w.err);
+}
+
 sqlite3_stmt *prep(struct ctx *c, const char *sql)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-		fail(c, "store error: %s", sqlite3_errmsg(c->db));
+	sqlite3_stmt *st = wr_prep(&c->w, sql);
+	ctl_check(c);
 	return st;
 }
 
@@ -216,66 +219,34 @@ sqlite3_stmt *q(struct ctx *c, const char *sql, const char *fmt, ...)
 
 void run(struct ctx *c, sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		fail(c, "store error: %s; nothing was changed", sqlite3_errmsg(c->db));
+	if (wr_run(&c->w, st))
+		fail(c, "%s; nothing was changed", c->w.err);
 }
 
 int64_t one_int(struct ctx *c, sqlite3_stmt *st, int64_t def)
 {
-	int64_t v = def;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		v = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		fail(c, "store error: %s", sqlite3_errmsg(c->db));
-	sqlite3_finalize(st);
+	int64_t v = wr_int(&c->w, st, def);
+	ctl_check(c);
 	return v;
 }
 
 char *one_text(struct ctx *c, sqlite3_stmt *st)
 {
-	char *v = NULL;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		v = strdup((const char *)sqlite3_column_text(st, 0));
-	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		fail(c, "store error: %s", sqlite3_errmsg(c->db));
-	sqlite3_finalize(st);
+	char *v = wr_text(&c->w, st);
+	ctl_check(c);
 	return v;
 }
 
 void begin(struct ctx *c)
 {
-	if (store_write_begin(c->st, c->err, sizeof(c->err)))
-		fail(c, "%s", c->err);
-	/* First in every batch: the zone file as this writer reads it, so that an
-	 * edit of it is served at a serial of the store's own, and a batch after it
-	 * is stamped above that (store_zone_note). A zone file that cannot be read
-	 * is left for the commands that need it to report. */
-	static int loaded;
-	static uint32_t file_serial;
-	static uint8_t digest[32];
-	if (!loaded && c->o.zone_file && c->zone) {
-		struct db_zone *z;
-		char why[512];
-		loaded = zone_load(c->o.zone_file, c->zone, c->zone, &z, why, sizeof(why)) ? -1 : 1;
-		if (loaded > 0) {
-			file_serial = z->file_serial;
-			memcpy(digest, z->digest, sizeof(digest));
-			db_zone_free(z);
-		}
-	}
-	if (loaded > 0 && store_zone_note(c->st, file_serial, digest, c->err, sizeof(c->err)))
-		fail(c, "%s", c->err);
+	if (wr_begin(&c->w))
+		fail(c, "%s", c->w.err);
 }
 
 void commit(struct ctx *c)
 {
-	if (store_write_commit(c->st, c->err, sizeof(c->err)))
-		fail(c, "cannot commit: %s; nothing was changed", c->err);
-	stage_publish(c); /* the files written are now the store's: to their place */
+	if (wr_commit(&c->w))
+		fail(c, "%s", c->w.err);
 }
 
 void need_safe(struct ctx *c, const char *what, const char *path, int flags)
@@ -285,32 +256,25 @@ void need_safe(struct ctx *c, const char *what, const char *path, int flags)
 		fail(c, "refusing the %s: %s", what, why);
 }
 
+/* The writer's notices (staged keys finished or left) go to stderr. */
+static void ctl_warn(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "dnsdctl: %s\n", msg);
+}
+
 void open_store(struct ctx *c, int create)
 {
-	/* The store, and what SQLite keeps beside it: anyone else who could write
-	 * them could change what dnsdctl writes into the keys and the exports. A
-	 * missing directory is left to store_open to explain. */
-	static const char *const what[] = { "store", "store's WAL file", "store's shared-memory file" };
-	static const char *const suffix[] = { "", "-wal", "-shm" };
-	char path[4200], why[1200];
-	int rc;
-	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s%s", c->o.db, suffix[i]);
-		rc = fsafe_check(path, FSAFE_MISSING, why, sizeof(why));
-		if (rc && rc != DNSD_ENOENT)
-			fail(NULL, "refusing the %s: %s", what[i], why);
+	struct wr_conf conf = { .db = c->o.db, .keys = c->o.keys, .zone_file = c->o.zone_file };
+	c->w.warn = ctl_warn;
+	if (wr_open(&c->w, &conf, create)) {
+		fprintf(stderr, "dnsdctl: %s\n", c->w.err);
+		wr_close(&c->w);
+		exit(1);
 	}
-	rc = store_open(c->o.db, create ? STORE_CREATE : 0, &c->st, c->err, sizeof(c->err));
-	if (rc)
-		fail(NULL, "%s", c->err);
-	c->db = store_db(c->st);
-	if (!create) {
-		c->zone = store_setting(c->st, "zone");
-		if (!c->zone)
-			fail(c, "%s is not initialised: run 'dnsdctl --db %s init --zone ZONE' first", c->o.db,
-			     c->o.db);
-		stage_recover(c);
-	}
+	c->st = c->w.st;
+	c->db = c->w.db;
+	c->zone = c->w.zone;
 }
 
 /* ---- names ---- */
@@ -377,14 +341,10 @@ void need_domain(struct ctx *c, const char *arg, struct domain_row *d, int any_s
 
 const char *keys_dir(struct ctx *c, char *buf, size_t n)
 {
-	if (c->o.keys)
-		return c->o.keys;
-	/* Never a directory named by the store: every run (the timer's, yours)
-	 * agrees through the config file. */
-	char *tmp = strdup(c->o.db);
-	snprintf(buf, n, "%s/keys", dirname(tmp));
-	free(tmp);
-	return buf;
+	if (c->w.conf.db)
+		return wr_keys_dir(&c->w, buf, n);
+	struct wr tmp = { .conf = { .db = c->o.db, .keys = c->o.keys } };
+	return wr_keys_dir(&tmp, buf, n);
 }
 
 

@@ -4,6 +4,7 @@
 #define DNSD_CTL_H
 #include "keys.h"
 #include "store.h"
+#include "wr.h"
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,15 +35,13 @@ struct opts {
 
 struct ctx {
 	struct opts o;
+	/* The writer (the write library's open store, its first error and its
+	 * staged key files); st, db and zone are shorthands for its own. */
+	struct wr w;
 	struct store *st;
 	sqlite3 *db;
-	char *zone;          /* the hosted zone, absolute, lowercase */
+	char *zone;          /* the hosted zone, absolute, lowercase (w.zone) */
 	char err[1024];
-	/* Key files written into this run's staging directory (undo) and where each
-	 * goes once the store names it (final): see stage_dir. */
-	char **undo, **final;
-	size_t nundo, capundo;
-	char stage[4200];
 	/* An SPF value being set, seen by include checks in place of the stored one. */
 	const char *spf_new;
 	int export_force; /* rewrite the exports even if the serial says nothing changed */
@@ -60,25 +59,13 @@ struct domain_row {
 #define EXIT_EXPORT 3
 
 void die_usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-/* Rolls back an open transaction, takes back what the command made (undo_file,
- * undo_dir), prints the error and exits 1. */
+/* Rolls back an open transaction, takes back the key files the command staged,
+ * prints the error and exits 1. */
 void fail(struct ctx *c, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 
-/* Key files are written into a staging directory of this run,
- * <keys>/.stage-<pid>/<domain>/<file>, and moved to <keys>/<domain>/<file> only once
- * the store has committed the rows that name them (commit calls stage_publish). A
- * run that fails takes them back (undo_drop, from fail); one that was killed leaves
- * its staging directory, which the next run's open_store finishes (stage_recover):
- * files the store names go to their place, the others are deleted.
- * stage_dir makes the staging directory under kabs (the absolute key directory) if
- * not made yet; returns 0 or -1 with why. undo_add remembers a staged file and its
- * final path. */
-int stage_dir(struct ctx *c, const char *kabs, char *why, size_t n);
-void undo_add(struct ctx *c, const char *staged, const char *final);
-void undo_clear(struct ctx *c);
-void undo_drop(struct ctx *c);
-void stage_publish(struct ctx *c);
-void stage_recover(struct ctx *c);
+/* Fails the command with the writer's error, when one is set (the write
+ * library's sticky error: see wr.h). */
+void ctl_check(struct ctx *c);
 
 /* Makes stdout and stderr escape, as \xNN, every byte a terminal could take
  * for a command: names, values and messages may hold anything the store's SQL

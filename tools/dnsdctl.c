@@ -1221,7 +1221,6 @@ int main(int argc, char **argv)
 		die_usage("unknown command '%s'", cmd);
 	if (fflush(stdout) || ferror(stdout))
 		fail(NULL, "cannot write the output: %s", strerror(errno));
-	free(c.zone);
-	store_close(c.st);
+	wr_close(&c.w);
 	return 0;
 }

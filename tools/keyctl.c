@@ -137,9 +137,13 @@ int key_store_file(struct ctx *c, const keys_key *k, const char *domain, const c
 	/* The file is written into this run's staging directory and moved to its
 	 * place only once the store has committed the row that names it (commit):
 	 * a run that fails or is killed leaves no key and no directory behind. */
-	if (stage_dir(c, kabs, why, whylen))
-		return DNSD_EIO;
-	snprintf(sdir, sizeof(sdir), "%s/%s", c->stage, domain);
+	if (wr_stage_dir(&c->w, kabs)) {
+		snprintf(why, whylen, "%s", c->w.err);
+		rc = c->w.rc;
+		wr_clear(&c->w);
+		return rc;
+	}
+	snprintf(sdir, sizeof(sdir), "%s/%s", c->w.stage, domain);
 	if (mkdir(sdir, 0700) && errno != EEXIST) {
 		snprintf(why, whylen, "cannot create %s: %s", sdir, strerror(errno));
 		return DNSD_EIO;
@@ -157,8 +161,10 @@ int key_store_file(struct ctx *c, const keys_key *k, const char *domain, const c
 		if (rc != DNSD_EEXIST || attempt > 50)
 			break;
 	}
-	if (!rc)
-		undo_add(c, staged, path);
+	if (!rc && wr_undo_add(&c->w, staged, path)) {
+		unlink(staged);
+		ctl_check(c);
+	}
 	return rc;
 unsafe:
 	snprintf(why, whylen, "refusing the key directory: %s", dwhy);
@@ -298,22 +304,22 @@ static void key_file_name(struct ctx *c, char *path, size_t n, const char *oldse
 	if (!slash || !strcmp(oldsel, newsel) || strncmp(slash + 1, oldsel, ol) || slash[1 + ol] != '-' ||
 	    !names_label(newsel, 63))
 		return;
-	for (size_t i = 0; i < c->nundo; i++) {
-		if (strcmp(c->final[i], path))
+	for (size_t i = 0; i < c->w.nundo; i++) {
+		if (strcmp(c->w.final[i], path))
 			continue;
 		/* Still staged: both names change, the staged file by a link. */
-		char *ss = strrchr(c->undo[i], '/'), np[8192], ns[8192];
+		char *ss = strrchr(c->w.undo[i], '/'), np[8192], ns[8192];
 		snprintf(np, sizeof(np), "%.*s/%s%s", (int)(slash - path), path, newsel, slash + 1 + ol);
-		snprintf(ns, sizeof(ns), "%.*s/%s%s", (int)(ss - c->undo[i]), c->undo[i], newsel, ss + 1 + ol);
+		snprintf(ns, sizeof(ns), "%.*s/%s%s", (int)(ss - c->w.undo[i]), c->w.undo[i], newsel, ss + 1 + ol);
 		struct stat sb;
-		if (strlen(np) >= n || lstat(np, &sb) == 0 || link(c->undo[i], ns))
+		if (strlen(np) >= n || lstat(np, &sb) == 0 || link(c->w.undo[i], ns))
 			return;
-		unlink(c->undo[i]);
-		free(c->undo[i]);
-		free(c->final[i]);
-		c->undo[i] = strdup(ns);
-		c->final[i] = strdup(np);
-		if (!c->undo[i] || !c->final[i])
+		unlink(c->w.undo[i]);
+		free(c->w.undo[i]);
+		free(c->w.final[i]);
+		c->w.undo[i] = strdup(ns);
+		c->w.final[i] = strdup(np);
+		if (!c->w.undo[i] || !c->w.final[i])
 			fail(c, "out of memory");
 		snprintf(path, n, "%s", np);
 		return;

@@ -150,6 +150,51 @@ static void test_nested(void)
 	config_free(&c);
 }
 
+/* --check-config: every error reported once, with its file and line, nested
+ * files' errors named by their own file, and parsing going on after each. */
+static char reported[8][600];
+static int nrep;
+static void collect(void *arg, const char *msg)
+{
+	(void)arg;
+	if (nrep < 8)
+		snprintf(reported[nrep], sizeof(reported[0]), "%s", msg);
+	nrep++;
+}
+
+static void test_report_all(void)
+{
+	struct config c;
+	char err[512] = "", inner[300], text[500];
+	snprintf(inner, sizeof(inner), "%s", file("inner2.conf", "listen nowhere\npoll 70\nbogus 1\n"));
+	snprintf(text, sizeof(text), "poll 5\nconfig %s\ndb x\nthreads many\n", inner);
+	config_init(&c);
+	c.report = collect;
+	nrep = 0;
+	T_EQ_INT(parse(&c, text, err, sizeof(err)), DNSD_EINVAL);
+	T_EQ_INT(nrep, 4);
+	T_EQ_INT(c.nreported, 4);
+	T_CHECK(strstr(reported[0], "mem.conf, line 1: ") == reported[0]);
+	T_CHECK(strncmp(reported[1], inner, strlen(inner)) == 0 && strstr(reported[1], ", line 1: bad --listen"));
+	T_CHECK(strncmp(reported[2], inner, strlen(inner)) == 0 && strstr(reported[2], ", line 3: unknown option"));
+	T_CHECK(strstr(reported[3], "mem.conf, line 4: ") == reported[3]);
+	/* What was good was applied: the lines after the errors were read. */
+	T_EQ_INT(c.poll_ms, 70);
+	T_EQ_STR(c.db, "x");
+	config_free(&c);
+
+	/* The command line: every bad argument, and --check-config itself taken. */
+	char *argv[] = { "dnsd", "stray", "--poll", "1", "--check-config", "--db", "y", "--nope", "2", NULL };
+	config_init(&c);
+	c.report = collect;
+	nrep = 0;
+	T_EQ_INT(config_args(&c, 9, argv, err, sizeof(err)), DNSD_EINVAL);
+	T_EQ_INT(nrep, 3);
+	T_EQ_INT(c.check, 1);
+	T_EQ_STR(c.db, "y");
+	config_free(&c);
+}
+
 /* A line longer than the reader's buffer: its tail was read as a line of its
  * own, so the end of a long comment could set an option. */
 static void test_long_line(void)
@@ -370,6 +415,7 @@ int main(void)
 	T_RUN(test_args);
 	T_RUN(test_file);
 	T_RUN(test_nested);
+	T_RUN(test_report_all);
 	T_RUN(test_long_line);
 	T_RUN(test_odd_bytes);
 	T_RUN(test_xfr_options);

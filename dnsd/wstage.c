@@ -1,10 +1,10 @@
-/* stage: key files are staged, then moved into place once the store names them,
- * so that a dnsdctl run that fails or is killed leaves no key and no directory
- * behind (ctl.h says how). */
-#include "ctl.h"
+/* wstage: key files are staged, then moved into place once the store names
+ * them, so that a writer that fails or is killed leaves no key and no
+ * directory behind (wr.h says how). */
 #include "err.h"
 #include "fsafe.h"
 #include "keys.h"
+#include "wr.h"
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -15,52 +15,59 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int stage_dir(struct ctx *c, const char *kabs, char *why, size_t n)
+int wr_stage_dir(struct wr *w, const char *kabs)
 {
-	if (c->stage[0])
+	if (w->stage[0])
 		return 0;
-	snprintf(c->stage, sizeof(c->stage), "%s/.stage-%ld", kabs, (long)getpid());
-	if (mkdir(c->stage, 0700) && errno != EEXIST) {
-		snprintf(why, n, "cannot create %s: %s", c->stage, strerror(errno));
-		c->stage[0] = 0;
-		return -1;
+	snprintf(w->stage, sizeof(w->stage), "%s/.stage-%ld", kabs, (long)getpid());
+	if (mkdir(w->stage, 0700) && errno != EEXIST) {
+		int e = errno;
+		wr_fail(w, e == ENOSPC || e == EDQUOT ? DNSD_EFULL : DNSD_EIO, NULL,
+			"cannot create %s: %s", w->stage, strerror(e));
+		w->stage[0] = 0;
+		return w->rc;
 	}
-	char w[1200];
-	if (fsafe_check(c->stage, FSAFE_DIR, w, sizeof(w))) {
-		snprintf(why, n, "refusing the staging directory: %s", w);
-		c->stage[0] = 0;
-		return -1;
+	char why[1200];
+	int rc = fsafe_check(w->stage, FSAFE_DIR, why, sizeof(why));
+	if (rc) {
+		wr_fail(w, rc, NULL, "refusing the staging directory: %s", why);
+		w->stage[0] = 0;
+		return w->rc;
 	}
 	return 0;
 }
 
-void undo_add(struct ctx *c, const char *staged, const char *final)
+int wr_undo_add(struct wr *w, const char *staged, const char *final)
 {
-	if (c->nundo == c->capundo) {
-		size_t n = c->capundo ? c->capundo * 2 : 8;
-		char **u = realloc(c->undo, n * sizeof(*u)),
-		     **f = u ? realloc(c->final, n * sizeof(*f)) : NULL;
+	if (w->nundo == w->capundo) {
+		size_t n = w->capundo ? w->capundo * 2 : 8;
+		char **u = realloc(w->undo, n * sizeof(*u)),
+		     **f = u ? realloc(w->final, n * sizeof(*f)) : NULL;
 		if (u)
-			c->undo = u;
+			w->undo = u;
 		if (!f)
-			fail(c, "out of memory");
-		c->final = f;
-		c->capundo = n;
+			return wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+		w->final = f;
+		w->capundo = n;
 	}
-	c->undo[c->nundo] = strdup(staged);
-	c->final[c->nundo] = strdup(final);
-	if (!c->undo[c->nundo] || !c->final[c->nundo])
-		fail(c, "out of memory");
-	c->nundo++;
+	w->undo[w->nundo] = strdup(staged);
+	w->final[w->nundo] = strdup(final);
+	if (!w->undo[w->nundo] || !w->final[w->nundo]) {
+		free(w->undo[w->nundo]);
+		free(w->final[w->nundo]);
+		return wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+	}
+	w->nundo++;
+	return 0;
 }
 
-void undo_clear(struct ctx *c)
+static void undo_clear(struct wr *w)
 {
-	for (size_t i = 0; i < c->nundo; i++) {
-		free(c->undo[i]);
-		free(c->final[i]);
+	for (size_t i = 0; i < w->nundo; i++) {
+		free(w->undo[i]);
+		free(w->final[i]);
 	}
-	c->nundo = 0;
+	w->nundo = 0;
 }
 
 /* Removes a staging directory: its domain directories (empty by now) and itself. */
@@ -80,13 +87,16 @@ static void stage_remove(const char *stage)
 	rmdir(stage);
 }
 
-void undo_drop(struct ctx *c)
+void wr_undo_drop(struct wr *w)
 {
-	for (size_t i = 0; i < c->nundo; i++)
-		unlink(c->undo[i]);
-	undo_clear(c);
-	if (c->stage[0])
-		stage_remove(c->stage);
+	for (size_t i = 0; i < w->nundo; i++)
+		unlink(w->undo[i]);
+	undo_clear(w);
+	/* Forgotten too: a writer that lives on (the API server) makes a new one
+	 * for its next batch. */
+	if (w->stage[0])
+		stage_remove(w->stage);
+	w->stage[0] = 0;
 }
 
 /* Moves staged to final, making final's directory (0700, judged safe) if needed;
@@ -114,27 +124,24 @@ static int stage_move(const char *staged, const char *final, char *why, size_t n
 	return 0;
 }
 
-void stage_publish(struct ctx *c)
+void wr_stage_publish(struct wr *w)
 {
 	char why[1500];
 	int kept = 0;
-	for (size_t i = 0; i < c->nundo; i++)
-		if (stage_move(c->undo[i], c->final[i], why, sizeof(why))) {
-			fprintf(stderr,
-				"dnsdctl: %s; the key stays staged and the next dnsdctl run moves "
-				"it\n",
-				why);
+	for (size_t i = 0; i < w->nundo; i++)
+		if (stage_move(w->undo[i], w->final[i], why, sizeof(why))) {
+			wr_warn(w, "%s; the key stays staged and the next writer moves it", why);
 			kept = 1;
 		}
-	undo_clear(c);
-	if (c->stage[0] && !kept)
-		stage_remove(c->stage);
-	c->stage[0] = 0;
+	undo_clear(w);
+	if (w->stage[0] && !kept)
+		stage_remove(w->stage);
+	w->stage[0] = 0;
 }
 
 /* One staging directory of a run that is gone: each file goes to its place if
  * the store names it there, else it is deleted. */
-static void recover_one(struct ctx *c, const char *kabs, const char *stage, const char *pid)
+static void recover_one(struct wr *w, const char *kabs, const char *stage, const char *pid)
 {
 	DIR *d = opendir(stage), *dd;
 	struct dirent *de, *fe;
@@ -154,10 +161,13 @@ static void recover_one(struct ctx *c, const char *kabs, const char *stage, cons
 			    snprintf(final, sizeof(final), "%s/%s/%s", kabs, de->d_name,
 				     fe->d_name) >= (int)sizeof(final))
 				continue;
-			int named = one_int(c,
-					    q(c, "SELECT count(*) FROM keys WHERE private_ref = ?",
-					      "s", final),
-					    0) > 0;
+			int named =
+				wr_int(w,
+				       wr_q(w, "SELECT count(*) FROM keys WHERE private_ref = ?",
+					    "s", final),
+				       0) > 0;
+			if (w->rc)
+				break;
 			struct stat a, b;
 			if (named && lstat(final, &b) == 0 && lstat(staged, &a) == 0 &&
 			    a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
@@ -174,16 +184,15 @@ static void recover_one(struct ctx *c, const char *kabs, const char *stage, cons
 	if (d)
 		closedir(d);
 	stage_remove(stage);
-	fprintf(stderr,
-		"dnsdctl: finished the key files of an interrupted run (pid %s): %d moved into "
-		"place, %d "
-		"removed\n",
+	wr_warn(w,
+		"finished the key files of an interrupted run (pid %s): %d moved into place, %d "
+		"removed",
 		pid, moved, removed);
 }
 
 /* Whether the run that made a staging directory still runs: a process of that
- * pid that is dnsdctl and not a zombie (a killed one waits as a zombie until
- * its parent reaps it; a reused pid belongs to another program). */
+ * pid that is one of the writers and not a zombie (a killed one waits as a
+ * zombie until its parent reaps it; a reused pid belongs to another program). */
 static int run_alive(long pid)
 {
 	char p[64], buf[512];
@@ -199,13 +208,14 @@ static int run_alive(long pid)
 	if (!open || !close || close[1] != ' ')
 		return 1;
 	*close = 0;
-	return strcmp(open + 1, "dnsdctl") == 0 && close[2] != 'Z' && close[2] != 'X';
+	int writer = !strcmp(open + 1, "dnsdctl") || !strcmp(open + 1, "dnsd-api");
+	return writer && close[2] != 'Z' && close[2] != 'X';
 }
 
-void stage_recover(struct ctx *c)
+void wr_stage_recover(struct wr *w)
 {
 	char kbuf[4096], kabs[PATH_MAX], stage[PATH_MAX + 300];
-	const char *kdir = keys_dir(c, kbuf, sizeof(kbuf));
+	const char *kdir = wr_keys_dir(w, kbuf, sizeof(kbuf));
 	if (!realpath(kdir, kabs))
 		return; /* no key directory yet: nothing staged */
 	DIR *d = opendir(kabs);
@@ -222,10 +232,10 @@ void stage_recover(struct ctx *c)
 		snprintf(stage, sizeof(stage), "%s/%s", kabs, de->d_name);
 		char why[1200];
 		if (fsafe_check(stage, FSAFE_DIR, why, sizeof(why))) {
-			fprintf(stderr, "dnsdctl: leaving %s alone: %s\n", stage, why);
+			wr_warn(w, "leaving %s alone: %s", stage, why);
 			continue;
 		}
-		recover_one(c, kabs, stage, de->d_name + 7);
+		recover_one(w, kabs, stage, de->d_name + 7);
 	}
 	if (d)
 		closedir(d);

@@ -1,0 +1,258 @@
+/* wr: the write library's base: the open store, the sticky first error, the
+ * SQL helpers and the write transaction (wr.h says how they fit). */
+#include "wr.h"
+#include "err.h"
+#include "fsafe.h"
+#include "zone.h"
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int wr_fail(struct wr *w, int code, const char *field, const char *fmt, ...)
+{
+	if (w->rc)
+		return w->rc;
+	w->rc = code ? code : DNSD_ESTORE;
+	snprintf(w->field, sizeof(w->field), "%s", field ? field : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(w->err, sizeof(w->err), fmt, ap);
+	va_end(ap);
+	return w->rc;
+}
+
+void wr_clear(struct wr *w)
+{
+	w->rc = 0;
+	w->err[0] = 0;
+	w->field[0] = 0;
+}
+
+void wr_warn(struct wr *w, const char *fmt, ...)
+{
+	char msg[1500];
+	va_list ap;
+	if (!w->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	w->warn(w->warn_arg, msg);
+}
+
+int wr_code(int sqlite_rc)
+{
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return DNSD_EBUSY;
+	case SQLITE_FULL:
+		return DNSD_EFULL;
+	case SQLITE_CONSTRAINT:
+		return DNSD_EINVAL;
+	case SQLITE_NOMEM:
+		return DNSD_ENOMEM;
+	default:
+		return DNSD_ESTORE;
+	}
+}
+
+/* Sets the error from the store's last failure. */
+static int store_failed(struct wr *w, int sqlite_rc)
+{
+	int code = wr_code(sqlite_rc);
+	if (code == DNSD_EBUSY)
+		return wr_fail(w, code, NULL, "%s is locked by another writer; nothing was changed",
+			       w->conf.db);
+	if (code == DNSD_EFULL)
+		return wr_fail(w, code, NULL, "the disk holding %s is full; nothing was changed",
+			       w->conf.db);
+	return wr_fail(w, code, NULL, "store error: %s", sqlite3_errmsg(w->db));
+}
+
+sqlite3_stmt *wr_prep(struct wr *w, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	if (w->rc)
+		return NULL;
+	int rc = sqlite3_prepare_v2(w->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		store_failed(w, rc);
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+sqlite3_stmt *wr_q(struct wr *w, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = wr_prep(w, sql);
+	va_list ap;
+	va_start(ap, fmt);
+	for (int i = 0; st && fmt[i]; i++) {
+		if (fmt[i] == 's')
+			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1,
+					  SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+	}
+	va_end(ap);
+	return st;
+}
+
+int wr_step(struct wr *w, sqlite3_stmt *st)
+{
+	if (!st || w->rc)
+		return 0;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		store_failed(w, rc);
+	return 0;
+}
+
+int wr_run(struct wr *w, sqlite3_stmt *st)
+{
+	wr_step(w, st);
+	sqlite3_finalize(st);
+	return w->rc;
+}
+
+int64_t wr_int(struct wr *w, sqlite3_stmt *st, int64_t def)
+{
+	int64_t v = def;
+	if (wr_step(w, st) && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+char *wr_text(struct wr *w, sqlite3_stmt *st)
+{
+	char *v = NULL;
+	if (wr_step(w, st) && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	    !(v = strdup((const char *)sqlite3_column_text(st, 0))))
+		wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+	sqlite3_finalize(st);
+	return v;
+}
+
+const char *wr_keys_dir(struct wr *w, char *buf, size_t n)
+{
+	if (w->conf.keys)
+		return w->conf.keys;
+	/* Never a directory named by the store: every writer (the timer's, the
+	 * API's, yours) agrees through the configuration. */
+	char *tmp = strdup(w->conf.db);
+	snprintf(buf, n, "%s/keys", tmp ? dirname(tmp) : ".");
+	free(tmp);
+	return buf;
+}
+
+int wr_open(struct wr *w, const struct wr_conf *conf, int create)
+{
+	/* The store, and what SQLite keeps beside it: anyone else who could write
+	 * them could change what the writers put into the keys and the exports. A
+	 * missing directory is left to store_open to explain. */
+	static const char *const what[] = {"store", "store's WAL file",
+					   "store's shared-memory file"};
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char path[4200], why[1200];
+	w->conf = *conf;
+	if (!w->conf.program)
+		w->conf.program = "dnsdctl";
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", conf->db, suffix[i]);
+		int rc = fsafe_check(path, FSAFE_MISSING, why, sizeof(why));
+		if (rc && rc != DNSD_ENOENT)
+			return wr_fail(w, rc, NULL, "refusing the %s: %s", what[i], why);
+	}
+	int rc = store_open(conf->db, create ? STORE_CREATE : 0, &w->st, w->err, sizeof(w->err));
+	if (rc)
+		return w->rc = rc;
+	w->db = store_db(w->st);
+	sqlite3_busy_timeout(w->db, conf->lock_ms > 0 ? conf->lock_ms : 5000);
+	if (!create) {
+		w->zone = store_setting(w->st, "zone");
+		if (!w->zone)
+			return wr_fail(w, DNSD_ENOENT, NULL,
+				       "%s is not initialised: run 'dnsdctl --db %s init --zone "
+				       "ZONE' first",
+				       conf->db, conf->db);
+		wr_stage_recover(w);
+	}
+	return 0;
+}
+
+void wr_close(struct wr *w)
+{
+	if (w->st)
+		store_write_rollback(w->st);
+	wr_undo_drop(w);
+	free(w->undo);
+	free(w->final);
+	free(w->zone);
+	store_close(w->st);
+	w->undo = w->final = NULL;
+	w->zone = NULL;
+	w->st = NULL;
+	w->db = NULL;
+}
+
+int wr_begin(struct wr *w)
+{
+	if (w->rc)
+		return w->rc;
+	int rc = store_write_begin(w->st, w->err, sizeof(w->err));
+	if (rc)
+		return w->rc = rc;
+	/* First in every batch: the zone file as this writer reads it, so that an
+	 * edit of it is served at a serial of the store's own, and a batch after it
+	 * is stamped above that (store_zone_note). A zone file that cannot be read
+	 * is left for the operations that need it to report. */
+	if (!w->zone_loaded && w->conf.zone_file && w->zone) {
+		struct db_zone *z;
+		char why[512];
+		w->zone_loaded =
+			zone_load(w->conf.zone_file, w->zone, w->zone, &z, why, sizeof(why)) ? -1
+											     : 1;
+		if (w->zone_loaded > 0) {
+			w->zone_file_serial = z->file_serial;
+			memcpy(w->zone_digest, z->digest, sizeof(w->zone_digest));
+			db_zone_free(z);
+		}
+	}
+	if (w->zone_loaded > 0 && (rc = store_zone_note(w->st, w->zone_file_serial, w->zone_digest,
+							w->err, sizeof(w->err)))) {
+		store_write_rollback(w->st);
+		return w->rc = rc;
+	}
+	return 0;
+}
+
+int wr_commit(struct wr *w)
+{
+	if (w->rc) {
+		wr_rollback(w);
+		return w->rc;
+	}
+	char why[sizeof(w->err) - 64];
+	int rc = store_write_commit(w->st, why, sizeof(why));
+	if (rc) {
+		wr_undo_drop(w);
+		return wr_fail(w, rc, NULL, "cannot commit: %s; nothing was changed", why);
+	}
+	wr_stage_publish(w); /* the files written are now the store's: to their place */
+	return 0;
+}
+
+void wr_rollback(struct wr *w)
+{
+	if (w->st)
+		store_write_rollback(w->st);
+	wr_undo_drop(w);
+}
