@@ -10,6 +10,7 @@
 
 #include "apitoken.h"
 #include "store.h"
+#include "wr.h"
 
 /* The defaults, documented in docs/api.md. */
 #define API_DEFAULT_LISTEN	 "127.0.0.1:8053"
@@ -20,7 +21,7 @@
 #define API_DEFAULT_LOCK_TIMEOUT 2000	 /* ms a write waits for another writer */
 
 struct api_conf {
-	const char *db;	     /* the store's path */
+	struct wr_conf wr;   /* how each worker opens its writer (paths from the config only) */
 	size_t max_body;     /* the largest request body accepted */
 	int lock_timeout_ms; /* the store's busy timeout in every worker */
 };
@@ -32,7 +33,8 @@ struct api_req {
 	const char *method, *path;
 	json_t *body;	       /* the parsed body, an object, for routes with API_BODY; else NULL */
 	struct apitoken token; /* who asks: token.tenant_id > 0 for a tenant's token */
-	struct store *st;      /* this worker's store */
+	struct wr *w;	       /* this worker's writer (the write library), its error cleared */
+	struct store *st;      /* its store, for the library's functions that take one */
 	char param[256];       /* the {name} of the path, if the route has one */
 	int status;
 	json_t *reply;	/* owned by the request; NULL for a reply without a body (204) */
@@ -75,8 +77,8 @@ void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		   enum MHD_RequestTerminationCode toe);
 /* Requests being answered now (graceful stop waits for them). */
 int api_in_flight(void);
-/* Creates the key of the workers' stores (each worker opens its own connection on its first
- * request, closed when the worker ends). Returns 0 or -1. */
+/* Creates the key of the workers' writers (each worker opens its own, with its own store
+ * connection, on its first request; closed when the worker ends). Returns 0 or -1. */
 int api_frame_init(void);
 
 #endif

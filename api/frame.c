@@ -15,7 +15,8 @@
 #include "err.h"
 #include "log.h"
 
-struct api_conf api_conf = {NULL, API_DEFAULT_MAX_BODY, API_DEFAULT_LOCK_TIMEOUT};
+struct api_conf api_conf = {.max_body = API_DEFAULT_MAX_BODY,
+			    .lock_timeout_ms = API_DEFAULT_LOCK_TIMEOUT};
 
 /* What the frame keeps of one request between libmicrohttpd's calls. */
 struct conn_req {
@@ -39,31 +40,45 @@ int api_in_flight(void)
 	return atomic_load(&in_flight);
 }
 
-static void store_free(void *p)
+static void wr_free(void *p)
 {
-	store_close(p);
+	wr_close(p);
+	free(p);
 }
 
 int api_frame_init(void)
 {
-	return pthread_key_create(&store_key, store_free) ? -1 : 0;
+	return pthread_key_create(&store_key, wr_free) ? -1 : 0;
 }
 
-/* This worker's store, opened on its first request. NULL with err set when it cannot be. */
-static struct store *worker_store(char *err, size_t errlen)
+/* What a writer notices that is not an error (an interrupted run's key files finished). */
+static void wr_log(void *arg, const char *msg)
 {
-	struct store *s = pthread_getspecific(store_key);
-	if (s)
-		return s;
-	if (store_open(api_conf.db, 0, &s, err, errlen))
-		return NULL;
-	sqlite3_busy_timeout(store_db(s), api_conf.lock_timeout_ms);
-	if (pthread_setspecific(store_key, s)) {
-		store_close(s);
-		snprintf(err, errlen, "out of memory");
+	log_msg(LOG_WARN, "%s", msg);
+}
+
+/* This worker's writer, opened on its first request, its last error forgotten. NULL (and a
+ * log line saying why) when it cannot be opened. */
+static struct wr *worker_wr(void)
+{
+	struct wr *w = pthread_getspecific(store_key);
+	if (w) {
+		wr_clear(w);
+		return w;
+	}
+	if (!(w = calloc(1, sizeof(*w)))) {
+		log_msg(LOG_ERR, "opening the store: out of memory");
 		return NULL;
 	}
-	return s;
+	w->warn = wr_log;
+	if (wr_open(w, &api_conf.wr, 0) || pthread_setspecific(store_key, w)) {
+		log_msg(LOG_ERR, "opening the store: %s", w->rc ? w->err : "out of memory");
+		wr_free(w);
+		return NULL;
+	}
+	/* wr takes 0 for its default; here 0 means not to wait at all. */
+	sqlite3_busy_timeout(w->db, api_conf.lock_timeout_ms);
+	return w;
 }
 
 void api_reply(struct api_req *r, int status, json_t *v)
@@ -368,11 +383,11 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct conn_req *cr)
 		snprintf(err, sizeof(err), "the body is larger than %zu bytes", api_conf.max_body);
 		return send_error(conn, cr, 413, "body_too_large", NULL, err);
 	}
-	if (!(r.st = worker_store(err, sizeof(err)))) {
-		log_msg(LOG_ERR, "opening the store: %s", err);
+	if (!(r.w = worker_wr())) {
 		return send_error(conn, cr, 503, "store_unavailable", NULL,
 				  "the store cannot be opened now");
 	}
+	r.st = r.w->st;
 	if (authenticate(conn, cr, &r)) {
 		json_decref(r.reply);
 		return MHD_YES;

@@ -254,19 +254,29 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 int main(int argc, char **argv)
 {
-	static struct ctx c;
+	struct opts o = {0};
 	struct api_opts a;
 	char shown[300];
 	log_open("dnsd-api", LOG_TO_STDERR);
-	parse(argc, argv, &a, &c.o);
-	/* dnsdctl's opening: the store's files judged, the schema brought up to date, the key
-	 * files of a writer that was killed put where they belong. */
-	open_store(&c, 0);
-	store_close(c.st);
-	free(c.zone);
-	api_conf.db = c.o.db;
+	parse(argc, argv, &a, &o);
+	/* The write library's opening, once before serving: the store's files judged, the
+	 * schema brought up to date, the key files of a writer that was killed put where they
+	 * belong. A store that cannot be opened stops the server here, not at its first
+	 * request. */
+	api_conf.wr = (struct wr_conf){.db = o.db,
+				       .keys = o.keys,
+				       .zone_file = o.zone_file,
+				       .lock_ms = (int)a.lock_timeout,
+				       .program = "dnsd-api"};
 	api_conf.max_body = (size_t)a.max_body;
 	api_conf.lock_timeout_ms = (int)a.lock_timeout;
+	struct wr w = {0};
+	if (wr_open(&w, &api_conf.wr, 0)) {
+		log_msg(LOG_ERR, "%s", w.err);
+		wr_close(&w);
+		return 1;
+	}
+	wr_close(&w);
 	if (api_frame_init())
 		die("out of memory");
 
@@ -308,7 +318,7 @@ int main(int argc, char **argv)
 	if (a.ready_file)
 		write_ready(a.ready_file, shown);
 	log_msg(LOG_INFO, "dnsd-api %s serving %s on %s%s: %ld threads, %ld connections",
-		API_VERSION, c.o.db, shown, cert ? " (TLS)" : "", a.threads, a.connections);
+		API_VERSION, o.db, shown, cert ? " (TLS)" : "", a.threads, a.connections);
 
 	int sig = 0;
 	sigwait(&stop, &sig);
