@@ -9,11 +9,15 @@ CFLAGS  ?= -O2 -g
 # What every build needs; CFLAGS (optimisation, sanitizers) may be set on the command line.
 XCFLAGS  = $(CFLAGS) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter $(WERROR) -D_GNU_SOURCE -Idnsd -pthread
 LDLIBS  += -luv -lldns -lsqlite3 -lcrypto -lmicrohttpd -pthread
+# JSON (dnsdctl's api-token, dnsd-api), from Debian's package.
+JSON_LIBS = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev libssl-dev libmicrohttpd-dev
+BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev libssl-dev libmicrohttpd-dev \
+             libjansson-dev
 TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl nsd knot \
-             python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd unbound
+             python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd unbound \
+             curl python3-jsonschema python3-yaml
 
 # The server's own parts (its state, the refresh, the scrape) link into dnsd only.
 SRV_SRC  = dnsd/main.c dnsd/refresh.c dnsd/srvmetrics.c
@@ -34,18 +38,18 @@ FUZZ_OBJ = $(FUZZ_TOOLS_$(FUZZ_TARGET):%.c=build-fuzz/obj/%.o)
 # Inputs longer than this are not tried: a key file, a zone file of a few records.
 FUZZ_MAX_LEN ?= $(if $(filter answer,$(FUZZ_TARGET)),4096,8192)
 
-.PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz fuzz-build fuzz-merge install bench bench-xfr bench-stats
+.PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz fuzz-build fuzz-merge install bench bench-xfr
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
 SYSCONFDIR ?= /etc
 UNITDIR ?= $(SYSCONFDIR)/systemd/system
 
-all: $(BUILD)/dnsd $(BUILD)/dnsdctl
+all: $(BUILD)/dnsd $(BUILD)/dnsdctl $(BUILD)/dnsd-api
 
 CTL_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/*.c))
 
-$(BUILD)/obj/%.o: %.c $(wildcard dnsd/*.h tools/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard dnsd/*.h tools/*.h api/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) -c -o $@ $<
 
@@ -56,7 +60,14 @@ $(BUILD)/dnsd: $(SRV_OBJ) $(BUILD)/libdnsd.a
 	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/dnsdctl: $(CTL_OBJ) $(BUILD)/libdnsd.a
-	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS) $(JSON_LIBS)
+
+# The HTTP API server: api/, with dnsdctl's config file, store opening and token JSON.
+API_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard api/*.c))
+API_CTL_OBJ = $(patsubst %,$(BUILD)/obj/tools/%.o,ctl ctlconf apijson)
+$(API_OBJ): XCFLAGS += -Itools $(shell pkg-config --cflags libmicrohttpd jansson 2>/dev/null)
+$(BUILD)/dnsd-api: $(API_OBJ) $(API_CTL_OBJ) $(BUILD)/libdnsd.a
+	$(CC) $(XCFLAGS) -o $@ $^ $(LDLIBS) $(JSON_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libdnsd.a
 	@mkdir -p $(dir $@)
@@ -121,17 +132,6 @@ bench: deps
 bench-xfr: deps
 	@$(MAKE) --no-print-directory all
 	bench/run xfr
-# What dnsd's counters cost on the query path: dnsd against a build that counts
-# nothing (-DDNSD_NO_STATS): instructions per query under callgrind (exact), then
-# timed, alternating (bench/ab.py; results in bench/results/).
-bench-stats: deps
-	@tools/install-deps dnsperf
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory BUILD=build-nostats CFLAGS='-O2 -g -DDNSD_NO_STATS' build-nostats/dnsd
-	@tools/install-deps valgrind
-	bench/cgquery.sh build/dnsd
-	bench/cgquery.sh build-nostats/dnsd
-	bench/ab.py build/dnsd build-nostats/dnsd --out bench/results/stats-$$(date -u +%Y-%m-%d-%H%M%S).md
 
 # Installs the Debian packages that are missing (as root, or through sudo).
 deps:
@@ -141,9 +141,7 @@ test-deps:
 	@tools/install-deps $(BUILD_PKGS) $(TEST_PKGS)
 
 # The demo: a store under var/ (git-ignored), seeded once, and dnsd on 127.0.0.1:5300.
-# The demo prints dig lines to try: dig comes too (a fresh machine has none).
 run: deps
-	@tools/install-deps bind9-dnsutils
 	@$(MAKE) --no-print-directory all
 	@tools/demo-run
 
@@ -164,8 +162,9 @@ test-plain: test-deps
 	@$(MAKE) --no-print-directory all unit
 	@tests/run
 
-# dnsd to sbin, dnsdctl to bin, the systemd units (the server, the key
-# lifecycle job and the check of the customers' records, each with its timer), the users (sysusers.d) and directories
+# dnsd and dnsd-api to sbin, dnsdctl to bin, the systemd units (the server, the key
+# lifecycle job and the check of the customers' records, each with its timer, and the
+# API server, not enabled), the users (sysusers.d) and directories
 # (tmpfiles.d) of the layout docs/security.md describes, the docs; the example
 # settings only where none exist yet. The units name the installed paths, so
 # PREFIX is written into them.
@@ -175,6 +174,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
 	install -m 0755 $(BUILD)/dnsd $(DESTDIR)$(PREFIX)/sbin/dnsd
 	install -m 0755 $(BUILD)/dnsdctl $(DESTDIR)$(PREFIX)/bin/dnsdctl
+	install -m 0755 $(BUILD)/dnsd-api $(DESTDIR)$(PREFIX)/sbin/dnsd-api
 	for u in dist/systemd/*; do \
 		sed -e 's|/usr/local/|$(PREFIX)/|g' -e 's|/etc/default/|$(SYSCONFDIR)/default/|g' \
 			-e 's|/etc/dnsd/|$(SYSCONFDIR)/dnsd/|g' $$u >$(DESTDIR)$(UNITDIR)/$$(basename $$u) && \
@@ -197,4 +197,4 @@ clean:
 	rm -rf $(BUILD) build-asan build-fuzz
 
 format:
-	clang-format -i dnsd/*.c dnsd/*.h tools/*.c tools/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i dnsd/*.c dnsd/*.h tools/*.c tools/*.h api/*.c api/*.h tests/unit/*.c tests/unit/*.h

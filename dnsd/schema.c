@@ -227,6 +227,38 @@ const char schema_v5_sql[] =
 	"  at        INTEGER NOT NULL,\n"
 	"  cause     TEXT NOT NULL);\n"
 	"CREATE INDEX check_events_domain ON check_events(domain_id, at);\n";
+
+/* Version 6: the HTTP API's tokens and the responses it keeps for retried POSTs (apitoken.c).
+ * Neither is journaled: nothing in them is served. A token is kept only as the SHA-256 of its
+ * text; its name is unique among the tokens not revoked, so that a revoked name may be used
+ * again. A tenant's tokens go with the tenant: a token whose scope is gone must not outlive it
+ * as a platform token. */
+#define CK_API_NAME(c) \
+	"(typeof(" c ") = 'text' AND length(" c ") BETWEEN 1 AND 64 AND " \
+	c " GLOB '[A-Za-z0-9]*' AND " c " NOT GLOB '*[^A-Za-z0-9._-]*')"
+#define CK_SHA256_HEX(c) \
+	"(typeof(" c ") = 'text' AND length(" c ") = 64 AND " c " NOT GLOB '*[^0-9a-f]*')"
+
+const char schema_v6_sql[] =
+	"CREATE TABLE api_tokens (\n"
+	"  id           INTEGER PRIMARY KEY,\n"
+	"  name         TEXT NOT NULL CONSTRAINT api_token_name CHECK " CK_API_NAME("name") ",\n"
+	"  hash         TEXT NOT NULL UNIQUE CONSTRAINT api_token_hash CHECK " CK_SHA256_HEX("hash") ",\n"
+	"  tenant_id    INTEGER REFERENCES tenants(id) ON DELETE CASCADE,\n"
+	"  created_at   INTEGER NOT NULL,\n"
+	"  last_used_at INTEGER,\n"
+	"  revoked_at   INTEGER);\n"
+	"CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_at IS NULL;\n"
+	"CREATE TABLE api_idempotency (\n"
+	"  token_id     INTEGER NOT NULL REFERENCES api_tokens(id) ON DELETE CASCADE,\n"
+	"  key          TEXT NOT NULL CONSTRAINT api_idempotency_key CHECK\n"
+	"               (length(key) BETWEEN 1 AND 255 AND " NO_CTL("key") "),\n"
+	"  request_hash TEXT NOT NULL CHECK " CK_SHA256_HEX("request_hash") ",\n"
+	"  status       INTEGER NOT NULL CHECK (status BETWEEN 200 AND 599),\n"
+	"  body         TEXT NOT NULL,\n"
+	"  created_at   INTEGER NOT NULL,\n"
+	"  PRIMARY KEY (token_id, key));\n"
+	"CREATE INDEX api_idempotency_created ON api_idempotency(created_at);\n";
 /* clang-format on */
 
 /* Appends one sentence part to err at *used, while there is room. */

@@ -1,5 +1,5 @@
 /* schema: schema version 4 of the store, the CHECK constraints that refuse what no valid row
- * holds, and the migration that rebuilds the tables to add them; version 5's check state. The
+ * holds, and the migration that rebuilds the tables to add them; version 5's check state; version 6's API tokens. The
  * store module runs them. */
 #ifndef DNSD_SCHEMA_H
 #define DNSD_SCHEMA_H
@@ -23,5 +23,10 @@ int schema_migrate_v4(sqlite3 *db, char *err, size_t errlen);
  * (domain_checks) and per record (record_checks), pending, verified or drifted with the time of
  * each change, and their audit trail (check_events). New tables only. */
 extern const char schema_v5_sql[];
+
+/* The SQL of migration 6 (version 5 to 6): the HTTP API's tokens (api_tokens, each stored as
+ * the SHA-256 of its text) and the responses kept for retried POSTs (api_idempotency). New
+ * tables only. */
+extern const char schema_v6_sql[];
 
 #endif

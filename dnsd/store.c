@@ -237,6 +237,8 @@ static const char *const migrations[] = {
 	/* 5: the state of the customers' records, as dnsdctl check finds them:
 	 * schema.c. */
 	schema_v5_sql,
+	/* 6: the HTTP API's tokens and kept responses: schema.c. */
+	schema_v6_sql,
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");

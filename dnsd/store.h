@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 #include "db.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 struct store;
 

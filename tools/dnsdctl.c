@@ -1,6 +1,7 @@
 /* dnsdctl: manages the tenant store that dnsd answers from: tenants, customer
  * domains, DKIM keys and policies. Every write is one transaction; slow work (key
  * generation) happens before it opens; a failing command changes nothing. */
+#include "apitokenctl.h"
 #include "check.h"
 #include "ctl.h"
 #include "db.h"
@@ -79,6 +80,7 @@ static void usage(void)
 	       "                                the Domain Connect template of a slot layout (JSON)\n"
 	       "  domain-connect apply DOMAIN --provider-id ID [--json]\n"
 	       "                                the template and variables that apply DOMAIN's records\n"
+	       "  api-token add NAME [--tenant T] | list [--tenant T] | revoke NAME   dnsd-api's tokens\n"
 	       "  status                        store, zone, serial, counts\n"
 	       "  backup FILE                   a consistent copy of the store (never over a file)\n"
 	       "  restore FILE                  put a backup back while dnsd runs: one transaction,\n"
@@ -1213,6 +1215,8 @@ int main(int argc, char **argv)
 		cmd_check(&c);
 	else if (!strcmp(cmd, "domain-connect"))
 		cmd_domain_connect(&c);
+	else if (!strcmp(cmd, "api-token"))
+		cmd_api_token(&c);
 	else
 		die_usage("unknown command '%s'", cmd);
 	if (fflush(stdout) || ferror(stdout))

@@ -14,7 +14,7 @@ check "make install into a scratch prefix" \
 for f in "$P/sbin/dnsd" "$P/bin/dnsdctl"; do
 	check "installed and executable: ${f#"$T"/}" test -x "$f"
 done
-for u in dnsd.service dnsd-maintain.service dnsd-maintain.timer dnsd-check.service dnsd-check.timer; do
+for u in dnsd.service dnsd-maintain.service dnsd-maintain.timer dnsd-check.service dnsd-check.timer dnsd-api.service; do
 	check "unit installed: $u" test -f "$E/units/$u"
 done
 check "settings installed: default/dnsd" test -f "$E/default/dnsd"
@@ -50,6 +50,10 @@ check "docs installed" test -f "$P/share/doc/dnsd/operator-guide.md"
 expect_match "the job's unit runs the installed dnsdctl" "$(grep '^ExecStart=' "$E/units/dnsd-maintain.service")" \
 	"^ExecStart=$P/bin/dnsdctl .* maintain"
 expect_match "the server's unit runs the installed dnsd" "$(grep '^ExecStart=' "$E/units/dnsd.service")" "^ExecStart=$P/sbin/dnsd "
+expect_match "the API's unit runs the installed dnsd-api with dnsdctl's config" \
+	"$(grep '^ExecStart=' "$E/units/dnsd-api.service")" "^ExecStart=$P/sbin/dnsd-api --config $E/dnsd/dnsdctl.conf "
+expect "the API server runs as the store's writer, with no capability" \
+	"$(grep -E '^(User|CapabilityBoundingSet)=' "$E/units/dnsd-api.service" | tr '\n' ' ')" "User=dnsd-signer CapabilityBoundingSet= "
 expect_match "the units read the installed settings" "$(grep -h '^EnvironmentFile=' "$E/units/"*.service | sort -u)" \
 	"^EnvironmentFile=$E/default/dnsd$"
 C="$E/units/dnsd-check.service"
@@ -65,7 +69,7 @@ if command -v systemd-analyze >/dev/null; then
 	# Without a running systemd, verify still parses every directive and checks
 	# the commands exist; "sysinit.target not found" is about the missing system.
 	out=$(systemd-analyze verify "$E/units/dnsd-maintain.timer" "$E/units/dnsd-maintain.service" "$E/units/dnsd.service" \
-		"$E/units/dnsd-check.timer" "$E/units/dnsd-check.service" 2>&1 |
+		"$E/units/dnsd-check.timer" "$E/units/dnsd-check.service" "$E/units/dnsd-api.service" 2>&1 |
 		grep -v 'sysinit.target not found' | grep -v '^$')
 	expect "systemd-analyze verify: no complaint" "$out" ""
 fi

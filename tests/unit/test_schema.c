@@ -117,8 +117,8 @@ static void test_migrate_v3(void)
 		return;
 	}
 	sqlite3 *db = store_db(s);
-	T_EQ_INT(store_schema_version(s), 5);
-	T_EQ_INT(qint(db, "PRAGMA user_version"), 5);
+	T_EQ_INT(store_schema_version(s), STORE_SCHEMA_VERSION);
+	T_EQ_INT(qint(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	T_EQ_INT(qint(db, "SELECT count(*) FROM domains"), 3);
 	T_EQ_INT(qint(db, "SELECT count(*) FROM slots"), 12);
 	T_EQ_INT(qint(db, "SELECT count(*) FROM keys"), 5);
@@ -130,7 +130,7 @@ static void test_migrate_v3(void)
 	T_EQ_INT(
 		qint(db,
 		     "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL"),
-		12);
+		14);
 	T_EQ_INT(qint(db, "SELECT count(*) FROM sqlite_schema WHERE name GLOB '*_v3'"), 0);
 	T_EQ_INT(qint(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 	T_EQ_INT(

@@ -1,0 +1,84 @@
+/* api: what dnsd-api's parts share: its settings, one request as a handler sees it, the route
+ * table, and the error replies. The frame (frame.c) does HTTP, limits, authentication, routing and
+ * idempotency; each resource (routes.c) is a handler over the library in dnsd/. */
+#ifndef DNSD_API_H
+#define DNSD_API_H
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apitoken.h"
+#include "store.h"
+#include "wr.h"
+
+/* The defaults, documented in docs/api.md. */
+#define API_DEFAULT_LISTEN	 "127.0.0.1:8053"
+#define API_DEFAULT_THREADS	 4
+#define API_DEFAULT_CONNECTIONS	 256
+#define API_DEFAULT_TIMEOUT	 10	 /* seconds a connection may stay idle */
+#define API_DEFAULT_MAX_BODY	 1048576 /* bytes */
+#define API_DEFAULT_LOCK_TIMEOUT 2000	 /* ms a write waits for another writer */
+
+struct api_conf {
+	struct wr_conf wr;   /* how each worker opens its writer (paths from the config only) */
+	size_t max_body;     /* the largest request body accepted */
+	int lock_timeout_ms; /* the store's busy timeout in every worker */
+};
+extern struct api_conf api_conf;
+
+/* One request, as a handler sees it. The frame fills the first part; the handler sets status and
+ * reply (api_reply or api_error), and may add a Location. */
+struct api_req {
+	const char *method, *path;
+	json_t *body;	       /* the parsed body, an object, for routes with API_BODY; else NULL */
+	struct apitoken token; /* who asks: token.tenant_id > 0 for a tenant's token */
+	struct wr *w;	       /* this worker's writer (the write library), its error cleared */
+	struct store *st;      /* its store, for the library's functions that take one */
+	char param[256];       /* the {name} of the path, if the route has one */
+	int status;
+	json_t *reply;	/* owned by the request; NULL for a reply without a body (204) */
+	char *location; /* malloc'd, or NULL */
+	int retry_after;
+};
+
+typedef void (*api_handler)(struct api_req *r);
+
+enum {
+	API_BODY = 1,	    /* takes a JSON object body (Content-Type: application/json) */
+	API_PLATFORM = 2,   /* a platform token only; a tenant's token gets 403 */
+	API_IDEMPOTENT = 4, /* honours Idempotency-Key (a POST) */
+};
+
+struct api_route {
+	const char *method;
+	const char *pattern; /* segments; "{name}" matches one non-empty segment into param */
+	api_handler fn;
+	int flags;
+};
+extern const struct api_route api_routes[];
+extern const size_t api_nroutes;
+
+/* Sets r's reply: status and v (taken). */
+void api_reply(struct api_req *r, int status, json_t *v);
+/* Sets r's reply to the error body {"error": {"code", "message", "field"}} (field left out when
+ * NULL). code is stable: clients branch on it, never on the message. */
+void api_error(struct api_req *r, int status, const char *code, const char *field, const char *fmt,
+	       ...) __attribute__((format(printf, 5, 6)));
+/* The reply for a library's error code rc with its sentence msg: 400 invalid, 404 not_found,
+ * 409 exists, 503 store_busy (with Retry-After), 507 disk_full, 500 otherwise. */
+void api_fail(struct api_req *r, int rc, const char *field, const char *msg);
+
+/* frame.c: the callbacks dnsd-api gives libmicrohttpd. */
+enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url,
+			   const char *method, const char *version, const char *upload_data,
+			   size_t *upload_size, void **con_cls);
+void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		   enum MHD_RequestTerminationCode toe);
+/* Requests being answered now (graceful stop waits for them). */
+int api_in_flight(void);
+/* Creates the key of the workers' writers (each worker opens its own, with its own store
+ * connection, on its first request; closed when the worker ends). Returns 0 or -1. */
+int api_frame_init(void);
+
+#endif
