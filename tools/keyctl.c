@@ -7,6 +7,7 @@
 #include "db.h"
 #include "err.h"
 #include "fsafe.h"
+#include "keyfile.h"
 #include "keys.h"
 #include "names.h"
 #include "zone.h"
@@ -93,99 +94,32 @@ static void next_algorithm(const char *cur, const char *role, char *out, size_t 
 	snprintf(out, n, "rsa-%d", bits <= 2048 ? 2048 : bits <= 3072 ? 3072 : 4096);
 }
 
-/* ---- writing keys ---- */
+/* ---- writing keys (the library's keyfile; these keep the names the other
+ * commands of dnsdctl call, until they call keyfile_* themselves) ---- */
 
 int key_names_check(const char *domain, const char *label, const char *token, char *why, size_t n)
 {
-	char dwhy[300], q[80];
-	if (names_domain(domain, dwhy, sizeof(dwhy)))
-		snprintf(why, n, "%s", dwhy);
-	else if (!names_label(label, 63))
-		snprintf(why, n, "selector '%s' is not a DNS label", names_show(q, sizeof(q), label));
-	else if (!keys_token_valid(token))
-		snprintf(why, n, "token '%s' is not 16 characters of a-z, 2-7", names_show(q, sizeof(q), token));
-	else
-		return 0;
-	return DNSD_EINVAL;
+	return keyfile_names_check(domain, label, token, why, n, NULL);
 }
 
 int key_store_file(struct ctx *c, const keys_key *k, const char *domain, const char *label, const char *token,
 		   const char *suffix, char *path, size_t pathlen, char *why, size_t whylen)
 {
-	char kdir_buf[4096], dwhy[1200], kabs[PATH_MAX], sdir[PATH_MAX + 300], ddir[PATH_MAX + 300], nwhy[400];
-	const char *kdir = keys_dir(c, kdir_buf, sizeof(kdir_buf));
-	/* The names come from the store, which anyone's SQL may have written: only
-	 * a host name, a label and a token go into a path, so that it stays in the
-	 * keys directory ("../../x" and "a\nb" do not). */
-	if (key_names_check(domain, label, token, nwhy, sizeof(nwhy))) {
-		snprintf(why, whylen, "no key file is written for this row: %s", nwhy);
-		return DNSD_EINVAL;
-	}
-	/* Judged before anything is made in it, and the domain's directory: no other
-	 * user may be able to swap either for a link to elsewhere. */
-	snprintf(ddir, sizeof(ddir), "%s/%s", kdir, domain);
-	dwhy[0] = 0;
-	int rc = fsafe_check(kdir, FSAFE_DIR | FSAFE_MISSING, dwhy, sizeof(dwhy));
-	if (rc && rc != DNSD_ENOENT) /* a missing parent is made just below, and judged then */
-		goto unsafe;
-	if (keys_dir_prepare(kdir, dwhy, sizeof(dwhy)) || !realpath(kdir, kabs)) {
-		snprintf(why, whylen, "key directory: %s", dwhy[0] ? dwhy : strerror(errno));
-		return DNSD_EIO;
-	}
-	if (fsafe_check(kdir, FSAFE_DIR, dwhy, sizeof(dwhy)) || fsafe_check(ddir, FSAFE_DIR | FSAFE_MISSING, dwhy, sizeof(dwhy)))
-		goto unsafe;
-	/* The file is written into this run's staging directory and moved to its
-	 * place only once the store has committed the row that names it (commit):
-	 * a run that fails or is killed leaves no key and no directory behind. */
-	if (wr_stage_dir(&c->w, kabs)) {
-		snprintf(why, whylen, "%s", c->w.err);
-		rc = c->w.rc;
+	int rc = keyfile_store(&c->w, k, domain, label, token, suffix, path, pathlen);
+	if (rc) {
+		size_t l = strnlen(c->w.err, whylen - 1);
+		memcpy(why, c->w.err, l);
+		why[l] = 0;
 		wr_clear(&c->w);
-		return rc;
-	}
-	snprintf(sdir, sizeof(sdir), "%s/%s", c->w.stage, domain);
-	if (mkdir(sdir, 0700) && errno != EEXIST) {
-		snprintf(why, whylen, "cannot create %s: %s", sdir, strerror(errno));
-		return DNSD_EIO;
-	}
-	int64_t now = store_now();
-	char staged[2 * PATH_MAX], name[400];
-	for (int attempt = 0;; attempt++) {
-		snprintf(name, sizeof(name), "%s-%s-%lld%s%s%.0d.pem", label, token, (long long)now, suffix,
-			 attempt ? "-" : "", attempt);
-		/* The store keeps an absolute reference: the signer reads it from elsewhere. */
-		snprintf(path, pathlen, "%s/%s/%s", kabs, domain, name);
-		snprintf(staged, sizeof(staged), "%s/%s", sdir, name);
-		struct stat sb;
-		rc = lstat(path, &sb) == 0 ? DNSD_EEXIST : keys_write_private(k, staged, why, whylen);
-		if (rc != DNSD_EEXIST || attempt > 50)
-			break;
-	}
-	if (!rc && wr_undo_add(&c->w, staged, path)) {
-		unlink(staged);
-		ctl_check(c);
 	}
 	return rc;
-unsafe:
-	snprintf(why, whylen, "refusing the key directory: %s", dwhy);
-	return DNSD_EPERM;
 }
 
 void key_new_file(struct ctx *c, const char *domain, const char *token, const char *alg, const char *label,
 		  char *pub, size_t publen, char *path, size_t pathlen)
 {
-	char why[512];
-	keys_key *k = NULL;
-	if (keys_generate(alg, &k))
-		fail(c, "cannot generate a %s key", alg);
-	if (keys_public_b64(k, pub, publen) < 0) {
-		keys_free(k);
-		fail(c, "cannot encode the public key");
-	}
-	int rc = key_store_file(c, k, domain, label, token, "", path, pathlen, why, sizeof(why));
-	keys_free(k);
-	if (rc)
-		fail(c, "%s; nothing was changed", why);
+	if (keyfile_new(&c->w, domain, token, alg, label, pub, publen, path, pathlen))
+		fail(c, "%s", c->w.err);
 }
 
 static void event(struct ctx *c, int64_t key_id, int64_t domain_id, const char *ev, int64_t at, const char *cause)
@@ -294,36 +228,10 @@ static int64_t key_in(struct ctx *c, int64_t domain_id, const char *role, const 
 	return key_in_order(c, domain_id, role, state, k, 0);
 }
 
-/* Gives a key file made before its slot was known the name of the slot it got:
- * <sel>-<rest> becomes <newsel>-<rest>, never over another file. The undo list
- * follows. Keeps the old name if the new one cannot be made. */
 static void key_file_name(struct ctx *c, char *path, size_t n, const char *oldsel, const char *newsel)
 {
-	char *slash = strrchr(path, '/');
-	size_t ol = strlen(oldsel);
-	if (!slash || !strcmp(oldsel, newsel) || strncmp(slash + 1, oldsel, ol) || slash[1 + ol] != '-' ||
-	    !names_label(newsel, 63))
-		return;
-	for (size_t i = 0; i < c->w.nundo; i++) {
-		if (strcmp(c->w.final[i], path))
-			continue;
-		/* Still staged: both names change, the staged file by a link. */
-		char *ss = strrchr(c->w.undo[i], '/'), np[8192], ns[8192];
-		snprintf(np, sizeof(np), "%.*s/%s%s", (int)(slash - path), path, newsel, slash + 1 + ol);
-		snprintf(ns, sizeof(ns), "%.*s/%s%s", (int)(ss - c->w.undo[i]), c->w.undo[i], newsel, ss + 1 + ol);
-		struct stat sb;
-		if (strlen(np) >= n || lstat(np, &sb) == 0 || link(c->w.undo[i], ns))
-			return;
-		unlink(c->w.undo[i]);
-		free(c->w.undo[i]);
-		free(c->w.final[i]);
-		c->w.undo[i] = strdup(ns);
-		c->w.final[i] = strdup(np);
-		if (!c->w.undo[i] || !c->w.final[i])
-			fail(c, "out of memory");
-		snprintf(path, n, "%s", np);
-		return;
-	}
+	keyfile_rename(&c->w, path, n, oldsel, newsel);
+	ctl_check(c);
 }
 
 /* The live key in the slot named selector, or 0; *slot_id and role set if the slot exists. */
