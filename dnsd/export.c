@@ -5,6 +5,7 @@
 #include "export.h"
 #include "err.h"
 #include "fsafe.h"
+#include "lifecycle.h"
 #include "names.h"
 #include "store.h"
 #include <errno.h>
@@ -17,20 +18,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-/* ISO 8601 UTC, as dnsdctl shows times. */
-static const char *iso_time(int64_t t, char *buf, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (t <= 0)
-		return snprintf(buf, n, "-"), buf;
-	gmtime_r(&tt, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
 
 /* Opens path for reading unless it is a symbolic link (or missing): NULL then. */
 static FILE *fopen_nofollow(const char *path)
@@ -319,7 +307,7 @@ int export_write(struct wr *w, const struct export_conf *ec, int *changed)
 			"%s\n  {\"domain\": \"%s\", \"selector\": \"%s\", \"role\": \"%s\", "
 			"\"algorithm\": \"%s\", \"private_key\": \"%s\", \"activated\": \"%s\"}",
 			first ? "" : ",", dom, sel, role, alg, path,
-			iso_time(sqlite3_column_int64(st, 5), tb, sizeof(tb)));
+			lc_time(sqlite3_column_int64(st, 5), tb, sizeof(tb)));
 		first = 0;
 	}
 	sqlite3_finalize(st);

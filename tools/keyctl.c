@@ -9,6 +9,7 @@
 #include "fsafe.h"
 #include "export.h"
 #include "keyfile.h"
+#include "lifecycle.h"
 #include "keys.h"
 #include "names.h"
 #include "zone.h"
@@ -25,78 +26,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define DAY 86400
+#define DAY LC_DAY
 
-/* ---- settings and times ---- */
+/* ---- the library's lifecycle under the names the rest of dnsdctl calls (domain
+ * add, import and the job, until they call lc_* themselves) ---- */
 
 static int64_t setting_i64(struct ctx *c, const char *name, int64_t def)
 {
-	char *v = store_setting(c->st, name), *end;
-	int64_t n = def;
-	if (v) {
-		long long x = strtoll(v, &end, 10);
-		if (end != v && !*end && x >= 0)
-			n = x;
-		free(v);
-	}
-	return n;
-}
-
-/* RFC 2308 negative TTL of the hosted zone, from the zone file (--zone-file or the
- * config's); three hours (what resolvers commonly cap negative caching at) if
- * unknown. */
-static int64_t negative_ttl(struct ctx *c)
-{
-	const char *zf = c->o.zone_file;
-	char err[256];
-	struct db_zone *z;
-	int64_t neg = 10800;
-	if (zf && !zone_load(zf, c->zone, c->zone, &z, err, sizeof(err))) {
-		neg = z->neg_ttl;
-		db_zone_free(z);
-	}
-	return neg;
+	return lc_setting_i64(&c->w, name, def);
 }
 
 int64_t key_hold(struct ctx *c, int64_t slot_id, int64_t now)
 {
-	/* Positive answers: the DKIM TTL, or a larger one still in caches after
-	 * init lowered it. */
-	int64_t hold = setting_i64(c, "ttl_dkim", 3600);
-	int64_t held = setting_i64(c, "ttl_dkim_hold", 0);
-	if (now < setting_i64(c, "ttl_dkim_hold_until", 0) && held > hold)
-		hold = held;
-	/* Negative answers: a slot made recently answered NXDOMAIN before. */
-	int64_t made = one_int(c, q(c, "SELECT ifnull(created_at, 0) FROM slots WHERE id = ?", "i", slot_id), 0);
-	if (made > 0 && now - made < 7 * DAY) {
-		int64_t until = made + negative_ttl(c);
-		if (until - now > hold)
-			hold = until - now;
-	}
+	int64_t hold = lc_key_hold(&c->w, slot_id, now);
+	ctl_check(c);
 	return hold;
 }
-
-static const char *role_name(const char *r)
-{
-	return !strcmp(r, "ed25519") ? "Ed25519 pair" : "main";
-}
-
-/* The algorithm a rotation generates: the one the role uses now, never weaker
- * than what we generate (an imported rsa-1024 key is replaced by rsa-2048). */
-static void next_algorithm(const char *cur, const char *role, char *out, size_t n)
-{
-	int is_ed = 0, bits = 2048;
-	if (!strcmp(role, "ed25519") || (cur && !keys_parse_algorithm(cur, &is_ed, &bits) && is_ed)) {
-		snprintf(out, n, "ed25519");
-		return;
-	}
-	if (cur && !strncmp(cur, "rsa-", 4))
-		bits = atoi(cur + 4);
-	snprintf(out, n, "rsa-%d", bits <= 2048 ? 2048 : bits <= 3072 ? 3072 : 4096);
-}
-
-/* ---- writing keys (the library's keyfile; these keep the names the other
- * commands of dnsdctl call, until they call keyfile_* themselves) ---- */
 
 int key_names_check(const char *domain, const char *label, const char *token, char *why, size_t n)
 {
@@ -123,259 +68,142 @@ void key_new_file(struct ctx *c, const char *domain, const char *token, const ch
 		fail(c, "%s", c->w.err);
 }
 
-static void event(struct ctx *c, int64_t key_id, int64_t domain_id, const char *ev, int64_t at, const char *cause)
+/* Fails the command (inside its transaction) on the writer's error. */
+static void tx_check(struct ctx *c)
 {
-	run(c, q(c, "INSERT INTO key_events(key_id, domain_id, event, at, cause) VALUES (?, ?, ?, ?, ?)", "iisis",
-		 key_id, domain_id, ev, at, cause));
+	if (c->w.rc)
+		fail(c, "%s; nothing was changed", c->w.err);
 }
 
 int64_t key_insert(struct ctx *c, int64_t domain_id, int64_t slot_id, const char *alg, const char *pub,
 		   const char *path, const char *state, const char *first_event, const char *cause)
 {
-	int64_t now = store_now();
-	int active = !strcmp(state, "active");
-	/* A domain's first keys sign at once (nothing was ever answered for their
-	 * names); any other key is safe to sign with only after the hold. */
-	int64_t after = strncmp(cause, "domain add", 10) ? now + key_hold(c, slot_id, now) : now;
-	run(c, q(c,
-		 "INSERT INTO keys(slot_id, algorithm, public_key, private_ref, state, created_at, published_at, "
-		 "activated_at, published_serial, active_after) VALUES (?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?, ?)",
-		 "issssiiiii", slot_id, alg, pub, path, state, now, now, active ? now : (int64_t)0,
-		 store_batch_serial(c->st), after));
-	int64_t kid = sqlite3_last_insert_rowid(c->db);
-	event(c, kid, domain_id, first_event, now, cause);
-	event(c, kid, domain_id, "published", now, cause);
-	if (active)
-		event(c, kid, domain_id, "activated", now, cause);
+	/* The seam: domain add says its keys are a domain's first in its cause,
+	 * until it fills lc_key_new.first_keys itself. */
+	struct lc_key_new k = { .domain_id = domain_id,
+				.slot_id = slot_id,
+				.alg = alg,
+				.pub = pub,
+				.path = path,
+				.state = state,
+				.first_event = first_event,
+				.cause = cause,
+				.first_keys = !strncmp(cause, "domain add", 10) };
+	int64_t kid = lc_key_insert(&c->w, &k);
+	tx_check(c);
 	return kid;
 }
 
-/* Moves a key to a new state and records the event. */
 static void key_set_state(struct ctx *c, int64_t kid, int64_t domain_id, const char *state, int64_t now,
 			  const char *cause)
 {
-	static const struct {
-		const char *state, *column, *event;
-	} map[] = { { "active", "activated_at", "activated" },
-		    { "retired", "retired_at", "retired" },
-		    { "revoked", "revoked_at", "revoked" } };
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		if (strcmp(map[i].state, state))
-			continue;
-		char sql[200];
-		snprintf(sql, sizeof(sql), "UPDATE keys SET state = ?, %s = ?, rotate_at = NULL WHERE id = ?",
-			 map[i].column);
-		run(c, q(c, sql, "sii", state, now, kid));
-		event(c, kid, domain_id, map[i].event, now, cause);
-		return;
-	}
-	fail(c, "internal error: state %s", state);
+	lc_key_set_state(&c->w, kid, domain_id, state, now, cause);
+	tx_check(c);
 }
 
-/* A slot of the role with no live key and, if must_be_eligible, eligible; the
- * lowest position first. Returns its id (and selector), or 0. */
 static int64_t free_slot(struct ctx *c, int64_t domain_id, const char *role, int64_t except, char *sel, size_t n)
 {
-	sqlite3_stmt *st = q(c,
-			     "SELECT s.id, s.selector FROM slots s WHERE s.domain_id = ? AND s.role = ? AND s.eligible "
-			     "AND s.id != ? AND NOT EXISTS (SELECT 1 FROM keys k WHERE k.slot_id = s.id AND "
-			     "k.state != 'revoked') ORDER BY s.position LIMIT 1",
-			     "isi", domain_id, role, except);
-	int64_t id = 0;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		if (sel)
-			snprintf(sel, n, "%s", sqlite3_column_text(st, 1));
-	}
-	sqlite3_finalize(st);
+	int64_t id = lc_free_slot(&c->w, domain_id, role, except, sel, n);
+	tx_check(c);
 	return id;
 }
 
-struct keyrow {
-	int64_t id, slot_id, active_after, published_at;
-	char selector[64], role[16], alg[32], state[16];
-	int eligible;
-};
-
-/* The key of the domain in the given state and role (the newest, or with
- * oldest the one longest in that state), or 0. */
-static int64_t key_in_order(struct ctx *c, int64_t domain_id, const char *role, const char *state, struct keyrow *k,
-			    int oldest)
+static int64_t key_in(struct ctx *c, int64_t domain_id, const char *role, const char *state, struct lc_key *k)
 {
-	sqlite3_stmt *st = q(c,
-			     "SELECT k.id, k.slot_id, ifnull(k.active_after, 0), ifnull(k.published_at, 0), s.selector, "
-			     "s.role, k.algorithm, k.state, s.eligible FROM keys k JOIN slots s ON s.id = k.slot_id "
-			     "WHERE s.domain_id = ?1 AND s.role = ?2 AND k.state = ?3 "
-			     "ORDER BY CASE WHEN ?4 THEN ifnull(k.retired_at, 0) ELSE -k.id END, k.id LIMIT 1",
-			     "issi", domain_id, role, state, (int64_t)oldest);
-	int64_t id = 0;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		id = k->id = sqlite3_column_int64(st, 0);
-		k->slot_id = sqlite3_column_int64(st, 1);
-		k->active_after = sqlite3_column_int64(st, 2);
-		k->published_at = sqlite3_column_int64(st, 3);
-		snprintf(k->selector, sizeof(k->selector), "%s", sqlite3_column_text(st, 4));
-		snprintf(k->role, sizeof(k->role), "%s", sqlite3_column_text(st, 5));
-		snprintf(k->alg, sizeof(k->alg), "%s", sqlite3_column_text(st, 6));
-		snprintf(k->state, sizeof(k->state), "%s", sqlite3_column_text(st, 7));
-		k->eligible = sqlite3_column_int(st, 8);
-	}
-	sqlite3_finalize(st);
+	int64_t id = lc_key_in_order(&c->w, domain_id, role, state, k, 0);
+	tx_check(c);
 	return id;
-}
-
-static int64_t key_in(struct ctx *c, int64_t domain_id, const char *role, const char *state, struct keyrow *k)
-{
-	return key_in_order(c, domain_id, role, state, k, 0);
 }
 
 static void key_file_name(struct ctx *c, char *path, size_t n, const char *oldsel, const char *newsel)
 {
 	keyfile_rename(&c->w, path, n, oldsel, newsel);
-	ctl_check(c);
+	tx_check(c);
 }
 
-/* The live key in the slot named selector, or 0; *slot_id and role set if the slot exists. */
-static int64_t key_at(struct ctx *c, int64_t domain_id, const char *selector, int64_t *slot_id, char *role,
-		      size_t rn, struct keyrow *k)
-{
-	sqlite3_stmt *st = q(c, "SELECT id, role FROM slots WHERE domain_id = ? AND selector = ?", "is", domain_id,
-			     selector);
-	*slot_id = 0;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*slot_id = sqlite3_column_int64(st, 0);
-		snprintf(role, rn, "%s", sqlite3_column_text(st, 1));
-	}
-	sqlite3_finalize(st);
-	if (!*slot_id)
-		return 0;
-	st = q(c, "SELECT state FROM keys WHERE slot_id = ? AND state != 'revoked'", "i", *slot_id);
-	char state[16] = "";
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(state, sizeof(state), "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	if (!state[0])
-		return 0;
-	return key_in(c, domain_id, role, state, k) && k->slot_id == *slot_id ? k->id : 0;
-}
-
-static int has_role(struct ctx *c, int64_t domain_id, const char *role)
-{
-	return one_int(c, q(c, "SELECT count(*) FROM slots WHERE domain_id = ? AND role = ?", "is", domain_id, role),
-		       0) > 0;
-}
-
-/* Why no free slot: one line naming what each slot of the role holds. */
-static void slots_report(struct ctx *c, int64_t domain_id, const char *role, char *out, size_t n)
-{
-	sqlite3_stmt *st = q(c,
-			     "SELECT s.selector, s.eligible, ifnull((SELECT state FROM keys k WHERE k.slot_id = s.id "
-			     "AND k.state != 'revoked'), 'free') FROM slots s WHERE s.domain_id = ? AND s.role = ? "
-			     "ORDER BY s.position",
-			     "is", domain_id, role);
-	size_t used = 0;
-	out[0] = 0;
-	while (sqlite3_step(st) == SQLITE_ROW && used < n) {
-		int w = snprintf(out + used, n - used, "%s%s %s%s", used ? ", " : "", sqlite3_column_text(st, 0),
-				 sqlite3_column_text(st, 2), sqlite3_column_int(st, 1) ? "" : " (not eligible)");
-		if (w < 0)
-			break;
-		used += (size_t)w;
-	}
-	sqlite3_finalize(st);
-}
-
-static void finish_change(struct ctx *c, int *status)
+/* The exports after a change; the exit status they call for. */
+static int finish_change(struct ctx *c)
 {
 	int changed = 0;
-	*status = export_refresh(c, &changed);
+	return export_refresh(c, &changed);
 }
 
 /* The JSON answer of a command that made a key. */
-static void json_new_key(const char *domain, int64_t kid, const char *sel, const char *alg, const char *state,
-			 const char *after, const char *path)
+static void json_new_key(const struct lc_key_out *k)
 {
+	char t[32];
 	int f = 1;
 	printf("{");
-	json_kv(stdout, &f, "domain", domain);
-	json_ki(stdout, &f, "key_id", kid);
-	json_kv(stdout, &f, "selector", sel);
-	json_kv(stdout, &f, "algorithm", alg);
-	json_kv(stdout, &f, "state", state);
-	json_kv(stdout, &f, "active_after", after);
-	json_kv(stdout, &f, "private_key", path);
+	json_kv(stdout, &f, "domain", k->domain);
+	json_ki(stdout, &f, "key_id", k->key_id);
+	json_kv(stdout, &f, "selector", k->selector);
+	json_kv(stdout, &f, "algorithm", k->alg);
+	json_kv(stdout, &f, "state", k->state);
+	json_kv(stdout, &f, "active_after", fmt_time(k->active_after, t, sizeof(t)));
+	json_kv(stdout, &f, "private_key", k->path);
 	printf("}\n");
 }
 
 /* ---- key list ---- */
 
+struct list_arg {
+	struct ctx *c;
+	int first;
+};
+
+static int list_one(void *arg, const struct lc_key_info *k)
+{
+	static const char *const when[] = { "created", "published", "activated", "retired", "revoked",
+					    "active_after", "rotate_due" };
+	struct list_arg *a = arg;
+	char buf[7][32];
+	const char *tb[7];
+	for (int i = 0; i < 7; i++)
+		tb[i] = fmt_time(k->at[i], buf[i], sizeof(buf[i]));
+	if (a->c->o.json) {
+		int f = 1;
+		printf("%s{", a->first ? "" : ", ");
+		json_ki(stdout, &f, "id", k->id);
+		json_kv(stdout, &f, "selector", k->selector);
+		json_kv(stdout, &f, "role", k->role);
+		json_kv(stdout, &f, "algorithm", k->alg);
+		json_kv(stdout, &f, "state", k->state);
+		for (int i = 0; i < 7; i++)
+			json_kv(stdout, &f, when[i], k->at[i] > 0 ? tb[i] : NULL);
+		json_ki(stdout, &f, "published_serial", k->published_serial);
+		json_kv(stdout, &f, "private_key", k->private_key);
+		printf("}");
+	} else {
+		char next[64];
+		if (!strcmp(k->state, "published"))
+			snprintf(next, sizeof(next), "active from %s", tb[5]);
+		else if (k->at[6] > 0)
+			snprintf(next, sizeof(next), "rotates %s", tb[6]);
+		else
+			snprintf(next, sizeof(next), "-");
+		printf("%-6lld %-9s %-8s %-9s %-10s %-21s %-21s %-21s %s\n", (long long)k->id,
+		       shown(k->selector), shown(k->role), shown(k->alg), shown(k->state), tb[1], tb[2],
+		       k->at[4] > 0 ? tb[4] : tb[3], next);
+	}
+	a->first = 0;
+	return 0;
+}
+
 static void key_list(struct ctx *c)
 {
-	struct domain_row d;
 	if (c->o.npos != 3)
 		die_usage("key list DOMAIN");
 	open_store(c, 0);
-	need_domain(c, c->o.pos[2], &d, 1);
-	int64_t rdays = setting_i64(c, "rotation_days", 180);
-	int64_t spread = setting_i64(c, "rotation_spread_hours", 24) * 3600;
-	sqlite3_stmt *st = q(c,
-			     "SELECT k.id, s.selector, s.role, k.algorithm, k.state, k.created_at, ifnull(k.published_at, 0), "
-			     "ifnull(k.activated_at, 0), ifnull(k.retired_at, 0), ifnull(k.revoked_at, 0), "
-			     "ifnull(k.active_after, 0), "
-			     "CASE WHEN k.state != 'active' THEN 0 WHEN k.rotate_at IS NOT NULL THEN k.rotate_at "
-			     "WHEN ?2 > 0 THEN k.activated_at + ?2 * 86400 - (k.id * 2654435761) % max(?3, 1) ELSE 0 END, "
-			     "ifnull(k.published_serial, 0), k.private_ref "
-			     "FROM keys k JOIN slots s ON s.id = k.slot_id WHERE s.domain_id = ?1 ORDER BY k.id",
-			     "iii", d.id, rdays, spread);
-	static const char *const when[] = { "created", "published", "activated", "retired", "revoked",
-					    "active_after", "rotate_due" };
-	int first = 1;
+	struct list_arg a = { c, 1 };
 	if (c->o.json)
 		printf("[");
 	else
-		printf("%-6s %-9s %-8s %-9s %-10s %-21s %-21s %-21s %s\n", "ID", "SELECTOR", "ROLE", "KEY", "STATE",
-		       "PUBLISHED", "ACTIVATED", "RETIRED/REVOKED", "NEXT");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		char buf[7][32];
-		const char *tb[7];
-		int64_t t[7];
-		for (int i = 0; i < 7; i++) {
-			t[i] = sqlite3_column_int64(st, 5 + i);
-			tb[i] = fmt_time(t[i], buf[i], sizeof(buf[i]));
-		}
-		const char *sel = (const char *)sqlite3_column_text(st, 1);
-		const char *role = (const char *)sqlite3_column_text(st, 2);
-		const char *alg = (const char *)sqlite3_column_text(st, 3);
-		const char *state = (const char *)sqlite3_column_text(st, 4);
-		int published = !strcmp(state, "published");
-		if (c->o.json) {
-			int f = 1;
-			printf("%s{", first ? "" : ", ");
-			json_ki(stdout, &f, "id", sqlite3_column_int64(st, 0));
-			json_kv(stdout, &f, "selector", sel);
-			json_kv(stdout, &f, "role", role);
-			json_kv(stdout, &f, "algorithm", alg);
-			json_kv(stdout, &f, "state", state);
-			for (int i = 0; i < 7; i++)
-				json_kv(stdout, &f, when[i], t[i] > 0 ? tb[i] : NULL);
-			json_ki(stdout, &f, "published_serial", sqlite3_column_int64(st, 12));
-			json_kv(stdout, &f, "private_key", (const char *)sqlite3_column_text(st, 13));
-			printf("}");
-		} else {
-			char next[64];
-			if (published)
-				snprintf(next, sizeof(next), "active from %s", tb[5]);
-			else if (t[6] > 0)
-				snprintf(next, sizeof(next), "rotates %s", tb[6]);
-			else
-				snprintf(next, sizeof(next), "-");
-			printf("%-6lld %-9s %-8s %-9s %-10s %-21s %-21s %-21s %s\n",
-			       (long long)sqlite3_column_int64(st, 0), sel, role, alg, state, tb[1], tb[2],
-			       t[4] > 0 ? tb[4] : tb[3], next);
-		}
-		first = 0;
+		printf("%-6s %-9s %-8s %-9s %-10s %-21s %-21s %-21s %s\n", "ID", "SELECTOR", "ROLE", "KEY",
+		       "STATE", "PUBLISHED", "ACTIVATED", "RETIRED/REVOKED", "NEXT");
+	if (lc_key_list(&c->w, c->o.pos[2], list_one, &a)) {
+		fflush(stdout);
+		fail(c, "%s", c->w.err);
 	}
-	sqlite3_finalize(st);
 	if (c->o.json)
 		printf("]\n");
 }
@@ -384,59 +212,22 @@ static void key_list(struct ctx *c)
 
 static void key_rotate_all(struct ctx *c)
 {
-	long older = num_arg(c, c->o.older_than, "--older-than (days)", 0, 36500, 0);
-	long over = num_arg(c, c->o.over, "--over (hours)", 0, 24 * 365, 24);
+	struct lc_rotate_all_in in = { .older_than_days = num_arg(c, c->o.older_than, "--older-than (days)", 0, 36500, 0),
+				       .over_hours = num_arg(c, c->o.over, "--over (hours)", 0, 24 * 365, 24),
+				       .tenant = c->o.tenant };
+	struct lc_rotate_all_out out;
 	open_store(c, 0);
-	int64_t tid = c->o.tenant ? tenant_id(c, c->o.tenant, 1) : 0;
-	int64_t now = store_now();
-	begin(c);
-	/* Keys in the middle of a rotation (a key published and waiting in their
-	 * role) are left alone; the rest get times spread evenly over the window, in
-	 * random order, so that neighbours do not switch together. */
-	sqlite3_stmt *st = q(c,
-			     "SELECT k.id FROM keys k JOIN slots s ON s.id = k.slot_id JOIN domains d ON d.id = s.domain_id "
-			     "WHERE k.state = 'active' AND d.state = 'active' AND k.activated_at <= ?1 "
-			     "AND (?2 = 0 OR d.tenant_id = ?2) AND NOT EXISTS (SELECT 1 FROM keys p JOIN slots ps ON "
-			     "ps.id = p.slot_id WHERE ps.domain_id = s.domain_id AND ps.role = s.role AND p.state = 'published') "
-			     "ORDER BY random()",
-			     "ii", now - (int64_t)older * DAY, tid);
-	int64_t *ids = NULL;
-	size_t n = 0, cap = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			int64_t *x = realloc(ids, cap * sizeof(*x));
-			if (!x) {
-				sqlite3_finalize(st);
-				fail(c, "out of memory");
-			}
-			ids = x;
-		}
-		ids[n++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	int64_t window = (int64_t)over * 3600;
-	sqlite3_stmt *up = prep(c, "UPDATE keys SET rotate_at = ? WHERE id = ?");
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_bind_int64(up, 1, now + (n > 1 ? window * (int64_t)i / (int64_t)(n - 1) : 0));
-		sqlite3_bind_int64(up, 2, ids[i]);
-		if (sqlite3_step(up) != SQLITE_DONE) {
-			sqlite3_finalize(up);
-			fail(c, "store error: %s; nothing was changed", sqlite3_errmsg(c->db));
-		}
-		sqlite3_reset(up);
-	}
-	sqlite3_finalize(up);
-	free(ids);
-	commit(c);
+	if (lc_key_rotate_all(&c->w, &in, &out))
+		fail(c, "%s", c->w.err);
 	char a[32], b[32];
+	fmt_time(out.first, a, sizeof(a));
+	fmt_time(out.last, b, sizeof(b));
 	if (c->o.json)
-		printf("{\"scheduled\": %zu, \"first\": \"%s\", \"last\": \"%s\"}\n", n, fmt_time(now, a, sizeof(a)),
-		       fmt_time(now + (n ? window : 0), b, sizeof(b)));
+		printf("{\"scheduled\": %lld, \"first\": \"%s\", \"last\": \"%s\"}\n", (long long)out.scheduled, a, b);
 	else
-		printf("%zu key(s) scheduled for rotation between %s and %s; 'dnsdctl maintain' (the timer) publishes "
-		       "each at its time\n",
-		       n, fmt_time(now, a, sizeof(a)), fmt_time(now + (n ? window : 0), b, sizeof(b)));
+		printf("%lld key(s) scheduled for rotation between %s and %s; 'dnsdctl maintain' (the timer) "
+		       "publishes each at its time\n",
+		       (long long)out.scheduled, a, b);
 }
 
 static void key_rotate(struct ctx *c)
@@ -449,70 +240,22 @@ static void key_rotate(struct ctx *c)
 	}
 	if (c->o.npos != 3)
 		die_usage("key rotate DOMAIN [--role main|ed25519] [--algorithm A], or key rotate --all");
-	const char *role = c->o.role ? c->o.role : "main";
-	if (strcmp(role, "main") && strcmp(role, "ed25519"))
+	if (c->o.role && strcmp(c->o.role, "main") && strcmp(c->o.role, "ed25519"))
 		die_usage("--role is main or ed25519");
-	struct domain_row d;
-	struct keyrow cur, pub;
-	char alg[32], sel[64], why[512], path[8192], pk[2048];
+	struct lc_rotate_in in = { .domain = c->o.pos[2], .role = c->o.role, .algorithm = c->o.algorithm };
+	struct lc_key_out k;
 	open_store(c, 0);
-	need_domain(c, c->o.pos[2], &d, 0);
-	if (!has_role(c, d.id, role))
-		fail(c, "%s has no %s slots", d.name, role_name(role));
-	if (key_in(c, d.id, role, "published", &pub)) {
-		char t[32];
-		fail(c, "%s already has key %lld published in %s, waiting to become active from %s: run 'dnsdctl "
-			"maintain' after that (or key revoke it first)",
-		     d.name, (long long)pub.id, pub.selector, fmt_time(pub.active_after, t, sizeof(t)));
-	}
-	int has_cur = key_in(c, d.id, role, "active", &cur) != 0;
-	if (c->o.algorithm) {
-		int is_ed, bits;
-		if (keys_parse_algorithm(c->o.algorithm, &is_ed, &bits))
-			fail(c, "unknown algorithm '%s': use rsa-2048, rsa-3072, rsa-4096 or ed25519", c->o.algorithm);
-		if (!is_ed && bits < 2048)
-			fail(c, "%s is too weak to generate: new keys are rsa-2048 or larger (RFC 8301), or ed25519",
-			     c->o.algorithm);
-		if (!strcmp(role, "ed25519") && !is_ed)
-			fail(c, "the Ed25519 pair holds ed25519 keys only");
-		snprintf(alg, sizeof(alg), "%s", c->o.algorithm);
-	} else {
-		next_algorithm(has_cur ? cur.alg : NULL, role, alg, sizeof(alg));
-	}
-	if (!free_slot(c, d.id, role, 0, sel, sizeof(sel))) {
-		slots_report(c, d.id, role, why, sizeof(why));
-		fail(c, "%s has no free eligible %s slot for a new key (%s): wait until a retired key is revoked, "
-			"or mark a slot eligible",
-		     d.name, role_name(role), why);
-	}
-	key_new_file(c, d.name, d.token, alg, sel, pk, sizeof(pk), path, sizeof(path));
-	begin(c);
-	struct domain_row again;
-	if (!find_domain(c, d.name, &again, 0) || again.id != d.id)
-		fail(c, "%s was removed meanwhile; nothing was changed", d.name);
-	if (key_in(c, d.id, role, "published", &pub))
-		fail(c, "%s: another command published key %lld meanwhile; nothing was changed", d.name,
-		     (long long)pub.id);
-	char guess[64];
-	snprintf(guess, sizeof(guess), "%s", sel);
-	int64_t slot = free_slot(c, d.id, role, 0, sel, sizeof(sel));
-	if (!slot)
-		fail(c, "%s: its free slot was taken meanwhile; nothing was changed", d.name);
-	key_file_name(c, path, sizeof(path), guess, sel);
-	int64_t kid = key_insert(c, d.id, slot, alg, pk, path, "published", "generated", "key rotate");
-	int64_t after = one_int(c, q(c, "SELECT active_after FROM keys WHERE id = ?", "i", kid), 0);
-	commit(c);
-	int status;
-	finish_change(c, &status);
+	if (lc_key_rotate(&c->w, &in, &k))
+		fail(c, "%s", c->w.err);
+	int status = finish_change(c);
 	char t[32];
-	fmt_time(after, t, sizeof(t));
-	if (c->o.json) {
-		json_new_key(d.name, kid, sel, alg, "published", t, path);
-	} else {
+	fmt_time(k.active_after, t, sizeof(t));
+	if (c->o.json)
+		json_new_key(&k);
+	else
 		printf("%s: key %lld (%s) published in %s; it becomes active at the first 'dnsdctl maintain' from %s "
 		       "(once every name server serves it)\n",
-		       d.name, (long long)kid, alg, sel, t);
-	}
+		       k.domain, (long long)k.key_id, k.alg, k.selector, t);
 	if (status)
 		exit(status);
 }
@@ -523,205 +266,89 @@ static void key_revoke(struct ctx *c)
 {
 	if (c->o.npos != 4)
 		die_usage("key revoke DOMAIN SELECTOR [--reason TEXT]");
-	struct domain_row d;
-	struct keyrow k, pub, old;
-	char role[16] = "", alg[32], sel[64] = "", path[8192] = "", pk[2048], cause[600];
-	int64_t slot_id;
+	struct lc_revoke_in in = { .domain = c->o.pos[2], .selector = c->o.pos[3], .reason = c->o.reason };
+	struct lc_revoke_out r;
 	open_store(c, 0);
-	need_domain(c, c->o.pos[2], &d, 0);
-	const char *selector = c->o.pos[3];
-	if (!key_at(c, d.id, selector, &slot_id, role, sizeof(role), &k)) {
-		if (!slot_id)
-			fail(c, "%s has no selector '%s' (see 'dnsdctl domain show %s')", d.name, selector, d.name);
-		fail(c, "%s: selector %s holds no key to revoke (it already answers p=)", d.name, selector);
-	}
-	snprintf(cause, sizeof(cause), "emergency revoke%s%s", c->o.reason ? ": " : "",
-		 c->o.reason ? c->o.reason : "");
-	int was_active = !strcmp(k.state, "active");
-	int have_pub = key_in(c, d.id, role, "published", &pub) != 0 && pub.eligible;
-	/* A replacement is generated before the transaction when no published key
-	 * can take over. */
-	if (was_active && !have_pub) {
-		next_algorithm(k.alg, role, alg, sizeof(alg));
-		if (!free_slot(c, d.id, role, k.slot_id, sel, sizeof(sel)))
-			snprintf(sel, sizeof(sel), "%s", selector);
-		key_new_file(c, d.name, d.token, alg, sel, pk, sizeof(pk), path, sizeof(path));
-	}
-	int64_t now = store_now(), orig = k.id;
-	begin(c);
-	if (key_at(c, d.id, selector, &slot_id, role, sizeof(role), &k) != orig ||
-	    strcmp(k.state, was_active ? "active" : k.state))
-		fail(c, "%s: the key in %s changed meanwhile; nothing was changed", d.name, selector);
-	key_set_state(c, k.id, d.id, "revoked", now, cause);
-	int64_t rid = 0, window_until = now;
-	const char *how = NULL;
-	char rsel[64] = "";
-	if (was_active) {
-		char rc[128];
-		snprintf(rc, sizeof(rc), "replaces key %lld (emergency revoke)", (long long)k.id);
-		if (key_in(c, d.id, role, "published", &pub) && pub.eligible) {
-			key_set_state(c, pub.id, d.id, "active", now, rc);
-			rid = pub.id;
-			window_until = pub.active_after;
-			snprintf(rsel, sizeof(rsel), "%s", pub.selector);
-			how = "the key already published there";
-		} else if (path[0]) {
-			int64_t slot = free_slot(c, d.id, role, k.slot_id, rsel, sizeof(rsel));
-			if (!slot && key_in_order(c, d.id, role, "retired", &old, 1)) {
-				char oc[128];
-				snprintf(oc, sizeof(oc), "emergency: its slot is needed for the replacement of key %lld",
-					 (long long)k.id);
-				key_set_state(c, old.id, d.id, "revoked", now, oc);
-				slot = old.slot_id;
-				snprintf(rsel, sizeof(rsel), "%s", old.selector);
-			}
-			if (!slot)
-				slot = free_slot(c, d.id, role, 0, rsel, sizeof(rsel));
-			if (slot) {
-				key_file_name(c, path, sizeof(path), sel, rsel);
-				rid = key_insert(c, d.id, slot, alg, pk, path, "active", "generated", rc);
-				window_until = one_int(c, q(c, "SELECT active_after FROM keys WHERE id = ?", "i", rid), now);
-				how = "a new key";
-			}
-		}
-	}
-	commit(c);
-	if (path[0] && !rid)
-		unlink(path);
-	int status;
-	finish_change(c, &status);
+	if (lc_key_revoke(&c->w, &in, &r))
+		fail(c, "%s", c->w.err);
+	int status = finish_change(c);
 	char t[32];
-	fmt_time(window_until, t, sizeof(t));
+	fmt_time(r.window_until, t, sizeof(t));
+	const char *selector = in.selector;
 	if (c->o.json) {
 		int f = 1;
 		printf("{");
-		json_kv(stdout, &f, "domain", d.name);
-		json_ki(stdout, &f, "revoked", k.id);
+		json_kv(stdout, &f, "domain", r.domain);
+		json_ki(stdout, &f, "revoked", r.revoked);
 		json_kv(stdout, &f, "selector", selector);
-		if (rid) {
-			json_ki(stdout, &f, "replacement", rid);
-			json_kv(stdout, &f, "replacement_selector", rsel);
+		if (r.replacement) {
+			json_ki(stdout, &f, "replacement", r.replacement);
+			json_kv(stdout, &f, "replacement_selector", r.replacement_selector);
 		}
-		json_kv(stdout, &f, "window_until", window_until > now ? t : NULL);
+		json_kv(stdout, &f, "window_until", r.window_until > r.now ? t : NULL);
 		printf("}\n");
 	} else {
 		printf("%s: key %lld in %s revoked: %s now answers p= (resolvers holding the old answer keep it for "
 		       "at most the DKIM TTL)\n",
-		       d.name, (long long)k.id, selector, selector);
-		if (rid && window_until > now)
+		       r.domain, (long long)r.revoked, selector, selector);
+		if (r.replacement && r.window_until > r.now)
 			printf("replacement: key %lld in %s (%s), active now; mail it signs may fail DKIM at resolvers "
 			       "that cached %s's previous answer, until %s\n",
-			       (long long)rid, rsel, how, rsel, t);
-		else if (rid)
+			       (long long)r.replacement, r.replacement_selector, r.how, r.replacement_selector, t);
+		else if (r.replacement)
 			printf("replacement: key %lld in %s (%s), active now; it was published long enough: no window\n",
-			       (long long)rid, rsel, how);
-		else if (was_active)
+			       (long long)r.replacement, r.replacement_selector, r.how);
+		else if (r.was_active)
 			fprintf(stderr, "dnsdctl: warning: %s has no eligible slot for a replacement: it signs "
 					"nothing in its %s role until 'dnsdctl key rotate %s'\n",
-				d.name, role_name(role), d.name);
+				r.domain, lc_role_name(r.role), r.domain);
 	}
 	if (status)
 		exit(status);
 }
 
-/* ---- key import ---- */
+/* ---- key import, key put ---- */
 
-static void key_import(struct ctx *c)
+static void key_import(struct ctx *c, int put)
 {
-	if (c->o.npos != 3 || !c->o.file)
-		die_usage("key import DOMAIN --file PEM [--selector SEL] [--active yes|no]");
-	int activate = yes_no(c, c->o.active, "--active", 0);
-	struct domain_row d;
-	struct keyrow cur, pub;
-	char why[512], pk[2048], role[16] = "main", sel[64] = "", path[8192];
-	keys_key *key = NULL;
-	if (keys_load_private(c->o.file, &key, why, sizeof(why)))
-		fail(NULL, "%s; nothing was changed", why);
-	const char *alg = keys_algorithm_name(key);
-	if (keys_public_b64(key, pk, sizeof(pk)) < 0) {
-		keys_free(key);
-		fail(NULL, "cannot encode the public key of %s", c->o.file);
-	}
+	if (put ? c->o.npos != 3 || !c->o.file || !c->o.selector : c->o.npos != 3 || !c->o.file)
+		die_usage(put ? "key put DOMAIN --selector SEL --file PEM"
+			      : "key import DOMAIN --file PEM [--selector SEL] [--active yes|no]");
+	if (put && c->o.active)
+		die_usage("key put takes the state of the key it replaces: no --active");
+	struct lc_import_in in = { .domain = c->o.pos[2],
+				   .selector = c->o.selector,
+				   .file = c->o.file,
+				   .activate = yes_no(c, c->o.active, "--active", 0),
+				   .replace = put };
+	struct lc_import_out r;
 	open_store(c, 0);
-	need_domain(c, c->o.pos[2], &d, 0);
-	int64_t slot = 0;
-	if (c->o.selector) {
-		struct keyrow k;
-		if (key_at(c, d.id, c->o.selector, &slot, role, sizeof(role), &k))
-			fail(c, "%s: selector %s already holds key %lld (%s); choose a free slot", d.name, c->o.selector,
-			     (long long)k.id, k.state);
-		if (!slot)
-			fail(c, "%s has no selector '%s'", d.name, c->o.selector);
-		snprintf(sel, sizeof(sel), "%s", c->o.selector);
-		if (!one_int(c, q(c, "SELECT eligible FROM slots WHERE id = ?", "i", slot), 0))
-			fail(c, "%s: slot %s is not eligible (its CNAME is missing?): 'dnsdctl slot set %s %s "
-				"--eligible yes' first",
-			     d.name, sel, d.name, sel);
-	} else {
-		if (keys_is_ed25519(key) && has_role(c, d.id, "ed25519"))
-			snprintf(role, sizeof(role), "ed25519");
-		slot = free_slot(c, d.id, role, 0, sel, sizeof(sel));
-		if (!slot) {
-			slots_report(c, d.id, role, why, sizeof(why));
-			fail(c, "%s has no free eligible %s slot (%s)", d.name, role_name(role), why);
-		}
-	}
-	if (!strcmp(role, "ed25519") && !keys_is_ed25519(key))
-		fail(c, "%s: %s belongs to the Ed25519 pair; %s is %s", d.name, sel, c->o.file, alg);
-	if (one_int(c, q(c,
-			 "SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_id WHERE s.domain_id = ? AND "
-			 "k.public_key = ? AND k.state != 'revoked'",
-			 "is", d.id, pk),
-		    0))
-		fail(c, "%s already has this key", d.name);
-	if (key_in(c, d.id, role, "published", &pub))
-		fail(c, "%s already has key %lld published in %s, waiting to become active: import after it "
-			"activates, or key revoke it first",
-		     d.name, (long long)pub.id, pub.selector);
-	/* The store refers to a copy in the key directory, mode 0600, never to the
-	 * file given (which its owner may move or delete). */
-	int rc = key_store_file(c, key, d.name, sel, d.token, "-imported", path, sizeof(path), why, sizeof(why));
-	int64_t now = store_now();
-	int bits = keys_bits(key), is_ed = keys_is_ed25519(key);
-	char algbuf[32];
-	snprintf(algbuf, sizeof(algbuf), "%s", alg);
-	keys_free(key);
-	if (rc)
-		fail(c, "%s; nothing was changed", why);
-	begin(c);
-	int64_t k2;
-	struct keyrow tmp;
-	if (key_at(c, d.id, sel, &k2, role, sizeof(role), &tmp) || key_in(c, d.id, role, "published", &pub))
-		fail(c, "%s: slot %s was taken meanwhile; nothing was changed", d.name, sel);
-	if (activate && key_in(c, d.id, role, "active", &cur)) {
-		char rc2[128];
-		snprintf(rc2, sizeof(rc2), "replaced by an imported key (key import --active yes)");
-		key_set_state(c, cur.id, d.id, "retired", now, rc2);
-	}
-	int64_t kid = key_insert(c, d.id, slot, algbuf, pk, path, activate ? "active" : "published", "imported",
-				 activate ? "key import --active yes" : "key import");
-	int64_t after = one_int(c, q(c, "SELECT active_after FROM keys WHERE id = ?", "i", kid), 0);
-	commit(c);
-	int status;
-	finish_change(c, &status);
+	if (lc_key_import(&c->w, &in, &r))
+		fail(c, "%s", c->w.err);
+	int status = finish_change(c);
 	char t[32];
-	fmt_time(after, t, sizeof(t));
+	fmt_time(r.key.active_after, t, sizeof(t));
+	int active = !strcmp(r.key.state, "active");
 	if (c->o.json) {
-		json_new_key(d.name, kid, sel, algbuf, activate ? "active" : "published", t, path);
+		json_new_key(&r.key);
 	} else {
-		printf("%s: imported %s as key %lld in %s (%s), copied to %s\n", d.name, c->o.file, (long long)kid, sel,
-		       algbuf, path);
-		if (activate)
-			printf("active now (--active yes): resolvers that cached %s's previous answer may fail its "
-			       "signatures until %s\n",
-			       sel, t);
+		printf("%s: %s %s as key %lld in %s (%s), copied to %s\n", r.key.domain, put ? "put" : "imported",
+		       c->o.file, (long long)r.key.key_id, r.key.selector, r.key.alg, r.key.path);
+		if (r.replaced)
+			printf("key %lld, which %s held, is revoked in the same commit: the selector went from the "
+			       "old key to the new one without answering p=\n",
+			       (long long)r.replaced, r.key.selector);
+		if (active)
+			printf("active now%s: resolvers that cached %s's previous answer may fail its signatures "
+			       "until %s\n",
+			       put ? "" : " (--active yes)", r.key.selector, t);
 		else
 			printf("published; it becomes active at the first 'dnsdctl maintain' from %s\n", t);
 	}
-	if (!is_ed && bits < 2048)
+	if (!r.is_ed25519 && r.bits < 2048)
 		fprintf(stderr, "dnsdctl: warning: a %d-bit RSA key is weak (RFC 8301 asks for 2048): rotate it "
 				"soon with 'dnsdctl key rotate %s'\n",
-			bits, d.name);
+			r.bits, r.key.domain);
 	if (status)
 		exit(status);
 }
@@ -736,9 +363,11 @@ void cmd_key(struct ctx *c)
 	else if (!strcmp(sub, "revoke"))
 		key_revoke(c);
 	else if (!strcmp(sub, "import"))
-		key_import(c);
+		key_import(c, 0);
+	else if (!strcmp(sub, "put"))
+		key_import(c, 1);
 	else
-		die_usage("key list|rotate|revoke|import");
+		die_usage("key list|rotate|revoke|import|put");
 }
 
 /* ---- slots ---- */
@@ -748,20 +377,13 @@ void cmd_slot(struct ctx *c)
 	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
 	if (strcmp(sub, "set") || c->o.npos != 4 || !c->o.eligible)
 		die_usage("slot set DOMAIN SELECTOR --eligible yes|no");
-	int el = yes_no(c, c->o.eligible, "--eligible", 1);
-	struct domain_row d;
+	int el = yes_no(c, c->o.eligible, "--eligible", 1), changed;
 	open_store(c, 0);
-	need_domain(c, c->o.pos[2], &d, 0);
-	begin(c);
-	run(c, q(c, "UPDATE slots SET eligible = ?1 WHERE domain_id = ?2 AND selector = ?3 AND eligible != ?1", "iis",
-		 (int64_t)el, d.id, c->o.pos[3]));
-	int changed = sqlite3_changes(c->db);
-	if (!one_int(c, q(c, "SELECT count(*) FROM slots WHERE domain_id = ? AND selector = ?", "is", d.id,
-			  c->o.pos[3]),
-		     0))
-		fail(c, "%s has no selector '%s'", d.name, c->o.pos[3]);
-	commit(c);
-	printf("%s: slot %s is %seligible%s\n", d.name, c->o.pos[3], el ? "" : "not ", changed ? "" : " (unchanged)");
+	if (lc_slot_set(&c->w, c->o.pos[2], c->o.pos[3], el, &changed))
+		fail(c, "%s", c->w.err);
+	char name[256];
+	norm_domain(c, c->o.pos[2], name, sizeof(name));
+	printf("%s: slot %s is %seligible%s\n", name, c->o.pos[3], el ? "" : "not ", changed ? "" : " (unchanged)");
 }
 
 /* ---- name servers ---- */
@@ -1044,7 +666,7 @@ void cmd_maintain(struct ctx *c)
 		const char *token = (const char *)sqlite3_column_text(st, 2);
 		snprintf(g->role, sizeof(g->role), "%s", sqlite3_column_text(st, 3));
 		g->key_id = sqlite3_column_int64(st, 4);
-		next_algorithm((const char *)sqlite3_column_text(st, 5), g->role, g->alg, sizeof(g->alg));
+		lc_next_algorithm((const char *)sqlite3_column_text(st, 5), g->role, g->alg, sizeof(g->alg));
 		snprintf(g->cause, sizeof(g->cause), "%s",
 			 sqlite3_column_int(st, 6) ? "scheduled rotation" : "rotation by age");
 		snprintf(g->guess, sizeof(g->guess), "key");
@@ -1141,7 +763,7 @@ void cmd_maintain(struct ctx *c)
 	sqlite3_finalize(st);
 	for (size_t i = 0; i < nacts; i++) {
 		struct act *a = &acts[i];
-		struct keyrow cur;
+		struct lc_key cur;
 		char cause[96];
 		/* Newest first: an older published key of the same role (only SQL
 		 * written by hand makes one) is superseded. */
@@ -1171,7 +793,7 @@ void cmd_maintain(struct ctx *c)
 	 * running beside this one may have published one already. */
 	for (size_t i = 0; i < ngen; i++) {
 		struct gen *g = &gens[i];
-		struct keyrow pub;
+		struct lc_key pub;
 		char sel[64];
 		int still = one_int(c, q(c, "SELECT count(*) FROM keys WHERE id = ? AND state = 'active'", "i", g->key_id), 0);
 		if (!still || key_in(c, g->domain_id, g->role, "published", &pub))
