@@ -321,7 +321,7 @@ int lc_key_list(struct wr *w, const char *domain,
 		"CASE WHEN k.state != 'active' THEN 0 WHEN k.rotate_at IS NOT NULL THEN "
 		"k.rotate_at "
 		"WHEN ?2 > 0 THEN k.activated_at + ?2 * 86400 - (k.id * 2654435761) % max(?3, 1) "
-		"ELSE 0 END, ifnull(k.published_serial, 0), k.private_ref "
+		"ELSE 0 END, ifnull(k.published_serial, 0), k.private_ref, k.public_key "
 		"FROM keys k JOIN slots s ON s.id = k.slot_id WHERE s.domain_id = ?1 ORDER BY k.id",
 		"iii", d.id, rdays, spread);
 	int stop = 0;
@@ -334,6 +334,7 @@ int lc_key_list(struct wr *w, const char *domain,
 			.state = (const char *)sqlite3_column_text(st, 4),
 			.published_serial = sqlite3_column_int64(st, 12),
 			.private_key = (const char *)sqlite3_column_text(st, 13),
+			.public_key = (const char *)sqlite3_column_text(st, 14),
 		};
 		for (int i = 0; i < 7; i++)
 			k.at[i] = sqlite3_column_int64(st, 5 + i);

@@ -72,7 +72,8 @@ int64_t lc_key_insert(struct wr *w, const struct lc_key_new *k);
 int lc_key_set_state(struct wr *w, int64_t kid, int64_t domain_id, const char *state, int64_t now,
 		     const char *cause);
 /* An eligible slot of the role with no live key, other than except, the
- * lowest position first: its id (and selector into sel, when not NULL), or 0. */
+ * lowest position first: its id (and selector into sel, when not NULL), or 0.
+ */
 int64_t lc_free_slot(struct wr *w, int64_t domain_id, const char *role, int64_t except, char *sel,
 		     size_t n);
 /* The key of the domain in state and role into *k: the newest, or with oldest
@@ -96,7 +97,7 @@ void lc_slots_report(struct wr *w, int64_t domain_id, const char *role, char *ou
 /* A key as key list shows it. Strings are valid during the callback only. */
 struct lc_key_info {
 	int64_t id, published_serial;
-	const char *selector, *role, *alg, *state, *private_key; /* may be NULL */
+	const char *selector, *role, *alg, *state, *public_key, *private_key; /* may be NULL */
 	/* created, published, activated, retired, revoked, active_after,
 	 * rotate_due: seconds, 0 when not (yet) */
 	int64_t at[7];

@@ -172,6 +172,7 @@ static int list_one(void *arg, const struct lc_key_info *k)
 			json_kv(stdout, &f, when[i], k->at[i] > 0 ? tb[i] : NULL);
 		json_ki(stdout, &f, "published_serial", k->published_serial);
 		json_kv(stdout, &f, "private_key", k->private_key);
+		json_kv(stdout, &f, "public_key", k->public_key);
 		printf("}");
 	} else {
 		char next[64];
@@ -181,9 +182,9 @@ static int list_one(void *arg, const struct lc_key_info *k)
 			snprintf(next, sizeof(next), "rotates %s", tb[6]);
 		else
 			snprintf(next, sizeof(next), "-");
-		printf("%-6lld %-9s %-8s %-9s %-10s %-21s %-21s %-21s %s\n", (long long)k->id,
+		printf("%-6lld %-9s %-8s %-9s %-10s %-21s %-21s %-21s %-34s %s\n", (long long)k->id,
 		       shown(k->selector), shown(k->role), shown(k->alg), shown(k->state), tb[1], tb[2],
-		       k->at[4] > 0 ? tb[4] : tb[3], next);
+		       k->at[4] > 0 ? tb[4] : tb[3], next, k->public_key ? shown(k->public_key) : "-");
 	}
 	a->first = 0;
 	return 0;
@@ -198,8 +199,8 @@ static void key_list(struct ctx *c)
 	if (c->o.json)
 		printf("[");
 	else
-		printf("%-6s %-9s %-8s %-9s %-10s %-21s %-21s %-21s %s\n", "ID", "SELECTOR", "ROLE", "KEY",
-		       "STATE", "PUBLISHED", "ACTIVATED", "RETIRED/REVOKED", "NEXT");
+		printf("%-6s %-9s %-8s %-9s %-10s %-21s %-21s %-21s %-34s %s\n", "ID", "SELECTOR", "ROLE", "KEY",
+		       "STATE", "PUBLISHED", "ACTIVATED", "RETIRED/REVOKED", "NEXT", "PUBLIC (p=)");
 	if (lc_key_list(&c->w, c->o.pos[2], list_one, &a)) {
 		fflush(stdout);
 		fail(c, "%s", c->w.err);

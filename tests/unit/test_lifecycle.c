@@ -268,6 +268,7 @@ static int see(void *arg, const struct lc_key_info *k)
 		return 0;
 	s->live++;
 	snprintf(s->state, sizeof(s->state), "%s", k->state);
+	snprintf(s->pub, sizeof(s->pub), "%s", k->public_key ? k->public_key : "");
 	return 0;
 }
 
@@ -309,6 +310,7 @@ static void test_import_put(void)
 	T_EQ_INT(lc_key_list(&w, "other.example", see, &s), 0);
 	T_EQ_INT(s.live, 1);
 	T_EQ_STR(s.state, "active");
+	T_EQ_STR(s.pub, p1); /* key list shows the public value */
 	/* The same key again: EEXIST, nothing changed. */
 	struct snap s1 = snap(&w);
 	T_EQ_INT(lc_key_import(&w, &put, &out), DNSD_EEXIST);
