@@ -1,5 +1,5 @@
-/* lcrevoke: the lifecycle's emergency and migration steps: key revoke, key
- * import and key put (lifecycle.h). */
+/* lcrevoke: the lifecycle's emergency and migration steps: key revoke, the
+ * bulk revoke, key import and key put (lifecycle.h). */
 #include "err.h"
 #include "keyfile.h"
 #include "lifecycle.h"
@@ -117,6 +117,156 @@ int lc_key_revoke(struct wr *w, const struct lc_revoke_in *in, struct lc_revoke_
 	if (path[0] && !out->replacement)
 		unlink(path);
 	return 0;
+}
+
+/* ---- the bulk revoke ---- */
+
+/* A role of a domain whose keys the bulk revoke replaces. */
+struct target {
+	int64_t domain_id, old_slot; /* old_slot: the active key's */
+	char name[256], role[16], alg[32], sel[64], pub[2048], path[4096];
+};
+
+/* Appends the roles with an active key of the domains chosen (domain_id, or
+ * all of tenant_id) to *t. */
+static int targets_of(struct wr *w, int64_t domain_id, int64_t tenant_id, struct target **t,
+		      size_t *n)
+{
+	sqlite3_stmt *st =
+		wr_q(w,
+		     "SELECT d.id, d.name, s.role, k.algorithm, s.id FROM keys k JOIN slots s ON "
+		     "s.id = k.slot_id JOIN domains d ON d.id = s.domain_id WHERE k.state = "
+		     "'active' AND "
+		     "d.state = 'active' AND (d.id = ?1 OR (?1 = 0 AND d.tenant_id = ?2)) ORDER BY "
+		     "d.id, "
+		     "s.role",
+		     "ii", domain_id, tenant_id);
+	while (wr_step(w, st)) {
+		struct target *x = realloc(*t, (*n + 1) * sizeof(**t));
+		if (!x) {
+			wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+			break;
+		}
+		*t = x;
+		struct target *g = &x[(*n)++];
+		memset(g, 0, sizeof(*g));
+		g->domain_id = sqlite3_column_int64(st, 0);
+		g->old_slot = sqlite3_column_int64(st, 4);
+		snprintf(g->name, sizeof(g->name), "%s", sqlite3_column_text(st, 1));
+		snprintf(g->role, sizeof(g->role), "%s", sqlite3_column_text(st, 2));
+		lc_next_algorithm((const char *)sqlite3_column_text(st, 3), g->role, g->alg,
+				  sizeof(g->alg));
+	}
+	sqlite3_finalize(st);
+	return w->rc;
+}
+
+int lc_key_revoke_all(struct wr *w, const struct lc_revoke_all_in *in,
+		      struct lc_revoke_all_out *out)
+{
+	struct target *t = NULL;
+	size_t nt = 0;
+	int64_t *dids = NULL;
+	size_t nd = 0;
+	char cause[600];
+	memset(out, 0, sizeof(*out));
+	if (w->rc)
+		return w->rc;
+	if (!in->tenant == !in->ndomains)
+		return wr_fail(w, DNSD_EINVAL, "tenant",
+			       "key revoke --all takes either --tenant NAME or a list of domains");
+	snprintf(cause, sizeof(cause), "emergency revoke (bulk)%s%.500s", in->reason ? ": " : "",
+		 in->reason ? in->reason : "");
+	/* The domains, each checked first: a list with a name that is not there
+	 * is refused whole. */
+	if (in->tenant) {
+		int64_t tid = wr_int(
+			w, wr_q(w, "SELECT id FROM tenants WHERE name = ?", "s", in->tenant), 0);
+		if (!tid && !w->rc)
+			return wr_fail(w, DNSD_ENOENT, "tenant",
+				       "no tenant '%s' (see 'dnsdctl tenant list')", in->tenant);
+		targets_of(w, 0, tid, &t, &nt);
+		sqlite3_stmt *st =
+			wr_q(w, "SELECT id FROM domains WHERE tenant_id = ? AND state = 'active'",
+			     "i", tid);
+		dids = lc_ids(w, st, &nd);
+	} else {
+		dids = calloc(in->ndomains, sizeof(*dids));
+		if (!dids)
+			return wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+		for (size_t i = 0; i < in->ndomains && !w->rc; i++) {
+			struct lc_domain d;
+			if (!lc_domain_find(w, in->domains[i], 0, &d)) {
+				dids[nd++] = d.id;
+				targets_of(w, d.id, 0, &t, &nt);
+			}
+		}
+	}
+	/* The replacements are generated before the transaction (RSA is slow). */
+	for (size_t i = 0; i < nt && !w->rc && !in->no_replace; i++) {
+		struct target *g = &t[i];
+		char *token = wr_text(
+			w, wr_q(w, "SELECT token FROM domains WHERE id = ?", "i", g->domain_id));
+		snprintf(g->sel, sizeof(g->sel), "key");
+		lc_free_slot(w, g->domain_id, g->role, g->old_slot, g->sel, sizeof(g->sel));
+		if (token)
+			keyfile_new(w, g->name, token, g->alg, g->sel, g->pub, sizeof(g->pub),
+				    g->path, sizeof(g->path));
+		free(token);
+	}
+	int64_t now = store_now();
+	if (w->rc || wr_begin(w))
+		goto out;
+	/* Every live key of the domains, whatever its state: a leak of the key
+	 * files is a leak of all of them. */
+	for (size_t i = 0; i < nd && !w->rc; i++) {
+		sqlite3_stmt *st =
+			wr_q(w,
+			     "SELECT k.id FROM keys k JOIN slots s ON s.id = k.slot_id "
+			     "WHERE s.domain_id = ? AND k.state != 'revoked' ORDER BY k.id",
+			     "i", dids[i]);
+		size_t nk;
+		int64_t *kids = lc_ids(w, st, &nk);
+		for (size_t j = 0; j < nk; j++)
+			lc_key_set_state(w, kids[j], dids[i], "revoked", now, cause);
+		free(kids);
+		out->revoked += (int64_t)nk;
+		out->domains++;
+	}
+	for (size_t i = 0; i < nt && !w->rc; i++) {
+		struct target *g = &t[i];
+		char sel[64];
+		/* Not the slot whose old answer resolvers hold, while there is
+		 * another: mail the new key signs verifies at once there. */
+		int64_t slot = 0;
+		if (!in->no_replace &&
+		    !(slot = lc_free_slot(w, g->domain_id, g->role, g->old_slot, sel, sizeof(sel))))
+			slot = lc_free_slot(w, g->domain_id, g->role, 0, sel, sizeof(sel));
+		if (!slot) {
+			out->unreplaced++;
+			continue;
+		}
+		keyfile_rename(w, g->path, sizeof(g->path), g->sel, sel);
+		struct lc_key_new nk = {.domain_id = g->domain_id,
+					.slot_id = slot,
+					.alg = g->alg,
+					.pub = g->pub,
+					.path = g->path,
+					.state = "active",
+					.first_event = "generated",
+					.cause = "replaces the keys of an emergency revoke (bulk)"};
+		if (lc_key_insert(w, &nk))
+			out->replaced++;
+	}
+	wr_commit(w);
+out:
+	if (w->rc) {
+		wr_rollback(w);
+		memset(out, 0, sizeof(*out));
+	}
+	free(t);
+	free(dids);
+	return w->rc;
 }
 
 /* ---- key import and key put ---- */

@@ -72,8 +72,7 @@ int64_t lc_key_insert(struct wr *w, const struct lc_key_new *k);
 int lc_key_set_state(struct wr *w, int64_t kid, int64_t domain_id, const char *state, int64_t now,
 		     const char *cause);
 /* An eligible slot of the role with no live key, other than except, the
- * lowest position first: its id (and selector into sel, when not NULL), or 0.
- */
+ * lowest position first: its id (and selector into sel, when not NULL), or 0. */
 int64_t lc_free_slot(struct wr *w, int64_t domain_id, const char *role, int64_t except, char *sel,
 		     size_t n);
 /* The key of the domain in state and role into *k: the newest, or with oldest
@@ -154,6 +153,23 @@ struct lc_revoke_out {
 	const char *how; /* how the replacement came (static), NULL when none */
 };
 int lc_key_revoke(struct wr *w, const struct lc_revoke_in *in, struct lc_revoke_out *out);
+
+/* key revoke --all: every live key of the chosen domains (those of a tenant,
+ * or those listed) is revoked in one transaction, and each role that had an
+ * active key gets a new key, generated before it, active at once (unless
+ * no_replace). Domains listed that do not exist are an error (nothing done). */
+struct lc_revoke_all_in {
+	const char *tenant;	    /* or NULL */
+	const char *const *domains; /* or NULL; ndomains of them */
+	size_t ndomains;
+	const char *reason; /* may be NULL */
+	int no_replace;
+};
+struct lc_revoke_all_out {
+	int64_t domains, revoked, replaced, unreplaced;
+};
+int lc_key_revoke_all(struct wr *w, const struct lc_revoke_all_in *in,
+		      struct lc_revoke_all_out *out);
 
 /* key import: a private key given as a file (or as PEM text in pem/pem_len,
  * named source in messages) is copied into the key directory and published in

@@ -263,10 +263,44 @@ static void key_rotate(struct ctx *c)
 
 /* ---- key revoke (emergency) ---- */
 
+static void key_revoke_all(struct ctx *c)
+{
+	if (!c->o.tenant == !(c->o.npos > 2))
+		die_usage("key revoke --all --tenant NAME, or key revoke --all DOMAIN... [--reason TEXT]");
+	struct lc_revoke_all_in in = { .tenant = c->o.tenant,
+				       .domains = c->o.npos > 2 ? c->o.pos + 2 : NULL,
+				       .ndomains = c->o.npos > 2 ? (size_t)(c->o.npos - 2) : 0,
+				       .reason = c->o.reason };
+	struct lc_revoke_all_out out;
+	open_store(c, 0);
+	if (lc_key_revoke_all(&c->w, &in, &out))
+		fail(c, "%s", c->w.err);
+	int status = finish_change(c);
+	if (c->o.json)
+		printf("{\"domains\": %lld, \"revoked\": %lld, \"replaced\": %lld, \"unreplaced\": %lld}\n",
+		       (long long)out.domains, (long long)out.revoked, (long long)out.replaced,
+		       (long long)out.unreplaced);
+	else
+		printf("%lld domain(s): %lld key(s) revoked, now answering p=; %lld new key(s) active now "
+		       "(mail they sign may fail DKIM at resolvers that cached their selector, for at most the "
+		       "DKIM TTL)\n",
+		       (long long)out.domains, (long long)out.revoked, (long long)out.replaced);
+	if (out.unreplaced)
+		fprintf(stderr, "dnsdctl: warning: %lld role(s) had no eligible slot for a new key: they sign "
+				"nothing until 'dnsdctl key rotate'\n",
+			(long long)out.unreplaced);
+	if (status)
+		exit(status);
+}
+
 static void key_revoke(struct ctx *c)
 {
+	if (c->o.all) {
+		key_revoke_all(c);
+		return;
+	}
 	if (c->o.npos != 4)
-		die_usage("key revoke DOMAIN SELECTOR [--reason TEXT]");
+		die_usage("key revoke DOMAIN SELECTOR [--reason TEXT], or key revoke --all");
 	struct lc_revoke_in in = { .domain = c->o.pos[2], .selector = c->o.pos[3], .reason = c->o.reason };
 	struct lc_revoke_out r;
 	open_store(c, 0);

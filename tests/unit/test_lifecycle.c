@@ -362,6 +362,41 @@ static void test_revoke(void)
 	wr_close(&w);
 }
 
+static void test_revoke_all(void)
+{
+	struct wr w;
+	struct lc_revoke_all_out out;
+	open_w(&w);
+	struct snap s0 = snap(&w);
+	struct lc_revoke_all_in none = {.tenant = "nobody"};
+	T_EQ_INT(lc_key_revoke_all(&w, &none, &out), DNSD_ENOENT);
+	T_EQ_STR(w.field, "tenant");
+	wr_clear(&w);
+	const char *const list[] = {"example.com", "missing.example"};
+	struct lc_revoke_all_in partial = {.domains = list, .ndomains = 2};
+	T_EQ_INT(lc_key_revoke_all(&w, &partial, &out), DNSD_ENOENT);
+	T_EQ_STR(w.field, "domain");
+	T_SAME(snap(&w), s0);
+	wr_clear(&w);
+	struct lc_revoke_all_in both = {.tenant = "acme", .domains = list, .ndomains = 1};
+	T_EQ_INT(lc_key_revoke_all(&w, &both, &out), DNSD_EINVAL);
+	wr_clear(&w);
+	/* The tenant's every live key, in one commit; each role that had an
+	 * active key gets a new one, active. */
+	int64_t live = s0.live,
+		roles = count(&w, "SELECT count(*) FROM keys WHERE state = 'active'");
+	struct lc_revoke_all_in all = {.tenant = "acme", .reason = "key server breach"};
+	T_EQ_INT(lc_key_revoke_all(&w, &all, &out), 0);
+	T_EQ_INT(out.domains, 2);
+	T_EQ_INT(out.revoked, live);
+	T_EQ_INT(out.replaced, roles);
+	T_EQ_INT(count(&w, "SELECT count(*) FROM keys WHERE state != 'revoked'"), roles);
+	T_EQ_INT(count(&w, "SELECT count(*) FROM keys WHERE state = 'active' AND created_at >= "
+			   "(SELECT max(revoked_at) FROM keys)"),
+		 roles);
+	wr_close(&w);
+}
+
 static void test_rotate_all(void)
 {
 	struct wr w;
@@ -407,6 +442,7 @@ int main(void)
 	T_RUN(test_slot_set);
 	T_RUN(test_import_put);
 	T_RUN(test_revoke);
+	T_RUN(test_revoke_all);
 	T_RUN(test_rotate_all);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return t_done();
