@@ -318,11 +318,11 @@ int lc_key_list(struct wr *w, const char *domain,
 		"SELECT k.id, s.selector, s.role, k.algorithm, k.state, k.created_at, "
 		"ifnull(k.published_at, 0), ifnull(k.activated_at, 0), ifnull(k.retired_at, 0), "
 		"ifnull(k.revoked_at, 0), ifnull(k.active_after, 0), "
-		"CASE WHEN k.state != 'active' THEN 0 WHEN k.rotate_at IS NOT NULL THEN "
-		"k.rotate_at "
-		"WHEN ?2 > 0 THEN k.activated_at + ?2 * 86400 - (k.id * 2654435761) % max(?3, 1) "
-		"ELSE 0 END, ifnull(k.published_serial, 0), k.private_ref, k.public_key "
-		"FROM keys k JOIN slots s ON s.id = k.slot_id WHERE s.domain_id = ?1 ORDER BY k.id",
+		"CASE WHEN k.state != 'active' THEN 0 ELSE ifnull(" LC_ROTATE_DUE_SQL(
+			"?2", "?3") ", 0) END, "
+				    "ifnull(k.published_serial, 0), k.private_ref, k.public_key "
+				    "FROM keys k JOIN slots s ON s.id = k.slot_id WHERE "
+				    "s.domain_id = ?1 ORDER BY k.id",
 		"iii", d.id, rdays, spread);
 	int stop = 0;
 	while (!stop && wr_step(w, st)) {

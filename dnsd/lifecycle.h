@@ -9,11 +9,21 @@
 #ifndef DNSD_LIFECYCLE_H
 #define DNSD_LIFECYCLE_H
 #include "keys.h"
+#include "ns.h"
 #include "wr.h"
 #include <stddef.h>
 #include <stdint.h>
 
 #define LC_DAY 86400
+
+/* SQL for when the active key k is due for rotation: its scheduled time, else
+ * its activation plus the rotation period (days, a parameter) less a part of
+ * the spread (seconds) fixed by its id, so that keys made together rotate
+ * apart; NULL when rotation by age is off. */
+#define LC_ROTATE_DUE_SQL(days, spread)                                                            \
+	"(CASE WHEN k.rotate_at IS NOT NULL THEN k.rotate_at WHEN " days " > 0 THEN "              \
+	"k.activated_at + " days " * 86400 - (k.id * 2654435761) % max(" spread ", 1) ELSE "       \
+	"NULL END)"
 
 /* A domain as the lifecycle needs it. */
 struct lc_domain {
@@ -192,5 +202,30 @@ struct lc_import_out {
 	int bits, is_ed25519;
 };
 int lc_key_import(struct wr *w, const struct lc_import_in *in, struct lc_import_out *out);
+
+/* ---- the job (maintain.c) ---- */
+
+struct lc_maintain_in {
+	int64_t max_keys; /* successors generated at most per run (0 to 1000000) */
+	/* Called with one line for each step taken or waiting (may be NULL). */
+	void (*note)(void *arg, const char *line);
+	void *note_arg;
+};
+struct lc_maintain_out {
+	int revoked, activated, published, waiting, purged, more_due;
+	int64_t blocked, skipped, serial;
+	int retention_days;
+	struct ns_answer *ns; /* what each name server answered (lc_maintain_free) */
+	size_t nns;
+};
+/* The job, every due step in one batch: asks the name servers for their serial
+ * and generates the successors of the keys due for rotation (both before the
+ * lock), then commits: the answers, the retired keys past retention revoked,
+ * the published keys served everywhere and held long enough activated (their
+ * role's active key retired), the successors published, and the removed
+ * domains past retention purged. Then the caller refreshes the exports. 0, or
+ * a code with w->err set (nothing changed). */
+int lc_maintain(struct wr *w, const struct lc_maintain_in *in, struct lc_maintain_out *out);
+void lc_maintain_free(struct lc_maintain_out *out);
 
 #endif

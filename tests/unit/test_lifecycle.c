@@ -6,6 +6,7 @@
 #include "keyfile.h"
 #include "keys.h"
 #include "lifecycle.h"
+#include "ns.h"
 #include "t.h"
 #include "wr.h"
 #include <ftw.h>
@@ -413,6 +414,94 @@ static void test_rotate_all(void)
 	wr_close(&w);
 }
 
+static int ns_count(void *arg, const struct ns_info *n)
+{
+	(void)n;
+	++*(int *)arg;
+	return 0;
+}
+
+static void test_ns(void)
+{
+	struct wr w;
+	int n = 0;
+	open_w(&w);
+	T_EQ_INT(ns_add(&w, "a b", "127.0.0.1", 53), DNSD_EINVAL);
+	T_EQ_STR(w.field, "name");
+	wr_clear(&w);
+	T_EQ_INT(ns_add(&w, "sec1", "192.0.2.300", 53), DNSD_EINVAL);
+	T_EQ_STR(w.field, "address");
+	wr_clear(&w);
+	T_EQ_INT(ns_add(&w, "sec1", "::1", 70000), DNSD_EINVAL);
+	T_EQ_STR(w.field, "port");
+	wr_clear(&w);
+	T_EQ_INT(ns_remove(&w, "sec9"), DNSD_ENOENT);
+	T_EQ_STR(w.field, "name");
+	wr_clear(&w);
+	T_EQ_INT(ns_list(&w, ns_count, &n), 0);
+	T_EQ_INT(n, 0);
+	T_EQ_INT(ns_add(&w, "sec1", "::1", 5353), 0);
+	T_EQ_INT(ns_add(&w, "sec1", "127.0.0.1", 5353), 0); /* moved, not doubled */
+	T_EQ_INT(ns_list(&w, ns_count, &n), 0);
+	T_EQ_INT(n, 1);
+	T_EQ_INT(ns_remove(&w, "sec1"), 0);
+	wr_close(&w);
+}
+
+static void collect(void *arg, const char *line)
+{
+	(void)line;
+	++*(int *)arg;
+}
+
+static void test_maintain(void)
+{
+	struct wr w;
+	struct lc_maintain_out out;
+	int lines = 0;
+	open_w(&w);
+	struct lc_maintain_in bad = {.max_keys = -1};
+	T_EQ_INT(lc_maintain(&w, &bad, &out), DNSD_EINVAL);
+	T_EQ_STR(w.field, "max_keys");
+	wr_clear(&w);
+	/* A published key held long enough (no name servers listed), and a
+	 * retired key past its retention. */
+	int64_t pub = count(&w, "SELECT max(id) FROM keys");
+	T_EQ_INT(wr_begin(&w), 0);
+	wr_run(&w, wr_q(&w,
+			"UPDATE keys SET state = 'published', activated_at = NULL, "
+			"active_after = 1 WHERE id = ?",
+			"i", pub));
+	wr_run(&w, wr_q(&w,
+			"UPDATE keys SET state = 'retired', retired_at = 1 WHERE id = (SELECT "
+			"min(id) FROM keys WHERE state = 'active')",
+			""));
+	T_EQ_INT(wr_commit(&w), 0);
+	struct lc_maintain_in in = {.max_keys = 0, .note = collect, .note_arg = &lines};
+	T_EQ_INT(lc_maintain(&w, &in, &out), 0);
+	T_EQ_INT(out.activated, 1);
+	T_EQ_INT(out.revoked, 1);
+	T_EQ_INT(out.published, 0);
+	T_EQ_INT(out.nns, 0);
+	T_CHECK(lines >= 2);
+	T_EQ_INT(count(&w, "SELECT count(*) FROM keys WHERE state = 'retired'"), 0);
+	char *state = wr_text(&w, wr_q(&w, "SELECT state FROM keys WHERE id = ?", "i", pub));
+	T_EQ_STR(state, "active");
+	free(state);
+	lc_maintain_free(&out);
+	/* Due for rotation (rotate_at in the past): a successor is published. */
+	T_EQ_INT(wr_begin(&w), 0);
+	wr_run(&w, wr_q(&w, "UPDATE keys SET rotate_at = 1 WHERE id = ?", "i", pub));
+	T_EQ_INT(wr_commit(&w), 0);
+	int files = key_files();
+	in.max_keys = 10;
+	T_EQ_INT(lc_maintain(&w, &in, &out), 0);
+	T_EQ_INT(out.published, 1);
+	T_EQ_INT(key_files(), files + 1);
+	lc_maintain_free(&out);
+	wr_close(&w);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-lc-XXXXXX");
@@ -444,6 +533,8 @@ int main(void)
 	T_RUN(test_revoke);
 	T_RUN(test_revoke_all);
 	T_RUN(test_rotate_all);
+	T_RUN(test_ns);
+	T_RUN(test_maintain);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return t_done();
 }
