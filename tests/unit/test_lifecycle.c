@@ -324,6 +324,26 @@ static void test_import_put(void)
 	T_EQ_STR(out.key.state, "published");
 	T_EQ_INT(out.replaced, 0);
 	T_EQ_INT(lc_key_list(&w, "nowhere.example", see, &s), DNSD_ENOENT);
+	wr_clear(&w);
+	/* PEM text from memory (the API's way in): refused garbage names its
+	 * source; a good Ed25519 key goes to the domain's Ed25519 pair. */
+	struct lc_import_in junk = {.domain = "example.com",
+				    .pem = "-----BEGIN PRIVATE KEY-----\nxx\n",
+				    .pem_len = 31,
+				    .source = "upload.pem"};
+	T_EQ_INT(lc_key_import(&w, &junk, &out), DNSD_EINVAL);
+	T_CHECK(strstr(w.err, "upload.pem") != NULL);
+	wr_clear(&w);
+	char pem[4096];
+	FILE *f = fopen(f1, "r");
+	size_t len = f ? fread(pem, 1, sizeof(pem), f) : 0;
+	if (f)
+		fclose(f);
+	struct lc_import_in mem = {
+		.domain = "example.com", .pem = pem, .pem_len = len, .source = "upload.pem"};
+	T_EQ_INT(lc_key_import(&w, &mem, &out), 0);
+	T_EQ_STR(out.key.selector, "esp-ed1");
+	T_EQ_STR(out.key.state, "published");
 	wr_close(&w);
 }
 
