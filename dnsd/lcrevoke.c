@@ -207,9 +207,15 @@ int lc_key_revoke_all(struct wr *w, const struct lc_revoke_all_in *in,
 		struct target *g = &t[i];
 		char *token = wr_text(
 			w, wr_q(w, "SELECT token FROM domains WHERE id = ?", "i", g->domain_id));
+		char why[400];
 		snprintf(g->sel, sizeof(g->sel), "key");
 		lc_free_slot(w, g->domain_id, g->role, g->old_slot, g->sel, sizeof(g->sel));
-		if (token)
+		/* A row no dnsdctl wrote (a name no key file may have) still has
+		 * its keys revoked: it only goes without a replacement, said. */
+		if (token && keyfile_names_check(g->name, g->sel, token, why, sizeof(why), NULL))
+			wr_warn(w, "domain row %lld: no replacement key: %s",
+				(long long)g->domain_id, why);
+		else if (token)
 			keyfile_new(w, g->name, token, g->alg, g->sel, g->pub, sizeof(g->pub),
 				    g->path, sizeof(g->path));
 		free(token);
@@ -239,7 +245,7 @@ int lc_key_revoke_all(struct wr *w, const struct lc_revoke_all_in *in,
 		/* Not the slot whose old answer resolvers hold, while there is
 		 * another: mail the new key signs verifies at once there. */
 		int64_t slot = 0;
-		if (!in->no_replace &&
+		if (g->path[0] &&
 		    !(slot = lc_free_slot(w, g->domain_id, g->role, g->old_slot, sel, sizeof(sel))))
 			slot = lc_free_slot(w, g->domain_id, g->role, 0, sel, sizeof(sel));
 		if (!slot) {
