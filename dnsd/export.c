@@ -342,8 +342,9 @@ int export_write(struct wr *w, const struct export_conf *ec, int *changed)
 		if (pf >= 0)
 			close(pf);
 		/* The signer reloads while we still hold the lock: no newer export can
-		 * be renamed under it half way. */
-		fflush(stdout);
+		 * be renamed under it half way. What the caller has buffered goes out
+		 * before the command's own output (this prints nothing itself). */
+		fflush(NULL);
 		setenv("DNSD_EXPORT_DIR", dir, 1);
 		int ws = system(cmd);
 		if (ws == -1 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
