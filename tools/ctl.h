@@ -116,9 +116,6 @@ long num_arg(struct ctx *c, const char *v, const char *what, long lo, long hi, l
  * unset. Fails the command when the file is unsafe (others could write it) or
  * malformed. */
 void ctlconf_load(struct opts *o);
-/* The export directory: --export-dir or the config's, else exports/ beside the
- * store; "" when exports are turned off. Caller frees. */
-char *export_dir(struct ctx *c);
 /* Judges a path dnsdctl is about to act on (fsafe_check) and fails the command,
  * naming what, when another user could change it. */
 void need_safe(struct ctx *c, const char *what, const char *path, int flags);

@@ -132,6 +132,17 @@ check "domain add --tenant Acme adds to acme" ctl domain add case.example --tena
 expect "case.example belongs to acme" "$(ctl domain show case.example --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["tenant"])')" acme
 check "tenant add Acme_Corp.eu-2 is fine" ctl tenant add Acme_Corp.eu-2
 
+# ---- key revoke --all: the hostile rows are revoked too, and make no file ----
+paths >"$T/before.txt"
+j=$(ctl key revoke --all --tenant acme --reason test --json 2>"$T/err.txt"); rc=$?
+expect "revoke --all with the planted rows: exit 0" "$rc" 0
+expect "revoke --all: no file or directory made outside the keys directory and the exports" "$(outside)" ""
+expect "revoke --all: the rows no key file may be named for get no replacement, said" \
+	"$(grep -c 'no replacement key' "$T/err.txt")" 3
+expect "revoke --all: every live key of acme revoked, the others replaced" \
+	"$(echo "$j" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["unreplaced"], d["replaced"] + d["unreplaced"] <= d["revoked"])') $(sqlite3 "$DB" "SELECT count(*) FROM keys WHERE state = 'active'")" \
+	"3 True $(echo "$j" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["replaced"])')"
+
 # ---- nothing printed carries a raw control character ----
 sqlite3 "$DB" "PRAGMA ignore_check_constraints = ON;
 	INSERT INTO tenants(name, created_at) VALUES ('evil' || char(27) || ']0;owned' || char(7) || char(10) || 'forged', 1);
