@@ -24,4 +24,12 @@ int schema_migrate_v4(sqlite3 *db, char *err, size_t errlen);
  * each change, and their audit trail (check_events). New tables only. */
 extern const char schema_v5_sql[];
 
+/* The length of a domain's DKIM marker (domains.mark). */
+#define SCHEMA_MARK_LEN 6
+
+/* The SQL of migration 6 (version 5 to 6): domains.mark, the marker dnsd serves as n= in the
+ * domain's DKIM TXT records, and the probe dnsdctl check runs with it (domain_checks.mark_at,
+ * probe_until, host, host_at). New columns only. */
+extern const char schema_v6_sql[];
+
 #endif
