@@ -8,6 +8,7 @@
 #include "probe.h"
 #include <ctype.h>
 #include <ldns/ldns.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -1131,6 +1132,15 @@ void cmd_check_all(struct ctx *c)
 	long rate = num_arg(c, c->o.rate, "--rate", 1, 100000, 20);
 	long max = num_arg(c, c->o.max_domains, "--max-domains", 1, 100000000, 10000);
 	char why[300];
+	/* Every write of a check row runs its table's CHECK constraints, and SQLite
+	 * builds an ephemeral table (with its own page cache) for each IN list of
+	 * three or more values in them, freed at the end of the statement. glibc
+	 * then gives the top of the heap back (brk) and takes it again at the next
+	 * statement: a page fault per page and, once the workers have run on other
+	 * CPUs, a TLB shootdown each time. Keeping the heap (a few MiB at most, the
+	 * most the run ever held) takes that out (docs/benchmarks.md). */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_TOP_PAD, 1 << 20);
 	open_store(c, 0);
 	/* The resolver is read once here, so that a bad one fails before any work. */
 	ldns_resolver *r0 = check_resolver(c->o.resolver, why, sizeof(why));
