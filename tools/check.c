@@ -1129,7 +1129,7 @@ static void *worker(void *arg)
 void cmd_check_all(struct ctx *c)
 {
 	long conc = num_arg(c, c->o.concurrency, "--concurrency", 1, 256, 32);
-	long rate = num_arg(c, c->o.rate, "--rate", 1, 100000, 20);
+	long rate = num_arg(c, c->o.rate, "--rate", 1, 100000, 50);
 	long max = num_arg(c, c->o.max_domains, "--max-domains", 1, 100000000, 10000);
 	char why[300];
 	/* Every write of a check row runs its table's CHECK constraints, and SQLite
