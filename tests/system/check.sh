@@ -338,6 +338,16 @@ sed 's/shipped\./shipped!/' "$T/good.signed" >"$T/good.altered"
 expect "full chain: an altered message does not" "$(verify "$T/good.altered")" False
 sed "s/d=good.example;/d=missing.example;/" "$T/good.signed" >"$T/missing.signed"
 expect "full chain: nor one claiming a domain without the CNAME" "$(verify "$T/missing.signed")" False
+# The marker is a note verifiers ignore: flatter.example's TXT, with n=, as its
+# flattening host serves it, verifies a signature.
+expect_match "flatter: its TXT carries the marker" "$(dig @127.0.0.1 -p "$UBPORT" +short TXT \
+	esp1._domainkey.flatter.example)" "n=[a-z2-7]{6}; p=MII"
+ctl domain show flatter.example --json >"$T/flatter.show"
+read -r sel key < <("$PY" -c 'import json,sys; s=json.load(open(sys.argv[1]))["slots"][0]; print(s["selector"], s["private_key"])' "$T/flatter.show")
+"$PY" "$ROOT/tests/system/mailauth.py" message flatter.example "$T/flatter.msg"
+check "flatter: message signed" "$PY" "$ROOT/tests/system/mailauth.py" sign rsa-2048 flatter.example "$sel" "$key" \
+	"$T/flatter.msg" "$T/flatter.signed"
+expect "flatter: the signature verifies with the marked TXT" "$(verify "$T/flatter.signed")" True
 
 # ---- state and drift ----
 sq() { sqlite3 "$DB" "$@"; }
