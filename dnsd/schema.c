@@ -1,5 +1,5 @@
 /* schema: version 4's CHECK constraints, and the migration that rebuilds the tables with them;
- * version 5's tables of what dnsdctl check found. Each check is written once, here, and serves
+ * version 5's tables of what dnsdctl check found; version 6's DKIM marker. Each check is written once, here, and serves
  * both the table definitions and the query that names the rows a store must lose before it can
  * be migrated. */
 #include "schema.h"
@@ -259,6 +259,25 @@ const char schema_v6_sql[] =
 	"  created_at   INTEGER NOT NULL,\n"
 	"  PRIMARY KEY (token_id, key));\n"
 	"CREATE INDEX api_idempotency_created ON api_idempotency(created_at);\n";
+
+/* A mark: SCHEMA_MARK_LEN characters of lowercase base32, as a DKIM n= value needs no quoting. */
+#define CK_MARK(c) "(" c " IS NULL OR (typeof(" c ") = 'text' AND length(" c ") = " STR(SCHEMA_MARK_LEN) \
+	" AND " c " NOT GLOB '*[^a-z2-7]*'))"
+
+const char schema_v7_sql[] =
+	/* The marker dnsd serves in the domain's DKIM TXT (n=, which verifiers
+	 * ignore). A copy of the TXT made by hand keeps the old one: the check
+	 * changes it and looks again after the TTLs to tell a host that flattens the
+	 * CNAME from a copy. On domains, so that the journal trigger on domains
+	 * reloads that one domain, and the secondaries get it by IXFR. */
+	"ALTER TABLE domains ADD COLUMN mark TEXT CONSTRAINT domain_mark CHECK " CK_MARK("mark") ";\n"
+	/* The probe in flight (when the mark changed, when to judge) and what the
+	 * last one found about the customer's DNS host. Not served. */
+	"ALTER TABLE domain_checks ADD COLUMN mark_at INTEGER;\n"
+	"ALTER TABLE domain_checks ADD COLUMN probe_until INTEGER;\n"
+	"ALTER TABLE domain_checks ADD COLUMN host TEXT\n"
+	"  CONSTRAINT domain_check_host CHECK (host IN ('flattens', 'copies'));\n"
+	"ALTER TABLE domain_checks ADD COLUMN host_at INTEGER;\n";
 /* clang-format on */
 
 /* Appends one sentence part to err at *used, while there is room. */

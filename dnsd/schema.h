@@ -29,4 +29,12 @@ extern const char schema_v5_sql[];
  * tables only. */
 extern const char schema_v6_sql[];
 
+/* The length of a domain's DKIM marker (domains.mark). */
+#define SCHEMA_MARK_LEN 6
+
+/* The SQL of migration 7 (version 6 to 7): domains.mark, the marker dnsd serves as n= in the
+ * domain's DKIM TXT records, and the probe dnsdctl check runs with it (domain_checks.mark_at,
+ * probe_until, host, host_at). New columns only. */
+extern const char schema_v7_sql[];
+
 #endif

@@ -239,6 +239,8 @@ static const char *const migrations[] = {
 	schema_v5_sql,
 	/* 6: the HTTP API's tokens and kept responses: schema.c. */
 	schema_v6_sql,
+	/* 7: the DKIM marker that tells a flattening DNS host from a copy: schema.c. */
+	schema_v7_sql,
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -560,6 +562,16 @@ int store_changed(struct store *s)
 
 /* ---- reading for dnsd ---- */
 
+int store_mark_valid(const char *m)
+{
+	if (!m || strlen(m) != SCHEMA_MARK_LEN)
+		return 0;
+	for (const char *p = m; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '2' && *p <= '7')))
+			return 0;
+	return 1;
+}
+
 /* Rows may come from anyone's SQL: each is checked as dnsdctl checks what it
  * writes, and one that fails is said (its text quoted escaped) and not served,
  * never taking the others with it. */
@@ -708,7 +720,7 @@ static int load_policies(struct store *s, int64_t tenant_id, struct db_edit *e, 
 /* Per-domain scratch: the strings of one domain, copied out of SQLite's rows. */
 struct dom_buf {
 	struct db_domain_spec spec;
-	char name[256], token[32];
+	char name[256], token[32], mark[16];
 	char sel[DB_MAX_SLOTS][64];
 	char txt[DB_MAX_SLOTS][2200];
 	char *pol[3];
@@ -755,7 +767,7 @@ static int load_domains(struct store *s, int64_t since, struct db_edit *e, store
 			int *found, struct toklist *loaded)
 {
 	static const char *const all[3] = {
-		"SELECT id, tenant_id, name, token, state FROM domains "
+		"SELECT id, tenant_id, name, token, state, mark FROM domains "
 		"WHERE state IN ('active', 'removed') ORDER BY id",
 		"SELECT s.domain_id, s.selector, k.algorithm, k.public_key, k.id FROM slots s "
 		"JOIN domains d ON d.id = s.domain_id "
@@ -770,7 +782,7 @@ static int load_domains(struct store *s, int64_t since, struct db_edit *e, store
 		 * never a scan of every slot with a probe into the ids. The slots and
 		 * policies of ids that are not (or no longer) served domains are
 		 * skipped by the merge below, which follows the domains. */
-		"SELECT d.id, d.tenant_id, d.name, d.token, d.state FROM " CHANGED
+		"SELECT d.id, d.tenant_id, d.name, d.token, d.state, d.mark FROM " CHANGED
 		"CROSS JOIN domains d ON d.id = j.id WHERE d.state IN ('active', 'removed') ORDER BY d.id",
 		"SELECT s.domain_id, s.selector, k.algorithm, k.public_key, k.id FROM " CHANGED
 		"CROSS JOIN slots s ON s.domain_id = j.id "
@@ -807,6 +819,10 @@ static int load_domains(struct store *s, int64_t since, struct db_edit *e, store
 		d->name = b->name;
 		d->token = b->token;
 		d->removed = strcmp((const char *)sqlite3_column_text(st[0], 4), "removed") == 0;
+		/* The marker (dnsdctl check's probe) goes into every DKIM TXT as n=,
+		 * which verifiers ignore; one that is not a mark is not served. */
+		const char *mk = (const char *)sqlite3_column_text(st[0], 5);
+		snprintf(b->mark, sizeof(b->mark), "%s", store_mark_valid(mk) ? mk : "");
 		/* The row itself first: a name or token that is not one serves nothing. */
 		char why[256], qn[96], qt[48];
 		int bad = names_domain(b->name, why, sizeof(why));
@@ -850,8 +866,14 @@ static int load_domains(struct store *s, int64_t since, struct db_edit *e, store
 					d->slots[n].txt = db_key_blocked;
 					continue;
 				}
-				snprintf(b->txt[n], sizeof(b->txt[n]), "v=DKIM1; k=%s; p=%s",
-					 strcmp(alg, "ed25519") ? "rsa" : "ed25519", pub);
+				snprintf(b->txt[n], sizeof(b->txt[n]), "v=DKIM1; k=%s; %s%s%sp=%s",
+					 strcmp(alg, "ed25519") ? "rsa" : "ed25519",
+					 b->mark[0] ? "n=" : "", b->mark, b->mark[0] ? "; " : "", pub);
+				d->slots[n].txt = b->txt[n];
+			} else if (b->mark[0]) {
+				/* No key: the revoked form, marked too, so that a copy of an
+				 * empty slot shows before a key is published there. */
+				snprintf(b->txt[n], sizeof(b->txt[n]), "v=DKIM1; n=%s; p=", b->mark);
 				d->slots[n].txt = b->txt[n];
 			}
 		}

@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 #include "db.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 struct store;
 
@@ -82,6 +82,10 @@ int store_changed(struct store *s);
  * writes the store, serves one above the store's while the file it loaded differs
  * from the one recorded. Returns 0 or DNSD_ESTORE with err. */
 int store_zone_note(struct store *s, uint32_t file_serial, const uint8_t digest[32], char *err, size_t errlen);
+
+/* 1 if m is a domain's DKIM marker as domains.mark holds it (SCHEMA_MARK_LEN characters of
+ * a-z, 2-7), else 0. NULL gives 0. */
+int store_mark_valid(const char *m);
 
 /* The wall clock, or DNSD_NOW (seconds since the epoch) when set: the test clock. */
 int64_t store_now(void);

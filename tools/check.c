@@ -5,8 +5,10 @@
 #include "check.h"
 #include "err.h"
 #include "names.h"
+#include "probe.h"
 #include <ctype.h>
 #include <ldns/ldns.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -19,9 +21,11 @@
 #pragma GCC diagnostic ignored "-Wrestrict"
 
 const char *const check_outcome_name[] = {
-	[CO_IN_PLACE] = "in-place",   [CO_FLATTENED] = "flattened", [CO_MISSING] = "missing",
-	[CO_WRONG] = "wrong-target",  [CO_STALE] = "copied-stale",  [CO_OTHER] = "other-content",
-	[CO_OWN_DMARC] = "own-dmarc", [CO_ERROR] = "lookup-failed",
+	[CO_IN_PLACE] = "in-place",	  [CO_FLATTENED] = "flattened",
+	[CO_MISSING] = "missing",	  [CO_WRONG] = "wrong-target",
+	[CO_STALE] = "copied-stale",	  [CO_OTHER] = "other-content",
+	[CO_OWN_DMARC] = "own-dmarc",	  [CO_ERROR] = "lookup-failed",
+	[CO_PROBING] = "served-directly",
 };
 
 const char *const check_way_name[] = {
@@ -177,10 +181,10 @@ static int cname_at(ldns_resolver *r, const char *name, char *target, size_t tn,
 }
 
 /* The TXT records at name (each one's strings joined), sorted, into out (a
- * "\n"-separated list); or, for MX, "PREF HOST" entries. Returns how many, or
- * -1 on a failed lookup. */
+ * "\n"-separated list); or, for MX, "PREF HOST" entries; their longest TTL
+ * into *ttl (may be NULL). Returns how many, or -1 on a failed lookup. */
 static int rrs_at(ldns_resolver *r, const char *name, ldns_rr_type t, char *out, size_t n,
-		  char *why, size_t wn)
+		  uint32_t *ttl, char *why, size_t wn)
 {
 	struct ans a;
 	char items[16][1100];
@@ -192,6 +196,8 @@ static int rrs_at(ldns_resolver *r, const char *name, ldns_rr_type t, char *out,
 	for (size_t i = 0; i < ldns_rr_list_rr_count(l) && k < 16; i++) {
 		ldns_rr *rr = ldns_rr_list_rr(l, i);
 		size_t o = 0, cap = sizeof(items[0]);
+		if (ttl && ldns_rr_ttl(rr) > *ttl)
+			*ttl = ldns_rr_ttl(rr);
 		char *it = items[k];
 		it[0] = 0;
 		if (t == LDNS_RR_TYPE_MX && ldns_rr_rd_count(rr) == 2) {
@@ -389,11 +395,13 @@ generic:
 /* What the record serves directly (no CNAME at its name), compared with what
  * dnsd serves now at its target, through the same resolver, and with the
  * domain's earlier keys from the store. */
-static void direct_content(ldns_resolver *r, const struct check_domain *d, struct check_record *x,
+static void direct_content(ldns_resolver *r, struct check_domain *d, struct check_record *x,
 			   const char *txt, int ntxt)
 {
 	char now[2200], why[300], b[80];
-	int nnow = rrs_at(r, x->expect, LDNS_RR_TYPE_TXT, now, sizeof(now), why, sizeof(why));
+	/* What the marker test found of the host, for the records without a marker. */
+	const char *host = probe_host(d);
+	int nnow = rrs_at(r, x->expect, LDNS_RR_TYPE_TXT, now, sizeof(now), NULL, why, sizeof(why));
 	if (!strcmp(x->purpose, "dkim")) {
 		char p[1100] = "", pnow[1100] = "", rec[1100];
 		check_lines(txt, "v=DKIM1", rec, sizeof(rec));
@@ -416,19 +424,10 @@ static void direct_content(ldns_resolver *r, const struct check_domain *d, struc
 				 x->expect);
 			return;
 		}
+		/* The key dnsd serves now: its marker tells a flattening host
+		 * from a copy. */
 		if (has_p && nnow > 0 && !strcmp(p, pnow)) {
-			x->out = CO_FLATTENED;
-			snprintf(x->detail, sizeof(x->detail),
-				 "a TXT with the key dnsd serves now, not a CNAME: fine for now if "
-				 "the DNS host "
-				 "flattens the CNAME (it follows every change)%s",
-				 pnow[0] ? ""
-					 : "; this slot holds no key yet and gets the next one");
-			snprintf(x->hint, sizeof(x->hint),
-				 "if the TXT was copied by hand it breaks at the next rotation: "
-				 "replace it with the "
-				 "CNAME to %s",
-				 x->expect);
+			probe_dkim(d, x, rec);
 			return;
 		}
 		for (int i = 0; has_p && p[0] && i < d->nkeys; i++)
@@ -457,9 +456,34 @@ static void direct_content(ldns_resolver *r, const struct check_domain *d, struc
 		char spf[1100], spfnow[1100], mx[600], mxnow[600];
 		check_lines(txt, "v=spf1", spf, sizeof(spf));
 		check_lines(nnow > 0 ? now : "", "v=spf1", spfnow, sizeof(spfnow));
-		int nmx = rrs_at(r, x->name, LDNS_RR_TYPE_MX, mx, sizeof(mx), why, sizeof(why));
-		int nmxnow = rrs_at(r, x->expect, LDNS_RR_TYPE_MX, mxnow, sizeof(mxnow), why,
+		int nmx =
+			rrs_at(r, x->name, LDNS_RR_TYPE_MX, mx, sizeof(mx), NULL, why, sizeof(why));
+		int nmxnow = rrs_at(r, x->expect, LDNS_RR_TYPE_MX, mxnow, sizeof(mxnow), NULL, why,
 				    sizeof(why));
+		if (spf[0] && !strcmp(spf, spfnow) && nmx >= 0 && nmx == nmxnow &&
+		    !strcmp(mx, mxnow) && host && !strcmp(host, "copies")) {
+			x->out = CO_STALE;
+			snprintf(x->detail, sizeof(x->detail),
+				 "the SPF and MX dnsd serves now, copied by hand, not a CNAME "
+				 "(dnsd's "
+				 "DKIM marker found this domain's records copied): they go stale "
+				 "when "
+				 "the platform changes its SPF or bounce servers");
+			snprintf(x->hint, sizeof(x->hint),
+				 "delete the records at %s and add the CNAME to %s", x->name,
+				 x->expect);
+			return;
+		}
+		if (spf[0] && !strcmp(spf, spfnow) && nmx >= 0 && nmx == nmxnow &&
+		    !strcmp(mx, mxnow) && host) {
+			x->out = CO_FLATTENED;
+			snprintf(x->detail, sizeof(x->detail),
+				 "the SPF and MX dnsd serves now, not a CNAME: the DNS host "
+				 "flattens "
+				 "the CNAME (dnsd's DKIM marker showed it), so they follow every "
+				 "change");
+			return;
+		}
 		if (spf[0] && !strcmp(spf, spfnow) && nmx >= 0 && nmx == nmxnow &&
 		    !strcmp(mx, mxnow)) {
 			x->out = CO_FLATTENED;
@@ -486,6 +510,25 @@ static void direct_content(ldns_resolver *r, const struct check_domain *d, struc
 	char dm[1100], dmnow[1100];
 	int ndm = check_lines(txt, "v=DMARC1", dm, sizeof(dm));
 	check_lines(nnow > 0 ? now : "", "v=DMARC1", dmnow, sizeof(dmnow));
+	if (ndm == 1 && !strcmp(dm, dmnow) && host && !strcmp(host, "copies")) {
+		x->out = CO_OWN_DMARC;
+		snprintf(
+			x->detail, sizeof(x->detail),
+			"not delegated: a copy of the platform's DMARC record made by hand (dnsd's "
+			"DKIM marker found this domain's records copied), so the domain's own: it "
+			"does not follow the platform's changes");
+		snprintf(x->hint, sizeof(x->hint),
+			 "to have the platform publish DMARC, replace it with the CNAME to %s",
+			 x->expect);
+		return;
+	}
+	if (ndm == 1 && !strcmp(dm, dmnow) && host) {
+		x->out = CO_FLATTENED;
+		snprintf(x->detail, sizeof(x->detail),
+			 "the DMARC record dnsd serves now, not a CNAME: the DNS host flattens the "
+			 "CNAME (dnsd's DKIM marker showed it), so it follows every change");
+		return;
+	}
 	if (ndm == 1 && !strcmp(dm, dmnow)) {
 		x->out = CO_FLATTENED;
 		snprintf(x->detail, sizeof(x->detail),
@@ -507,7 +550,7 @@ static void direct_content(ldns_resolver *r, const struct check_domain *d, struc
 }
 
 /* Checks one record: follows the chain from its name, then judges. */
-static void check_record(ldns_resolver *r, const struct check_domain *d, struct check_record *x)
+static void check_record(ldns_resolver *r, struct check_domain *d, struct check_record *x)
 {
 	char cur[300], tgt[300], why[300], txt[2200];
 	int rcode = 0;
@@ -543,7 +586,8 @@ static void check_record(ldns_resolver *r, const struct check_domain *d, struct 
 		int n = 0;
 		txt[0] = 0;
 		if (!d->quick || !strcmp(x->purpose, "dmarc"))
-			n = rrs_at(r, cur, LDNS_RR_TYPE_TXT, txt, sizeof(txt), why, sizeof(why));
+			n = rrs_at(r, cur, LDNS_RR_TYPE_TXT, txt, sizeof(txt), NULL, why,
+				   sizeof(why));
 		x->out = CO_IN_PLACE;
 		snprintf(x->found, sizeof(x->found), "%s", n > 0 ? txt : "");
 		if (n < 0)
@@ -554,7 +598,8 @@ static void check_record(ldns_resolver *r, const struct check_domain *d, struct 
 				 x->nchain > 1 ? " (through a chain)" : "");
 		return;
 	}
-	int n = rrs_at(r, x->name, LDNS_RR_TYPE_TXT, txt, sizeof(txt), why, sizeof(why));
+	x->ttl = 0;
+	int n = rrs_at(r, x->name, LDNS_RR_TYPE_TXT, txt, sizeof(txt), &x->ttl, why, sizeof(why));
 	if (n < 0) {
 		x->out = CO_ERROR;
 		snprintf(x->detail, sizeof(x->detail), "%s", why);
@@ -608,15 +653,22 @@ void check_run(ldns_resolver *r, struct check_domain *d)
 	int dkim_ok = 0, rp_ok = 0, aspf_s = 0, enforce = 0;
 	struct check_record *dmarc = NULL;
 
-	d->nwarn = 0;
+	d->nwarn = d->nbad = 0;
 	d->all_ok = 1;
+	d->probe_start = d->nwaiting = 0;
+	d->new_until = 0;
+	d->verdict[0] = 0;
 	for (int i = 0; i < d->nrec; i++) {
 		struct check_record *x = &d->rec[i];
 		check_record(r, d, x);
 		int ok = check_outcome_ok(x->out);
 		if (!x->optional && !ok)
 			d->all_ok = 0;
-		if (!strcmp(x->purpose, "dkim") && x->active && ok)
+		if (!x->optional && !ok && x->out != CO_PROBING)
+			d->nbad++;
+		/* A TXT whose marker test waits holds the key dnsd serves: DKIM
+		 * passes with it now. */
+		if (!strcmp(x->purpose, "dkim") && x->active && (ok || x->out == CO_PROBING))
 			dkim_ok = 1;
 		if (!strcmp(x->purpose, "return-path") && ok)
 			rp_ok = 1;
@@ -628,11 +680,12 @@ void check_run(ldns_resolver *r, struct check_domain *d)
 	/* A domain whose keys are all waiting: any in-place slot with a key. */
 	if (!d->has_active)
 		for (int i = 0; i < d->nrec; i++)
-			if (!strcmp(d->rec[i].purpose, "dkim") && check_outcome_ok(d->rec[i].out))
+			if (!strcmp(d->rec[i].purpose, "dkim") &&
+			    (check_outcome_ok(d->rec[i].out) || d->rec[i].out == CO_PROBING))
 				dkim_ok = 1;
 	/* At the domain itself: one SPF record only. */
 	snprintf(apex, sizeof(apex), "%s.", d->name);
-	int n = rrs_at(r, apex, LDNS_RR_TYPE_TXT, txt, sizeof(txt), why, sizeof(why));
+	int n = rrs_at(r, apex, LDNS_RR_TYPE_TXT, txt, sizeof(txt), NULL, why, sizeof(why));
 	if (n > 0 && check_lines(txt, "v=spf1", NULL, 0) > 1)
 		warn(d,
 		     "conflict: %s has %d SPF records (v=spf1): receivers treat that as a "
@@ -745,6 +798,16 @@ void check_print(const struct check_domain *d, int json)
 			json_kv(stdout, &f, "state", d->state);
 			json_kv(stdout, &f, "since", fmt_time(d->since, t, sizeof(t)));
 		}
+		if (d->mark[0])
+			json_kv(stdout, &f, "marker", d->mark);
+		if (d->host[0] && !d->mark_at)
+			json_kv(stdout, &f, "host", d->host);
+		if (d->mark_at) {
+			char t[40];
+			json_kv(stdout, &f, "marker_changed", fmt_time(d->mark_at, t, sizeof(t)));
+			json_kv(stdout, &f, "marker_test_until",
+				fmt_time(d->probe_until, t, sizeof(t)));
+		}
 		printf("}\n");
 		return;
 	}
@@ -779,6 +842,20 @@ void check_print(const struct check_domain *d, int json)
 	if (d->state[0]) {
 		char t[40];
 		printf("  state: %s since %s\n", d->state, fmt_time(d->since, t, sizeof(t)));
+	}
+	if (d->mark_at) {
+		char t1[16], t2[16];
+		printf("  marker test: dnsd changed the marker of its DKIM records to n=%s at %s; "
+		       "check again after %s\n",
+		       d->mark, probe_hhmm(d->mark_at, t1, sizeof(t1)),
+		       probe_hhmm(d->probe_until, t2, sizeof(t2)));
+	} else if (d->host[0]) {
+		char t[40];
+		printf("  DNS host: %s (dnsd's marker test, %s)\n",
+		       !strcmp(d->host, "flattens")
+			       ? "flattens the CNAMEs: the records served directly follow dnsd"
+			       : "the records served directly were copied by hand",
+		       fmt_time(d->host_at, t, sizeof(t)));
 	}
 	for (int i = 0; i < d->nchanges; i++)
 		printf("  changed: %s\n", shown(d->changes[i]));
@@ -859,6 +936,7 @@ void check_load(struct ctx *c, const struct domain_row *row, struct check_domain
 		d->nother++;
 	}
 	sqlite3_finalize(st);
+	probe_load(c, d);
 }
 
 /* ---- state ---- */
@@ -915,7 +993,10 @@ static void save_rows(struct ctx *c, struct check_domain *d, int64_t now)
 		char *old = one_text(
 			c, q(c, "SELECT state FROM record_checks WHERE domain_id = ? AND name = ?",
 			     "is", d->id, x->name));
-		const char *st = next_state(old, ok);
+		/* While its marker test waits, a record checked before keeps its state
+		 * and its slot's eligibility: the test, not the record, changed. */
+		int keep = x->out == CO_PROBING && old && strcmp(old, "pending");
+		const char *st = keep ? old : next_state(old, ok);
 		snprintf(cause, sizeof(cause), "check: %s: %s", outn, x->detail);
 		if (!old || strcmp(old, st)) {
 			event(c, d->id, x->name, st, outn, now, cause);
@@ -936,7 +1017,7 @@ static void save_rows(struct ctx *c, struct check_domain *d, int64_t now)
 		free(old);
 		/* The key lifecycle activates keys only in eligible slots: a slot is
 		 * eligible while its record is in place. */
-		if (!strcmp(x->purpose, "dkim") && x->slot_id) {
+		if (!strcmp(x->purpose, "dkim") && x->slot_id && !keep) {
 			run(c,
 			    q(c, "UPDATE slots SET eligible = ?1 WHERE id = ?2 AND eligible != ?1",
 			      "ii", (int64_t)ok, x->slot_id));
@@ -952,8 +1033,9 @@ static void save_rows(struct ctx *c, struct check_domain *d, int64_t now)
 	}
 	char *old = one_text(
 		c, q(c, "SELECT state FROM domain_checks WHERE domain_id = ?", "i", d->id));
-	const char *st =
-		d->errors && !d->all_ok ? (old ? old : "pending") : next_state(old, d->all_ok);
+	int keep = !d->all_ok && !d->nbad && old && strcmp(old, "pending"); /* a test waits */
+	const char *st = (d->errors && !d->all_ok) || keep ? (old ? old : "pending")
+							   : next_state(old, d->all_ok);
 	int64_t again = d->errors && !d->all_ok	  ? CHECK_AGAIN_FAILED
 			: !strcmp(st, "verified") ? CHECK_AGAIN_VERIFIED
 			: !strcmp(st, "drifted")  ? CHECK_AGAIN_DRIFTED
@@ -984,6 +1066,12 @@ static void save_rows(struct ctx *c, struct check_domain *d, int64_t now)
 	      "verified_at = CASE WHEN ?5 THEN ?4 ELSE verified_at END, next_at = ?6",
 	      "issiii", d->id, st, check_way_name[d->way], now, (int64_t)d->all_ok, now + again));
 	snprintf(d->state, sizeof(d->state), "%s", st); /* st may be old's text */
+	/* The marker test: a new marker, or its answer; a test that waits has the
+	 * domain checked again once the TTLs ran out. */
+	int64_t probe = probe_save(c, d, now);
+	if (probe && probe < again)
+		run(c, q(c, "UPDATE domain_checks SET next_at = ? WHERE domain_id = ?", "ii",
+			 now + probe, d->id));
 	free(old);
 	d->since = one_int(
 		c, q(c, "SELECT since FROM domain_checks WHERE domain_id = ?", "i", d->id), now);
@@ -1041,9 +1129,18 @@ static void *worker(void *arg)
 void cmd_check_all(struct ctx *c)
 {
 	long conc = num_arg(c, c->o.concurrency, "--concurrency", 1, 256, 32);
-	long rate = num_arg(c, c->o.rate, "--rate", 1, 100000, 20);
+	long rate = num_arg(c, c->o.rate, "--rate", 1, 100000, 50);
 	long max = num_arg(c, c->o.max_domains, "--max-domains", 1, 100000000, 10000);
 	char why[300];
+	/* Every write of a check row runs its table's CHECK constraints, and SQLite
+	 * builds an ephemeral table (with its own page cache) for each IN list of
+	 * three or more values in them, freed at the end of the statement. glibc
+	 * then gives the top of the heap back (brk) and takes it again at the next
+	 * statement: a page fault per page and, once the workers have run on other
+	 * CPUs, a TLB shootdown each time. Keeping the heap (a few MiB at most, the
+	 * most the run ever held) takes that out (docs/benchmarks.md). */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_TOP_PAD, 1 << 20);
 	open_store(c, 0);
 	/* The resolver is read once here, so that a bad one fails before any work. */
 	ldns_resolver *r0 = check_resolver(c->o.resolver, why, sizeof(why));

@@ -32,6 +32,7 @@ enum check_outcome {
 	CO_OTHER,     /* content that dnsd never served */
 	CO_OWN_DMARC, /* _dmarc not delegated: the customer's own DMARC record */
 	CO_ERROR,     /* the lookup failed */
+	CO_PROBING,   /* a TXT with what dnsd serves now, its marker test waiting (probe.c) */
 };
 extern const char *const check_outcome_name[];
 
@@ -50,6 +51,7 @@ struct check_record {
 	char chain[CHECK_CHAIN_MAX][300];
 	int nchain;
 	char found[2200], detail[600], hint[1100];
+	uint32_t ttl; /* of the TXT found at the name itself */
 };
 
 struct check_key {
@@ -68,8 +70,21 @@ struct check_domain {
 		char name[256], token[32];
 	} other_tokens[CHECK_OTHER_MAX]; /* the tenant's other domains */
 	int nother;
-	/* results */
-	int all_ok, errors, nwarn;
+	/* the DKIM marker test (probe.c): the marker dnsd serves (domains.mark,
+	 * "" if none); the test in flight while mark_at != 0, judged at
+	 * probe_until; what the last test found of the host ("flattens",
+	 * "copies", "") and when; dnsd's DKIM TTL; the check's clock */
+	char mark[16], host[16];
+	int64_t mark_at, probe_until, host_at, now;
+	uint32_t ttl_dkim;
+	/* what this check found of it: a test to start (new_until: when to
+	 * judge it), records still waiting, and the host's answer */
+	int probe_start, nwaiting;
+	int64_t new_until;
+	char verdict[16];
+	/* results; nbad: required records not in place, those waiting for the
+	 * marker test left out */
+	int all_ok, errors, nwarn, nbad;
 	enum check_way way;
 	char warn[CHECK_WARN_MAX][400];
 	/* the state kept in the store, after check_save */

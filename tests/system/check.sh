@@ -5,6 +5,10 @@
 # dnsdctl check asks unbound. One customer domain per way of getting the records
 # wrong, and the full chain: a message signed with the domain's key verifies
 # (dkimpy) with the key found through the customer's CNAME, unbound and dnsd.
+# The DKIM marker test tells a TXT copied by hand (flat.example: NSD serves a
+# static copy) from a host that flattens the CNAMEs (flatter.example: the test
+# rewrites its zone from what dnsd serves whenever that changes, as such a host
+# does); the store's DKIM TTL is 60 s and the test clock steps past the wait.
 . "$(dirname "$0")/lib"
 
 for b in unbound nsd; do
@@ -23,9 +27,9 @@ while True:
     except OSError: pass'
 }
 
-new_store || { echo "new_store failed"; finish; }
+new_store --ttl-dkim 60 || { echo "new_store failed"; finish; }
 DOMAINS="good.example missing.example wrong.example append.example flat.example stale.example own.example
-dkimonly.example other.example hostile.example"
+dkimonly.example other.example hostile.example flatter.example"
 for d in $DOMAINS; do
 	ctl domain add "$d" --tenant acme >/dev/null || not_ok "domain add $d"
 	eval "TOK_${d%%.*}=$(token "$d")"
@@ -78,11 +82,18 @@ czone other.example >"$T/other.example.zone"
 
 # dnsd first: the copied records are what it serves.
 start_dnsd || finish
-{ czone flat.example
-  for s in esp1 esp2 esp3; do echo "$s._domainkey IN TXT $(dkim_txt $s "$TOK_flat" | tr '\n' ' ')"; done
-  echo "bounce IN TXT \"v=spf1 include:_spf.$ZONE -all\""
-  echo "bounce IN MX 10 bounce.$ZONE."
-  echo "_dmarc IN TXT \"v=DMARC1; p=none; rua=mailto:dmarc@$ZONE\""; } >"$T/flat.example.zone"
+served() { # TYPE NAME: what dnsd serves there, as zone-file text
+	dig @127.0.0.1 -p "$PORT" +short "$1" "$2" | tr '\n' ' '
+}
+flat_zone() { # DOMAIN TOKEN: what dnsd serves now at the CNAMEs' targets, served at the names
+	czone "$1"
+	for s in esp1 esp2 esp3; do echo "$s._domainkey IN TXT $(dkim_txt $s "$2" | tr '\n' ' ')"; done
+	echo "bounce IN TXT $(served TXT "$2.rp.$ZONE")"
+	echo "bounce IN MX $(served MX "$2.rp.$ZONE")"
+	echo "_dmarc IN TXT $(served TXT "$2.dmarc.$ZONE")"
+}
+flat_zone flat.example "$TOK_flat" >"$T/flat.example.zone"
+flat_zone flatter.example "$TOK_flatter" >"$T/flatter.example.zone"
 # stale.example: the key of esp1 copied, then revoked (a replacement signs in esp2).
 OLDKEY=$(dkim_txt esp1 "$TOK_stale" | tr '\n' ' ')
 check "key revoke stale.example esp1" ctl key revoke stale.example esp1 --reason test
@@ -194,13 +205,72 @@ expect_match "wrong: another domain's code" "$(outcome wrong.example "bounce.wro
 expect_match "append: name with the domain appended" "$(outcome append.example "esp2._domainkey.append.example.")" \
 	"^missing there is a CNAME at esp2\\._domainkey\\.append\\.example\\.append\\.example\\. instead"
 
-# flat: the TXT copies of what dnsd serves now: fine for now, and said so.
-expect "flat: exit 0 (fine for now)" "$(cat "$T/flat.example.rc")" 0
-expect_match "flat: esp1 flattened" "$(outcome flat.example "esp1._domainkey.flat.example.")" \
-	"^flattened if the TXT was copied by hand it breaks at the next rotation"
-expect_match "flat: return path flattened" "$(outcome flat.example "bounce.flat.example.")" "^flattened "
-expect_match "flat: dmarc flattened" "$(outcome flat.example "_dmarc.flat.example.")" "^flattened "
-expect "flat: fully aligned" "$(way flat.example)" fully-aligned
+# flat, flatter: TXT records with what dnsd serves now, not CNAMEs. A copy by
+# hand or a flattening host? The marker test starts: dnsd's DKIM TXT gets a new
+# n= marker, and both wait, pending, for the TTLs.
+for d in flat flatter; do
+	expect "$d: exit 4 while the marker test waits" "$(cat "$T/$d.example.rc")" 4
+	expect_match "$d: esp1 served directly, the test said" "$(outcome $d.example "esp1._domainkey.$d.example.")" \
+		"^served-directly nothing to do but wait"
+	expect_match "$d: so is the slot without a key (esp2)" \
+		"$(outcome $d.example "esp2._domainkey.$d.example.")" "^served-directly "
+	expect_match "$d: the return path: fine for now, the host not known yet" \
+		"$(outcome $d.example "bounce.$d.example.")" "^flattened if they were copied by hand"
+	expect "$d: fully aligned for now (the key is what dnsd serves)" "$(way $d.example)" fully-aligned
+done
+expect_match "flat: the text says when to look again" "$(cat "$T/flat.example.json")" \
+	"dnsd changed a marker in it at [0-9]{2}:[0-9]{2} UTC; a check after [0-9]{2}:[0-9]{2} UTC tells"
+MARK_flat=$(sqlite3 "$DB" "SELECT mark FROM domains WHERE name = 'flat.example'")
+MARK_flatter=$(sqlite3 "$DB" "SELECT mark FROM domains WHERE name = 'flatter.example'")
+expect_match "the markers are six characters of base32" "$MARK_flat $MARK_flatter" "^[a-z2-7]{6} [a-z2-7]{6}$"
+expect "they differ" "$([ "$MARK_flat" != "$MARK_flatter" ] && echo yes)" yes
+# (unbound keeps nothing here, cache-max-ttl 0: the customer's TTL it answers is 0.)
+expect "the test waits dnsd's DKIM TTL, the customer's TXT TTL as the resolver has it, and a minute" \
+	"$(sqlite3 "$DB" "SELECT c.probe_until - c.mark_at, c.next_at = c.probe_until FROM domain_checks c
+		JOIN domains d ON d.id = c.domain_id WHERE d.name = 'flat.example'")" "120|1"
+# dnsd serves the marker (its journal: that domain only); verifiers ignore n=.
+for _ in $(seq 1 100); do
+	dkim_txt esp1 "$TOK_flatter" | grep -q "n=$MARK_flatter;" && break
+	sleep 0.05
+done
+expect_match "dnsd serves the marker in the key's TXT" "$(dkim_txt esp1 "$TOK_flatter")" \
+	"^\"v=DKIM1; k=rsa; n=$MARK_flatter; p=MII"
+expect "and in the slots without a key" "$(dkim_txt esp2 "$TOK_flatter")" "\"v=DKIM1; n=$MARK_flatter; p=\""
+expect "not in the other domains' TXT" "$(dkim_txt esp2 "$TOK_good")" '"v=DKIM1; p="'
+# The flattening host follows; the copy made by hand does not.
+flat_zone flatter.example "$TOK_flatter" >"$T/flatter.example.zone"
+stop_nsd
+start_nsd || finish
+NOW=$(date +%s)
+out=$(DNSD_NOW=$((NOW + 60)) chk flat.example --json)
+expect_match "flat: before the TTLs ran out, still waiting" \
+	"$(echo "$out" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["records"][0]["outcome"])')" "^served-directly"
+out=$(DNSD_NOW=$((NOW + 240)) chk flatter.example)
+expect "flatter: exit 0 once its TXT shows the new marker" "$?" 0
+expect_match "flatter: esp1 flattened" "$out" "flattened +esp1\._domainkey\.flatter\.example\."
+expect_match "flatter: and said why" "$out" \
+	"it shows the marker dnsd changed at [0-9:]+ UTC \(n=$MARK_flatter\), so the DNS host flattens the CNAME"
+expect_match "flatter: the return path takes the host's answer" "$out" \
+	"the SPF and MX dnsd serves now, not a CNAME: the DNS host flattens the CNAME \(dnsd's DKIM marker showed it\)"
+expect_match "flatter: the host is named" "$out" "DNS host: flattens the CNAMEs"
+expect "flatter: verified, the test over" "$(sqlite3 "$DB" "SELECT c.state, c.host, c.mark_at IS NULL FROM domain_checks c
+	JOIN domains d ON d.id = c.domain_id WHERE d.name = 'flatter.example'")" "verified|flattens|1"
+out=$(DNSD_NOW=$((NOW + 240)) chk flat.example)
+expect "flat: exit 4 after the TTLs" "$?" 4
+expect_match "flat: esp1 copied by hand" "$out" "copied-stale +esp1\._domainkey\.flat\.example\."
+expect_match "flat: and said why" "$out" \
+	"a TXT copied by hand, not a CNAME: dnsd changed its marker \(n=\) at [0-9:]+ UTC and this TXT still shows no marker after the TTLs ran out"
+expect_match "flat: fix: the CNAME" "$out" "fix: replace the TXT with the CNAME to esp1\.$TOK_flat\.dkim\.$ZONE\."
+expect_match "flat: the return path takes the host's answer" "$out" "copied-stale +bounce\.flat\.example\."
+expect_match "flat: and says so" "$out" "copied by hand, not a CNAME \(dnsd's DKIM marker found"
+expect_match "flat: the DMARC copy is the domain's own" "$out" "own-dmarc +_dmarc\.flat\.example\."
+expect_match "flat: made by hand" "$out" "a copy of the platform's DMARC record made by hand"
+expect_match "flat: the host is named" "$out" "DNS host: the records served directly were copied by hand"
+expect "flat: its slots are not eligible: no key goes behind a copy" "$(sqlite3 "$DB" "SELECT group_concat(s.eligible, '')
+	FROM slots s JOIN domains d ON d.id = s.domain_id WHERE d.name = 'flat.example'")" "000"
+out=$(DNSD_NOW=$((NOW + 300)) chk flat.example --json)
+expect "flat: judged once: no new marker for a copy that stays as it was" \
+	"$(sqlite3 "$DB" "SELECT mark FROM domains WHERE name = 'flat.example'")" "$MARK_flat"
 
 # stale: the key copied by hand before it was revoked.
 expect "stale: exit 4" "$(cat "$T/stale.example.rc")" 4
@@ -268,6 +338,16 @@ sed 's/shipped\./shipped!/' "$T/good.signed" >"$T/good.altered"
 expect "full chain: an altered message does not" "$(verify "$T/good.altered")" False
 sed "s/d=good.example;/d=missing.example;/" "$T/good.signed" >"$T/missing.signed"
 expect "full chain: nor one claiming a domain without the CNAME" "$(verify "$T/missing.signed")" False
+# The marker is a note verifiers ignore: flatter.example's TXT, with n=, as its
+# flattening host serves it, verifies a signature.
+expect_match "flatter: its TXT carries the marker" "$(dig @127.0.0.1 -p "$UBPORT" +short TXT \
+	esp1._domainkey.flatter.example)" "n=[a-z2-7]{6}; p=MII"
+ctl domain show flatter.example --json >"$T/flatter.show"
+read -r sel key < <("$PY" -c 'import json,sys; s=json.load(open(sys.argv[1]))["slots"][0]; print(s["selector"], s["private_key"])' "$T/flatter.show")
+"$PY" "$ROOT/tests/system/mailauth.py" message flatter.example "$T/flatter.msg"
+check "flatter: message signed" "$PY" "$ROOT/tests/system/mailauth.py" sign rsa-2048 flatter.example "$sel" "$key" \
+	"$T/flatter.msg" "$T/flatter.signed"
+expect "flatter: the signature verifies with the marked TXT" "$(verify "$T/flatter.signed")" True
 
 # ---- state and drift ----
 sq() { sqlite3 "$DB" "$@"; }
@@ -296,12 +376,17 @@ start_nsd || finish
 NOW=$(date +%s)
 out=$(DNSD_NOW=$((NOW + 2 * 86400)) ctl check --all --resolver "$RES" --concurrency 4 --rate 50)
 expect "check --all: exit 0" "$?" 0
-expect_match "check --all: checks every domain due a day later" "$out" "^checked 10 domain"
+expect_match "check --all: checks every domain due a day later" "$out" "^checked 11 domain"
 expect_match "drift: the record is listed as drifted" "$out" \
 	"good.example: esp2._domainkey.good.example. verified -> drifted \\(missing\\)"
 expect_match "drift: the domain too" "$out" "good.example: verified -> drifted"
 expect_match "drift: and its slot is no longer eligible" "$out" "good.example: slot esp2 not eligible"
 expect "drift: only good.example changed" "$(echo "$out" | grep -vc '^good.example: \|^checked')" 0
+# A day after its test, flatter.example's host is tested again (a new marker),
+# and stays verified meanwhile; it follows, as such a host does.
+expect "flatter: a new marker a day later" "$(sqlite3 "$DB" "SELECT mark != '$MARK_flatter' FROM domains
+	WHERE name = 'flatter.example'")" 1
+flat_zone flatter.example "$TOK_flatter" >"$T/flatter.example.zone"
 expect "drift: the store says so" "$(dstate good.example) $(rstate good.example esp2._domainkey.good.example.)" \
 	"drifted drifted missing"
 expect "drift: esp2 ineligible, the others not" "$(elig good.example)" "esp1=1 esp2=0 esp3=1"
@@ -319,7 +404,9 @@ out=$(DNSD_NOW=$((NOW + 3 * 86400)) ctl check --all --resolver "$RES" --json)
 expect_match "back: listed as verified again" "$out" "good.example: drifted -> verified"
 expect_match "back: its slot eligible again" "$out" "good.example: slot esp2 eligible again"
 expect "back: JSON counts" "$(echo "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin)
-print(d["checked"], d["verified"], d["drifted"])')" "10 2 0"
+print(d["checked"], d["verified"], d["drifted"])')" "11 2 0"
+expect "flatter: verified again by its second test" "$(sqlite3 "$DB" "SELECT c.state, c.host, c.mark_at IS NULL
+	FROM domain_checks c JOIN domains d ON d.id = c.domain_id WHERE d.name = 'flatter.example'")" "verified|flattens|1"
 h=$(ctl domain history good.example --json)
 expect "history: every check event of esp2, audited" "$(echo "$h" | "$PY" -c 'import json,sys
 print(",".join(e["event"] for e in json.load(sys.stdin)["checks"] if e["record"] == "esp2._domainkey.good.example."))')" \
@@ -327,9 +414,13 @@ print(",".join(e["event"] for e in json.load(sys.stdin)["checks"] if e["record"]
 expect_match "history: the text lists them with their cause" "$(ctl domain history good.example)" \
 	"drifted +esp2._domainkey.good.example. +check: missing: no record"
 
-# flat.example's copies: a key published into its spare slot esp2 shows the copy
-# ("p=", no longer what dnsd serves there), and the slot becomes not eligible before
-# the key may activate.
+# flat.example's copies were found before any rotation: no key is published
+# behind them. An eligible slot made so by hand (the operator's override) takes
+# the key; the copy at esp2 then shows ("p=", no longer what dnsd serves), and the
+# slot is not eligible again before the key may activate.
+out=$(ctl key rotate flat.example 2>&1)
+expect_match "flat: no key is published behind a copy" "$out" "no free eligible main slot"
+check "slot esp2 of flat.example made eligible by hand" ctl slot set flat.example esp2 --eligible yes
 check "key rotate flat.example publishes into esp2" ctl key rotate flat.example
 expect "flat: esp2 holds the published key" "$(sq "SELECT s.selector || ' ' || k.state FROM keys k
 	JOIN slots s ON s.id = k.slot_id JOIN domains d ON d.id = s.domain_id

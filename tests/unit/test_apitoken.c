@@ -66,7 +66,7 @@ static void test_add_auth_revoke(void)
 	T_CHECK(s != NULL);
 	if (!s)
 		return;
-	T_EQ_INT(store_schema_version(s), 6);
+	T_EQ_INT(store_schema_version(s), STORE_SCHEMA_VERSION);
 	T_EQ_INT(apitoken_add(s, "ops", NULL, &t, text, err, sizeof(err)), 0);
 	T_EQ_INT(strlen(text), APITOKEN_TEXT_LEN);
 	T_CHECK(!strncmp(text, "dnsd_", 5));

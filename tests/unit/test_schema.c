@@ -217,25 +217,34 @@ static void test_checks(void)
 {
 	static const char *const refused[] = {
 		/* domain names: not a host name, not in the stored form */
-		"INSERT INTO domains VALUES (9, 1, '../../x', 'zzzzzzzzzzzzzzzz', 'bounce', "
+		"INSERT INTO domains(id, tenant_id, name, token, return_path, state, created_at, "
+		"removed_at) VALUES (9, 1, '../../x', 'zzzzzzzzzzzzzzzz', 'bounce', "
 		"'active', 1, NULL)",
-		"INSERT INTO domains VALUES (9, 1, 'a' || char(10) || 'b.example', "
+		"INSERT INTO domains(id, tenant_id, name, token, return_path, state, created_at, "
+		"removed_at) VALUES (9, 1, 'a' || char(10) || 'b.example', "
 		"'zzzzzzzzzzzzzzzz', 'bounce', "
 		"'active', 1, NULL)",
-		"INSERT INTO domains VALUES (9, 1, 'Example.com', 'zzzzzzzzzzzzzzzz', 'bounce', "
+		"INSERT INTO domains(id, tenant_id, name, token, return_path, state, created_at, "
+		"removed_at) VALUES (9, 1, 'Example.com', 'zzzzzzzzzzzzzzzz', 'bounce', "
 		"'active', 1, NULL)",
-		"INSERT INTO domains VALUES (9, 1, 'example.com.', 'zzzzzzzzzzzzzzzz', 'bounce', "
+		"INSERT INTO domains(id, tenant_id, name, token, return_path, state, created_at, "
+		"removed_at) VALUES (9, 1, 'example.com.', 'zzzzzzzzzzzzzzzz', 'bounce', "
 		"'active', 1, NULL)",
-		"INSERT INTO domains VALUES (9, 1, 'localhost', 'zzzzzzzzzzzzzzzz', 'bounce', "
+		"INSERT INTO domains(id, tenant_id, name, token, return_path, state, created_at, "
+		"removed_at) VALUES (9, 1, 'localhost', 'zzzzzzzzzzzzzzzz', 'bounce', "
 		"'active', 1, NULL)",
-		"INSERT INTO domains VALUES (9, 1, '192.0.2.1', 'zzzzzzzzzzzzzzzz', 'bounce', "
+		"INSERT INTO domains(id, tenant_id, name, token, return_path, state, created_at, "
+		"removed_at) VALUES (9, 1, '192.0.2.1', 'zzzzzzzzzzzzzzzz', 'bounce', "
 		"'active', 1, NULL)",
-		"INSERT INTO domains VALUES (9, 1, '-a.example', 'zzzzzzzzzzzzzzzz', 'bounce', "
+		"INSERT INTO domains(id, tenant_id, name, token, return_path, state, created_at, "
+		"removed_at) VALUES (9, 1, '-a.example', 'zzzzzzzzzzzzzzzz', 'bounce', "
 		"'active', 1, NULL)",
-		"INSERT INTO domains VALUES (9, 1, printf('%.64c.example', 'a'), "
+		"INSERT INTO domains(id, tenant_id, name, token, return_path, state, created_at, "
+		"removed_at) VALUES (9, 1, printf('%.64c.example', 'a'), "
 		"'zzzzzzzzzzzzzzzz', 'bounce', "
 		"'active', 1, NULL)",
-		"INSERT INTO domains VALUES (9, 1, 'ok.example', 'zzzzzzzzzzzzzzzz', 'bou/nce', "
+		"INSERT INTO domains(id, tenant_id, name, token, return_path, state, created_at, "
+		"removed_at) VALUES (9, 1, 'ok.example', 'zzzzzzzzzzzzzzzz', 'bou/nce', "
 		"'active', 1, NULL)",
 		/* tokens */
 		"INSERT INTO tokens VALUES ('AAAAAAAAAAAAAAAA', 1)",
@@ -292,10 +301,18 @@ static void test_checks(void)
 		"UPDATE settings SET value = 'Auth.Demo.Example.' WHERE name = 'zone'",
 		"UPDATE settings SET value = '../k' WHERE name = 'selector_prefix'",
 		"UPDATE settings SET value = 'bounce' || char(10) WHERE name = 'return_path'",
+		/* the DKIM marker (version 7): six characters of lowercase base32 */
+		"UPDATE domains SET mark = 'ABC234' WHERE id = 1",
+		"UPDATE domains SET mark = 'abc23' WHERE id = 1",
+		"UPDATE domains SET mark = 'abc2341' WHERE id = 1",
+		"UPDATE domains SET mark = 'abc189' WHERE id = 1",
+		"UPDATE domains SET mark = 'ab; p=' WHERE id = 1",
+		"UPDATE domains SET mark = 123456 WHERE id = 1",
 	};
 	static const char *const accepted[] = {
 		"INSERT INTO tokens VALUES ('zzzzzzzzzzzzzzzz', 1)",
-		"INSERT INTO domains VALUES (9, 1, 'a-b.c0.xn--p1ai', 'zzzzzzzzzzzzzzzz', 'mail', "
+		"INSERT INTO domains(id, tenant_id, name, token, return_path, state, created_at, "
+		"removed_at) VALUES (9, 1, 'a-b.c0.xn--p1ai', 'zzzzzzzzzzzzzzzz', 'mail', "
 		"'active', 1, NULL)",
 		"INSERT INTO slots(domain_id, selector, position) VALUES (9, 'esp-ed1', 5)",
 		"INSERT INTO keys(slot_id, algorithm, public_key, private_ref, state, created_at) "
@@ -306,6 +323,8 @@ static void test_checks(void)
 		"'v=DMARC1;' || char(9) || 'p=none;' || printf('%.2031c', ' '), 1)",
 		"INSERT INTO tenants(name, created_at) VALUES ('0day_Corp.eu-2', 1)",
 		"UPDATE settings SET value = 'esp-x' WHERE name = 'selector_prefix'",
+		"UPDATE domains SET mark = 'abc234' WHERE id = 9",
+		"UPDATE domains SET mark = NULL WHERE id = 9",
 	};
 	char path[128], err[512] = "", q[2600], rsa[800];
 	struct store *s = NULL;

@@ -768,6 +768,55 @@ static void test_read_changes(void)
  * checks, as PRAGMA ignore_check_constraints lets anyone): each is warned about
  * once and not served, and never stops the others being served or the next
  * change being applied (a 76,411-character DMARC on a tenant did). */
+/* The DKIM marker of dnsdctl check's probe: n= in each of the domain's DKIM
+ * TXT records, keyless ones too, read incrementally like any domain change;
+ * other domains keep theirs. */
+static void test_mark(void)
+{
+	struct store *s = new_store("mark.db");
+	struct store_changes ch;
+	struct warns w = {0};
+	char q[4096];
+
+	T_CHECK(s != NULL);
+	if (!s)
+		return;
+	snprintf(q, sizeof(q), TENANT "%s",
+		 add_domain_sql(1, "example.com", TOK1, "rsa-2048", KEY1));
+	T_EQ_INT(batch(s, q), 0);
+	snprintf(q, sizeof(q), "%s", add_domain_sql(2, "example.org", TOK2, "ed25519", KEY2));
+	T_EQ_INT(batch(s, q), 0);
+	struct db_view *v1 = advance(s, NULL, &ch, &w);
+	T_CHECK(v1 != NULL);
+	if (!v1)
+		return;
+	T_EQ_STR(slot_txt(v1, TOK1, 0), "v=DKIM1; k=rsa; p=" KEY1);
+	int64_t serial = store_serial(s);
+	T_EQ_INT(batch(s, "UPDATE domains SET mark = 'abc234' WHERE id = 1"), 0);
+	T_CHECK(store_serial(s) > serial); /* journaled: the secondaries get it by IXFR */
+	struct db_view *v2 = advance(s, v1, &ch, &w);
+	T_CHECK(v2 != NULL);
+	if (!v2)
+		return;
+	T_EQ_INT(ch.full, 0);
+	T_EQ_STR(slot_txt(v2, TOK1, 0), "v=DKIM1; k=rsa; n=abc234; p=" KEY1);
+	T_EQ_STR(slot_txt(v2, TOK1, 1), "v=DKIM1; n=abc234; p=");
+	T_EQ_STR(slot_txt(v2, TOK2, 0), "v=DKIM1; k=ed25519; p=" KEY2);
+	/* a full load reads it too */
+	struct db_view *v3 = advance(s, NULL, &ch, &w);
+	T_CHECK(v3 != NULL);
+	if (v3)
+		T_EQ_STR(slot_txt(v3, TOK1, 0), "v=DKIM1; k=rsa; n=abc234; p=" KEY1);
+	T_EQ_INT(w.n, 0);
+	T_EQ_INT(store_mark_valid("abc234"), 1);
+	T_EQ_INT(store_mark_valid("abc23"), 0);
+	T_EQ_INT(store_mark_valid("abc2;4"), 0);
+	T_EQ_INT(store_mark_valid(NULL), 0);
+	db_view_free_all(v3);
+	db_view_free_all(v2); /* v1 went with the garbage of advance */
+	store_close(s);
+}
+
 static void test_read_foreign(void)
 {
 	struct store *s = new_store("foreign.db");
@@ -927,6 +976,7 @@ int main(void)
 	T_RUN(test_settings);
 	T_RUN(test_journal);
 	T_RUN(test_read_changes);
+	T_RUN(test_mark);
 	T_RUN(test_read_foreign);
 	T_RUN(test_changed_and_zone);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
