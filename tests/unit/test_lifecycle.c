@@ -3,6 +3,7 @@
  * and that a refusal or a lock held by another writer changes no row and
  * leaves no key file. */
 #include "err.h"
+#include "jobmetrics.h"
 #include "keyfile.h"
 #include "keys.h"
 #include "lifecycle.h"
@@ -522,6 +523,71 @@ static void test_maintain(void)
 	wr_close(&w);
 }
 
+/* The value of one metric line (name with its labels) in text, or -2. */
+static long long metric(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, name, n) && p[n] == ' ')
+			return strtoll(p + n + 1, NULL, 10);
+	return -2;
+}
+
+static void test_jobmetrics(void)
+{
+	struct wr w;
+	char *text = NULL;
+	size_t len = 0;
+	open_w(&w);
+	int64_t active = count(
+		&w,
+		"SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_id JOIN "
+		"domains d ON d.id = s.domain_id WHERE d.state = 'active' AND k.state = 'active'");
+	T_CHECK(active > 0);
+	T_EQ_INT(ns_add(&w, "sec-m", "127.0.0.1", 5353), 0);
+	struct jobmetrics_run run = {.now = store_now(), .ok = 1, .exports_ok = 0, .published = 2};
+	FILE *f = open_memstream(&text, &len);
+	T_EQ_INT(jobmetrics_print(&w, &run, f), 0);
+	fclose(f);
+	T_EQ_INT(metric(text, "dnsd_keys{state=\"active\"}"), active);
+	long long due0 = metric(text, "dnsd_keys_rotation_due"),
+		  late0 = metric(text, "dnsd_keys_rotation_overdue_seconds");
+	/* what is due now depends on the tests before (rotate --all made some due) */
+	T_CHECK(due0 >= 0 && due0 <= active);
+	T_CHECK(metric(text, "dnsd_keys_next_rotation_timestamp_seconds") >= 0);
+	T_EQ_INT(metric(text, "dnsd_job_exports_success"), 0);
+	T_EQ_INT(metric(text, "dnsd_job_run_steps{step=\"published\"}"), 2);
+	T_EQ_INT(metric(text, "dnsd_secondary_serial{name=\"sec-m\"}"), -1); /* never asked */
+	T_EQ_INT(metric(text, "dnsd_secondary_lag_seconds{name=\"sec-m\"}"), 0);
+	free(text);
+	/* 400 days on: every active key is due, the most overdue 400 days later. */
+	run.now += 400 * 86400;
+	f = open_memstream(&text, &len);
+	T_EQ_INT(jobmetrics_print(&w, &run, f), 0);
+	fclose(f);
+	T_EQ_INT(metric(text, "dnsd_keys_rotation_due"), active);
+	if (due0 > 0)
+		T_EQ_INT(metric(text, "dnsd_keys_rotation_overdue_seconds"), late0 + 400 * 86400);
+	T_CHECK(metric(text, "dnsd_keys_rotation_overdue_seconds") > 200 * 86400);
+	T_EQ_INT(metric(text, "dnsd_keys_next_rotation_timestamp_seconds"), 0);
+	free(text);
+	/* The file: whole, by a rename, nothing left beside it; a directory that
+	 * is not there is an error with the field named. */
+	char path[256], tmpf[300];
+	snprintf(path, sizeof(path), "%s/dnsd.prom", tmpdir);
+	T_EQ_INT(jobmetrics_write(&w, &run, path), 0);
+	struct stat sb;
+	T_CHECK(stat(path, &sb) == 0 && sb.st_size > 500);
+	snprintf(tmpf, sizeof(tmpf), "%s.tmp-%ld", path, (long)getpid());
+	T_CHECK(stat(tmpf, &sb) != 0);
+	snprintf(path, sizeof(path), "%s/nodir/dnsd.prom", tmpdir);
+	T_EQ_INT(jobmetrics_write(&w, &run, path), DNSD_EIO);
+	T_EQ_STR(w.field, "metrics-file");
+	wr_clear(&w);
+	T_EQ_INT(ns_remove(&w, "sec-m"), 0);
+	wr_close(&w);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-lc-XXXXXX");
@@ -555,6 +621,7 @@ int main(void)
 	T_RUN(test_rotate_all);
 	T_RUN(test_ns);
 	T_RUN(test_maintain);
+	T_RUN(test_jobmetrics);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return t_done();
 }
