@@ -8,6 +8,7 @@
 #include "keys.h"
 #include "names.h"
 #include "policy.h"
+#include "registry.h"
 #include "store.h"
 #include "wire.h"
 #include "zone.h"
@@ -754,31 +755,8 @@ static void print_records(struct ctx *c, const struct domain_row *d, const char 
 	}
 }
 
-/* The slot layout of a new domain: the option, else the tenant's, else the
- * global setting. */
-static void slot_layout(struct ctx *c, int64_t tid, int main_is_ed, int *nmain, int *pair)
-{
-	int64_t ts = one_int(c, q(c, "SELECT ifnull(slots, 0) FROM tenants WHERE id = ?", "i", tid), 0);
-	int64_t te = one_int(c, q(c, "SELECT ifnull(ed25519, -1) FROM tenants WHERE id = ?", "i", tid), -1);
-	char *ge = store_setting(c->st, "ed25519");
-	int g = ge && !strcmp(ge, "yes");
-	free(ge);
-	*nmain = (int)num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, ts ? ts : store_setting_int(c->st, "slots", 3));
-	if (*nmain < 2 || *nmain > MAX_SLOTS)
-		*nmain = 3;
-	*pair = yes_no(c, c->o.ed25519, "--ed25519", te >= 0 ? (int)te : g);
-	if (*pair && main_is_ed) {
-		if (c->o.ed25519)
-			fail(c, "--ed25519 yes adds an Ed25519 pair beside RSA keys; this domain's keys are ed25519 already");
-		*pair = 0;
-	}
-	if (*pair && *nmain + 2 > MAX_SLOTS)
-		fail(c, "%d slots plus the Ed25519 pair pass the %d slots a domain may have", *nmain, MAX_SLOTS);
-}
-
 static void cmd_domain_add(struct ctx *c)
 {
-	char name[256], token[32], path[MAX_SLOTS][8192], pub[2][2048];
 	if (c->o.npos != 3)
 		die_usage("domain add DOMAIN --tenant NAME");
 	if (!c->o.tenant)
@@ -786,98 +764,23 @@ static void cmd_domain_add(struct ctx *c)
 	const char *format = c->o.format ? c->o.format : (c->o.json ? "json" : "table");
 	if (strcmp(format, "table") && strcmp(format, "zone") && strcmp(format, "json"))
 		die_usage("--format is table, zone or json");
-	const char *alg = c->o.algorithm ? c->o.algorithm : "rsa-2048";
-	int is_ed, bits;
-	if (keys_parse_algorithm(alg, &is_ed, &bits))
-		fail(NULL, "unknown algorithm '%s': use rsa-2048, rsa-3072, rsa-4096 or ed25519", alg);
-	if (!is_ed && bits < 2048)
-		fail(NULL, "%s is too weak to generate: new keys are rsa-2048 or larger (RFC 8301), or ed25519", alg);
-	open_store(c, 0);
-	norm_domain(c, c->o.pos[2], name, sizeof(name));
-	size_t zl = strlen(c->zone), nl = strlen(name);
-	char dotted[300];
-	snprintf(dotted, sizeof(dotted), ".%s.", name);
-	if (nl + 2 >= zl && !strcmp(dotted + nl + 2 - zl, c->zone) &&
-	    (nl + 2 == zl || dotted[nl + 1 - zl] == '.'))
-		fail(c, "domain %s is inside the hosted zone %s", name, c->zone);
-	char prefix[64];
-	char *ps = store_setting(c->st, "selector_prefix");
-	snprintf(prefix, sizeof(prefix), "%s", ps ? ps : "dnsd");
-	free(ps);
-	int64_t tid = tenant_id(c, c->o.tenant, 1);
-	int nslots, pair;
-	slot_layout(c, tid, is_ed, &nslots, &pair);
-	/* <prefix>-ed2._domainkey.D (or <prefix><n>) and D._report._dmarc.Z,
-	 * without the final dot (zl counts it), must stay within 253 characters. */
-	size_t sel_len = strlen(prefix) + (pair ? 4 : 1);
-	if (sel_len + 12 + nl > 253 || nl + 15 + zl > 253)
-		fail(c, "domain %s is too long: the longest selector name under _domainkey.%s or %s._report._dmarc.%s "
-			"would pass 253 characters",
-		     name, name, name, c->zone);
-	const char *rp = c->o.return_path;
-	char *rps = NULL;
-	if (!rp)
-		rp = rps = store_setting(c->st, "return_path");
-	if (!rp)
-		rp = "bounce";
-	if (!names_label(rp, 63))
-		fail(c, "invalid return-path label '%s'", rp);
-	if (c->o.token) {
-		if (!keys_token_valid(c->o.token))
-			fail(c, "invalid token '%s': 16 characters of a-z and 2-7", c->o.token);
-		snprintf(token, sizeof(token), "%s", c->o.token);
-	} else if (keys_token_new(token)) {
-		fail(c, "cannot draw a random token");
-	}
-	/* Cheap checks first, outside the transaction; repeated inside it. */
+	struct reg_domain_in in = {
+		.name = c->o.pos[2],
+		.tenant = c->o.tenant,
+		.token = c->o.token,
+		.return_path = c->o.return_path,
+		.slots = (int)num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, 0),
+		.ed25519 = yes_no(c, c->o.ed25519, "--ed25519", -1),
+		.algorithm = c->o.algorithm,
+		.cause = "domain add",
+	};
+	struct reg_domain r;
 	struct domain_row d;
-	if (find_domain(c, name, &d, 0))
-		fail(c, "domain %s already exists (tenant %s, token %s)", name, d.tenant, d.token);
-	if (one_int(c, q(c, "SELECT count(*) FROM tokens WHERE token = ?", "s", token), 0))
-		fail(c, "token %s was already used; tokens are never reused", token);
-
-	/* The slow part, before the transaction: the keys and their files. */
-	char sel1[80], sele[80];
-	snprintf(sel1, sizeof(sel1), "%s1", prefix);
-	snprintf(sele, sizeof(sele), "%s-ed1", prefix);
-	key_new_file(c, name, token, alg, sel1, pub[0], sizeof(pub[0]), path[0], sizeof(path[0]));
-	if (pair)
-		key_new_file(c, name, token, "ed25519", sele, pub[1], sizeof(pub[1]), path[1], sizeof(path[1]));
-
-	begin(c);
-	const char *problem = NULL;
-	if (find_domain(c, name, &d, 0))
-		problem = "domain already exists";
-	else if (one_int(c, q(c, "SELECT count(*) FROM tokens WHERE token = ?", "s", token), 0))
-		problem = "token was already used; tokens are never reused";
-	else if (!tenant_id(c, c->o.tenant, 0))
-		problem = "tenant was removed meanwhile";
-	if (problem)
-		fail(c, "%s: %s", name, problem);
-	int64_t now = store_now();
-	run(c, q(c, "INSERT INTO tokens(token, created_at) VALUES (?, ?)", "si", token, now));
-	run(c, q(c, "INSERT INTO domains(tenant_id, name, token, return_path, created_at) VALUES (?, ?, ?, ?, ?)",
-		 "isssi", tid, name, token, rp, now));
-	int64_t did = sqlite3_last_insert_rowid(c->db);
-	int64_t first[2] = { 0, 0 };
-	for (int i = 1; i <= nslots + (pair ? 2 : 0); i++) {
-		char sel[80];
-		int ped = slot_selector(prefix, i, nslots, sel, sizeof(sel));
-		run(c, q(c, "INSERT INTO slots(domain_id, selector, position, role, created_at) VALUES (?, ?, ?, ?, ?)",
-			 "isisi", did, sel, (int64_t)i, ped ? "ed25519" : "main", now));
-		if (i == 1 || i == nslots + 1)
-			first[ped] = sqlite3_last_insert_rowid(c->db);
-	}
-	/* The first keys of a new domain are active at once: its names were never
-	 * answered before (the token is new), so no resolver holds an older answer. */
-	static const char cause[] = "domain add: the first key of a new domain (its names were never answered)";
-	key_insert(c, did, first[0], alg, pub[0], path[0], "active", "generated", cause);
-	if (pair)
-		key_insert(c, did, first[1], "ed25519", pub[1], path[1], "active", "generated", cause);
-	commit(c);
-	free(rps);
-	int st = export_refresh(c, &(int){ 0 });
-	find_domain(c, name, &d, 0);
+	open_store(c, 0);
+	if (reg_domain_add(&c->w, &in, &r))
+		fail(c, "%s", c->w.err);
+	int st = export_refresh(c, &(int){0});
+	find_domain(c, r.name, &d, 0);
 	print_records(c, &d, format);
 	if (st)
 		exit(st);

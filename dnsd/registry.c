@@ -1,0 +1,421 @@
+/* registry: tenants, customer domains and their first keys, policies and
+ * settings, as the write library's operations (registry.h). */
+#include "registry.h"
+#include "err.h"
+#include "names.h"
+#include "policy.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- names ---- */
+
+int reg_domain_norm(struct wr *w, const char *in, char *out, size_t n)
+{
+	char why[512];
+	if (w->rc)
+		return w->rc;
+	if (strlen(in) >= n)
+		return wr_fail(w, DNSD_EINVAL, "domain", "domain '%.40s...' is too long", in);
+	if (policy_name_check(in, 0, why, sizeof(why)))
+		return wr_fail(w, DNSD_EINVAL, "domain", "%s", why);
+	size_t l = strlen(in);
+	for (size_t i = 0; i <= l; i++)
+		out[i] = (char)((in[i] >= 'A' && in[i] <= 'Z') ? in[i] + 32 : in[i]);
+	if (l && out[l - 1] == '.')
+		out[l - 1] = 0;
+	return 0;
+}
+
+int reg_slot_selector(const char *prefix, int pos, int nmain, char *out, size_t n)
+{
+	if (pos > nmain) {
+		snprintf(out, n, "%s-ed%d", prefix, pos - nmain);
+		return 1;
+	}
+	snprintf(out, n, "%s%d", prefix, pos);
+	return 0;
+}
+
+const char *reg_prefix(struct wr *w, char *out, size_t n)
+{
+	char *ps = store_setting(w->st, "selector_prefix");
+	snprintf(out, n, "%s", ps ? ps : "dnsd");
+	free(ps);
+	return out;
+}
+
+/* ---- tenants ---- */
+
+int64_t reg_tenant_id(struct wr *w, const char *name, int must)
+{
+	int64_t id = wr_int(w, wr_q(w, "SELECT id FROM tenants WHERE name = ?", "s", name), 0);
+	if (!id && must)
+		wr_fail(w, DNSD_ENOENT, "tenant", "no tenant '%s' (see 'dnsdctl tenant list')",
+			name);
+	return id;
+}
+
+/* ---- domains ---- */
+
+static void col_text(sqlite3_stmt *st, int i, char *out, size_t n)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+	snprintf(out, n, "%s", v ? (const char *)v : "");
+}
+
+int reg_domain_find(struct wr *w, const char *name, struct reg_domain *d, int any_state)
+{
+	sqlite3_stmt *st =
+		wr_q(w,
+		     "SELECT d.id, d.tenant_id, d.name, d.token, d.return_path, d.state, "
+		     "t.name, d.created_at, ifnull(d.removed_at, 0) FROM domains d "
+		     "JOIN tenants t ON t.id = d.tenant_id "
+		     "WHERE d.name = ?1 AND (?2 OR d.state = 'active') "
+		     "ORDER BY d.state = 'active' DESC, d.id DESC LIMIT 1",
+		     "si", name, (int64_t)any_state);
+	int found = wr_step(w, st);
+	if (found) {
+		d->id = sqlite3_column_int64(st, 0);
+		d->tenant_id = sqlite3_column_int64(st, 1);
+		col_text(st, 2, d->name, sizeof(d->name));
+		col_text(st, 3, d->token, sizeof(d->token));
+		col_text(st, 4, d->rp, sizeof(d->rp));
+		col_text(st, 5, d->state, sizeof(d->state));
+		col_text(st, 6, d->tenant, sizeof(d->tenant));
+		d->created_at = sqlite3_column_int64(st, 7);
+		d->removed_at = sqlite3_column_int64(st, 8);
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+int reg_domain_need(struct wr *w, const char *arg, struct reg_domain *d, int any_state)
+{
+	char name[256];
+	if (reg_domain_norm(w, arg, name, sizeof(name)))
+		return w->rc;
+	if (!reg_domain_find(w, name, d, any_state) && !w->rc)
+		wr_fail(w, DNSD_ENOENT, "domain", "no domain '%s' (see 'dnsdctl domain list')",
+			name);
+	return w->rc;
+}
+
+/* ---- a new domain ---- */
+
+void reg_new_free(struct reg_new *nd)
+{
+	if (!nd)
+		return;
+	free(nd->name);
+	free(nd->tenant);
+	free(nd->token);
+	free(nd->rp);
+	for (int i = 0; i < 2; i++) {
+		free(nd->alg[i]);
+		free(nd->pub[i]);
+		free(nd->path[i]);
+	}
+	free(nd->cause);
+	free(nd);
+}
+
+/* The slot layout of a new domain: the input's, else the tenant's, else the
+ * store's. An Ed25519 pair beside Ed25519 main keys is dropped unless it was
+ * asked for (then refused); one that does not fit is refused. */
+static int slot_layout(struct wr *w, int64_t tid, const struct reg_domain_in *in, int main_is_ed,
+		       int *nmain, int *pair)
+{
+	int64_t ts = wr_int(
+		w, wr_q(w, "SELECT ifnull(slots, 0) FROM tenants WHERE id = ?", "i", tid), 0);
+	int64_t te = wr_int(
+		w, wr_q(w, "SELECT ifnull(ed25519, -1) FROM tenants WHERE id = ?", "i", tid), -1);
+	char *ge = store_setting(w->st, "ed25519");
+	int g = ge && !strcmp(ge, "yes");
+	free(ge);
+	if (in->slots && (in->slots < 2 || in->slots > REG_MAX_SLOTS))
+		return wr_fail(w, DNSD_EINVAL, "slots", "slots must be from 2 to %d, not %d",
+			       REG_MAX_SLOTS, in->slots);
+	*nmain = in->slots ? in->slots : ts ? (int)ts : store_setting_int(w->st, "slots", 3);
+	if (*nmain < 2 || *nmain > REG_MAX_SLOTS)
+		*nmain = 3;
+	*pair = in->ed25519 >= 0 ? in->ed25519 > 0 : te >= 0 ? te > 0 : g;
+	if (*pair && main_is_ed) {
+		if (in->ed25519 > 0)
+			return wr_fail(
+				w, DNSD_EINVAL, "ed25519",
+				"the Ed25519 pair goes beside RSA keys; this domain's keys are "
+				"ed25519 already");
+		*pair = 0;
+	}
+	if (*pair && *nmain + 2 > REG_MAX_SLOTS)
+		return wr_fail(w, DNSD_EINVAL, "ed25519",
+			       "%d slots plus the Ed25519 pair pass the %d slots a domain may have",
+			       *nmain, REG_MAX_SLOTS);
+	return w->rc;
+}
+
+/* The first main key from the input: read from key_file, or checked from
+ * public_key, into *k (NULL for a public key only), alg and pub. */
+static int given_key(struct wr *w, const char *name, const struct reg_domain_in *in, keys_key **k,
+		     char *alg, size_t algn, char *pub, size_t pubn, int *weak_bits)
+{
+	char why[600];
+	*k = NULL;
+	if (in->key_file) {
+		if (keys_load_private(in->key_file, k, why, sizeof(why)))
+			return wr_fail(w, DNSD_EINVAL, "key_file", "%s", why);
+		snprintf(alg, algn, "%s", keys_algorithm_name(*k));
+		if (keys_public_b64(*k, pub, pubn) < 0)
+			return wr_fail(w, DNSD_ECRYPTO, "key_file",
+				       "cannot encode the public key of %s", in->key_file);
+		if (in->public_key && strcmp(in->public_key, pub))
+			return wr_fail(w, DNSD_EINVAL, "public_key",
+				       "public_key is not the public half of %s", in->key_file);
+		if (!keys_is_ed25519(*k) && keys_bits(*k) < 2048)
+			*weak_bits = keys_bits(*k);
+	} else {
+		if (keys_check_public(in->public_key, alg, algn, why, sizeof(why)))
+			return wr_fail(w, DNSD_EINVAL, "public_key", "%s: %s", name, why);
+		snprintf(pub, pubn, "%s", in->public_key);
+	}
+	if (in->algorithm && strcmp(in->algorithm, alg))
+		return wr_fail(w, DNSD_EINVAL, "algorithm", "the key is %s, not the algorithm's %s",
+			       alg, in->algorithm);
+	return 0;
+}
+
+/* Drops the key files staged since mark (a prep that failed after them). */
+static void unstage_since(struct wr *w, size_t mark)
+{
+	while (w->nundo > mark) {
+		w->nundo--;
+		unlink(w->undo[w->nundo]);
+		free(w->undo[w->nundo]);
+		free(w->final[w->nundo]);
+	}
+}
+
+/* Generates (k NULL) or copies k as a key file of the new domain: its public
+ * value and path go into nd's slot i. */
+static int key_out(struct wr *w, struct reg_new *nd, int i, const char *alg, keys_key *k,
+		   const char *label, const char *suffix)
+{
+	char pub[2048], path[8192];
+	keys_key *gen = NULL;
+	if (!k && keys_generate(alg, &gen))
+		return wr_fail(w, DNSD_ECRYPTO, NULL, "cannot generate a %s key", alg);
+	const keys_key *use = k ? k : gen;
+	if (keys_public_b64(use, pub, sizeof(pub)) < 0) {
+		keys_free(gen);
+		return wr_fail(w, DNSD_ECRYPTO, NULL, "cannot encode the public key");
+	}
+	int rc = reg_key_file(w, use, nd->name, label, nd->token, suffix, path, sizeof(path));
+	keys_free(gen);
+	if (rc)
+		return rc;
+	if (!(nd->alg[i] = strdup(alg)) || !(nd->pub[i] = strdup(pub)) ||
+	    !(nd->path[i] = strdup(path)))
+		return wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+	return 0;
+}
+
+/* No live domain has the name, and no domain ever had the token: EEXIST. */
+static int unused(struct wr *w, const struct reg_new *nd)
+{
+	struct reg_domain d;
+	if (reg_domain_find(w, nd->name, &d, 0))
+		return wr_fail(w, DNSD_EEXIST, "domain",
+			       "domain %s already exists (tenant %s, token %s)", nd->name, d.tenant,
+			       d.token);
+	if (wr_int(w, wr_q(w, "SELECT count(*) FROM tokens WHERE token = ?", "s", nd->token), 0))
+		return wr_fail(w, DNSD_EEXIST, "token",
+			       "token %s was already used; tokens are never reused", nd->token);
+	return w->rc;
+}
+
+/* The checks of a new domain that need the store but no key. */
+static int new_checks(struct wr *w, const struct reg_domain_in *in, struct reg_new *nd,
+		      int main_is_ed, const char *prefix)
+{
+	char dotted[300];
+	size_t zl = strlen(w->zone), nl = strlen(nd->name);
+	snprintf(dotted, sizeof(dotted), ".%s.", nd->name);
+	if (nl + 2 >= zl && !strcmp(dotted + nl + 2 - zl, w->zone) &&
+	    (nl + 2 == zl || dotted[nl + 1 - zl] == '.'))
+		return wr_fail(w, DNSD_EINVAL, "domain", "domain %s is inside the hosted zone %s",
+			       nd->name, w->zone);
+	int64_t tid = reg_tenant_id(w, in->tenant, 1);
+	if (!tid || slot_layout(w, tid, in, main_is_ed, &nd->nslots, &nd->pair))
+		return w->rc;
+	/* <prefix>-ed2._domainkey.D (or <prefix><n>) and D._report._dmarc.Z,
+	 * without the final dot (zl counts it), must stay within 253 characters. */
+	size_t sel_len = strlen(prefix) + (nd->pair ? 4 : 1);
+	if (sel_len + 12 + nl > 253 || nl + 15 + zl > 253)
+		return wr_fail(w, DNSD_EINVAL, "domain",
+			       "domain %s is too long: the longest selector name under "
+			       "_domainkey.%s or %s._report._dmarc.%s would pass 253 characters",
+			       nd->name, nd->name, nd->name, w->zone);
+	char *rps = in->return_path ? NULL : store_setting(w->st, "return_path");
+	const char *rp = in->return_path ? in->return_path : rps ? rps : "bounce";
+	if (!names_label(rp, 63)) {
+		wr_fail(w, DNSD_EINVAL, "return_path", "invalid return-path label '%s'", rp);
+		free(rps);
+		return w->rc;
+	}
+	nd->rp = strdup(rp);
+	free(rps);
+	char token[32];
+	if (in->token && !keys_token_valid(in->token))
+		return wr_fail(w, DNSD_EINVAL, "token",
+			       "invalid token '%s': 16 characters of a-z and 2-7", in->token);
+	if (!in->token && keys_token_new(token))
+		return wr_fail(w, DNSD_ECRYPTO, "token", "cannot draw a random token");
+	if (!nd->rp || !(nd->token = strdup(in->token ? in->token : token)))
+		return wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+	return unused(w, nd);
+}
+
+int reg_domain_prep(struct wr *w, const struct reg_domain_in *in, struct reg_new **out)
+{
+	char name[256], prefix[64], alg[16], pub[2048];
+	keys_key *k = NULL;
+	int is_ed = 0, bits = 2048;
+	*out = NULL;
+	if (w->rc)
+		return w->rc;
+	if (reg_domain_norm(w, in->name, name, sizeof(name)))
+		return w->rc;
+	if (!in->tenant)
+		return wr_fail(w, DNSD_EINVAL, "tenant", "a new domain needs its tenant");
+	struct reg_new *nd = calloc(1, sizeof(*nd));
+	if (!nd || !(nd->name = strdup(name)) || !(nd->tenant = strdup(in->tenant)) ||
+	    !(nd->cause = strdup(in->cause ? in->cause : "domain add"))) {
+		reg_new_free(nd);
+		return wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+	}
+	size_t mark = w->nundo;
+	if (in->key_file || in->public_key) {
+		if (given_key(w, name, in, &k, alg, sizeof(alg), pub, sizeof(pub), &nd->weak_bits))
+			goto out;
+		is_ed = !strcmp(alg, "ed25519");
+	} else {
+		snprintf(alg, sizeof(alg), "%s", in->algorithm ? in->algorithm : "rsa-2048");
+		if (keys_parse_algorithm(alg, &is_ed, &bits)) {
+			wr_fail(w, DNSD_EINVAL, "algorithm",
+				"unknown algorithm '%s': use rsa-2048, rsa-3072, rsa-4096 or "
+				"ed25519",
+				alg);
+			goto out;
+		}
+		if (!is_ed && bits < 2048) {
+			wr_fail(w, DNSD_EINVAL, "algorithm",
+				"%s is too weak to generate: new keys are rsa-2048 or larger (RFC "
+				"8301), or ed25519",
+				alg);
+			goto out;
+		}
+	}
+	reg_prefix(w, prefix, sizeof(prefix));
+	if (new_checks(w, in, nd, is_ed, prefix))
+		goto out;
+	/* The slow part, before any transaction: the keys and their files. */
+	char sel1[80], sele[80];
+	snprintf(sel1, sizeof(sel1), "%s1", prefix);
+	snprintf(sele, sizeof(sele), "%s-ed1", prefix);
+	nd->first_event = in->key_file || in->public_key ? "imported" : "generated";
+	if (in->key_file)
+		key_out(w, nd, 0, alg, k, sel1, "-imported");
+	else if (in->public_key) {
+		if (!(nd->alg[0] = strdup(alg)) || !(nd->pub[0] = strdup(pub)))
+			wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+	} else
+		key_out(w, nd, 0, alg, NULL, sel1, "");
+	if (nd->pair && !w->rc)
+		key_out(w, nd, 1, "ed25519", NULL, sele, "");
+out:
+	keys_free(k);
+	if (w->rc) {
+		unstage_since(w, mark);
+		reg_new_free(nd);
+		return w->rc;
+	}
+	*out = nd;
+	return 0;
+}
+
+/* The first key of a slot, active at once, and its events. */
+static void first_key(struct wr *w, const struct reg_new *nd, int i, int64_t did, int64_t slot,
+		      int64_t now)
+{
+	char cause[200];
+	snprintf(cause, sizeof(cause),
+		 "%s: the first key of a new domain (its names were never answered)", nd->cause);
+	wr_run(w, wr_q(w,
+		       "INSERT INTO keys(slot_id, algorithm, public_key, private_ref, state, "
+		       "created_at, published_at, activated_at, published_serial, active_after) "
+		       "VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?5, ?5, ?6, ?5)",
+		       "isssii", slot, nd->alg[i], nd->pub[i], nd->path[i], now,
+		       store_batch_serial(w->st)));
+	int64_t kid = sqlite3_last_insert_rowid(w->db);
+	const char *evs[] = {i ? "generated" : nd->first_event, "published", "activated"};
+	for (int e = 0; e < 3; e++)
+		wr_run(w, wr_q(w,
+			       "INSERT INTO key_events(key_id, domain_id, event, at, cause) "
+			       "VALUES (?, ?, ?, ?, ?)",
+			       "iisis", kid, did, evs[e], now, cause));
+}
+
+int reg_domain_write(struct wr *w, const struct reg_new *nd, int write, int64_t *id)
+{
+	char prefix[64];
+	if (unused(w, nd))
+		return w->rc;
+	int64_t tid = reg_tenant_id(w, nd->tenant, 1);
+	if (!write || w->rc)
+		return w->rc;
+	int64_t now = store_now();
+	wr_run(w, wr_q(w, "INSERT INTO tokens(token, created_at) VALUES (?, ?)", "si", nd->token,
+		       now));
+	wr_run(w, wr_q(w,
+		       "INSERT INTO domains(tenant_id, name, token, return_path, created_at) "
+		       "VALUES (?, ?, ?, ?, ?)",
+		       "isssi", tid, nd->name, nd->token, nd->rp, now));
+	int64_t did = sqlite3_last_insert_rowid(w->db);
+	reg_prefix(w, prefix, sizeof(prefix));
+	for (int i = 1; i <= nd->nslots + (nd->pair ? 2 : 0) && !w->rc; i++) {
+		char sel[80];
+		int ped = reg_slot_selector(prefix, i, nd->nslots, sel, sizeof(sel));
+		wr_run(w, wr_q(w,
+			       "INSERT INTO slots(domain_id, selector, position, role, created_at) "
+			       "VALUES (?, ?, ?, ?, ?)",
+			       "isisi", did, sel, (int64_t)i, ped ? "ed25519" : "main", now));
+		/* The first keys of a new domain are active at once: its names were
+		 * never answered before (the token is new), so no resolver holds an
+		 * older answer. */
+		if (!w->rc && (i == 1 || i == nd->nslots + 1))
+			first_key(w, nd, ped, did, sqlite3_last_insert_rowid(w->db), now);
+	}
+	if (id)
+		*id = did;
+	return w->rc;
+}
+
+int reg_domain_add_tx(struct wr *w, const struct reg_new *nd, int64_t *id)
+{
+	return reg_domain_write(w, nd, 1, id);
+}
+
+int reg_domain_add(struct wr *w, const struct reg_domain_in *in, struct reg_domain *d)
+{
+	struct reg_new *nd;
+	if (reg_domain_prep(w, in, &nd))
+		return w->rc;
+	if (!wr_begin(w))
+		reg_domain_add_tx(w, nd, NULL);
+	if (!wr_commit(w) && d)
+		reg_domain_find(w, nd->name, d, 0);
+	reg_new_free(nd);
+	return w->rc;
+}

@@ -1,0 +1,373 @@
+/* test_registry: the registry's operations on a real SQLite file: each one's
+ * success, its refusals (the code and the field), that a refusal changes
+ * nothing (rows and key files counted before and after), a store locked by
+ * another writer, and that one domain and an import take the same path. */
+#include "err.h"
+#include "registry.h"
+#include "t.h"
+#include <dirent.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[64], dbpath[128], keysdir[128];
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+static long nfiles;
+static int count_files(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)p, (void)sb, (void)ftw;
+	nfiles += flag == FTW_F;
+	return 0;
+}
+
+/* What a refusal must leave as it was: every row of the objects, and the key files. */
+static long snapshot(struct wr *w)
+{
+	static const char *const tables[] = {"tenants", "domains",    "tokens",	  "slots",
+					     "keys",	"key_events", "policies", "settings"};
+	long n = 0;
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		char sql[100];
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
+		n = n * 1000 + wr_int(w, wr_prep(w, sql), -1);
+	}
+	nfiles = 0;
+	nftw(keysdir, count_files, 16, FTW_PHYS);
+	return n * 1000 + nfiles;
+}
+
+static void open_w(struct wr *w, int lock_ms)
+{
+	struct wr_conf conf = {.db = dbpath, .keys = keysdir, .lock_ms = lock_ms};
+	*w = (struct wr){0};
+	T_EQ_INT(wr_open(w, &conf, 0), 0);
+}
+
+/* A store as init leaves it, with a tenant acme (no pair) and pairs (a pair). */
+static int make_store(void)
+{
+	struct wr w = {0};
+	struct wr_conf conf = {.db = dbpath, .keys = keysdir};
+	int rc = wr_open(&w, &conf, 1);
+	if (!rc && !wr_begin(&w)) {
+		static const char *const set[][2] = {{"zone", "dkim.example."},
+						     {"selector_prefix", "esp"},
+						     {"slots", "3"},
+						     {"return_path", "bounce"},
+						     {"ed25519", "no"}};
+		for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+			wr_run(&w, wr_q(&w, "INSERT INTO settings(name, value) VALUES (?, ?)", "ss",
+					set[i][0], set[i][1]));
+		wr_run(&w,
+		       wr_q(&w, "INSERT INTO tenants(name, created_at) VALUES ('acme', 1)", ""));
+		wr_run(&w,
+		       wr_q(&w,
+			    "INSERT INTO tenants(name, created_at, ed25519) VALUES ('pairs', 1, 1)",
+			    ""));
+		wr_run(&w, wr_q(&w,
+				"INSERT INTO tenants(name, created_at, slots, ed25519) "
+				"VALUES ('wide', 1, 7, 1)",
+				""));
+	}
+	rc = rc ? rc : wr_commit(&w);
+	wr_close(&w);
+	return rc;
+}
+
+/* The slots of a domain and the algorithm of each one's key, "-" for none. */
+static char *layout(struct wr *w, const char *domain)
+{
+	return wr_text(w,
+		       wr_q(w,
+			    "SELECT group_concat(x, ' ') FROM (SELECT s.selector || '=' || "
+			    "ifnull(k.algorithm, '-') AS x FROM slots s JOIN domains d ON d.id = "
+			    "s.domain_id LEFT JOIN keys k ON k.slot_id = s.id WHERE d.name = ? "
+			    "ORDER BY s.position)",
+			    "s", domain));
+}
+
+static void test_names(void)
+{
+	struct wr w = {0};
+	char out[256], sel[32];
+	T_EQ_INT(reg_domain_norm(&w, "Example.COM.", out, sizeof(out)), 0);
+	T_EQ_STR(out, "example.com");
+	T_EQ_INT(reg_domain_norm(&w, "bad..example", out, sizeof(out)), DNSD_EINVAL);
+	T_EQ_STR(w.field, "domain");
+	wr_clear(&w);
+	T_EQ_INT(reg_slot_selector("esp", 2, 3, sel, sizeof(sel)), 0);
+	T_EQ_STR(sel, "esp2");
+	T_EQ_INT(reg_slot_selector("esp", 5, 3, sel, sizeof(sel)), 1);
+	T_EQ_STR(sel, "esp-ed2");
+}
+
+static void test_domain_add(void)
+{
+	struct wr w;
+	struct reg_domain d;
+	open_w(&w, 0);
+	struct reg_domain_in in = {
+		.name = "One.Example.", .tenant = "acme", .ed25519 = -1, .algorithm = "ed25519"};
+	T_EQ_INT(reg_domain_add(&w, &in, &d), 0);
+	T_EQ_STR(d.name, "one.example");
+	T_EQ_STR(d.tenant, "acme");
+	T_EQ_STR(d.rp, "bounce");
+	T_CHECK(keys_token_valid(d.token));
+	char *l = layout(&w, "one.example");
+	T_EQ_STR(l, "esp1=ed25519 esp2=- esp3=-");
+	free(l);
+	char *ev = wr_text(&w, wr_q(&w,
+				    "SELECT group_concat(event, ',') FROM key_events WHERE "
+				    "domain_id = ? ORDER BY id",
+				    "i", d.id));
+	T_EQ_STR(ev, "generated,published,activated");
+	free(ev);
+	/* Its key file is in its place, named in the store. */
+	char *ref = wr_text(&w, wr_q(&w,
+				     "SELECT private_ref FROM keys k JOIN slots s ON s.id = "
+				     "k.slot_id WHERE s.domain_id = ?",
+				     "i", d.id));
+	struct stat sb;
+	T_CHECK(ref && stat(ref, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+	free(ref);
+	/* A tenant's pair gets its first key; slots and the pair from the input. */
+	in = (struct reg_domain_in){
+		.name = "two.example", .tenant = "pairs", .ed25519 = -1, .algorithm = "ed25519"};
+	T_EQ_INT(reg_domain_add(&w, &in, NULL), 0);
+	l = layout(&w, "two.example");
+	T_EQ_STR(l, "esp1=ed25519 esp2=- esp3=-"); /* no pair beside Ed25519 main keys */
+	free(l);
+	in = (struct reg_domain_in){.name = "three.example",
+				    .tenant = "acme",
+				    .slots = 2,
+				    .ed25519 = 1,
+				    .algorithm = "rsa-2048",
+				    .return_path = "mail"};
+	T_EQ_INT(reg_domain_add(&w, &in, &d), 0);
+	l = layout(&w, "three.example");
+	T_EQ_STR(l, "esp1=rsa-2048 esp2=- esp-ed1=ed25519 esp-ed2=-");
+	free(l);
+	T_EQ_STR(d.rp, "mail");
+	wr_close(&w);
+}
+
+/* Each refusal: its code, its field, and nothing changed. */
+static void refused(struct wr *w, const struct reg_domain_in *in, int code, const char *field)
+{
+	long before = snapshot(w);
+	T_EQ_INT(reg_domain_add(w, in, NULL), code);
+	T_EQ_STR(w->field, field);
+	wr_clear(w);
+	T_EQ_INT(snapshot(w), before);
+}
+
+static void test_domain_refused(void)
+{
+	struct wr w;
+	open_w(&w, 0);
+	char tok[32];
+	char *t = wr_text(&w, wr_q(&w, "SELECT token FROM domains WHERE name = 'one.example'", ""));
+	snprintf(tok, sizeof(tok), "%s", t ? t : "");
+	free(t);
+	struct {
+		struct reg_domain_in in;
+		int code;
+		const char *field;
+	} cases[] = {
+		{{.name = "bad..example", .tenant = "acme", .ed25519 = -1}, DNSD_EINVAL, "domain"},
+		{{.name = "x.dkim.example", .tenant = "acme", .ed25519 = -1},
+		 DNSD_EINVAL,
+		 "domain"},
+		{{.name = "n.example", .tenant = "nobody", .ed25519 = -1}, DNSD_ENOENT, "tenant"},
+		{{.name = "one.example", .tenant = "acme", .ed25519 = -1}, DNSD_EEXIST, "domain"},
+		{{.name = "n.example", .tenant = "acme", .ed25519 = -1, .token = tok},
+		 DNSD_EEXIST,
+		 "token"},
+		{{.name = "n.example", .tenant = "acme", .ed25519 = -1, .token = "short"},
+		 DNSD_EINVAL,
+		 "token"},
+		{{.name = "n.example", .tenant = "acme", .ed25519 = -1, .algorithm = "rsa-1024"},
+		 DNSD_EINVAL,
+		 "algorithm"},
+		{{.name = "n.example", .tenant = "acme", .ed25519 = -1, .algorithm = "dsa"},
+		 DNSD_EINVAL,
+		 "algorithm"},
+		{{.name = "n.example", .tenant = "acme", .ed25519 = -1, .return_path = "a.b"},
+		 DNSD_EINVAL,
+		 "return_path"},
+		{{.name = "n.example", .tenant = "acme", .slots = 9, .ed25519 = -1},
+		 DNSD_EINVAL,
+		 "slots"},
+		{{.name = "n.example", .tenant = "wide", .ed25519 = -1}, DNSD_EINVAL, "ed25519"},
+		{{.name = "n.example", .tenant = "acme", .ed25519 = 1, .algorithm = "ed25519"},
+		 DNSD_EINVAL,
+		 "ed25519"},
+		{{.name = "n.example",
+		  .tenant = "acme",
+		  .ed25519 = -1,
+		  .key_file = "/nonexistent.pem"},
+		 DNSD_EINVAL,
+		 "key_file"},
+		{{.name = "n.example", .tenant = "acme", .ed25519 = -1, .public_key = "AAAA"},
+		 DNSD_EINVAL,
+		 "public_key"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		refused(&w, &cases[i].in, cases[i].code, cases[i].field);
+	wr_close(&w);
+}
+
+/* domain add --key: an existing private key, copied; the algorithm must agree. */
+static void test_domain_key(void)
+{
+	struct wr w;
+	char pem[200], pub[2048];
+	keys_key *k = NULL;
+	snprintf(pem, sizeof(pem), "%s/given.pem", tmpdir);
+	T_EQ_INT(keys_generate("ed25519", &k), 0);
+	T_EQ_INT(keys_write_private(k, pem, NULL, 0), 0);
+	T_CHECK(keys_public_b64(k, pub, sizeof(pub)) > 0);
+	keys_free(k);
+	open_w(&w, 0);
+	struct reg_domain_in in = {.name = "keyed.example",
+				   .tenant = "acme",
+				   .ed25519 = -1,
+				   .key_file = pem,
+				   .algorithm = "rsa-2048"};
+	refused(&w, &in, DNSD_EINVAL, "algorithm");
+	in.algorithm = NULL;
+	in.public_key = "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=";
+	refused(&w, &in, DNSD_EINVAL, "public_key");
+	in.public_key = pub;
+	struct reg_domain d;
+	T_EQ_INT(reg_domain_add(&w, &in, &d), 0);
+	char *got = wr_text(&w, wr_q(&w,
+				     "SELECT k.public_key || ' ' || k.private_ref FROM keys k JOIN "
+				     "slots s ON s.id = k.slot_id WHERE s.domain_id = ?",
+				     "i", d.id));
+	T_CHECK(got && !strncmp(got, pub, strlen(pub)) && strstr(got, "-imported.pem"));
+	free(got);
+	wr_close(&w);
+}
+
+static void test_busy(void)
+{
+	struct wr a, b;
+	open_w(&a, 0);
+	open_w(&b, 200);
+	T_EQ_INT(wr_begin(&a), 0);
+	long before = snapshot(&b);
+	struct reg_domain_in in = {
+		.name = "busy.example", .tenant = "acme", .ed25519 = -1, .algorithm = "ed25519"};
+	T_EQ_INT(reg_domain_add(&b, &in, NULL), DNSD_EBUSY);
+	wr_clear(&b);
+	wr_rollback(&a);
+	T_EQ_INT(snapshot(&b), before); /* and its staged key file went back */
+	wr_close(&a);
+	wr_close(&b);
+}
+
+struct bads {
+	int n;
+	size_t rows[8];
+	char msg[8][300];
+};
+
+static void on_bad(void *arg, size_t row, const char *msg)
+{
+	struct bads *b = arg;
+	if (b->n < 8) {
+		b->rows[b->n] = row;
+		snprintf(b->msg[b->n], sizeof(b->msg[0]), "%s", msg);
+	}
+	b->n++;
+}
+
+/* An import takes the same path as domain add: the same layout, first keys
+ * and refusals; a bad row and nothing is written. */
+static void test_import(void)
+{
+	struct wr w;
+	struct reg_new *rows[3];
+	struct bads b = {0};
+	open_w(&w, 0);
+	struct reg_domain_in in = {.name = "imp1.example",
+				   .tenant = "pairs",
+				   .ed25519 = -1,
+				   .algorithm = "rsa-2048",
+				   .cause = "import"};
+	T_EQ_INT(reg_domain_prep(&w, &in, &rows[0]), 0);
+	in.name = "imp2.example";
+	in.algorithm = "ed25519";
+	T_EQ_INT(reg_domain_prep(&w, &in, &rows[1]), 0);
+	in.name = "Imp1.example";
+	T_EQ_INT(reg_domain_prep(&w, &in, &rows[2]), 0); /* twice in the batch */
+	long before = snapshot(&w);
+	T_EQ_INT(reg_import(&w, rows, 3, 0, on_bad, &b), DNSD_EINVAL);
+	T_EQ_INT(b.n, 1);
+	T_EQ_INT(b.rows[0], 2);
+	T_CHECK(strstr(b.msg[0], "imp1.example is twice") != NULL);
+	wr_clear(&w);
+	T_EQ_INT(snapshot(&w) - before, -4); /* the rows' four staged key files went back */
+	for (int i = 0; i < 3; i++)
+		reg_new_free(rows[i]);
+	/* Prepared again: a good batch commits, laid out as domain add lays out. */
+	in.name = "imp1.example";
+	in.algorithm = "rsa-2048";
+	T_EQ_INT(reg_domain_prep(&w, &in, &rows[0]), 0);
+	in.name = "imp2.example";
+	in.algorithm = "ed25519";
+	T_EQ_INT(reg_domain_prep(&w, &in, &rows[1]), 0);
+	b.n = 0;
+	T_EQ_INT(reg_import(&w, rows, 2, 0, on_bad, &b), 0);
+	T_EQ_INT(b.n, 0);
+	reg_new_free(rows[0]);
+	reg_new_free(rows[1]);
+	struct reg_domain_in add = {.name = "add1.example", .tenant = "pairs", .ed25519 = -1};
+	T_EQ_INT(reg_domain_add(&w, &add, NULL), 0);
+	char *a = layout(&w, "imp1.example"), *c = layout(&w, "add1.example"),
+	     *e = layout(&w, "imp2.example"), *f = layout(&w, "two.example");
+	T_EQ_STR(a, "esp1=rsa-2048 esp2=- esp3=- esp-ed1=ed25519 esp-ed2=-");
+	T_EQ_STR(a, c);
+	T_EQ_STR(e, f);
+	free(a), free(c), free(e), free(f);
+	/* The refusal of a pair that does not fit is the same too. */
+	in = (struct reg_domain_in){.name = "w.example", .tenant = "wide", .ed25519 = -1};
+	T_EQ_INT(reg_domain_prep(&w, &in, &rows[0]), DNSD_EINVAL);
+	T_EQ_STR(w.field, "ed25519");
+	T_CHECK(strstr(w.err, "7 slots plus the Ed25519 pair") != NULL);
+	wr_close(&w);
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-reg-XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(dbpath, sizeof(dbpath), "%s/store.db", tmpdir);
+	snprintf(keysdir, sizeof(keysdir), "%s/keys", tmpdir);
+	mkdir(keysdir, 0700);
+	if (make_store()) {
+		fprintf(stderr, "cannot make the store\n");
+		return 1;
+	}
+	T_RUN(test_names);
+	T_RUN(test_domain_add);
+	T_RUN(test_domain_refused);
+	T_RUN(test_domain_key);
+	T_RUN(test_busy);
+	T_RUN(test_import);
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return t_done();
+}
