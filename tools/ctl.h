@@ -29,6 +29,7 @@ struct opts {
 	const char *concurrency, *rate, *max_domains; /* check --all */
 	const char *provider_id, *provider_name, *service_id; /* domain-connect */
 	const char *config; /* --config FILE; the settings above may come from it */
+	const char *key;    /* domain add --key PEM: the first key, an existing one */
 	const char *pos[8];
 	int npos;
 };

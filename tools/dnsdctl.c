@@ -38,7 +38,8 @@ static void usage(void)
 	       "  tenant list | show NAME | remove NAME\n"
 	       "  domain add DOMAIN --tenant NAME [--algorithm rsa-2048|rsa-3072|rsa-4096|ed25519]\n"
 	       "         [--slots N] [--ed25519 yes|no] [--token T] [--return-path LABEL]\n"
-	       "         [--format table|zone|json]\n"
+	       "         [--key PEM] [--format table|zone|json]\n"
+	       "                                --key: the first key is this private key (copied)\n"
 	       "  domain list [--tenant NAME] | show DOMAIN | records DOMAIN [--format table|zone|json]\n"
 	       "  domain remove DOMAIN          revoke its keys; its names go after the retention period\n"
 	       "  domain history DOMAIN         every key event (generated, published, activated, ...)\n"
@@ -123,7 +124,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		O("--key-retention-days", key_retention_days), O("--export-dir", export_dir),
 		O("--export-command", export_command), O("--config", config), O("--resolver", resolver),
 		O("--concurrency", concurrency), O("--rate", rate), O("--max-domains", max_domains),
-		O("--provider-id", provider_id), O("--provider-name", provider_name), O("--service-id", service_id),
+		O("--provider-id", provider_id), O("--provider-name", provider_name), O("--service-id", service_id), O("--key", key),
 #undef O
 	};
 	o->db = getenv("DNSD_DB");
@@ -772,6 +773,7 @@ static void cmd_domain_add(struct ctx *c)
 		.slots = (int)num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, 0),
 		.ed25519 = yes_no(c, c->o.ed25519, "--ed25519", -1),
 		.algorithm = c->o.algorithm,
+		.key_file = c->o.key,
 		.cause = "domain add",
 	};
 	struct reg_domain r;

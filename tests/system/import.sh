@@ -110,4 +110,23 @@ expect_match "domain add: refused with the same words" "$(ctl domain add wide2.e
 snap >"$T/after"
 check "and nothing changed" cmp "$T/before" "$T/after"
 
+# domain add --key: an existing private key, checked as import checks it.
+out=$(ctl domain add keyed.example --tenant acme --key "$T/r.pem" --json)
+expect "domain add --key: the key's public half is served" \
+	"$(sqlite3 "$DB" "SELECT k.public_key FROM keys k JOIN slots s ON s.id = k.slot_id JOIN domains d ON d.id = s.domain_id WHERE d.name = 'keyed.example'")" "$RSA_PUB"
+priv=$(ctl key list keyed.example --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["private_key"])')
+expect_match "its copy is in the key directory" "$priv" "^$KEYS/keyed.example/esp1-.*-imported.pem$"
+check "the copy is the same key" cmp <(openssl pkey -in "$priv" -pubout 2>/dev/null) <(openssl pkey -in "$T/r.pem" -pubout 2>/dev/null)
+expect "history: imported, published, activated" \
+	"$(ctl domain history keyed.example --json | "$PY" -c 'import json,sys; print(",".join(e["event"] for e in json.load(sys.stdin)["events"]))')" \
+	"imported,published,activated"
+snap >"$T/before"
+expect_match "domain add --key: a 768-bit key is refused" "$(ctl domain add weak.example --tenant acme --key "$T/weak.pem" 2>&1)" "768-bit RSA key"
+expect_match "domain add --key: a missing file is named" "$(ctl domain add none.example --tenant acme --key "$T/nowhere.pem" 2>&1)" "nowhere.pem"
+expect_match "domain add --key: the algorithm must agree" \
+	"$(ctl domain add alg.example --tenant acme --key "$T/r.pem" --algorithm ed25519 2>&1)" "the key is rsa-2048, not"
+ctl domain add dup.example --tenant acme --key "$T/r.pem" --token "$(sqlite3 "$DB" "SELECT token FROM domains WHERE name = 'keyed.example'")" >/dev/null 2>&1
+expect "a refused domain add --key: exit 1" "$?" 1
+snap >"$T/after"
+check "and nothing changed (store and key directory)" cmp "$T/before" "$T/after"
 finish
