@@ -419,3 +419,250 @@ int reg_domain_add(struct wr *w, const struct reg_domain_in *in, struct reg_doma
 	reg_new_free(nd);
 	return w->rc;
 }
+
+/* ---- tenants: the operations ---- */
+
+static int tenant_layout(struct wr *w, int slots, int ed25519)
+{
+	if (slots && (slots < 2 || slots > REG_MAX_SLOTS))
+		return wr_fail(w, DNSD_EINVAL, "slots", "slots must be from 2 to %d, not %d",
+			       REG_MAX_SLOTS, slots);
+	if (ed25519 < -1 || ed25519 > 1)
+		return wr_fail(w, DNSD_EINVAL, "ed25519", "ed25519 is yes or no");
+	return w->rc;
+}
+
+int reg_tenant_add(struct wr *w, const char *name, int slots, int ed25519)
+{
+	if (!names_tenant(name))
+		return wr_fail(
+			w, DNSD_EINVAL, "tenant",
+			"invalid tenant name '%s': a letter or digit, then up to %d letters, "
+			"digits, '.', '_' or '-'",
+			name, NAMES_TENANT_MAX - 1);
+	if (tenant_layout(w, slots, ed25519) || wr_begin(w))
+		return w->rc;
+	/* Names are compared without case (the column's collation). */
+	char *have = wr_text(w, wr_q(w, "SELECT name FROM tenants WHERE name = ?", "s", name));
+	if (have && strcmp(have, name))
+		wr_fail(w, DNSD_EEXIST, "tenant",
+			"tenant '%s' already exists as '%s' (tenant names are compared without "
+			"case)",
+			name, have);
+	else if (have)
+		wr_fail(w, DNSD_EEXIST, "tenant", "tenant '%s' already exists", name);
+	free(have);
+	wr_run(w, wr_q(w,
+		       "INSERT INTO tenants(name, created_at, slots, ed25519) "
+		       "VALUES (?, ?, nullif(?, 0), nullif(?, -1))",
+		       "siii", name, store_now(), (int64_t)slots, (int64_t)ed25519));
+	return wr_commit(w);
+}
+
+int reg_tenant_set(struct wr *w, const char *name, int slots, int ed25519)
+{
+	if (tenant_layout(w, slots, ed25519) || wr_begin(w))
+		return w->rc;
+	int64_t id = reg_tenant_id(w, name, 1);
+	if (slots)
+		wr_run(w, wr_q(w, "UPDATE tenants SET slots = ? WHERE id = ?", "ii", (int64_t)slots,
+			       id));
+	if (ed25519 >= 0)
+		wr_run(w, wr_q(w, "UPDATE tenants SET ed25519 = ? WHERE id = ?", "ii",
+			       (int64_t)ed25519, id));
+	return wr_commit(w);
+}
+
+int reg_tenant_remove(struct wr *w, const char *name)
+{
+	if (wr_begin(w))
+		return w->rc;
+	int64_t id = reg_tenant_id(w, name, 1);
+	int64_t live = wr_int(w,
+			      wr_q(w,
+				   "SELECT count(*) FROM domains WHERE tenant_id = ? AND "
+				   "state != 'purged'",
+				   "i", id),
+			      0);
+	int64_t any =
+		wr_int(w, wr_q(w, "SELECT count(*) FROM domains WHERE tenant_id = ?", "i", id), 0);
+	if (live)
+		wr_fail(w, DNSD_EEXIST, "tenant",
+			"tenant '%s' still has %lld domain(s): remove them first (dnsdctl domain "
+			"list --tenant %s)",
+			name, (long long)live, name);
+	else if (any)
+		wr_fail(w, DNSD_EEXIST, "tenant",
+			"tenant '%s' has purged domains whose tokens it keeps; it cannot be "
+			"deleted, only left empty",
+			name);
+	wr_run(w, wr_q(w, "DELETE FROM policies WHERE tenant_id = ?", "i", id));
+	wr_run(w, wr_q(w, "DELETE FROM tenants WHERE id = ?", "i", id));
+	return wr_commit(w);
+}
+
+int reg_tenant_list(struct wr *w, const char *name,
+		    int (*each)(void *arg, const struct reg_tenant *t), void *arg)
+{
+	if (name && !reg_tenant_id(w, name, 1))
+		return w->rc;
+	sqlite3_stmt *st = wr_q(
+		w,
+		"SELECT t.name, t.created_at, "
+		"(SELECT count(*) FROM domains d WHERE d.tenant_id = t.id AND d.state = 'active'), "
+		"(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'spf'), "
+		"(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'mx'), "
+		"(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'dmarc'), "
+		"ifnull(t.slots, 0), ifnull(t.ed25519, -1) "
+		"FROM tenants t WHERE ?1 IS NULL OR t.name = ?1 ORDER BY t.name",
+		"s", name);
+	int rc = 0;
+	while (!rc && wr_step(w, st)) {
+		struct reg_tenant t = {
+			.name = (const char *)sqlite3_column_text(st, 0),
+			.created_at = sqlite3_column_int64(st, 1),
+			.domains = sqlite3_column_int64(st, 2),
+			.spf = (const char *)sqlite3_column_text(st, 3),
+			.mx = (const char *)sqlite3_column_text(st, 4),
+			.dmarc = (const char *)sqlite3_column_text(st, 5),
+			.slots = sqlite3_column_int(st, 6),
+			.ed25519 = sqlite3_column_int(st, 7),
+		};
+		rc = each(arg, &t);
+	}
+	sqlite3_finalize(st);
+	return w->rc ? w->rc : rc;
+}
+
+/* ---- domains: the rest of their operations ---- */
+
+int reg_domain_remove(struct wr *w, const char *name, struct reg_domain *d)
+{
+	struct reg_domain tmp;
+	d = d ? d : &tmp;
+	if (wr_begin(w) || reg_domain_need(w, name, d, 0))
+		return wr_commit(w);
+	int64_t now = store_now();
+	wr_run(w, wr_q(w,
+		       "INSERT INTO key_events(key_id, domain_id, event, at, cause) "
+		       "SELECT k.id, s.domain_id, 'revoked', ?1, 'domain remove' FROM keys k "
+		       "JOIN slots s ON s.id = k.slot_id WHERE k.state != 'revoked' AND "
+		       "s.domain_id = ?2",
+		       "ii", now, d->id));
+	wr_run(w, wr_q(w,
+		       "UPDATE keys SET state = 'revoked', revoked_at = ? WHERE state != 'revoked' "
+		       "AND slot_id IN (SELECT id FROM slots WHERE domain_id = ?)",
+		       "ii", now, d->id));
+	wr_run(w, wr_q(w, "UPDATE domains SET state = 'removed', removed_at = ? WHERE id = ?", "ii",
+		       now, d->id));
+	return wr_commit(w);
+}
+
+int reg_domain_list(struct wr *w, const struct reg_filter *f,
+		    int (*each)(void *arg, const struct reg_domain *d), void *arg)
+{
+	int64_t tid = f->tenant ? reg_tenant_id(w, f->tenant, 1) : 0;
+	if (f->state && strcmp(f->state, "active") && strcmp(f->state, "removed"))
+		wr_fail(w, DNSD_EINVAL, "state", "a domain's state is active or removed, not '%s'",
+			f->state);
+	if (f->limit < 0)
+		wr_fail(w, DNSD_EINVAL, "limit", "a limit is 0 (none) or more, not %d", f->limit);
+	sqlite3_stmt *st =
+		wr_q(w,
+		     "SELECT d.id, d.tenant_id, d.name, d.token, d.return_path, d.state, "
+		     "t.name, d.created_at, ifnull(d.removed_at, 0) FROM domains d "
+		     "JOIN tenants t ON t.id = d.tenant_id WHERE (?1 = 0 OR d.tenant_id = "
+		     "?1) AND d.state != 'purged' AND (?2 IS NULL OR d.state = ?2) AND "
+		     "(?3 IS NULL OR (d.name, d.id) > (?3, ?4)) ORDER BY d.name, d.id "
+		     "LIMIT ?5",
+		     "issii", tid, f->state, f->after_name, f->after_id, (int64_t)f->limit);
+	if (!st)
+		return w->rc;
+	sqlite3_bind_int(st, 5, f->limit > 0 ? f->limit : -1);
+	int rc = 0;
+	while (!rc && wr_step(w, st)) {
+		struct reg_domain d = {
+			.id = sqlite3_column_int64(st, 0),
+			.tenant_id = sqlite3_column_int64(st, 1),
+			.created_at = sqlite3_column_int64(st, 7),
+			.removed_at = sqlite3_column_int64(st, 8),
+		};
+		col_text(st, 2, d.name, sizeof(d.name));
+		col_text(st, 3, d.token, sizeof(d.token));
+		col_text(st, 4, d.rp, sizeof(d.rp));
+		col_text(st, 5, d.state, sizeof(d.state));
+		col_text(st, 6, d.tenant, sizeof(d.tenant));
+		rc = each(arg, &d);
+	}
+	sqlite3_finalize(st);
+	return w->rc ? w->rc : rc;
+}
+
+int reg_domain_slots(struct wr *w, int64_t domain_id,
+		     int (*each)(void *arg, const struct reg_slot *s), void *arg)
+{
+	sqlite3_stmt *st = wr_q(w,
+				"SELECT s.selector, s.role, s.eligible, k.algorithm, k.state, "
+				"ifnull(k.activated_at, 0), k.private_ref FROM slots s "
+				"LEFT JOIN keys k ON k.slot_id = s.id AND k.state != 'revoked' "
+				"WHERE s.domain_id = ? ORDER BY s.position",
+				"i", domain_id);
+	int rc = 0;
+	while (!rc && wr_step(w, st)) {
+		struct reg_slot s = {
+			.selector = (const char *)sqlite3_column_text(st, 0),
+			.role = (const char *)sqlite3_column_text(st, 1),
+			.eligible = sqlite3_column_int(st, 2),
+			.algorithm = (const char *)sqlite3_column_text(st, 3),
+			.state = (const char *)sqlite3_column_text(st, 4),
+			.activated_at = sqlite3_column_int64(st, 5),
+			.private_ref = (const char *)sqlite3_column_text(st, 6),
+		};
+		rc = each(arg, &s);
+	}
+	sqlite3_finalize(st);
+	return w->rc ? w->rc : rc;
+}
+
+int reg_domain_records(struct wr *w, const struct reg_domain *d, struct reg_record *r, int *n,
+		       int *ttl)
+{
+	char q[200];
+	*n = 0;
+	if (!keys_token_valid(d->token))
+		return wr_fail(
+			w, DNSD_ESTORE, NULL,
+			"%s: its token '%s' in the store is not 16 characters of a-z, 2-7; no "
+			"records printed",
+			d->name, names_show(q, sizeof(q), d->token));
+	if (!names_label(d->rp, 63))
+		return wr_fail(w, DNSD_ESTORE, NULL,
+			       "%s: its Return-Path label '%s' in the store is not a DNS label; no "
+			       "records printed",
+			       d->name, names_show(q, sizeof(q), d->rp));
+	sqlite3_stmt *st = wr_q(
+		w, "SELECT selector FROM slots WHERE domain_id = ? ORDER BY position", "i", d->id);
+	while (wr_step(w, st) && *n < REG_MAX_SLOTS) {
+		const char *sel = (const char *)sqlite3_column_text(st, 0);
+		if (!sel || !names_label(sel, 63)) {
+			wr_warn(w, "%s: slot '%s' left out: not a DNS label", d->name,
+				names_show(q, sizeof(q), sel ? sel : ""));
+			continue;
+		}
+		snprintf(r[*n].name, sizeof(r[0].name), "%s._domainkey.%s.", sel, d->name);
+		snprintf(r[*n].value, sizeof(r[0].value), "%s.%s.dkim.%s", sel, d->token, w->zone);
+		r[*n].purpose = "dkim";
+		r[(*n)++].optional = 0;
+	}
+	sqlite3_finalize(st);
+	snprintf(r[*n].name, sizeof(r[0].name), "%s.%s.", d->rp, d->name);
+	snprintf(r[*n].value, sizeof(r[0].value), "%s.rp.%s", d->token, w->zone);
+	r[*n].purpose = "return-path";
+	r[(*n)++].optional = 0;
+	snprintf(r[*n].name, sizeof(r[0].name), "_dmarc.%s.", d->name);
+	snprintf(r[*n].value, sizeof(r[0].value), "%s.dmarc.%s", d->token, w->zone);
+	r[*n].purpose = "dmarc";
+	r[(*n)++].optional = 1;
+	*ttl = store_setting_int(w->st, "ttl_policy", 3600);
+	return w->rc;
+}

@@ -33,6 +33,32 @@ const char *reg_prefix(struct wr *w, char *out, size_t n);
  * then, with must, DNSD_ENOENT is set (field "tenant"). */
 int64_t reg_tenant_id(struct wr *w, const char *name, int must);
 
+/* A tenant as listed: name, policies and layout point into the row being
+ * read (valid during the callback only). */
+struct reg_tenant {
+	const char *name;
+	int64_t created_at, domains;  /* domains: the active ones */
+	const char *spf, *mx, *dmarc; /* its own policies; NULL: it inherits the global one */
+	int slots;		      /* its new domains' main slots; 0: the store's */
+	int ed25519;		      /* their Ed25519 pair: 1, 0; -1: the store's */
+};
+
+/* Adds a tenant. slots: 0 (the store's) or 2 to 8; ed25519: 1, 0 or -1 (the
+ * store's). DNSD_EINVAL (field "tenant", "slots"), DNSD_EEXIST (the name, in
+ * any case, is taken). */
+int reg_tenant_add(struct wr *w, const char *name, int slots, int ed25519);
+/* Changes what a tenant's new domains get: slots when not 0, the pair when not
+ * -1 (domains already added keep theirs). DNSD_ENOENT, DNSD_EINVAL. */
+int reg_tenant_set(struct wr *w, const char *name, int slots, int ed25519);
+/* Deletes a tenant with no domains, and its policies. DNSD_ENOENT; DNSD_EEXIST
+ * while it has domains (a purged one's token is kept: then never). */
+int reg_tenant_remove(struct wr *w, const char *name);
+/* Calls each for every tenant by name, or only the one named (NULL: all; one
+ * that does not exist: DNSD_ENOENT). each returns 0 to go on; what else it
+ * returns stops the list and is returned. */
+int reg_tenant_list(struct wr *w, const char *name,
+		    int (*each)(void *arg, const struct reg_tenant *t), void *arg);
+
 /* ---- domains ---- */
 
 struct reg_domain {
@@ -97,6 +123,86 @@ int reg_domain_write(struct wr *w, const struct reg_new *nd, int write, int64_t 
  * the new domain. */
 int reg_domain_add(struct wr *w, const struct reg_domain_in *in, struct reg_domain *d);
 void reg_new_free(struct reg_new *nd);
+
+/* Removes a live domain: revokes its keys (its DKIM names answer a revoked
+ * key, p=, until the job purges it after the retention period) and keeps its
+ * token from being used again. d (may be NULL) gets it. DNSD_EINVAL,
+ * DNSD_ENOENT. */
+int reg_domain_remove(struct wr *w, const char *name, struct reg_domain *d);
+
+/* Which domains reg_domain_list gives, in the order of their names (and rows). */
+struct reg_filter {
+	const char *tenant; /* only this tenant's (DNSD_ENOENT when there is none); NULL: all */
+	const char *state;  /* "active" or "removed"; NULL: both (purged ones never) */
+	/* Paging: only the rows after this name and row id (the last of the page
+	 * before); NULL: from the first. */
+	const char *after_name;
+	int64_t after_id;
+	int limit; /* at most this many; 0: all */
+};
+/* Calls each for every domain f lets through. each returns 0 to go on; what
+ * else it returns stops the list and is returned. */
+int reg_domain_list(struct wr *w, const struct reg_filter *f,
+		    int (*each)(void *arg, const struct reg_domain *d), void *arg);
+
+/* A slot of a domain and its live key (valid during the callback only). */
+struct reg_slot {
+	const char *selector, *role;
+	int eligible;
+	const char *algorithm, *state, *private_ref; /* NULL: no live key in the slot */
+	int64_t activated_at;
+};
+/* Calls each for every slot of a domain, in order. */
+int reg_domain_slots(struct wr *w, int64_t domain_id,
+		     int (*each)(void *arg, const struct reg_slot *s), void *arg);
+
+/* The records a customer adds for a domain, once: a CNAME per DKIM slot, the
+ * Return-Path's, then the optional hosted DMARC. */
+struct reg_record {
+	char name[600], value[600];
+	const char *purpose; /* "dkim", "return-path", "dmarc" */
+	int optional;
+};
+#define REG_MAX_RECORDS (REG_MAX_SLOTS + 2)
+/* Fills r (REG_MAX_RECORDS of them) and *n, and *ttl with the TTL to suggest.
+ * These lines are pasted into the customer's zone: a token, label or selector
+ * in the store that is not one (SQL past the checks) is refused
+ * (DNSD_ESTORE), a selector left out with a warning. */
+int reg_domain_records(struct wr *w, const struct reg_domain *d, struct reg_record *r, int *n,
+		       int *ttl);
+
+/* ---- policies (regpolicy.c) ---- */
+
+/* Where a policy is set: globally (both ids 0), for a tenant, or for a domain. */
+struct reg_scope {
+	int64_t tenant_id, domain_id;
+	int64_t domain_tenant; /* the domain's tenant */
+	const char *level;     /* "global", "tenant" or "domain" */
+	char who[256];	       /* the tenant's or the domain's name; "" globally */
+};
+
+/* The scope of a tenant's name or a domain as given (NULL, NULL: global).
+ * DNSD_EINVAL (both given; a bad domain), DNSD_ENOENT (field "tenant" or
+ * "domain"). */
+int reg_policy_scope(struct wr *w, const char *tenant, const char *domain, struct reg_scope *s);
+/* Checks a value of kind ("spf", "mx", "dmarc") for scope s without storing
+ * it: an SPF value's includes inside the hosted zone are followed through the
+ * store (as if the value were in place) and the zone file (w->conf.zone_file).
+ * DNSD_EINVAL (field kind, or "kind"), DNSD_EIO (the zone file is needed or
+ * unreadable). */
+int reg_policy_check(struct wr *w, const struct reg_scope *s, const char *kind, const char *value);
+/* Checks, then sets (replaces) the policy of kind at s. */
+int reg_policy_set(struct wr *w, const struct reg_scope *s, const char *kind, const char *value);
+/* Removes it; *was_set says whether there was one. */
+int reg_policy_unset(struct wr *w, const struct reg_scope *s, const char *kind, int *was_set);
+/* The value set at s (*own) and the one in force there (*effective: the
+ * domain's, else its tenant's, else the global one); each NULL when none,
+ * else the caller's to free. */
+int reg_policy_get(struct wr *w, const struct reg_scope *s, const char *kind, char **own,
+		   char **effective);
+/* The value of kind in force for a domain (or, with domain_id -1, for a
+ * tenant's domains): malloc'd, NULL when none. */
+char *reg_policy_effective(struct wr *w, int64_t domain_id, int64_t tenant_id, const char *kind);
 
 /* bulk.c: many new domains in one batch, all or nothing. The rows were
  * prepared (reg_domain_prep) by the caller, who found nbad others bad there.

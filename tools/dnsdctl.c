@@ -325,322 +325,125 @@ static void cmd_init(struct ctx *c)
 
 /* ---- tenants ---- */
 
+struct tenant_out {
+	int json, show, first;
+};
+
+static int print_tenant(void *arg, const struct reg_tenant *t)
+{
+	struct tenant_out *o = arg;
+	char tb[32], sb[16];
+	const char *pol[3] = {t->spf, t->mx, t->dmarc};
+	fmt_time(t->created_at, tb, sizeof(tb));
+	if (o->json) {
+		int f = 1;
+		printf("%s{", o->first ? "" : ", ");
+		json_kv(stdout, &f, "name", t->name);
+		json_kv(stdout, &f, "created", tb);
+		json_ki(stdout, &f, "domains", t->domains);
+		json_kv(stdout, &f, "spf", pol[0]);
+		json_kv(stdout, &f, "mx", pol[1]);
+		json_kv(stdout, &f, "dmarc", pol[2]);
+		if (t->slots)
+			json_ki(stdout, &f, "slots", t->slots);
+		else
+			json_kv(stdout, &f, "slots", NULL);
+		json_kv(stdout, &f, "ed25519", t->ed25519 < 0 ? NULL : t->ed25519 ? "yes" : "no");
+		printf("}");
+	} else if (o->show) {
+		printf("tenant:  %s\ncreated: %s\ndomains: %lld\nspf:     %s\nmx:      %s\ndmarc:   "
+		       "%s\n",
+		       shown(t->name), tb, (long long)t->domains,
+		       pol[0] ? shown(pol[0]) : "(inherits global)",
+		       pol[1] ? shown(pol[1]) : "(inherits global)",
+		       pol[2] ? shown(pol[2]) : "(inherits global)");
+		snprintf(sb, sizeof(sb), "%d", t->slots);
+		printf("slots:   %s\ned25519: %s\n", t->slots ? sb : "(global setting)",
+		       t->ed25519 < 0 ? "(global setting)" : t->ed25519 ? "yes" : "no");
+	} else {
+		printf("%-24s %-8lld %s\n", shown(t->name), (long long)t->domains, tb);
+	}
+	o->first = 0;
+	return 0;
+}
+
 static void cmd_tenant(struct ctx *c)
 {
 	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
 	const char *name = c->o.npos > 2 ? c->o.pos[2] : NULL;
-	int64_t now = store_now();
 	open_store(c, 0);
+	int slots = (int)num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, 0);
+	int ed = yes_no(c, c->o.ed25519, "--ed25519", -1);
 	if (!strcmp(sub, "add")) {
 		if (!name)
 			die_usage("tenant add NAME");
-		if (!names_tenant(name))
-			fail(c, "invalid tenant name '%s': a letter or digit, then up to %d letters, digits, '.', '_' or "
-				"'-'",
-			     name, NAMES_TENANT_MAX - 1);
-		long slots = num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, 0);
-		int ed = yes_no(c, c->o.ed25519, "--ed25519", -1);
-		begin(c);
-		/* Names are compared without case (the column's collation). */
-		char *have = one_text(c, q(c, "SELECT name FROM tenants WHERE name = ?", "s", name));
-		if (have && strcmp(have, name))
-			fail(c, "tenant '%s' already exists as '%s' (tenant names are compared without case)", name,
-			     have);
-		if (have)
-			fail(c, "tenant '%s' already exists", name);
-		run(c, q(c, "INSERT INTO tenants(name, created_at, slots, ed25519) VALUES (?, ?, nullif(?, 0), nullif(?, -1))",
-			 "siii", name, now, (int64_t)slots, (int64_t)ed));
-		commit(c);
+		if (reg_tenant_add(&c->w, name, slots, ed))
+			fail(c, "%s", c->w.err);
 		printf("tenant %s added\n", name);
 	} else if (!strcmp(sub, "set")) {
 		if (!name || (!c->o.slots && !c->o.ed25519))
 			die_usage("tenant set NAME [--slots N] [--ed25519 yes|no]");
-		long slots = num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, 0);
-		int ed = yes_no(c, c->o.ed25519, "--ed25519", -1);
-		begin(c);
-		int64_t id = tenant_id(c, name, 1);
-		if (slots)
-			run(c, q(c, "UPDATE tenants SET slots = ? WHERE id = ?", "ii", (int64_t)slots, id));
-		if (ed >= 0)
-			run(c, q(c, "UPDATE tenants SET ed25519 = ? WHERE id = ?", "ii", (int64_t)ed, id));
-		commit(c);
-		printf("tenant %s: its new domains get %s%s%s (domains already added keep their slots)\n", name,
-		       slots ? "" : "the default number of slots", slots ? c->o.slots : "",
-		       ed < 0 ? "" : ed ? ", with the Ed25519 pair" : ", without the Ed25519 pair");
+		if (reg_tenant_set(&c->w, name, slots, ed))
+			fail(c, "%s", c->w.err);
+		printf("tenant %s: its new domains get %s%s%s (domains already added keep their "
+		       "slots)\n",
+		       name, slots ? "" : "the default number of slots", slots ? c->o.slots : "",
+		       ed < 0	? ""
+		       : ed	? ", with the Ed25519 pair"
+			: ", without the Ed25519 pair");
 	} else if (!strcmp(sub, "remove")) {
 		if (!name)
 			die_usage("tenant remove NAME");
-		begin(c);
-		int64_t id = tenant_id(c, name, 1);
-		int64_t live = one_int(c, q(c, "SELECT count(*) FROM domains WHERE tenant_id = ? AND state != 'purged'", "i", id), 0);
-		if (live)
-			fail(c, "tenant '%s' still has %lld domain(s): remove them first (dnsdctl domain list --tenant %s)",
-			     name, (long long)live, name);
-		int64_t any = one_int(c, q(c, "SELECT count(*) FROM domains WHERE tenant_id = ?", "i", id), 0);
-		if (any)
-			fail(c, "tenant '%s' has purged domains whose tokens it keeps; it cannot be deleted, only left empty", name);
-		run(c, q(c, "DELETE FROM policies WHERE tenant_id = ?", "i", id));
-		run(c, q(c, "DELETE FROM tenants WHERE id = ?", "i", id));
-		commit(c);
+		if (reg_tenant_remove(&c->w, name))
+			fail(c, "%s", c->w.err);
 		printf("tenant %s removed\n", name);
 	} else if (!strcmp(sub, "list") || !strcmp(sub, "show")) {
-		int show = !strcmp(sub, "show");
-		if (show && !name)
+		struct tenant_out o = {.json = c->o.json, .show = !strcmp(sub, "show"), .first = 1};
+		if (o.show && !name)
 			die_usage("tenant show NAME");
-		if (show)
-			tenant_id(c, name, 1);
-		sqlite3_stmt *st = q(c,
-				     "SELECT t.name, t.created_at, "
-				     "(SELECT count(*) FROM domains d WHERE d.tenant_id = t.id AND d.state = 'active'), "
-				     "(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'spf'), "
-				     "(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'mx'), "
-				     "(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'dmarc'), "
-				     "t.slots, t.ed25519 "
-				     "FROM tenants t WHERE ?1 IS NULL OR t.name = ?1 ORDER BY t.name",
-				     "s", show ? name : NULL);
-		int first = 1;
-		if (c->o.json)
-			printf(show ? "" : "[");
-		else if (!show)
+		if (o.json && !o.show)
+			printf("[");
+		else if (!o.json && !o.show)
 			printf("%-24s %-8s %s\n", "TENANT", "DOMAINS", "CREATED");
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			char tb[32];
-			const char *tn = (const char *)sqlite3_column_text(st, 0);
-			int64_t created = sqlite3_column_int64(st, 1);
-			int64_t nd = sqlite3_column_int64(st, 2);
-			const char *pol[3] = { (const char *)sqlite3_column_text(st, 3),
-					       (const char *)sqlite3_column_text(st, 4),
-					       (const char *)sqlite3_column_text(st, 5) };
-			if (c->o.json) {
-				int f = 1;
-				printf("%s{", first ? "" : ", ");
-				json_kv(stdout, &f, "name", tn);
-				json_kv(stdout, &f, "created", fmt_time(created, tb, sizeof(tb)));
-				json_ki(stdout, &f, "domains", nd);
-				json_kv(stdout, &f, "spf", pol[0]);
-				json_kv(stdout, &f, "mx", pol[1]);
-				json_kv(stdout, &f, "dmarc", pol[2]);
-				if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-					json_ki(stdout, &f, "slots", sqlite3_column_int64(st, 6));
-				else
-					json_kv(stdout, &f, "slots", NULL);
-				json_kv(stdout, &f, "ed25519",
-					sqlite3_column_type(st, 7) == SQLITE_NULL ? NULL
-					: sqlite3_column_int(st, 7)		  ? "yes"
-										  : "no");
-				printf("}");
-			} else if (show) {
-				printf("tenant:  %s\ncreated: %s\ndomains: %lld\nspf:     %s\nmx:      %s\ndmarc:   %s\n",
-				       shown(tn), fmt_time(created, tb, sizeof(tb)), (long long)nd,
-				       pol[0] ? shown(pol[0]) : "(inherits global)",
-				       pol[1] ? shown(pol[1]) : "(inherits global)",
-				       pol[2] ? shown(pol[2]) : "(inherits global)");
-				char sb[16];
-				snprintf(sb, sizeof(sb), "%lld", (long long)sqlite3_column_int64(st, 6));
-				printf("slots:   %s\ned25519: %s\n",
-				       sqlite3_column_type(st, 6) == SQLITE_NULL ? "(global setting)" : sb,
-				       sqlite3_column_type(st, 7) == SQLITE_NULL ? "(global setting)"
-				       : sqlite3_column_int(st, 7)		 ? "yes"
-										 : "no");
-			} else {
-				printf("%-24s %-8lld %s\n", shown(tn), (long long)nd, fmt_time(created, tb, sizeof(tb)));
-			}
-			first = 0;
-		}
-		sqlite3_finalize(st);
-		if (c->o.json)
-			printf(show ? "\n" : "]\n");
+		if (reg_tenant_list(&c->w, o.show ? name : NULL, print_tenant, &o))
+			fail(c, "%s", c->w.err);
+		if (o.json)
+			printf(o.show ? "\n" : "]\n");
 	} else {
 		die_usage("tenant add|set|list|show|remove");
 	}
 }
 
-/* ---- SPF includes inside the zone: the lookup the validator calls ---- */
-
-struct spf_lookup {
-	struct ctx *c;
-	struct db_zone *zf; /* the zone file, if known */
-};
-
-/* The effective value of a policy for a domain id: domain, tenant, global. */
-static char *effective_policy(struct ctx *c, int64_t domain_id, int64_t tid, const char *kind)
-{
-	return one_text(c, q(c,
-			     "SELECT value FROM policies WHERE kind = ?1 AND "
-			     "((domain_id = ?2) OR (tenant_id = ?3 AND domain_id IS NULL) OR "
-			     "(tenant_id IS NULL AND domain_id IS NULL)) "
-			     "ORDER BY domain_id IS NULL, tenant_id IS NULL LIMIT 1",
-			     "sii", kind, domain_id, tid));
-}
-
-/* The SPF a domain would have once the value being set (c->spf_new, if any) is in
- * place: so that a tenant or global policy that includes one of the domains
- * inheriting it is seen to loop. */
-static char *effective_spf(struct ctx *c, int64_t did, int64_t tid)
-{
-	if (!c->spf_new)
-		return effective_policy(c, did, tid, "spf");
-	if (c->spf_new_domain == did)
-		return strdup(c->spf_new);
-	char *v = one_text(c, q(c, "SELECT value FROM policies WHERE kind = 'spf' AND domain_id = ?", "i", did));
-	if (v)
-		return v;
-	if (!c->spf_new_domain && c->spf_new_tenant == tid)
-		return strdup(c->spf_new);
-	v = one_text(c, q(c, "SELECT value FROM policies WHERE kind = 'spf' AND tenant_id = ? AND domain_id IS NULL",
-			  "i", tid));
-	if (v)
-		return v;
-	if (!c->spf_new_domain && !c->spf_new_tenant)
-		return strdup(c->spf_new);
-	return one_text(c, q(c, "SELECT value FROM policies WHERE kind = 'spf' AND tenant_id IS NULL AND domain_id IS NULL", ""));
-}
-
-static int spf_lookup_fn(void *ctxp, const char *name, int what, char *out, size_t outlen)
-{
-	struct spf_lookup *l = ctxp;
-	struct ctx *c = l->c;
-	uint8_t w[WIRE_MAXNAME];
-	int wl = wire_name_from_text(name, w);
-	if (wl < 0)
-		return 0;
-	/* T.rp.Z: another customer domain's Return-Path policy (its SPF and MX;
-	 * dnsd serves no address there). */
-	char tok[64];
-	size_t zl = strlen(c->zone), nl = strlen(name);
-	if (nl > zl + 4 && !strcmp(name + nl - zl, c->zone) && !strncmp(name + nl - zl - 4, ".rp.", 4) &&
-	    nl - zl - 4 < sizeof(tok)) {
-		memcpy(tok, name, nl - zl - 4);
-		tok[nl - zl - 4] = 0;
-		struct domain_row d;
-		sqlite3_stmt *st = q(c, "SELECT id, tenant_id FROM domains WHERE token = ? AND state = 'active'", "s", tok);
-		int found = sqlite3_step(st) == SQLITE_ROW;
-		if (found) {
-			d.id = sqlite3_column_int64(st, 0);
-			d.tenant_id = sqlite3_column_int64(st, 1);
-		}
-		sqlite3_finalize(st);
-		if (!found || (what != POLICY_SPF_TXT && what != POLICY_SPF_MX))
-			return 0;
-		char *v = what == POLICY_SPF_MX ? effective_policy(c, d.id, d.tenant_id, "mx")
-						: effective_spf(c, d.id, d.tenant_id);
-		if (!v)
-			return 0;
-		if (out)
-			snprintf(out, outlen, "%s", v);
-		free(v);
-		return 1;
-	}
-	if (!l->zf) {
-		snprintf(c->err, sizeof(c->err),
-			 "cannot check %s, in the hosted zone: dnsdctl needs the zone file (zone-file in its "
-			 "config file, or --zone-file)",
-			 name);
-		return DNSD_ENOENT;
-	}
-	wire_name_lower(w, (size_t)wl);
-	const struct db_node *n = db_zone_find(l->zf, w, (size_t)wl);
-	if (what != POLICY_SPF_TXT)
-		return n && (db_node_rrset(n, what == POLICY_SPF_MX ? WIRE_T_MX : WIRE_T_A) ||
-			     (what == POLICY_SPF_ADDR && db_node_rrset(n, WIRE_T_AAAA)));
-	const struct db_rrset *rs = n ? db_node_rrset(n, WIRE_T_TXT) : NULL;
-	if (!rs)
-		return 0;
-	/* Each TXT RR: join its strings; the one starting with v=spf1 is the policy. */
-	for (const uint8_t *p = rs->data; p < rs->data + rs->len;) {
-		size_t rdlen = wire_get16(p + 8), o = 0;
-		const uint8_t *rd = p + 10;
-		for (size_t i = 0; i < rdlen && o + 1 < outlen; i += 1u + rd[i]) {
-			size_t sl = rd[i];
-			if (i + 1 + sl > rdlen || o + sl + 1 > outlen)
-				break;
-			memcpy(out + o, rd + i + 1, sl);
-			o += sl;
-		}
-		out[o] = 0;
-		if (!strncasecmp(out, "v=spf1", 6) && (out[6] == ' ' || out[6] == 0))
-			return 1;
-		p += 10 + rdlen;
-	}
-	return 0;
-}
-
-static void check_policy(struct ctx *c, const char *kind, const char *value)
-{
-	char why[1024];
-	int rc;
-	if (!strcmp(kind, "spf")) {
-		struct spf_lookup l = { c, NULL };
-		const char *zf = c->o.zone_file;
-		if (zf && zone_load(zf, c->zone, c->zone, &l.zf, c->err, sizeof(c->err)))
-			fail(c, "%s", c->err);
-		c->err[0] = 0;
-		int lookups = 0;
-		rc = policy_spf_check(value, c->zone, spf_lookup_fn, &l, &lookups, why, sizeof(why));
-		db_zone_free(l.zf);
-		if (rc && c->err[0])
-			fail(c, "%s", c->err);
-	} else if (!strcmp(kind, "mx")) {
-		rc = policy_mx_check(value, why, sizeof(why));
-	} else {
-		rc = policy_dmarc_check(value, why, sizeof(why));
-	}
-	if (rc)
-		fail(c, "%s; nothing was changed", why);
-}
+/* ---- policies ---- */
 
 static void cmd_policy(struct ctx *c)
 {
 	const char *kind = c->o.pos[0];
 	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
-	int64_t tid = 0, did = 0;
-	struct domain_row d;
+	struct reg_scope s;
 	open_store(c, 0);
 	if (c->o.tenant && c->o.domain)
 		die_usage("give --tenant or --domain, not both");
-	if (c->o.tenant)
-		tid = tenant_id(c, c->o.tenant, 1);
-	if (c->o.domain) {
-		need_domain(c, c->o.domain, &d, 0);
-		did = d.id;
-	}
-	const char *level = did ? "domain" : tid ? "tenant" : "global";
-	const char *who = did ? d.name : tid ? c->o.tenant : "";
+	if (reg_policy_scope(&c->w, c->o.tenant, c->o.domain, &s))
+		fail(c, "%s", c->w.err);
+	const char *who = s.who, *level = s.level;
 	if (!strcmp(sub, "set")) {
 		if (c->o.npos != 3)
 			die_usage("%s set VALUE (quote it)", kind);
 		const char *v = c->o.pos[2];
-		c->spf_new = v;
-		c->spf_new_tenant = tid;
-		c->spf_new_domain = did;
-		check_policy(c, kind, v);
-		begin(c);
-		run(c, q(c, "DELETE FROM policies WHERE kind = ? AND ifnull(tenant_id, 0) = ? AND ifnull(domain_id, 0) = ?",
-			 "sii", kind, tid, did));
-		sqlite3_stmt *st = prep(c, "INSERT INTO policies(tenant_id, domain_id, kind, value, updated_at) VALUES (?, ?, ?, ?, ?)");
-		if (tid)
-			sqlite3_bind_int64(st, 1, tid);
-		if (did)
-			sqlite3_bind_int64(st, 2, did);
-		sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, v, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, store_now());
-		run(c, st);
-		commit(c);
+		if (reg_policy_set(&c->w, &s, kind, v))
+			fail(c, "%s", c->w.err);
 		printf("%s %s%s%s set: %s\n", level, who, *who ? " " : "", kind, v);
 	} else if (!strcmp(sub, "unset")) {
-		begin(c);
-		run(c, q(c, "DELETE FROM policies WHERE kind = ? AND ifnull(tenant_id, 0) = ? AND ifnull(domain_id, 0) = ?",
-			 "sii", kind, tid, did));
-		int ch = sqlite3_changes(c->db);
-		commit(c);
-		printf(ch ? "%s %s%s%s unset\n" : "%s %s%s%s was not set\n", level, who, *who ? " " : "", kind);
+		int ch;
+		if (reg_policy_unset(&c->w, &s, kind, &ch))
+			fail(c, "%s", c->w.err);
+		printf(ch ? "%s %s%s%s unset\n" : "%s %s%s%s was not set\n", level, who,
+		       *who ? " " : "", kind);
 	} else if (!strcmp(sub, "show")) {
-		char *own = one_text(c, q(c, "SELECT value FROM policies WHERE kind = ? AND ifnull(tenant_id, 0) = ? AND ifnull(domain_id, 0) = ?",
-					  "sii", kind, tid, did));
-		char *eff = did ? effective_policy(c, did, d.tenant_id, kind)
-			    : tid ? effective_policy(c, -1, tid, kind)
-				  : (own ? strdup(own) : NULL);
+		char *own, *eff;
+		if (reg_policy_get(&c->w, &s, kind, &own, &eff))
+			fail(c, "%s", c->w.err);
 		if (c->o.json) {
 			int f = 1;
 			printf("{");
@@ -652,7 +455,8 @@ static void cmd_policy(struct ctx *c)
 			json_kv(stdout, &f, "effective", eff);
 			printf("}\n");
 		} else {
-			printf("%s (%s%s%s): %s\n", kind, level, *who ? " " : "", shown(who), own ? shown(own) : "(not set here)");
+			printf("%s (%s%s%s): %s\n", kind, level, *who ? " " : "", shown(who),
+			       own ? shown(own) : "(not set here)");
 			if (level[0] != 'g')
 				printf("effective: %s\n", eff ? shown(eff) : "(none)");
 		}
@@ -665,54 +469,12 @@ static void cmd_policy(struct ctx *c)
 
 /* ---- domains ---- */
 
-static void print_records(struct ctx *c, const struct domain_row *d, const char *format)
+static void print_records(struct ctx *c, const struct reg_domain *d, const char *format)
 {
-	int nslots = 0;
-	const char *sels[MAX_SLOTS];
-	char selbuf[MAX_SLOTS][64];
-	/* (MAX_SLOTS counts the Ed25519 pair too) */
-	/* These lines are pasted into the customer's zone: a token or selector
-	 * that is not one (SQL past the checks) would write records of its own. */
-	if (!keys_token_valid(d->token))
-		fail(c, "%s: its token '%s' in the store is not 16 characters of a-z, 2-7; no records printed", d->name,
-		     shown(d->token));
-	if (!names_label(d->rp, 63))
-		fail(c, "%s: its Return-Path label '%s' in the store is not a DNS label; no records printed", d->name,
-		     shown(d->rp));
-	sqlite3_stmt *st = q(c, "SELECT selector FROM slots WHERE domain_id = ? ORDER BY position", "i", d->id);
-	while (sqlite3_step(st) == SQLITE_ROW && nslots < MAX_SLOTS) {
-		const char *sel = (const char *)sqlite3_column_text(st, 0);
-		if (!names_label(sel, 63)) {
-			fprintf(stderr, "dnsdctl: %s: slot '%s' left out: not a DNS label\n", d->name, shown(sel));
-			continue;
-		}
-		snprintf(selbuf[nslots], sizeof(selbuf[0]), "%s", sel);
-		sels[nslots] = selbuf[nslots];
-		nslots++;
-	}
-	sqlite3_finalize(st);
-	int ttl = store_setting_int(c->st, "ttl_policy", 3600);
-	struct {
-		char name[600], value[600];
-		const char *purpose;
-		int optional;
-	} r[MAX_SLOTS + 2];
-	int n = 0;
-	for (int i = 0; i < nslots; i++, n++) {
-		snprintf(r[n].name, sizeof(r[n].name), "%s._domainkey.%s.", sels[i], d->name);
-		snprintf(r[n].value, sizeof(r[n].value), "%s.%s.dkim.%s", sels[i], d->token, c->zone);
-		r[n].purpose = "dkim";
-		r[n].optional = 0;
-	}
-	snprintf(r[n].name, sizeof(r[n].name), "%s.%s.", d->rp, d->name);
-	snprintf(r[n].value, sizeof(r[n].value), "%s.rp.%s", d->token, c->zone);
-	r[n].purpose = "return-path";
-	r[n++].optional = 0;
-	snprintf(r[n].name, sizeof(r[n].name), "_dmarc.%s.", d->name);
-	snprintf(r[n].value, sizeof(r[n].value), "%s.dmarc.%s", d->token, c->zone);
-	r[n].purpose = "dmarc";
-	r[n++].optional = 1;
-
+	struct reg_record r[REG_MAX_RECORDS];
+	int n, ttl;
+	if (reg_domain_records(&c->w, d, r, &n, &ttl))
+		fail(c, "%s", c->w.err);
 	if (!strcmp(format, "json")) {
 		int f = 1;
 		printf("{");
@@ -776,13 +538,11 @@ static void cmd_domain_add(struct ctx *c)
 		.key_file = c->o.key,
 		.cause = "domain add",
 	};
-	struct reg_domain r;
-	struct domain_row d;
+	struct reg_domain d;
 	open_store(c, 0);
-	if (reg_domain_add(&c->w, &in, &r))
+	if (reg_domain_add(&c->w, &in, &d))
 		fail(c, "%s", c->w.err);
 	int st = export_refresh(c, &(int){0});
-	find_domain(c, r.name, &d, 0);
 	print_records(c, &d, format);
 	if (st)
 		exit(st);
@@ -790,85 +550,110 @@ static void cmd_domain_add(struct ctx *c)
 
 static void cmd_domain_remove(struct ctx *c)
 {
-	struct domain_row d;
+	struct reg_domain d;
 	if (c->o.npos != 3)
 		die_usage("domain remove DOMAIN");
 	open_store(c, 0);
-	begin(c);
-	need_domain(c, c->o.pos[2], &d, 0);
-	int64_t now = store_now();
-	run(c, q(c, "INSERT INTO key_events(key_id, domain_id, event, at, cause) "
-		    "SELECT k.id, s.domain_id, 'revoked', ?1, 'domain remove' FROM keys k "
-		    "JOIN slots s ON s.id = k.slot_id WHERE k.state != 'revoked' AND s.domain_id = ?2",
-		 "ii", now, d.id));
-	run(c, q(c, "UPDATE keys SET state = 'revoked', revoked_at = ? WHERE state != 'revoked' AND slot_id IN "
-		    "(SELECT id FROM slots WHERE domain_id = ?)", "ii", now, d.id));
-	run(c, q(c, "UPDATE domains SET state = 'removed', removed_at = ? WHERE id = ?", "ii", now, d.id));
-	commit(c);
-	int st = export_refresh(c, &(int){ 0 });
+	if (reg_domain_remove(&c->w, c->o.pos[2], &d))
+		fail(c, "%s", c->w.err);
+	int st = export_refresh(c, &(int){0});
 	int days = store_setting_int(c->st, "retention_days", 7);
-	printf("domain %s removed: its DKIM names answer a revoked key (p=) for %d day(s), then NXDOMAIN "
-	       "(after 'dnsdctl maintain'); token %s is never reused\n", d.name, days, d.token);
+	printf("domain %s removed: its DKIM names answer a revoked key (p=) for %d day(s), then "
+	       "NXDOMAIN (after 'dnsdctl maintain'); token %s is never reused\n",
+	       d.name, days, d.token);
 	if (st)
 		exit(st);
 }
 
+static int print_domain(void *arg, const struct reg_domain *d)
+{
+	int *first = arg, json = first[1];
+	char tb[32];
+	fmt_time(d->created_at, tb, sizeof(tb));
+	if (json) {
+		int f = 1;
+		printf("%s{", *first ? "" : ", ");
+		json_kv(stdout, &f, "domain", d->name);
+		json_kv(stdout, &f, "tenant", d->tenant);
+		json_kv(stdout, &f, "token", d->token);
+		json_kv(stdout, &f, "state", d->state);
+		json_kv(stdout, &f, "created", tb);
+		printf("}");
+	} else {
+		printf("%-40s %-20s %-17s %-8s %s\n", shown(d->name), shown(d->tenant),
+		       shown(d->token), shown(d->state), tb);
+	}
+	*first = 0;
+	return 0;
+}
+
 static void cmd_domain_list(struct ctx *c)
 {
+	int out[2] = {1, c->o.json};
+	struct reg_filter f = {.tenant = c->o.tenant};
 	open_store(c, 0);
-	int64_t tid = c->o.tenant ? tenant_id(c, c->o.tenant, 1) : 0;
-	sqlite3_stmt *st = q(c,
-			     "SELECT d.name, t.name, d.token, d.state, d.created_at FROM domains d "
-			     "JOIN tenants t ON t.id = d.tenant_id WHERE (?1 = 0 OR d.tenant_id = ?1) "
-			     "AND d.state != 'purged' ORDER BY d.name, d.id",
-			     "i", tid);
-	int first = 1;
+	if (c->o.tenant)
+		tenant_id(c, c->o.tenant, 1);
 	if (c->o.json)
 		printf("[");
 	else
-		printf("%-40s %-20s %-17s %-8s %s\n", "DOMAIN", "TENANT", "TOKEN", "STATE", "CREATED");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		char tb[32];
-		const char *v[4];
-		for (int i = 0; i < 4; i++)
-			v[i] = (const char *)sqlite3_column_text(st, i);
-		fmt_time(sqlite3_column_int64(st, 4), tb, sizeof(tb));
-		if (c->o.json) {
-			int f = 1;
-			printf("%s{", first ? "" : ", ");
-			json_kv(stdout, &f, "domain", v[0]);
-			json_kv(stdout, &f, "tenant", v[1]);
-			json_kv(stdout, &f, "token", v[2]);
-			json_kv(stdout, &f, "state", v[3]);
-			json_kv(stdout, &f, "created", tb);
-			printf("}");
-		} else {
-			printf("%-40s %-20s %-17s %-8s %s\n", shown(v[0]), shown(v[1]), shown(v[2]), v[3], tb);
-		}
-		first = 0;
-	}
-	sqlite3_finalize(st);
+		printf("%-40s %-20s %-17s %-8s %s\n", "DOMAIN", "TENANT", "TOKEN", "STATE",
+		       "CREATED");
+	if (reg_domain_list(&c->w, &f, print_domain, out))
+		fail(c, "%s", c->w.err);
 	if (c->o.json)
 		printf("]\n");
 }
 
+struct slot_out {
+	int json, first, ineligible;
+};
+
+static int print_slot(void *arg, const struct reg_slot *s)
+{
+	struct slot_out *o = arg;
+	char tb[32];
+	if (o->json) {
+		int f = 1;
+		printf("%s{", o->first ? "" : ", ");
+		json_kv(stdout, &f, "selector", s->selector);
+		json_kv(stdout, &f, "role", s->role);
+		json_ki(stdout, &f, "eligible", s->eligible);
+		json_kv(stdout, &f, "algorithm", s->algorithm);
+		json_kv(stdout, &f, "state", s->state ? s->state : "empty");
+		json_kv(stdout, &f, "activated",
+			s->activated_at ? fmt_time(s->activated_at, tb, sizeof(tb)) : NULL);
+		json_kv(stdout, &f, "private_key", s->private_ref);
+		printf("}");
+	} else {
+		char st2[32];
+		snprintf(st2, sizeof(st2), "%s%s", s->state ? s->state : "empty",
+			 s->eligible ? "" : "*");
+		printf("%-10s %-8s %-9s %-10s %-21s %s\n", shown(s->selector), shown(s->role),
+		       s->algorithm ? shown(s->algorithm) : "-", st2,
+		       fmt_time(s->activated_at, tb, sizeof(tb)),
+		       s->private_ref ? shown(s->private_ref) : "-");
+	}
+	o->first = 0;
+	o->ineligible += !s->eligible;
+	return 0;
+}
+
 static void cmd_domain_show(struct ctx *c)
 {
-	struct domain_row d;
+	struct reg_domain d;
 	char tb[32], tb2[32];
 	if (c->o.npos != 3)
 		die_usage("domain show DOMAIN");
 	open_store(c, 0);
-	need_domain(c, c->o.pos[2], &d, 1);
+	if (reg_domain_need(&c->w, c->o.pos[2], &d, 1))
+		fail(c, "%s", c->w.err);
 	char *pol[3];
-	const char *kinds[3] = { "spf", "mx", "dmarc" };
+	const char *kinds[3] = {"spf", "mx", "dmarc"};
 	for (int i = 0; i < 3; i++)
-		pol[i] = d.state[0] == 'a' ? effective_policy(c, d.id, d.tenant_id, kinds[i]) : NULL;
-	sqlite3_stmt *st = q(c,
-			     "SELECT s.selector, s.eligible, k.algorithm, k.state, k.created_at, k.activated_at, k.private_ref, s.role "
-			     "FROM slots s LEFT JOIN keys k ON k.slot_id = s.id AND k.state != 'revoked' "
-			     "WHERE s.domain_id = ? ORDER BY s.position",
-			     "i", d.id);
+		pol[i] = d.state[0] == 'a' ? reg_policy_effective(&c->w, d.id, d.tenant_id, kinds[i])
+					   : NULL;
+	ctl_check(c);
 	if (c->o.json) {
 		int f = 1;
 		printf("{");
@@ -878,52 +663,30 @@ static void cmd_domain_show(struct ctx *c)
 		json_kv(stdout, &f, "state", d.state);
 		json_kv(stdout, &f, "return_path", d.rp);
 		json_kv(stdout, &f, "created", fmt_time(d.created_at, tb, sizeof(tb)));
-		json_kv(stdout, &f, "removed", d.removed_at ? fmt_time(d.removed_at, tb2, sizeof(tb2)) : NULL);
+		json_kv(stdout, &f, "removed",
+			d.removed_at ? fmt_time(d.removed_at, tb2, sizeof(tb2)) : NULL);
 		for (int i = 0; i < 3; i++)
 			json_kv(stdout, &f, kinds[i], pol[i]);
 		printf(", \"slots\": [");
 	} else {
-		printf("domain:      %s\ntenant:      %s\ntoken:       %s\nstate:       %s\nreturn-path: %s.%s\n"
-		       "created:     %s\n",
-		       shown(d.name), shown(d.tenant), shown(d.token), d.state, shown(d.rp), shown(d.name),
-		       fmt_time(d.created_at, tb, sizeof(tb)));
+		printf("domain:      %s\ntenant:      %s\ntoken:       %s\nstate:       "
+		       "%s\nreturn-path: %s.%s\ncreated:     %s\n",
+		       shown(d.name), shown(d.tenant), shown(d.token), shown(d.state), shown(d.rp),
+		       shown(d.name), fmt_time(d.created_at, tb, sizeof(tb)));
 		if (d.removed_at)
 			printf("removed:     %s\n", fmt_time(d.removed_at, tb, sizeof(tb)));
 		for (int i = 0; i < 3; i++)
-			printf("%-12s %s\n", i == 0 ? "spf:" : i == 1 ? "mx:" : "dmarc:", pol[i] ? shown(pol[i]) : "(none)");
-		printf("%-10s %-8s %-9s %-10s %-21s %s\n", "SELECTOR", "ROLE", "KEY", "STATE", "ACTIVE SINCE", "PRIVATE KEY");
+			printf("%-12s %s\n", i == 0 ? "spf:" : i == 1 ? "mx:" : "dmarc:",
+			       pol[i] ? shown(pol[i]) : "(none)");
+		printf("%-10s %-8s %-9s %-10s %-21s %s\n", "SELECTOR", "ROLE", "KEY", "STATE",
+		       "ACTIVE SINCE", "PRIVATE KEY");
 	}
-	int first = 1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *sel = (const char *)sqlite3_column_text(st, 0);
-		const char *alg = (const char *)sqlite3_column_text(st, 2);
-		const char *state = (const char *)sqlite3_column_text(st, 3);
-		const char *ref = (const char *)sqlite3_column_text(st, 6);
-		int64_t act = sqlite3_column_int64(st, 5);
-		if (c->o.json) {
-			int f = 1;
-			printf("%s{", first ? "" : ", ");
-			json_kv(stdout, &f, "selector", sel);
-			json_kv(stdout, &f, "role", (const char *)sqlite3_column_text(st, 7));
-			json_ki(stdout, &f, "eligible", sqlite3_column_int64(st, 1));
-			json_kv(stdout, &f, "algorithm", alg);
-			json_kv(stdout, &f, "state", state ? state : "empty");
-			json_kv(stdout, &f, "activated", act ? fmt_time(act, tb, sizeof(tb)) : NULL);
-			json_kv(stdout, &f, "private_key", ref);
-			printf("}");
-		} else {
-			char st2[32];
-			snprintf(st2, sizeof(st2), "%s%s", state ? state : "empty",
-				 sqlite3_column_int(st, 1) ? "" : "*");
-			printf("%-10s %-8s %-9s %-10s %-21s %s\n", shown(sel), sqlite3_column_text(st, 7), alg ? shown(alg) : "-",
-			       st2, fmt_time(act, tb, sizeof(tb)), ref ? shown(ref) : "-");
-		}
-		first = 0;
-	}
-	sqlite3_finalize(st);
+	struct slot_out o = {.json = c->o.json, .first = 1};
+	if (reg_domain_slots(&c->w, d.id, print_slot, &o))
+		fail(c, "%s", c->w.err);
 	if (c->o.json)
 		printf("]}\n");
-	else if (one_int(c, q(c, "SELECT count(*) FROM slots WHERE domain_id = ? AND NOT eligible", "i", d.id), 0))
+	else if (o.ineligible)
 		printf("* not eligible: no new key becomes active there ('dnsdctl slot set')\n");
 	for (int i = 0; i < 3; i++)
 		free(pol[i]);
@@ -1023,14 +786,15 @@ static void cmd_domain(struct ctx *c)
 	else if (!strcmp(sub, "history"))
 		cmd_domain_history(c);
 	else if (!strcmp(sub, "records")) {
-		struct domain_row d;
+		struct reg_domain d;
 		if (c->o.npos != 3)
 			die_usage("domain records DOMAIN");
 		const char *format = c->o.format ? c->o.format : (c->o.json ? "json" : "table");
 		if (strcmp(format, "table") && strcmp(format, "zone") && strcmp(format, "json"))
 			die_usage("--format is table, zone or json");
 		open_store(c, 0);
-		need_domain(c, c->o.pos[2], &d, 0);
+		if (reg_domain_need(&c->w, c->o.pos[2], &d, 0))
+			fail(c, "%s", c->w.err);
 		print_records(c, &d, format);
 	} else
 		die_usage("domain add|list|show|records|history|remove");

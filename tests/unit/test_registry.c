@@ -348,6 +348,200 @@ static void test_import(void)
 	wr_close(&w);
 }
 
+static int count_tenant(void *arg, const struct reg_tenant *t)
+{
+	int *n = arg;
+	(*n)++;
+	return 0;
+}
+
+static int first_tenant(void *arg, const struct reg_tenant *t)
+{
+	struct reg_tenant *out = arg;
+	*out = *t;
+	out->name = NULL; /* the row's strings do not outlive the callback */
+	out->spf = out->mx = out->dmarc = NULL;
+	return 7; /* stops the list, and comes back */
+}
+
+static void test_tenants(void)
+{
+	struct wr w;
+	open_w(&w, 0);
+	long before = snapshot(&w);
+	T_EQ_INT(reg_tenant_add(&w, "-bad", 0, -1), DNSD_EINVAL);
+	T_EQ_STR(w.field, "tenant");
+	wr_clear(&w);
+	T_EQ_INT(reg_tenant_add(&w, "globex", 9, -1), DNSD_EINVAL);
+	T_EQ_STR(w.field, "slots");
+	wr_clear(&w);
+	T_EQ_INT(reg_tenant_add(&w, "ACME", 0, -1), DNSD_EEXIST);
+	T_CHECK(strstr(w.err, "already exists as 'acme'") != NULL);
+	wr_clear(&w);
+	T_EQ_INT(reg_tenant_set(&w, "nobody", 4, -1), DNSD_ENOENT);
+	T_EQ_STR(w.field, "tenant");
+	wr_clear(&w);
+	T_EQ_INT(reg_tenant_remove(&w, "acme"), DNSD_EEXIST); /* it has domains */
+	wr_clear(&w);
+	T_EQ_INT(snapshot(&w), before);
+	T_EQ_INT(reg_tenant_add(&w, "globex", 4, 1), 0);
+	struct reg_tenant t;
+	T_EQ_INT(reg_tenant_list(&w, "globex", first_tenant, &t), 7);
+	T_EQ_INT(t.slots, 4);
+	T_EQ_INT(t.ed25519, 1);
+	T_EQ_INT(reg_tenant_set(&w, "globex", 0, 0), 0);
+	T_EQ_INT(reg_tenant_list(&w, "globex", first_tenant, &t), 7);
+	T_EQ_INT(t.slots, 4);
+	T_EQ_INT(t.ed25519, 0);
+	int n = 0;
+	T_EQ_INT(reg_tenant_list(&w, NULL, count_tenant, &n), 0);
+	T_EQ_INT(n, 4);
+	T_EQ_INT(reg_tenant_list(&w, "nobody", count_tenant, &n), DNSD_ENOENT);
+	wr_clear(&w);
+	T_EQ_INT(reg_tenant_remove(&w, "globex"), 0);
+	T_EQ_INT(reg_tenant_id(&w, "globex", 0), 0);
+	wr_close(&w);
+}
+
+static void test_policies(void)
+{
+	struct wr w;
+	struct reg_scope g, t, d;
+	char *own, *eff;
+	int was;
+	open_w(&w, 0);
+	T_EQ_INT(reg_policy_scope(&w, NULL, NULL, &g), 0);
+	T_EQ_STR(g.level, "global");
+	T_EQ_INT(reg_policy_scope(&w, "acme", NULL, &t), 0);
+	T_EQ_INT(reg_policy_scope(&w, NULL, "One.Example.", &d), 0);
+	T_EQ_STR(d.who, "one.example");
+	T_EQ_INT(reg_policy_scope(&w, "acme", "one.example", &d), DNSD_EINVAL);
+	wr_clear(&w);
+	T_EQ_INT(reg_policy_scope(&w, NULL, "none.example", &d), DNSD_ENOENT);
+	T_EQ_STR(w.field, "domain");
+	wr_clear(&w);
+	T_EQ_INT(reg_policy_scope(&w, NULL, "one.example", &d), 0);
+	long before = snapshot(&w);
+	T_EQ_INT(reg_policy_set(&w, &g, "spf", "v=spf1 bogus"), DNSD_EINVAL);
+	T_EQ_STR(w.field, "spf");
+	wr_clear(&w);
+	T_EQ_INT(reg_policy_set(&w, &g, "dmarc", "p=none"), DNSD_EINVAL);
+	T_EQ_STR(w.field, "dmarc");
+	wr_clear(&w);
+	T_EQ_INT(reg_policy_set(&w, &g, "txt", "x"), DNSD_EINVAL);
+	T_EQ_STR(w.field, "kind");
+	wr_clear(&w);
+	T_EQ_INT(snapshot(&w), before);
+	T_EQ_INT(reg_policy_set(&w, &g, "spf", "v=spf1 ip4:192.0.2.1 -all"), 0);
+	T_EQ_INT(reg_policy_set(&w, &t, "spf", "v=spf1 ip4:192.0.2.2 -all"), 0);
+	T_EQ_INT(reg_policy_get(&w, &d, "spf", &own, &eff), 0);
+	T_CHECK(own == NULL);
+	T_EQ_STR(eff, "v=spf1 ip4:192.0.2.2 -all"); /* the tenant's, inherited */
+	free(own), free(eff);
+	/* A domain's SPF that includes its own Return-Path policy loops. */
+	char *tok =
+		wr_text(&w, wr_q(&w, "SELECT token FROM domains WHERE id = ?", "i", d.domain_id));
+	char loop[200];
+	snprintf(loop, sizeof(loop), "v=spf1 include:%s.rp.dkim.example -all", tok);
+	free(tok);
+	before = snapshot(&w);
+	T_EQ_INT(reg_policy_set(&w, &d, "spf", loop), DNSD_EINVAL);
+	wr_clear(&w);
+	T_EQ_INT(snapshot(&w), before);
+	T_EQ_INT(reg_policy_unset(&w, &t, "spf", &was), 0);
+	T_EQ_INT(was, 1);
+	T_EQ_INT(reg_policy_unset(&w, &t, "spf", &was), 0);
+	T_EQ_INT(was, 0);
+	T_EQ_INT(reg_policy_get(&w, &t, "spf", &own, &eff), 0);
+	T_CHECK(own == NULL);
+	T_EQ_STR(eff, "v=spf1 ip4:192.0.2.1 -all");
+	free(own), free(eff);
+	wr_close(&w);
+}
+
+static int collect(void *arg, const struct reg_domain *d)
+{
+	char *out = arg;
+	size_t l = strlen(out);
+	snprintf(out + l, 400 - l, "%s%s/%s", l ? " " : "", d->name, d->state);
+	return 0;
+}
+
+static int count_slot(void *arg, const struct reg_slot *s)
+{
+	int *n = arg;
+	n[0]++;
+	n[1] += s->state != NULL;
+	return 0;
+}
+
+static void test_domains(void)
+{
+	struct wr w;
+	struct reg_domain d;
+	char got[400] = "";
+	open_w(&w, 0);
+	/* Removed: its keys revoked, its token kept. */
+	long before = snapshot(&w);
+	T_EQ_INT(reg_domain_remove(&w, "nothere.example", NULL), DNSD_ENOENT);
+	wr_clear(&w);
+	T_EQ_INT(snapshot(&w), before);
+	T_EQ_INT(reg_domain_remove(&w, "Three.Example", &d), 0);
+	T_EQ_STR(d.name, "three.example");
+	T_EQ_INT(wr_int(&w,
+			wr_q(&w,
+			     "SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_id "
+			     "WHERE s.domain_id = ? AND k.state != 'revoked'",
+			     "i", d.id),
+			-1),
+		 0);
+	struct reg_domain_in in = {.name = "three.example",
+				   .tenant = "acme",
+				   .ed25519 = -1,
+				   .algorithm = "ed25519",
+				   .token = d.token};
+	T_EQ_INT(reg_domain_add(&w, &in, NULL), DNSD_EEXIST);
+	T_EQ_STR(w.field, "token");
+	wr_clear(&w);
+	/* Listed by name, filtered, paged. */
+	struct reg_filter f = {.tenant = "acme"};
+	T_EQ_INT(reg_domain_list(&w, &f, collect, got), 0);
+	T_EQ_STR(got, "keyed.example/active one.example/active three.example/removed");
+	got[0] = 0;
+	T_EQ_INT(reg_domain_need(&w, "add1.example", &d, 0), 0);
+	f = (struct reg_filter){
+		.state = "active", .after_name = d.name, .after_id = d.id, .limit = 2};
+	T_EQ_INT(reg_domain_list(&w, &f, collect, got), 0);
+	T_EQ_STR(got, "imp1.example/active imp2.example/active");
+	f = (struct reg_filter){.state = "gone"};
+	T_EQ_INT(reg_domain_list(&w, &f, collect, got), DNSD_EINVAL);
+	T_EQ_STR(w.field, "state");
+	wr_clear(&w);
+	f = (struct reg_filter){.tenant = "nobody"};
+	T_EQ_INT(reg_domain_list(&w, &f, collect, got), DNSD_ENOENT);
+	wr_clear(&w);
+	/* Its slots, and the records the customer adds. */
+	T_EQ_INT(reg_domain_need(&w, "imp1.example", &d, 0), 0);
+	int n[2] = {0, 0};
+	T_EQ_INT(reg_domain_slots(&w, d.id, count_slot, n), 0);
+	T_EQ_INT(n[0], 5);
+	T_EQ_INT(n[1], 2);
+	struct reg_record r[REG_MAX_RECORDS];
+	int nr, ttl;
+	T_EQ_INT(reg_domain_records(&w, &d, r, &nr, &ttl), 0);
+	T_EQ_INT(nr, 7);
+	T_EQ_INT(ttl, 3600);
+	char want[200];
+	snprintf(want, sizeof(want), "esp-ed1.%s.dkim.dkim.example.", d.token);
+	T_EQ_STR(r[3].value, want);
+	T_EQ_STR(r[5].name, "bounce.imp1.example.");
+	T_EQ_INT(r[6].optional, 1);
+	snprintf(d.token, sizeof(d.token), "../x");
+	T_EQ_INT(reg_domain_records(&w, &d, r, &nr, &ttl), DNSD_ESTORE);
+	wr_clear(&w);
+	wr_close(&w);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-reg-XXXXXX");
@@ -368,6 +562,9 @@ int main(void)
 	T_RUN(test_domain_key);
 	T_RUN(test_busy);
 	T_RUN(test_import);
+	T_RUN(test_tenants);
+	T_RUN(test_policies);
+	T_RUN(test_domains);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return t_done();
 }
