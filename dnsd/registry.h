@@ -204,6 +204,40 @@ int reg_policy_get(struct wr *w, const struct reg_scope *s, const char *kind, ch
  * tenant's domains): malloc'd, NULL when none. */
 char *reg_policy_effective(struct wr *w, int64_t domain_id, int64_t tenant_id, const char *kind);
 
+/* ---- the store (regstore.c) ---- */
+
+/* What init sets. Strings NULL and numbers -1 keep what the store has (a new
+ * store: the default). */
+struct reg_init_in {
+	const char *zone; /* the hosted zone (required) */
+	const char *selector_prefix, *return_path;
+	long slots, ttl_dkim, ttl_policy, retention_days, rotation_days, rotation_spread_hours,
+		key_retention_days;
+	int64_t serial; /* the store's serial starts above it (a rebuilt store); 0: none */
+	int ed25519;	/* new domains get the Ed25519 pair: 1, 0; -1: keep */
+};
+/* Checks init's input without the store (so that a bad one makes no store
+ * file): the zone in the stored form (absolute, lowercase) into zone; the
+ * serial to start above (the input's, the zone file's + 1) into *floor; a
+ * complaint about the zone file (w->conf.zone_file) into zone_bad ("" none),
+ * which init gives only after saying whether the store serves another zone.
+ * DNSD_EINVAL with the field. */
+int reg_init_check(struct wr *w, const struct reg_init_in *in, char *zone, size_t n, int64_t *floor,
+		   char *zone_bad, size_t badn);
+/* Creates or upgrades the store w opened (wr_open with create) for its zone,
+ * and sets what the input gives. DNSD_EINVAL (the input, the zone file),
+ * DNSD_EEXIST (the store serves another zone; the selector prefix or slot
+ * count would change under existing domains). Sets w->zone. */
+int reg_init(struct wr *w, const struct reg_init_in *in);
+
+struct reg_status {
+	int schema_version;
+	int64_t serial, tenants, domains, keys; /* domains: active; keys: in DNS (not revoked) */
+	int64_t keys_in[3];			/* active, published, retired */
+	int64_t journal_rows, nameservers, nameservers_current;
+};
+int reg_status(struct wr *w, struct reg_status *s);
+
 /* bulk.c: many new domains in one batch, all or nothing. The rows were
  * prepared (reg_domain_prep) by the caller, who found nbad others bad there.
  * Each bad row (a domain or token twice in the batch; in the transaction, one

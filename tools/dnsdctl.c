@@ -168,147 +168,40 @@ static void parse(struct opts *o, int argc, char **argv)
 
 /* ---- init ---- */
 
-static void set_setting(struct ctx *c, const char *name, const char *value, int only_if_missing)
-{
-	run(c, q(c,
-		 only_if_missing ? "INSERT OR IGNORE INTO settings(name, value) VALUES (?, ?)"
-				 : "INSERT INTO settings(name, value) VALUES (?1, ?2) "
-				   "ON CONFLICT(name) DO UPDATE SET value = ?2 WHERE value != ?2",
-		 "ss", name, value));
-}
-
-static const char *num_opt(struct ctx *c, const char *v, const char *what, long lo, long hi)
-{
-	char *end;
-	if (!v)
-		return NULL;
-	long n = strtol(v, &end, 10);
-	if (end == v || *end || n < lo || n > hi)
-		fail(c, "%s must be a whole number from %ld to %ld, not '%s'", what, lo, hi, v);
-	return v;
-}
-
 static void cmd_init(struct ctx *c)
 {
-	char zone[300];
-	uint8_t w[WIRE_MAXNAME];
 	if (!c->o.zone)
 		die_usage("init needs --zone ZONE");
-	const char *z = c->o.zone;
-	size_t zl = strlen(z);
-	if (zl == 0 || zl > 200 || wire_name_from_text(z, w) < 0 || policy_name_check(z, 1, NULL, 0))
-		fail(NULL, "invalid zone name '%s'", z);
-	snprintf(zone, sizeof(zone), "%s%s", z, z[zl - 1] == '.' ? "" : ".");
-	for (char *p = zone; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p + 32);
-	const char *prefix = c->o.selector_prefix;
-	if (prefix && !names_label(prefix, NAMES_PREFIX_MAX))
-		fail(NULL, "invalid selector prefix '%s': lowercase letters, digits and hyphens, at most %d", prefix,
-		     NAMES_PREFIX_MAX);
-	const char *rp = c->o.return_path;
-	if (rp && !names_label(rp, 63))
-		fail(NULL, "invalid return-path label '%s': one DNS label of letters, digits and hyphens", rp);
-	num_opt(c, c->o.slots, "--slots", 2, MAX_SLOTS);
-	num_opt(c, c->o.ttl_dkim, "--ttl-dkim", 60, 604800);
-	num_opt(c, c->o.ttl_policy, "--ttl-policy", 60, 604800);
-	num_opt(c, c->o.retention_days, "--retention-days", 0, 3650);
-	num_opt(c, c->o.serial, "--serial", 1, 4294967295L);
-	num_opt(c, c->o.rotation_days, "--rotation-days", 0, 3650);
-	num_opt(c, c->o.rotation_spread_hours, "--rotation-spread-hours", 0, 720);
-	num_opt(c, c->o.key_retention_days, "--key-retention-days", 1, 365);
-	int ed = yes_no(NULL, c->o.ed25519, "--ed25519", -1);
-	/* The serial starts above the zone file's and above --serial (for a rebuilt
-	 * store: the last serial served, so secondaries do not see it go back). */
-	int64_t floor = c->o.serial ? strtoll(c->o.serial, NULL, 10) : 0;
-	/* The zone file is read before the store is opened (a new store is not made
-	 * for nothing), but a store that serves another zone says so first. */
-	char zone_bad[1400] = "";
-	if (c->o.zone_file) {
-		struct db_zone *dz;
-		if (zone_load(c->o.zone_file, zone, zone, &dz, zone_bad, sizeof(zone_bad)) == 0) {
-			char apex[300];
-			wire_name_to_text(dz->apex, apex, sizeof(apex));
-			if ((int64_t)dz->file_serial + 1 > floor)
-				floor = (int64_t)dz->file_serial + 1;
-			db_zone_free(dz);
-			if (strcmp(apex, zone))
-				snprintf(zone_bad, sizeof(zone_bad), "zone file %s is for %s, not %s", c->o.zone_file,
-					 apex, zone);
-		}
-		struct stat sb;
-		if (zone_bad[0] && stat(c->o.db, &sb) != 0)
-			fail(NULL, "%s", zone_bad);
-	}
+	struct reg_init_in in = {
+		.zone = c->o.zone,
+		.selector_prefix = c->o.selector_prefix,
+		.return_path = c->o.return_path,
+		.slots = num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, -1),
+		.ttl_dkim = num_arg(c, c->o.ttl_dkim, "--ttl-dkim", 60, 604800, -1),
+		.ttl_policy = num_arg(c, c->o.ttl_policy, "--ttl-policy", 60, 604800, -1),
+		.retention_days = num_arg(c, c->o.retention_days, "--retention-days", 0, 3650, -1),
+		.rotation_days = num_arg(c, c->o.rotation_days, "--rotation-days", 0, 3650, -1),
+		.rotation_spread_hours = num_arg(c, c->o.rotation_spread_hours,
+						 "--rotation-spread-hours", 0, 720, -1),
+		.key_retention_days =
+			num_arg(c, c->o.key_retention_days, "--key-retention-days", 1, 365, -1),
+		.serial = num_arg(c, c->o.serial, "--serial", 1, 4294967295L, 0),
+		.ed25519 = yes_no(c, c->o.ed25519, "--ed25519", -1),
+	};
+	/* The input and the zone file are judged before the store is opened: a
+	 * new store is not made for nothing (but a store that serves another zone
+	 * says so first). */
+	struct wr pre = {.conf = {.db = c->o.db, .zone_file = c->o.zone_file}};
+	char zone[300], bad[1400];
+	int64_t floor;
+	struct stat sb;
+	if (reg_init_check(&pre, &in, zone, sizeof(zone), &floor, bad, sizeof(bad)))
+		fail(NULL, "%s", pre.err);
+	if (bad[0] && stat(c->o.db, &sb) != 0)
+		fail(NULL, "%s", bad);
 	open_store(c, 1);
-	begin(c);
-	char *cur = store_setting(c->st, "zone");
-	if (cur && strcmp(cur, zone))
-		fail(c, "%s already serves zone %s; one store serves one zone", c->o.db, cur);
-	free(cur);
-	if (zone_bad[0])
-		fail(c, "%s", zone_bad);
-	int64_t ndomains = one_int(c, q(c, "SELECT count(*) FROM domains", ""), 0);
-	char *curp = store_setting(c->st, "selector_prefix");
-	if (prefix && curp && strcmp(curp, prefix) && ndomains)
-		fail(c, "the selector prefix is already '%s' and domains use it; it cannot change", curp);
-	char *curs = store_setting(c->st, "slots");
-	if (c->o.slots && curs && strcmp(curs, c->o.slots) && ndomains)
-		fail(c, "the slot count is already %s and domains use it; it cannot change", curs);
-	free(curp);
-	free(curs);
-	run(c, q(c, "UPDATE serial SET value = max(value, ?) WHERE id = 1", "i", floor));
-	set_setting(c, "zone", zone, 1);
-	set_setting(c, "selector_prefix", prefix ? prefix : "dnsd", !prefix);
-	set_setting(c, "slots", c->o.slots ? c->o.slots : "3", !c->o.slots);
-	set_setting(c, "return_path", rp ? rp : "bounce", !rp);
-	/* Lowering the DKIM TTL: answers given before still sit in caches with the
-	 * old one, so key activations wait for it until it has run out. */
-	if (c->o.ttl_dkim) {
-		int64_t old = store_setting_int(c->st, "ttl_dkim", 0), now = store_now();
-		int64_t held = store_setting_int(c->st, "ttl_dkim_hold", 0);
-		char *hu = store_setting(c->st, "ttl_dkim_hold_until");
-		int64_t until = hu ? strtoll(hu, NULL, 10) : 0;
-		free(hu);
-		if (now >= until)
-			held = 0;
-		if (old > held)
-			held = old;
-		if (held > strtoll(c->o.ttl_dkim, NULL, 10) && old != strtoll(c->o.ttl_dkim, NULL, 10)) {
-			char b1[32], b2[32];
-			snprintf(b1, sizeof(b1), "%lld", (long long)held);
-			snprintf(b2, sizeof(b2), "%lld", (long long)(now + held));
-			set_setting(c, "ttl_dkim_hold", b1, 0);
-			set_setting(c, "ttl_dkim_hold_until", b2, 0);
-		}
-	}
-	set_setting(c, "ttl_dkim", c->o.ttl_dkim ? c->o.ttl_dkim : "3600", !c->o.ttl_dkim);
-	set_setting(c, "ttl_policy", c->o.ttl_policy ? c->o.ttl_policy : "3600", !c->o.ttl_policy);
-	set_setting(c, "retention_days", c->o.retention_days ? c->o.retention_days : "7",
-		    !c->o.retention_days);
-	set_setting(c, "rotation_days", c->o.rotation_days ? c->o.rotation_days : "180", !c->o.rotation_days);
-	set_setting(c, "rotation_spread_hours", c->o.rotation_spread_hours ? c->o.rotation_spread_hours : "24",
-		    !c->o.rotation_spread_hours);
-	set_setting(c, "key_retention_days", c->o.key_retention_days ? c->o.key_retention_days : "7",
-		    !c->o.key_retention_days);
-	set_setting(c, "ed25519", ed == 1 ? "yes" : "no", ed < 0);
-	/* Paths and the export command came from the store up to schema 3; a row
-	 * there could make dnsdctl run anything. They are never read now: say so
-	 * once, by name only (a command may hold secrets), and drop them. */
-	static const char *const legacy[] = { "keys_dir", "export_dir", "export_command", "zone_file" };
-	for (size_t i = 0; i < sizeof(legacy) / sizeof(legacy[0]); i++) {
-		char *v = store_setting(c->st, legacy[i]);
-		if (v)
-			fprintf(stderr,
-				"dnsdctl: removed the setting %s from the store: directories and commands come from "
-				"the config file (%s) or the command line only\n",
-				legacy[i], c->o.config ? c->o.config : "/etc/dnsd/dnsdctl.conf");
-		free(v);
-		run(c, q(c, "DELETE FROM settings WHERE name = ?", "s", legacy[i]));
-	}
-	set_setting(c, "journal_max_age_days", "7", 1);
-	set_setting(c, "journal_max_rows", "1000000", 1);
-	commit(c);
+	if (reg_init(&c->w, &in))
+		fail(c, "%s", c->w.err);
 	if (c->o.json) {
 		int f = 1;
 		printf("{");
@@ -802,49 +695,42 @@ static void cmd_domain(struct ctx *c)
 
 static void cmd_status(struct ctx *c)
 {
+	static const char *const states[3] = {"active", "published", "retired"};
+	struct reg_status s;
 	open_store(c, 0);
-	int64_t nt = one_int(c, q(c, "SELECT count(*) FROM tenants", ""), 0);
-	int64_t nd = one_int(c, q(c, "SELECT count(*) FROM domains WHERE state = 'active'", ""), 0);
-	int64_t nk = one_int(c, q(c, "SELECT count(*) FROM keys WHERE state != 'revoked'", ""), 0);
-	int64_t nst[3];
-	static const char *const states[3] = { "active", "published", "retired" };
-	for (int i = 0; i < 3; i++)
-		nst[i] = one_int(c, q(c, "SELECT count(*) FROM keys WHERE state = ?", "s", states[i]), 0);
-	int64_t js = one_int(c, q(c, "SELECT count(*) FROM journal", ""), 0);
-	/* The name servers as the last check found them (dnsdctl ns check). */
-	int64_t nns = one_int(c, q(c, "SELECT count(*) FROM nameservers", ""), 0);
-	int64_t ncur = one_int(c, q(c, "SELECT count(*) FROM nameservers WHERE serial IS NOT NULL AND (("
-				       "serial - (SELECT value FROM serial)) % 4294967296 + 4294967296) % 4294967296 "
-				       "< 2147483648", ""), 0);
+	if (reg_status(&c->w, &s))
+		fail(c, "%s", c->w.err);
 	if (c->o.json) {
 		int f = 1;
 		printf("{");
 		json_kv(stdout, &f, "store", c->o.db);
 		json_kv(stdout, &f, "zone", c->zone);
-		json_ki(stdout, &f, "schema_version", store_schema_version(c->st));
-		json_ki(stdout, &f, "serial", store_serial(c->st));
-		json_ki(stdout, &f, "tenants", nt);
-		json_ki(stdout, &f, "domains", nd);
-		json_ki(stdout, &f, "keys", nk);
+		json_ki(stdout, &f, "schema_version", s.schema_version);
+		json_ki(stdout, &f, "serial", s.serial);
+		json_ki(stdout, &f, "tenants", s.tenants);
+		json_ki(stdout, &f, "domains", s.domains);
+		json_ki(stdout, &f, "keys", s.keys);
 		for (int i = 0; i < 3; i++) {
 			char k[32];
 			snprintf(k, sizeof(k), "keys_%s", states[i]);
-			json_ki(stdout, &f, k, nst[i]);
+			json_ki(stdout, &f, k, s.keys_in[i]);
 		}
-		json_ki(stdout, &f, "journal_rows", js);
-		json_ki(stdout, &f, "nameservers", nns);
-		json_ki(stdout, &f, "nameservers_current", ncur);
+		json_ki(stdout, &f, "journal_rows", s.journal_rows);
+		json_ki(stdout, &f, "nameservers", s.nameservers);
+		json_ki(stdout, &f, "nameservers_current", s.nameservers_current);
 		printf("}\n");
 	} else {
-		printf("store:   %s (schema %d)\nzone:    %s\nserial:  %lld\ntenants: %lld\ndomains: %lld\n"
-		       "keys:    %lld in DNS (%lld active, %lld published and waiting, %lld retired)\n"
-		       "journal: %lld rows\n",
-		       c->o.db, store_schema_version(c->st), c->zone, (long long)store_serial(c->st),
-		       (long long)nt, (long long)nd, (long long)nk, (long long)nst[0], (long long)nst[1],
-		       (long long)nst[2], (long long)js);
-		if (nns)
-			printf("name servers: %lld, %lld serving the store's serial at their last check "
-			       "('dnsdctl ns list')\n", (long long)nns, (long long)ncur);
+		printf("store:   %s (schema %d)\nzone:    %s\nserial:  %lld\ntenants: %lld\ndomains: "
+		       "%lld\nkeys:    %lld in DNS (%lld active, %lld published and waiting, %lld "
+		       "retired)\njournal: %lld rows\n",
+		       c->o.db, s.schema_version, c->zone, (long long)s.serial,
+		       (long long)s.tenants, (long long)s.domains, (long long)s.keys,
+		       (long long)s.keys_in[0], (long long)s.keys_in[1], (long long)s.keys_in[2],
+		       (long long)s.journal_rows);
+		if (s.nameservers)
+			printf("name servers: %lld, %lld serving the store's serial at their last "
+			       "check ('dnsdctl ns list')\n",
+			       (long long)s.nameservers, (long long)s.nameservers_current);
 	}
 }
 

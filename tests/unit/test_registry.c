@@ -542,6 +542,101 @@ static void test_domains(void)
 	wr_close(&w);
 }
 
+static int warned;
+static void on_warn(void *arg, const char *msg)
+{
+	(void)arg;
+	warned += strstr(msg, "removed the setting export_command") != NULL;
+}
+
+/* init's input that keeps every setting but the zone. */
+static struct reg_init_in keep(const char *zone)
+{
+	return (struct reg_init_in){.zone = zone,
+				    .slots = -1,
+				    .ttl_dkim = -1,
+				    .ttl_policy = -1,
+				    .retention_days = -1,
+				    .rotation_days = -1,
+				    .rotation_spread_hours = -1,
+				    .key_retention_days = -1,
+				    .ed25519 = -1};
+}
+
+static void test_init(void)
+{
+	struct wr w = {0};
+	char db[200];
+	snprintf(db, sizeof(db), "%s/init.db", tmpdir);
+	struct wr_conf conf = {.db = db, .keys = keysdir};
+	T_EQ_INT(wr_open(&w, &conf, 1), 0);
+	struct reg_init_in in = keep("bad zone");
+	T_EQ_INT(reg_init(&w, &in), DNSD_EINVAL);
+	T_EQ_STR(w.field, "zone");
+	wr_clear(&w);
+	in = keep("Auth.Example");
+	in.slots = 9;
+	T_EQ_INT(reg_init(&w, &in), DNSD_EINVAL);
+	T_EQ_STR(w.field, "slots");
+	wr_clear(&w);
+	in = keep("Auth.Example");
+	in.selector_prefix = "A_b";
+	T_EQ_INT(reg_init(&w, &in), DNSD_EINVAL);
+	T_EQ_STR(w.field, "selector_prefix");
+	wr_clear(&w);
+	T_EQ_INT(wr_int(&w, wr_prep(&w, "SELECT count(*) FROM settings"), -1), 0);
+	in = keep("Auth.Example");
+	in.serial = 1000;
+	T_EQ_INT(reg_init(&w, &in), 0);
+	T_EQ_STR(w.zone, "auth.example.");
+	char *v = store_setting(w.st, "selector_prefix");
+	T_EQ_STR(v, "dnsd");
+	free(v);
+	T_EQ_INT(store_setting_int(w.st, "slots", 0), 3);
+	T_CHECK(store_serial(w.st) >= 1000);
+	/* Another zone: refused, nothing changed. */
+	long before = snapshot(&w);
+	in = keep("other.example");
+	T_EQ_INT(reg_init(&w, &in), DNSD_EEXIST);
+	T_EQ_STR(w.field, "zone");
+	wr_clear(&w);
+	T_EQ_INT(snapshot(&w), before);
+	/* A lower DKIM TTL is held at the old one while caches may hold it; an
+	 * old path row is dropped, by name. */
+	wr_begin(&w);
+	wr_run(&w, wr_q(&w, "INSERT INTO settings VALUES ('export_command', 'x')", ""));
+	wr_commit(&w);
+	w.warn = on_warn;
+	in = keep("auth.example.");
+	in.ttl_dkim = 60;
+	T_EQ_INT(reg_init(&w, &in), 0);
+	T_EQ_INT(store_setting_int(w.st, "ttl_dkim", 0), 60);
+	T_EQ_INT(store_setting_int(w.st, "ttl_dkim_hold", 0), 3600);
+	T_EQ_INT(warned, 1);
+	T_CHECK((v = store_setting(w.st, "export_command")) == NULL);
+	free(v);
+	wr_close(&w);
+	/* The main store has domains: its prefix and slot count stay. */
+	open_w(&w, 0);
+	in = keep("dkim.example");
+	in.selector_prefix = "sel";
+	T_EQ_INT(reg_init(&w, &in), DNSD_EEXIST);
+	T_EQ_STR(w.field, "selector_prefix");
+	wr_clear(&w);
+	in = keep("dkim.example");
+	in.slots = 4;
+	T_EQ_INT(reg_init(&w, &in), DNSD_EEXIST);
+	T_EQ_STR(w.field, "slots");
+	wr_clear(&w);
+	struct reg_status st;
+	T_EQ_INT(reg_status(&w, &st), 0);
+	T_EQ_INT(st.tenants, 3);
+	T_EQ_INT(st.domains, 6);
+	T_EQ_INT(st.keys, st.keys_in[0] + st.keys_in[1] + st.keys_in[2]);
+	T_EQ_INT(st.keys_in[0], 8);
+	wr_close(&w);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-reg-XXXXXX");
@@ -565,6 +660,7 @@ int main(void)
 	T_RUN(test_tenants);
 	T_RUN(test_policies);
 	T_RUN(test_domains);
+	T_RUN(test_init);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return t_done();
 }
