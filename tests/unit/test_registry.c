@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -29,20 +30,21 @@ static int count_files(const char *p, const struct stat *sb, int flag, struct FT
 	return 0;
 }
 
-/* What a refusal must leave as it was: every row of the objects, and the key files. */
-static long snapshot(struct wr *w)
+/* What a refusal must leave as it was: every row of the objects, and the key
+ * files, folded into one number (unsigned: it wraps, it never overflows). */
+static uint64_t snapshot(struct wr *w)
 {
 	static const char *const tables[] = {"tenants", "domains",    "tokens",	  "slots",
 					     "keys",	"key_events", "policies", "settings"};
-	long n = 0;
+	uint64_t n = 0;
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		char sql[100];
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
-		n = n * 1000 + wr_int(w, wr_prep(w, sql), -1);
+		n = n * 1000 + (uint64_t)wr_int(w, wr_prep(w, sql), -1);
 	}
 	nfiles = 0;
 	nftw(keysdir, count_files, 16, FTW_PHYS);
-	return n * 1000 + nfiles;
+	return n * 1000 + (uint64_t)nfiles;
 }
 
 static void open_w(struct wr *w, int lock_ms)
@@ -163,7 +165,7 @@ static void test_domain_add(void)
 /* Each refusal: its code, its field, and nothing changed. */
 static void refused(struct wr *w, const struct reg_domain_in *in, int code, const char *field)
 {
-	long before = snapshot(w);
+	uint64_t before = snapshot(w);
 	T_EQ_INT(reg_domain_add(w, in, NULL), code);
 	T_EQ_STR(w->field, field);
 	wr_clear(w);
@@ -265,7 +267,7 @@ static void test_busy(void)
 	open_w(&a, 0);
 	open_w(&b, 200);
 	T_EQ_INT(wr_begin(&a), 0);
-	long before = snapshot(&b);
+	uint64_t before = snapshot(&b);
 	struct reg_domain_in in = {
 		.name = "busy.example", .tenant = "acme", .ed25519 = -1, .algorithm = "ed25519"};
 	T_EQ_INT(reg_domain_add(&b, &in, NULL), DNSD_EBUSY);
@@ -311,13 +313,14 @@ static void test_import(void)
 	T_EQ_INT(reg_domain_prep(&w, &in, &rows[1]), 0);
 	in.name = "Imp1.example";
 	T_EQ_INT(reg_domain_prep(&w, &in, &rows[2]), 0); /* twice in the batch */
-	long before = snapshot(&w);
+	uint64_t before = snapshot(&w);
 	T_EQ_INT(reg_import(&w, rows, 3, 0, on_bad, &b), DNSD_EINVAL);
 	T_EQ_INT(b.n, 1);
 	T_EQ_INT(b.rows[0], 2);
 	T_CHECK(strstr(b.msg[0], "imp1.example is twice") != NULL);
 	wr_clear(&w);
-	T_EQ_INT(snapshot(&w) - before, -4); /* the rows' four staged key files went back */
+	T_EQ_INT((int64_t)(snapshot(&w) - before),
+		 -4); /* the rows' four staged key files went back */
 	for (int i = 0; i < 3; i++)
 		reg_new_free(rows[i]);
 	/* Prepared again: a good batch commits, laid out as domain add lays out. */
@@ -368,7 +371,7 @@ static void test_tenants(void)
 {
 	struct wr w;
 	open_w(&w, 0);
-	long before = snapshot(&w);
+	uint64_t before = snapshot(&w);
 	T_EQ_INT(reg_tenant_add(&w, "-bad", 0, -1), DNSD_EINVAL);
 	T_EQ_STR(w.field, "tenant");
 	wr_clear(&w);
@@ -421,7 +424,7 @@ static void test_policies(void)
 	T_EQ_STR(w.field, "domain");
 	wr_clear(&w);
 	T_EQ_INT(reg_policy_scope(&w, NULL, "one.example", &d), 0);
-	long before = snapshot(&w);
+	uint64_t before = snapshot(&w);
 	T_EQ_INT(reg_policy_set(&w, &g, "spf", "v=spf1 bogus"), DNSD_EINVAL);
 	T_EQ_STR(w.field, "spf");
 	wr_clear(&w);
@@ -482,7 +485,7 @@ static void test_domains(void)
 	char got[400] = "";
 	open_w(&w, 0);
 	/* Removed: its keys revoked, its token kept. */
-	long before = snapshot(&w);
+	uint64_t before = snapshot(&w);
 	T_EQ_INT(reg_domain_remove(&w, "nothere.example", NULL), DNSD_ENOENT);
 	wr_clear(&w);
 	T_EQ_INT(snapshot(&w), before);
@@ -595,7 +598,7 @@ static void test_init(void)
 	T_EQ_INT(store_setting_int(w.st, "slots", 0), 3);
 	T_CHECK(store_serial(w.st) >= 1000);
 	/* Another zone: refused, nothing changed. */
-	long before = snapshot(&w);
+	uint64_t before = snapshot(&w);
 	in = keep("other.example");
 	T_EQ_INT(reg_init(&w, &in), DNSD_EEXIST);
 	T_EQ_STR(w.field, "zone");
