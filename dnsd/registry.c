@@ -694,3 +694,38 @@ int reg_domain_records(struct wr *w, const struct reg_domain *d, struct reg_reco
 	*ttl = store_setting_int(w->st, "ttl_policy", 3600);
 	return w->rc;
 }
+
+int reg_domain_history(struct wr *w, int64_t domain_id,
+		       int (*each)(void *arg, const struct reg_event *e), void *arg)
+{
+	static const char *const sql[2] = {
+		"SELECT e.at, e.event, s.selector, k.algorithm, k.id, e.cause FROM key_events e "
+		"JOIN keys k ON k.id = e.key_id JOIN slots s ON s.id = k.slot_id "
+		"WHERE e.domain_id = ? ORDER BY e.at, e.id",
+		/* What dnsdctl check found: each change of state, and of a slot's
+		 * eligibility. */
+		"SELECT at, event, name, outcome, 0, cause FROM check_events "
+		"WHERE domain_id = ? ORDER BY at, id"};
+	int rc = 0;
+	for (int check = 0; check < 2 && !rc; check++) {
+		sqlite3_stmt *st = wr_q(w, sql[check], "i", domain_id);
+		while (!rc && wr_step(w, st)) {
+			const char *c2 = (const char *)sqlite3_column_text(st, 2),
+				   *c3 = (const char *)sqlite3_column_text(st, 3);
+			struct reg_event e = {
+				.check = check,
+				.at = sqlite3_column_int64(st, 0),
+				.event = (const char *)sqlite3_column_text(st, 1),
+				.selector = check ? NULL : c2,
+				.algorithm = check ? NULL : c3,
+				.name = check ? c2 : NULL,
+				.outcome = check ? c3 : NULL,
+				.key_id = sqlite3_column_int64(st, 4),
+				.cause = (const char *)sqlite3_column_text(st, 5),
+			};
+			rc = each(arg, &e);
+		}
+		sqlite3_finalize(st);
+	}
+	return w->rc ? w->rc : rc;
+}

@@ -171,6 +171,19 @@ struct reg_record {
 int reg_domain_records(struct wr *w, const struct reg_domain *d, struct reg_record *r, int *n,
 		       int *ttl);
 
+/* An event of a domain's history (valid during the callback only): a key's
+ * (check 0: selector, algorithm, key_id) or what dnsdctl check found (check
+ * 1: name, the record, NULL for the domain; outcome, may be NULL). */
+struct reg_event {
+	int check;
+	int64_t at, key_id;
+	const char *event, *selector, *algorithm, *name, *outcome, *cause;
+};
+/* Calls each for every key event of a domain, oldest first, then for every
+ * check event, oldest first. */
+int reg_domain_history(struct wr *w, int64_t domain_id,
+		       int (*each)(void *arg, const struct reg_event *e), void *arg);
+
 /* ---- policies (regpolicy.c) ---- */
 
 /* Where a policy is set: globally (both ids 0), for a tenant, or for a domain. */

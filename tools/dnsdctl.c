@@ -585,84 +585,72 @@ static void cmd_domain_show(struct ctx *c)
 		free(pol[i]);
 }
 
-/* domain history DOMAIN: every key event, oldest first. */
+struct history_out {
+	int json, first, checks; /* checks: the check events have begun */
+};
+
+static int print_event(void *arg, const struct reg_event *e)
+{
+	struct history_out *o = arg;
+	char tb[32];
+	const char *when = fmt_time(e->at, tb, sizeof(tb));
+	const char *name = e->name && *e->name ? e->name : NULL;
+	const char *outcome = e->outcome && *e->outcome ? e->outcome : NULL;
+	if (e->check && !o->checks) {
+		o->checks = o->first = 1;
+		if (o->json)
+			printf("], \"checks\": [");
+	}
+	if (o->json) {
+		int f = 1;
+		printf("%s{", o->first ? "" : ", ");
+		json_kv(stdout, &f, "time", when);
+		json_kv(stdout, &f, "event", e->event);
+		if (e->check) {
+			json_kv(stdout, &f, "record", name);
+			json_kv(stdout, &f, "outcome", outcome);
+		} else {
+			json_kv(stdout, &f, "selector", e->selector);
+			json_kv(stdout, &f, "algorithm", e->algorithm);
+			json_ki(stdout, &f, "key_id", e->key_id);
+		}
+		json_kv(stdout, &f, "cause", e->cause);
+		printf("}");
+	} else if (e->check) {
+		if (o->first)
+			printf("\n%-21s %-10s %-40s %s\n", "TIME", "CHECK", "RECORD", "CAUSE");
+		printf("%-21s %-10s %-40s %s\n", when, shown(e->event),
+		       name ? shown(name) : "(the domain)", shown(e->cause));
+	} else {
+		printf("%-21s %-10s %-9s %-9s %-6lld %s\n", when, shown(e->event), shown(e->selector),
+		       shown(e->algorithm), (long long)e->key_id, shown(e->cause));
+	}
+	o->first = 0;
+	return 0;
+}
+
+/* domain history DOMAIN: every key event, then every check event, oldest first. */
 static void cmd_domain_history(struct ctx *c)
 {
-	struct domain_row d;
-	char tb[32];
+	struct reg_domain d;
 	if (c->o.npos != 3)
 		die_usage("domain history DOMAIN");
 	open_store(c, 0);
-	need_domain(c, c->o.pos[2], &d, 1);
-	sqlite3_stmt *st = q(c,
-			     "SELECT e.at, e.event, s.selector, k.algorithm, k.id, e.cause FROM key_events e "
-			     "JOIN keys k ON k.id = e.key_id JOIN slots s ON s.id = k.slot_id "
-			     "WHERE e.domain_id = ? ORDER BY e.at, e.id",
-			     "i", d.id);
-	int first = 1;
-	if (c->o.json)
-		printf("{\"domain\": ");
+	if (reg_domain_need(&c->w, c->o.pos[2], &d, 1))
+		fail(c, "%s", c->w.err);
+	struct history_out o = {.json = c->o.json, .first = 1};
 	if (c->o.json) {
+		printf("{\"domain\": ");
 		json_str(stdout, d.name);
 		printf(", \"events\": [");
 	} else {
-		printf("%-21s %-10s %-9s %-9s %-6s %s\n", "TIME", "EVENT", "SELECTOR", "KEY", "ID", "CAUSE");
+		printf("%-21s %-10s %-9s %-9s %-6s %s\n", "TIME", "EVENT", "SELECTOR", "KEY", "ID",
+		       "CAUSE");
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *ev = (const char *)sqlite3_column_text(st, 1);
-		const char *sel = (const char *)sqlite3_column_text(st, 2);
-		const char *alg = (const char *)sqlite3_column_text(st, 3);
-		const char *cause = (const char *)sqlite3_column_text(st, 5);
-		const char *when_text = fmt_time(sqlite3_column_int64(st, 0), tb, sizeof(tb));
-		if (c->o.json) {
-			int f = 1;
-			printf("%s{", first ? "" : ", ");
-			json_kv(stdout, &f, "time", when_text);
-			json_kv(stdout, &f, "event", ev);
-			json_kv(stdout, &f, "selector", sel);
-			json_kv(stdout, &f, "algorithm", alg);
-			json_ki(stdout, &f, "key_id", sqlite3_column_int64(st, 4));
-			json_kv(stdout, &f, "cause", cause);
-			printf("}");
-		} else {
-			printf("%-21s %-10s %-9s %-9s %-6lld %s\n", when_text, ev, shown(sel), shown(alg),
-			       (long long)sqlite3_column_int64(st, 4), shown(cause));
-		}
-		first = 0;
-	}
-	sqlite3_finalize(st);
-	/* What dnsdctl check found: each change of state, and of a slot's eligibility. */
-	st = q(c, "SELECT at, event, ifnull(name, ''), ifnull(outcome, ''), cause FROM check_events "
-		  "WHERE domain_id = ? ORDER BY at, id",
-	       "i", d.id);
-	first = 1;
+	if (reg_domain_history(&c->w, d.id, print_event, &o))
+		fail(c, "%s", c->w.err);
 	if (c->o.json)
-		printf("], \"checks\": [");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *when_text = fmt_time(sqlite3_column_int64(st, 0), tb, sizeof(tb));
-		const char *ev = (const char *)sqlite3_column_text(st, 1);
-		const char *name = (const char *)sqlite3_column_text(st, 2);
-		const char *outcome = (const char *)sqlite3_column_text(st, 3);
-		const char *cause = (const char *)sqlite3_column_text(st, 4);
-		if (c->o.json) {
-			int f = 1;
-			printf("%s{", first ? "" : ", ");
-			json_kv(stdout, &f, "time", when_text);
-			json_kv(stdout, &f, "event", ev);
-			json_kv(stdout, &f, "record", *name ? name : NULL);
-			json_kv(stdout, &f, "outcome", *outcome ? outcome : NULL);
-			json_kv(stdout, &f, "cause", cause);
-			printf("}");
-		} else {
-			if (first)
-				printf("\n%-21s %-10s %-40s %s\n", "TIME", "CHECK", "RECORD", "CAUSE");
-			printf("%-21s %-10s %-40s %s\n", when_text, ev, *name ? shown(name) : "(the domain)", shown(cause));
-		}
-		first = 0;
-	}
-	sqlite3_finalize(st);
-	if (c->o.json)
-		printf("]}\n");
+		printf("%s]}\n", o.checks ? "" : "], \"checks\": [");
 }
 
 static void cmd_domain(struct ctx *c)

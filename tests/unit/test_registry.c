@@ -478,6 +478,13 @@ static int count_slot(void *arg, const struct reg_slot *s)
 	return 0;
 }
 
+static int count_event(void *arg, const struct reg_event *e)
+{
+	int *n = arg;
+	n[e->check]++;
+	return 0;
+}
+
 static void test_domains(void)
 {
 	struct wr w;
@@ -491,6 +498,10 @@ static void test_domains(void)
 	T_EQ_INT(snapshot(&w), before);
 	T_EQ_INT(reg_domain_remove(&w, "Three.Example", &d), 0);
 	T_EQ_STR(d.name, "three.example");
+	int ev[2] = {0, 0};
+	T_EQ_INT(reg_domain_history(&w, d.id, count_event, ev), 0);
+	T_EQ_INT(ev[0], 8); /* two keys generated, published, activated, then revoked */
+	T_EQ_INT(ev[1], 0);
 	T_EQ_INT(wr_int(&w,
 			wr_q(&w,
 			     "SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_id "
