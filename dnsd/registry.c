@@ -444,6 +444,11 @@ int reg_domain_add(struct wr *w, const struct reg_domain_in *in, struct reg_doma
 		reg_domain_add_tx(w, nd, NULL);
 	if (!wr_commit(w) && d)
 		reg_domain_find(w, nd->name, d, 0);
+	if (!w->rc && nd->weak_bits)
+		wr_warn(w,
+			"warning: a %d-bit RSA key is weak (RFC 8301 asks for 2048): rotate it soon "
+			"with 'dnsdctl key rotate %s'",
+			nd->weak_bits, nd->name);
 	reg_new_free(nd);
 	return w->rc;
 }

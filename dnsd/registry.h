@@ -120,7 +120,8 @@ int reg_domain_add_tx(struct wr *w, const struct reg_new *nd, int64_t *id);
  * a bad row goes on finding the others but writes nothing more). */
 int reg_domain_write(struct wr *w, const struct reg_new *nd, int write, int64_t *id);
 /* Prep, then one transaction: the whole of `domain add`. d (may be NULL) gets
- * the new domain. */
+ * the new domain. A given RSA key under 2048 bits is taken, with a warning
+ * (wr_warn). */
 int reg_domain_add(struct wr *w, const struct reg_domain_in *in, struct reg_domain *d);
 void reg_new_free(struct reg_new *nd);
 

@@ -129,4 +129,8 @@ ctl domain add dup.example --tenant acme --key "$T/r.pem" --token "$(sqlite3 "$D
 expect "a refused domain add --key: exit 1" "$?" 1
 snap >"$T/after"
 check "and nothing changed (store and key directory)" cmp "$T/before" "$T/after"
+openssl genrsa -out "$T/r1024.pem" 1024 2>/dev/null
+err=$(ctl domain add old.example --tenant acme --key "$T/r1024.pem" 2>&1 >/dev/null)
+expect "domain add --key: a 1024-bit key is taken" "$(sqlite3 "$DB" "SELECT count(*) FROM domains WHERE name = 'old.example'")" 1
+expect_match "... with a warning to rotate it" "$err" "1024-bit RSA key is weak .*key rotate old.example"
 finish
