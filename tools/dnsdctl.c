@@ -3,24 +3,14 @@
  * generation) happens before it opens; a failing command changes nothing. */
 #include "check.h"
 #include "ctl.h"
-#include "db.h"
 #include "err.h"
-#include "keys.h"
-#include "names.h"
-#include "policy.h"
 #include "registry.h"
 #include "store.h"
-#include "wire.h"
-#include "zone.h"
 #include <errno.h>
-#include <libgen.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 static void usage(void)
 {
