@@ -485,6 +485,32 @@ static int count_event(void *arg, const struct reg_event *e)
 	return 0;
 }
 
+/* Steps of full table scans by every statement the writer keeps prepared
+ * since the last call (which resets them). */
+static int scans(struct wr *w)
+{
+	int n = 0;
+	for (sqlite3_stmt *st = sqlite3_next_stmt(w->db, NULL); st;
+	     st = sqlite3_next_stmt(w->db, st))
+		n += sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
+	return n;
+}
+
+/* A live domain is found through the index of live names: the lookup that
+ * scanned every domain made an import of n rows take n^2. */
+static void test_find_uses_index(void)
+{
+	struct wr w;
+	struct reg_domain d;
+	open_w(&w, 0);
+	T_EQ_INT(reg_domain_find(&w, "imp1.example", &d, 0), 1);
+	scans(&w);
+	T_EQ_INT(reg_domain_find(&w, "imp2.example", &d, 0), 1);
+	T_EQ_INT(reg_domain_find(&w, "none.example", &d, 0), 0);
+	T_EQ_INT(scans(&w), 0);
+	wr_close(&w);
+}
+
 static void test_domains(void)
 {
 	struct wr w;
@@ -673,6 +699,7 @@ int main(void)
 	T_RUN(test_import);
 	T_RUN(test_tenants);
 	T_RUN(test_policies);
+	T_RUN(test_find_uses_index);
 	T_RUN(test_domains);
 	T_RUN(test_init);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
