@@ -16,6 +16,8 @@ int reg_domain_norm(struct wr *w, const char *in, char *out, size_t n)
 	char why[512];
 	if (w->rc)
 		return w->rc;
+	if (!in || !*in)
+		return wr_fail(w, DNSD_EINVAL, "domain", "no domain given");
 	if (strlen(in) >= n)
 		return wr_fail(w, DNSD_EINVAL, "domain", "domain '%.40s...' is too long", in);
 	if (policy_name_check(in, 0, why, sizeof(why)))
@@ -67,6 +69,11 @@ const char *reg_prefix(struct wr *w, char *out, size_t n)
 
 int64_t reg_tenant_id(struct wr *w, const char *name, int must)
 {
+	if (!name) {
+		if (must)
+			wr_fail(w, DNSD_EINVAL, "tenant", "no tenant given");
+		return 0;
+	}
 	int64_t id = wr_int(w, wr_qk(w, "SELECT id FROM tenants WHERE name = ?", "s", name), 0);
 	if (!id && must)
 		wr_fail(w, DNSD_ENOENT, "tenant", "no tenant '%s' (see 'dnsdctl tenant list')",
@@ -446,7 +453,8 @@ int reg_domain_add(struct wr *w, const struct reg_domain_in *in, struct reg_doma
 		reg_domain_find(w, nd->name, d, 0);
 	if (!w->rc && nd->weak_bits)
 		wr_warn(w,
-			"warning: a %d-bit RSA key is weak (RFC 8301 asks for 2048): rotate it soon "
+			"warning: a %d-bit RSA key is weak (RFC 8301 asks for 2048): rotate it "
+			"soon "
 			"with 'dnsdctl key rotate %s'",
 			nd->weak_bits, nd->name);
 	reg_new_free(nd);
@@ -467,7 +475,7 @@ static int tenant_layout(struct wr *w, int slots, int ed25519)
 
 int reg_tenant_add(struct wr *w, const char *name, int slots, int ed25519)
 {
-	if (!names_tenant(name))
+	if (!name || !names_tenant(name))
 		return wr_fail(
 			w, DNSD_EINVAL, "tenant",
 			"invalid tenant name '%s': a letter or digit, then up to %d letters, "

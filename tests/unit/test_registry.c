@@ -106,6 +106,9 @@ static void test_names(void)
 	T_EQ_INT(reg_domain_norm(&w, "bad..example", out, sizeof(out)), DNSD_EINVAL);
 	T_EQ_STR(w.field, "domain");
 	wr_clear(&w);
+	T_EQ_INT(reg_domain_norm(&w, NULL, out, sizeof(out)), DNSD_EINVAL);
+	T_EQ_STR(w.field, "domain");
+	wr_clear(&w);
 	T_EQ_INT(reg_slot_selector("esp", 2, 3, sel, sizeof(sel)), 0);
 	T_EQ_STR(sel, "esp2");
 	T_EQ_INT(reg_slot_selector("esp", 5, 3, sel, sizeof(sel)), 1);
@@ -374,6 +377,27 @@ static void test_tenants(void)
 	uint64_t before = snapshot(&w);
 	T_EQ_INT(reg_tenant_add(&w, "-bad", 0, -1), DNSD_EINVAL);
 	T_EQ_STR(w.field, "tenant");
+	wr_clear(&w);
+	/* Absent input (an API's JSON without the field) is refused, not a crash. */
+	T_EQ_INT(reg_tenant_add(&w, NULL, 0, -1), DNSD_EINVAL);
+	wr_clear(&w);
+	T_EQ_INT(reg_tenant_set(&w, NULL, 3, -1), DNSD_EINVAL);
+	T_EQ_STR(w.field, "tenant");
+	wr_clear(&w);
+	T_EQ_INT(reg_tenant_remove(&w, NULL), DNSD_EINVAL);
+	wr_clear(&w);
+	T_EQ_INT(reg_domain_remove(&w, NULL, NULL), DNSD_EINVAL);
+	wr_clear(&w);
+	struct reg_domain_in none = {.ed25519 = -1, .tenant = "acme"};
+	struct reg_new *nd;
+	T_EQ_INT(reg_domain_prep(&w, &none, &nd), DNSD_EINVAL);
+	T_EQ_STR(w.field, "domain");
+	wr_clear(&w);
+	struct reg_scope g = {.level = "global"};
+	T_EQ_INT(reg_policy_set(&w, &g, NULL, "x"), DNSD_EINVAL);
+	wr_clear(&w);
+	T_EQ_INT(reg_policy_set(&w, &g, "mx", NULL), DNSD_EINVAL);
+	T_EQ_STR(w.field, "mx");
 	wr_clear(&w);
 	T_EQ_INT(reg_tenant_add(&w, "globex", 9, -1), DNSD_EINVAL);
 	T_EQ_STR(w.field, "slots");
