@@ -16,7 +16,7 @@ int reg_domain_norm(struct wr *w, const char *in, char *out, size_t n)
 	char why[512];
 	if (w->rc)
 		return w->rc;
-	if (!in || !*in)
+	if (!in) /* "" is policy_name_check's to explain */
 		return wr_fail(w, DNSD_EINVAL, "domain", "no domain given");
 	if (strlen(in) >= n)
 		return wr_fail(w, DNSD_EINVAL, "domain", "domain '%.40s...' is too long", in);
