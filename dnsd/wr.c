@@ -87,11 +87,8 @@ sqlite3_stmt *wr_prep(struct wr *w, const char *sql)
 	return st;
 }
 
-sqlite3_stmt *wr_q(struct wr *w, const char *sql, const char *fmt, ...)
+static void bind_args(sqlite3_stmt *st, const char *fmt, va_list ap)
 {
-	sqlite3_stmt *st = wr_prep(w, sql);
-	va_list ap;
-	va_start(ap, fmt);
 	for (int i = 0; st && fmt[i]; i++) {
 		if (fmt[i] == 's')
 			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1,
@@ -99,8 +96,54 @@ sqlite3_stmt *wr_q(struct wr *w, const char *sql, const char *fmt, ...)
 		else
 			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
 	}
+}
+
+sqlite3_stmt *wr_q(struct wr *w, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = wr_prep(w, sql);
+	va_list ap;
+	va_start(ap, fmt);
+	bind_args(st, fmt, ap);
 	va_end(ap);
 	return st;
+}
+
+static int kept_at(struct wr *w, sqlite3_stmt *st)
+{
+	for (size_t i = 0; st && i < w->nkept; i++)
+		if (w->kept[i].st == st)
+			return (int)i;
+	return -1;
+}
+
+sqlite3_stmt *wr_qk(struct wr *w, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = NULL;
+	if (w->rc)
+		return NULL;
+	for (size_t i = 0; i < w->nkept && !st; i++)
+		if (w->kept[i].sql == sql)
+			st = w->kept[i].st;
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	} else if ((st = wr_prep(w, sql)) && w->nkept < sizeof(w->kept) / sizeof(w->kept[0])) {
+		w->kept[w->nkept].sql = sql;
+		w->kept[w->nkept++].st = st;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	bind_args(st, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+void wr_done(struct wr *w, sqlite3_stmt *st)
+{
+	if (kept_at(w, st) >= 0)
+		sqlite3_reset(st);
+	else
+		sqlite3_finalize(st);
 }
 
 int wr_step(struct wr *w, sqlite3_stmt *st)
@@ -118,7 +161,7 @@ int wr_step(struct wr *w, sqlite3_stmt *st)
 int wr_run(struct wr *w, sqlite3_stmt *st)
 {
 	wr_step(w, st);
-	sqlite3_finalize(st);
+	wr_done(w, st);
 	return w->rc;
 }
 
@@ -127,7 +170,7 @@ int64_t wr_int(struct wr *w, sqlite3_stmt *st, int64_t def)
 	int64_t v = def;
 	if (wr_step(w, st) && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	wr_done(w, st);
 	return v;
 }
 
@@ -137,7 +180,7 @@ char *wr_text(struct wr *w, sqlite3_stmt *st)
 	if (wr_step(w, st) && sqlite3_column_type(st, 0) != SQLITE_NULL &&
 	    !(v = strdup((const char *)sqlite3_column_text(st, 0))))
 		wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
-	sqlite3_finalize(st);
+	wr_done(w, st);
 	return v;
 }
 
@@ -193,6 +236,9 @@ void wr_close(struct wr *w)
 	if (w->st)
 		store_write_rollback(w->st);
 	wr_undo_drop(w);
+	for (size_t i = 0; i < w->nkept; i++)
+		sqlite3_finalize(w->kept[i].st);
+	w->nkept = 0;
 	free(w->undo);
 	free(w->final);
 	free(w->zone);

@@ -48,6 +48,12 @@ struct wr {
 	char **undo, **final;
 	size_t nundo, capundo;
 	char stage[4200];
+	/* Statements kept for reuse (wr_qk), by the address of their SQL. */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} kept[48];
+	size_t nkept;
 	/* The zone file as this writer read it, for store_zone_note (loaded once). */
 	int zone_loaded;
 	uint32_t zone_file_serial;
@@ -81,6 +87,16 @@ sqlite3_stmt *wr_prep(struct wr *w, const char *sql);
 /* wr_prep with arguments bound: fmt has one letter per argument, s (const
  * char *, NULL binds NULL) or i (int64_t). */
 sqlite3_stmt *wr_q(struct wr *w, const char *sql, const char *fmt, ...);
+/* wr_q for a statement run many times (a batch's rows): prepared once per
+ * writer and kept until wr_close, found again by the address of sql (a string
+ * literal, or another that lives as long as w), its bindings replaced at each
+ * use. Preparing costs more than running for the tables with triggers and
+ * checks (an insert into domains): a batch of many rows needs this. wr_run,
+ * wr_int and wr_text reset a kept statement instead of finalizing it; after
+ * wr_step, end either kind with wr_done. */
+sqlite3_stmt *wr_qk(struct wr *w, const char *sql, const char *fmt, ...);
+/* Ends a statement: resets a kept one, finalizes another. NULL is nothing. */
+void wr_done(struct wr *w, sqlite3_stmt *st);
 /* Steps st once and finalizes it. Returns w->rc (a failed step sets it). NULL
  * st is the error already set. */
 int wr_run(struct wr *w, sqlite3_stmt *st);

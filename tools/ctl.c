@@ -3,7 +3,7 @@
 #include "err.h"
 #include "fsafe.h"
 #include "names.h"
-#include "policy.h"
+#include "registry.h"
 #include "zone.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -279,64 +279,49 @@ void open_store(struct ctx *c, int create)
 
 /* ---- names ---- */
 
-/* Normalises a domain argument: lowercase, no trailing dot. Fails with a message
- * when it is not a valid host name. */
+/* The registry's names and lookups, failing the command on an error. */
 void norm_domain(struct ctx *c, const char *in, char *out, size_t n)
 {
-	char why[512];
-	if (strlen(in) >= n)
-		fail(c, "domain '%.40s...' is too long", in);
-	if (policy_name_check(in, 0, why, sizeof(why)))
-		fail(c, "%s", why);
-	size_t l = strlen(in);
-	for (size_t i = 0; i <= l; i++)
-		out[i] = (char)((in[i] >= 'A' && in[i] <= 'Z') ? in[i] + 32 : in[i]);
-	if (l && out[l - 1] == '.')
-		out[l - 1] = 0;
+	reg_domain_norm(&c->w, in, out, n);
+	ctl_check(c);
 }
 
 int64_t tenant_id(struct ctx *c, const char *name, int must)
 {
-	int64_t id = one_int(c, q(c, "SELECT id FROM tenants WHERE name = ?", "s", name), 0);
-	if (!id && must)
-		fail(c, "no tenant '%s' (see 'dnsdctl tenant list')", name);
+	int64_t id = reg_tenant_id(&c->w, name, must);
+	ctl_check(c);
 	return id;
 }
 
+static void row_from(struct domain_row *d, const struct reg_domain *r)
+{
+	d->id = r->id;
+	d->tenant_id = r->tenant_id;
+	d->created_at = r->created_at;
+	d->removed_at = r->removed_at;
+	memcpy(d->name, r->name, sizeof(d->name));
+	memcpy(d->token, r->token, sizeof(d->token));
+	memcpy(d->rp, r->rp, sizeof(d->rp));
+	memcpy(d->state, r->state, sizeof(d->state));
+	memcpy(d->tenant, r->tenant, sizeof(d->tenant));
+}
 
-/* Finds the live (active) domain by name, or with any_state the newest row. */
 int find_domain(struct ctx *c, const char *name, struct domain_row *d, int any_state)
 {
-	sqlite3_stmt *st = q(c,
-			     "SELECT d.id, d.tenant_id, d.name, d.token, d.return_path, d.state, t.name, "
-			     "d.created_at, ifnull(d.removed_at, 0) FROM domains d JOIN tenants t ON t.id = d.tenant_id "
-			     "WHERE d.name = ?1 AND (?2 OR d.state = 'active') "
-			     "ORDER BY d.state = 'active' DESC, d.id DESC LIMIT 1",
-			     "si", name, (int64_t)any_state);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		d->id = sqlite3_column_int64(st, 0);
-		d->tenant_id = sqlite3_column_int64(st, 1);
-		snprintf(d->name, sizeof(d->name), "%s", sqlite3_column_text(st, 2));
-		snprintf(d->token, sizeof(d->token), "%s", sqlite3_column_text(st, 3));
-		snprintf(d->rp, sizeof(d->rp), "%s", sqlite3_column_text(st, 4));
-		snprintf(d->state, sizeof(d->state), "%s", sqlite3_column_text(st, 5));
-		snprintf(d->tenant, sizeof(d->tenant), "%s", sqlite3_column_text(st, 6));
-		d->created_at = sqlite3_column_int64(st, 7);
-		d->removed_at = sqlite3_column_int64(st, 8);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		fail(c, "store error: %s", sqlite3_errmsg(c->db));
-	return rc == SQLITE_ROW;
+	struct reg_domain r;
+	int found = reg_domain_find(&c->w, name, &r, any_state);
+	ctl_check(c);
+	if (found)
+		row_from(d, &r);
+	return found;
 }
 
 void need_domain(struct ctx *c, const char *arg, struct domain_row *d, int any_state)
 {
-	char name[256];
-	norm_domain(c, arg, name, sizeof(name));
-	if (!find_domain(c, name, d, any_state))
-		fail(c, "no domain '%s' (see 'dnsdctl domain list')", name);
+	struct reg_domain r;
+	reg_domain_need(&c->w, arg, &r, any_state);
+	ctl_check(c);
+	row_from(d, &r);
 }
 
 const char *keys_dir(struct ctx *c, char *buf, size_t n)
@@ -373,12 +358,7 @@ long num_arg(struct ctx *c, const char *v, const char *what, long lo, long hi, l
 
 int slot_selector(const char *prefix, int pos, int nmain, char *out, size_t n)
 {
-	if (pos > nmain) {
-		snprintf(out, n, "%s-ed%d", prefix, pos - nmain);
-		return 1;
-	}
-	snprintf(out, n, "%s%d", prefix, pos);
-	return 0;
+	return reg_slot_selector(prefix, pos, nmain, out, n);
 }
 
 char *ctl_trim(char *s)

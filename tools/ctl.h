@@ -29,6 +29,7 @@ struct opts {
 	const char *concurrency, *rate, *max_domains; /* check --all */
 	const char *provider_id, *provider_name, *service_id; /* domain-connect */
 	const char *config; /* --config FILE; the settings above may come from it */
+	const char *key;    /* domain add --key PEM: the first key, an existing one */
 	const char *pos[8];
 	int npos;
 };
@@ -42,11 +43,8 @@ struct ctx {
 	sqlite3 *db;
 	char *zone;          /* the hosted zone, absolute, lowercase (w.zone) */
 	char err[1024];
-	/* An SPF value being set, seen by include checks in place of the stored one. */
-	const char *spf_new;
 	int export_force; /* rewrite the exports even if the serial says nothing changed */
 	int64_t export_same_from; /* the serial before a batch that changed nothing exported */
-	int64_t spf_new_tenant, spf_new_domain;
 };
 
 struct domain_row {

@@ -4,23 +4,14 @@
 #include "apitokenctl.h"
 #include "check.h"
 #include "ctl.h"
-#include "db.h"
 #include "err.h"
-#include "keys.h"
-#include "names.h"
-#include "policy.h"
+#include "registry.h"
 #include "store.h"
-#include "wire.h"
-#include "zone.h"
 #include <errno.h>
-#include <libgen.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 static void usage(void)
 {
@@ -38,7 +29,8 @@ static void usage(void)
 	       "  tenant list | show NAME | remove NAME\n"
 	       "  domain add DOMAIN --tenant NAME [--algorithm rsa-2048|rsa-3072|rsa-4096|ed25519]\n"
 	       "         [--slots N] [--ed25519 yes|no] [--token T] [--return-path LABEL]\n"
-	       "         [--format table|zone|json]\n"
+	       "         [--key PEM] [--format table|zone|json]\n"
+	       "                                --key: the first key is this private key (copied)\n"
 	       "  domain list [--tenant NAME] | show DOMAIN | records DOMAIN [--format table|zone|json]\n"
 	       "  domain remove DOMAIN          revoke its keys; its names go after the retention period\n"
 	       "  domain history DOMAIN         every key event (generated, published, activated, ...)\n"
@@ -124,7 +116,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		O("--key-retention-days", key_retention_days), O("--export-dir", export_dir),
 		O("--export-command", export_command), O("--config", config), O("--resolver", resolver),
 		O("--concurrency", concurrency), O("--rate", rate), O("--max-domains", max_domains),
-		O("--provider-id", provider_id), O("--provider-name", provider_name), O("--service-id", service_id),
+		O("--provider-id", provider_id), O("--provider-name", provider_name), O("--service-id", service_id), O("--key", key),
 #undef O
 	};
 	o->db = getenv("DNSD_DB");
@@ -168,147 +160,40 @@ static void parse(struct opts *o, int argc, char **argv)
 
 /* ---- init ---- */
 
-static void set_setting(struct ctx *c, const char *name, const char *value, int only_if_missing)
-{
-	run(c, q(c,
-		 only_if_missing ? "INSERT OR IGNORE INTO settings(name, value) VALUES (?, ?)"
-				 : "INSERT INTO settings(name, value) VALUES (?1, ?2) "
-				   "ON CONFLICT(name) DO UPDATE SET value = ?2 WHERE value != ?2",
-		 "ss", name, value));
-}
-
-static const char *num_opt(struct ctx *c, const char *v, const char *what, long lo, long hi)
-{
-	char *end;
-	if (!v)
-		return NULL;
-	long n = strtol(v, &end, 10);
-	if (end == v || *end || n < lo || n > hi)
-		fail(c, "%s must be a whole number from %ld to %ld, not '%s'", what, lo, hi, v);
-	return v;
-}
-
 static void cmd_init(struct ctx *c)
 {
-	char zone[300];
-	uint8_t w[WIRE_MAXNAME];
 	if (!c->o.zone)
 		die_usage("init needs --zone ZONE");
-	const char *z = c->o.zone;
-	size_t zl = strlen(z);
-	if (zl == 0 || zl > 200 || wire_name_from_text(z, w) < 0 || policy_name_check(z, 1, NULL, 0))
-		fail(NULL, "invalid zone name '%s'", z);
-	snprintf(zone, sizeof(zone), "%s%s", z, z[zl - 1] == '.' ? "" : ".");
-	for (char *p = zone; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p + 32);
-	const char *prefix = c->o.selector_prefix;
-	if (prefix && !names_label(prefix, NAMES_PREFIX_MAX))
-		fail(NULL, "invalid selector prefix '%s': lowercase letters, digits and hyphens, at most %d", prefix,
-		     NAMES_PREFIX_MAX);
-	const char *rp = c->o.return_path;
-	if (rp && !names_label(rp, 63))
-		fail(NULL, "invalid return-path label '%s': one DNS label of letters, digits and hyphens", rp);
-	num_opt(c, c->o.slots, "--slots", 2, MAX_SLOTS);
-	num_opt(c, c->o.ttl_dkim, "--ttl-dkim", 60, 604800);
-	num_opt(c, c->o.ttl_policy, "--ttl-policy", 60, 604800);
-	num_opt(c, c->o.retention_days, "--retention-days", 0, 3650);
-	num_opt(c, c->o.serial, "--serial", 1, 4294967295L);
-	num_opt(c, c->o.rotation_days, "--rotation-days", 0, 3650);
-	num_opt(c, c->o.rotation_spread_hours, "--rotation-spread-hours", 0, 720);
-	num_opt(c, c->o.key_retention_days, "--key-retention-days", 1, 365);
-	int ed = yes_no(NULL, c->o.ed25519, "--ed25519", -1);
-	/* The serial starts above the zone file's and above --serial (for a rebuilt
-	 * store: the last serial served, so secondaries do not see it go back). */
-	int64_t floor = c->o.serial ? strtoll(c->o.serial, NULL, 10) : 0;
-	/* The zone file is read before the store is opened (a new store is not made
-	 * for nothing), but a store that serves another zone says so first. */
-	char zone_bad[1400] = "";
-	if (c->o.zone_file) {
-		struct db_zone *dz;
-		if (zone_load(c->o.zone_file, zone, zone, &dz, zone_bad, sizeof(zone_bad)) == 0) {
-			char apex[300];
-			wire_name_to_text(dz->apex, apex, sizeof(apex));
-			if ((int64_t)dz->file_serial + 1 > floor)
-				floor = (int64_t)dz->file_serial + 1;
-			db_zone_free(dz);
-			if (strcmp(apex, zone))
-				snprintf(zone_bad, sizeof(zone_bad), "zone file %s is for %s, not %s", c->o.zone_file,
-					 apex, zone);
-		}
-		struct stat sb;
-		if (zone_bad[0] && stat(c->o.db, &sb) != 0)
-			fail(NULL, "%s", zone_bad);
-	}
+	struct reg_init_in in = {
+		.zone = c->o.zone,
+		.selector_prefix = c->o.selector_prefix,
+		.return_path = c->o.return_path,
+		.slots = num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, -1),
+		.ttl_dkim = num_arg(c, c->o.ttl_dkim, "--ttl-dkim", 60, 604800, -1),
+		.ttl_policy = num_arg(c, c->o.ttl_policy, "--ttl-policy", 60, 604800, -1),
+		.retention_days = num_arg(c, c->o.retention_days, "--retention-days", 0, 3650, -1),
+		.rotation_days = num_arg(c, c->o.rotation_days, "--rotation-days", 0, 3650, -1),
+		.rotation_spread_hours = num_arg(c, c->o.rotation_spread_hours,
+						 "--rotation-spread-hours", 0, 720, -1),
+		.key_retention_days =
+			num_arg(c, c->o.key_retention_days, "--key-retention-days", 1, 365, -1),
+		.serial = num_arg(c, c->o.serial, "--serial", 1, 4294967295L, 0),
+		.ed25519 = yes_no(c, c->o.ed25519, "--ed25519", -1),
+	};
+	/* The input and the zone file are judged before the store is opened: a
+	 * new store is not made for nothing (but a store that serves another zone
+	 * says so first). */
+	struct wr pre = {.conf = {.db = c->o.db, .zone_file = c->o.zone_file}};
+	char zone[300], bad[1400];
+	int64_t floor;
+	struct stat sb;
+	if (reg_init_check(&pre, &in, zone, sizeof(zone), &floor, bad, sizeof(bad)))
+		fail(NULL, "%s", pre.err);
+	if (bad[0] && stat(c->o.db, &sb) != 0)
+		fail(NULL, "%s", bad);
 	open_store(c, 1);
-	begin(c);
-	char *cur = store_setting(c->st, "zone");
-	if (cur && strcmp(cur, zone))
-		fail(c, "%s already serves zone %s; one store serves one zone", c->o.db, cur);
-	free(cur);
-	if (zone_bad[0])
-		fail(c, "%s", zone_bad);
-	int64_t ndomains = one_int(c, q(c, "SELECT count(*) FROM domains", ""), 0);
-	char *curp = store_setting(c->st, "selector_prefix");
-	if (prefix && curp && strcmp(curp, prefix) && ndomains)
-		fail(c, "the selector prefix is already '%s' and domains use it; it cannot change", curp);
-	char *curs = store_setting(c->st, "slots");
-	if (c->o.slots && curs && strcmp(curs, c->o.slots) && ndomains)
-		fail(c, "the slot count is already %s and domains use it; it cannot change", curs);
-	free(curp);
-	free(curs);
-	run(c, q(c, "UPDATE serial SET value = max(value, ?) WHERE id = 1", "i", floor));
-	set_setting(c, "zone", zone, 1);
-	set_setting(c, "selector_prefix", prefix ? prefix : "dnsd", !prefix);
-	set_setting(c, "slots", c->o.slots ? c->o.slots : "3", !c->o.slots);
-	set_setting(c, "return_path", rp ? rp : "bounce", !rp);
-	/* Lowering the DKIM TTL: answers given before still sit in caches with the
-	 * old one, so key activations wait for it until it has run out. */
-	if (c->o.ttl_dkim) {
-		int64_t old = store_setting_int(c->st, "ttl_dkim", 0), now = store_now();
-		int64_t held = store_setting_int(c->st, "ttl_dkim_hold", 0);
-		char *hu = store_setting(c->st, "ttl_dkim_hold_until");
-		int64_t until = hu ? strtoll(hu, NULL, 10) : 0;
-		free(hu);
-		if (now >= until)
-			held = 0;
-		if (old > held)
-			held = old;
-		if (held > strtoll(c->o.ttl_dkim, NULL, 10) && old != strtoll(c->o.ttl_dkim, NULL, 10)) {
-			char b1[32], b2[32];
-			snprintf(b1, sizeof(b1), "%lld", (long long)held);
-			snprintf(b2, sizeof(b2), "%lld", (long long)(now + held));
-			set_setting(c, "ttl_dkim_hold", b1, 0);
-			set_setting(c, "ttl_dkim_hold_until", b2, 0);
-		}
-	}
-	set_setting(c, "ttl_dkim", c->o.ttl_dkim ? c->o.ttl_dkim : "3600", !c->o.ttl_dkim);
-	set_setting(c, "ttl_policy", c->o.ttl_policy ? c->o.ttl_policy : "3600", !c->o.ttl_policy);
-	set_setting(c, "retention_days", c->o.retention_days ? c->o.retention_days : "7",
-		    !c->o.retention_days);
-	set_setting(c, "rotation_days", c->o.rotation_days ? c->o.rotation_days : "180", !c->o.rotation_days);
-	set_setting(c, "rotation_spread_hours", c->o.rotation_spread_hours ? c->o.rotation_spread_hours : "24",
-		    !c->o.rotation_spread_hours);
-	set_setting(c, "key_retention_days", c->o.key_retention_days ? c->o.key_retention_days : "7",
-		    !c->o.key_retention_days);
-	set_setting(c, "ed25519", ed == 1 ? "yes" : "no", ed < 0);
-	/* Paths and the export command came from the store up to schema 3; a row
-	 * there could make dnsdctl run anything. They are never read now: say so
-	 * once, by name only (a command may hold secrets), and drop them. */
-	static const char *const legacy[] = { "keys_dir", "export_dir", "export_command", "zone_file" };
-	for (size_t i = 0; i < sizeof(legacy) / sizeof(legacy[0]); i++) {
-		char *v = store_setting(c->st, legacy[i]);
-		if (v)
-			fprintf(stderr,
-				"dnsdctl: removed the setting %s from the store: directories and commands come from "
-				"the config file (%s) or the command line only\n",
-				legacy[i], c->o.config ? c->o.config : "/etc/dnsd/dnsdctl.conf");
-		free(v);
-		run(c, q(c, "DELETE FROM settings WHERE name = ?", "s", legacy[i]));
-	}
-	set_setting(c, "journal_max_age_days", "7", 1);
-	set_setting(c, "journal_max_rows", "1000000", 1);
-	commit(c);
+	if (reg_init(&c->w, &in))
+		fail(c, "%s", c->w.err);
 	if (c->o.json) {
 		int f = 1;
 		printf("{");
@@ -325,322 +210,125 @@ static void cmd_init(struct ctx *c)
 
 /* ---- tenants ---- */
 
+struct tenant_out {
+	int json, show, first;
+};
+
+static int print_tenant(void *arg, const struct reg_tenant *t)
+{
+	struct tenant_out *o = arg;
+	char tb[32], sb[16];
+	const char *pol[3] = {t->spf, t->mx, t->dmarc};
+	fmt_time(t->created_at, tb, sizeof(tb));
+	if (o->json) {
+		int f = 1;
+		printf("%s{", o->first ? "" : ", ");
+		json_kv(stdout, &f, "name", t->name);
+		json_kv(stdout, &f, "created", tb);
+		json_ki(stdout, &f, "domains", t->domains);
+		json_kv(stdout, &f, "spf", pol[0]);
+		json_kv(stdout, &f, "mx", pol[1]);
+		json_kv(stdout, &f, "dmarc", pol[2]);
+		if (t->slots)
+			json_ki(stdout, &f, "slots", t->slots);
+		else
+			json_kv(stdout, &f, "slots", NULL);
+		json_kv(stdout, &f, "ed25519", t->ed25519 < 0 ? NULL : t->ed25519 ? "yes" : "no");
+		printf("}");
+	} else if (o->show) {
+		printf("tenant:  %s\ncreated: %s\ndomains: %lld\nspf:     %s\nmx:      %s\ndmarc:   "
+		       "%s\n",
+		       shown(t->name), tb, (long long)t->domains,
+		       pol[0] ? shown(pol[0]) : "(inherits global)",
+		       pol[1] ? shown(pol[1]) : "(inherits global)",
+		       pol[2] ? shown(pol[2]) : "(inherits global)");
+		snprintf(sb, sizeof(sb), "%d", t->slots);
+		printf("slots:   %s\ned25519: %s\n", t->slots ? sb : "(global setting)",
+		       t->ed25519 < 0 ? "(global setting)" : t->ed25519 ? "yes" : "no");
+	} else {
+		printf("%-24s %-8lld %s\n", shown(t->name), (long long)t->domains, tb);
+	}
+	o->first = 0;
+	return 0;
+}
+
 static void cmd_tenant(struct ctx *c)
 {
 	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
 	const char *name = c->o.npos > 2 ? c->o.pos[2] : NULL;
-	int64_t now = store_now();
 	open_store(c, 0);
+	int slots = (int)num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, 0);
+	int ed = yes_no(c, c->o.ed25519, "--ed25519", -1);
 	if (!strcmp(sub, "add")) {
 		if (!name)
 			die_usage("tenant add NAME");
-		if (!names_tenant(name))
-			fail(c, "invalid tenant name '%s': a letter or digit, then up to %d letters, digits, '.', '_' or "
-				"'-'",
-			     name, NAMES_TENANT_MAX - 1);
-		long slots = num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, 0);
-		int ed = yes_no(c, c->o.ed25519, "--ed25519", -1);
-		begin(c);
-		/* Names are compared without case (the column's collation). */
-		char *have = one_text(c, q(c, "SELECT name FROM tenants WHERE name = ?", "s", name));
-		if (have && strcmp(have, name))
-			fail(c, "tenant '%s' already exists as '%s' (tenant names are compared without case)", name,
-			     have);
-		if (have)
-			fail(c, "tenant '%s' already exists", name);
-		run(c, q(c, "INSERT INTO tenants(name, created_at, slots, ed25519) VALUES (?, ?, nullif(?, 0), nullif(?, -1))",
-			 "siii", name, now, (int64_t)slots, (int64_t)ed));
-		commit(c);
+		if (reg_tenant_add(&c->w, name, slots, ed))
+			fail(c, "%s", c->w.err);
 		printf("tenant %s added\n", name);
 	} else if (!strcmp(sub, "set")) {
 		if (!name || (!c->o.slots && !c->o.ed25519))
 			die_usage("tenant set NAME [--slots N] [--ed25519 yes|no]");
-		long slots = num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, 0);
-		int ed = yes_no(c, c->o.ed25519, "--ed25519", -1);
-		begin(c);
-		int64_t id = tenant_id(c, name, 1);
-		if (slots)
-			run(c, q(c, "UPDATE tenants SET slots = ? WHERE id = ?", "ii", (int64_t)slots, id));
-		if (ed >= 0)
-			run(c, q(c, "UPDATE tenants SET ed25519 = ? WHERE id = ?", "ii", (int64_t)ed, id));
-		commit(c);
-		printf("tenant %s: its new domains get %s%s%s (domains already added keep their slots)\n", name,
-		       slots ? "" : "the default number of slots", slots ? c->o.slots : "",
-		       ed < 0 ? "" : ed ? ", with the Ed25519 pair" : ", without the Ed25519 pair");
+		if (reg_tenant_set(&c->w, name, slots, ed))
+			fail(c, "%s", c->w.err);
+		printf("tenant %s: its new domains get %s%s%s (domains already added keep their "
+		       "slots)\n",
+		       name, slots ? "" : "the default number of slots", slots ? c->o.slots : "",
+		       ed < 0	? ""
+		       : ed	? ", with the Ed25519 pair"
+			: ", without the Ed25519 pair");
 	} else if (!strcmp(sub, "remove")) {
 		if (!name)
 			die_usage("tenant remove NAME");
-		begin(c);
-		int64_t id = tenant_id(c, name, 1);
-		int64_t live = one_int(c, q(c, "SELECT count(*) FROM domains WHERE tenant_id = ? AND state != 'purged'", "i", id), 0);
-		if (live)
-			fail(c, "tenant '%s' still has %lld domain(s): remove them first (dnsdctl domain list --tenant %s)",
-			     name, (long long)live, name);
-		int64_t any = one_int(c, q(c, "SELECT count(*) FROM domains WHERE tenant_id = ?", "i", id), 0);
-		if (any)
-			fail(c, "tenant '%s' has purged domains whose tokens it keeps; it cannot be deleted, only left empty", name);
-		run(c, q(c, "DELETE FROM policies WHERE tenant_id = ?", "i", id));
-		run(c, q(c, "DELETE FROM tenants WHERE id = ?", "i", id));
-		commit(c);
+		if (reg_tenant_remove(&c->w, name))
+			fail(c, "%s", c->w.err);
 		printf("tenant %s removed\n", name);
 	} else if (!strcmp(sub, "list") || !strcmp(sub, "show")) {
-		int show = !strcmp(sub, "show");
-		if (show && !name)
+		struct tenant_out o = {.json = c->o.json, .show = !strcmp(sub, "show"), .first = 1};
+		if (o.show && !name)
 			die_usage("tenant show NAME");
-		if (show)
-			tenant_id(c, name, 1);
-		sqlite3_stmt *st = q(c,
-				     "SELECT t.name, t.created_at, "
-				     "(SELECT count(*) FROM domains d WHERE d.tenant_id = t.id AND d.state = 'active'), "
-				     "(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'spf'), "
-				     "(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'mx'), "
-				     "(SELECT value FROM policies p WHERE p.tenant_id = t.id AND kind = 'dmarc'), "
-				     "t.slots, t.ed25519 "
-				     "FROM tenants t WHERE ?1 IS NULL OR t.name = ?1 ORDER BY t.name",
-				     "s", show ? name : NULL);
-		int first = 1;
-		if (c->o.json)
-			printf(show ? "" : "[");
-		else if (!show)
+		if (o.json && !o.show)
+			printf("[");
+		else if (!o.json && !o.show)
 			printf("%-24s %-8s %s\n", "TENANT", "DOMAINS", "CREATED");
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			char tb[32];
-			const char *tn = (const char *)sqlite3_column_text(st, 0);
-			int64_t created = sqlite3_column_int64(st, 1);
-			int64_t nd = sqlite3_column_int64(st, 2);
-			const char *pol[3] = { (const char *)sqlite3_column_text(st, 3),
-					       (const char *)sqlite3_column_text(st, 4),
-					       (const char *)sqlite3_column_text(st, 5) };
-			if (c->o.json) {
-				int f = 1;
-				printf("%s{", first ? "" : ", ");
-				json_kv(stdout, &f, "name", tn);
-				json_kv(stdout, &f, "created", fmt_time(created, tb, sizeof(tb)));
-				json_ki(stdout, &f, "domains", nd);
-				json_kv(stdout, &f, "spf", pol[0]);
-				json_kv(stdout, &f, "mx", pol[1]);
-				json_kv(stdout, &f, "dmarc", pol[2]);
-				if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-					json_ki(stdout, &f, "slots", sqlite3_column_int64(st, 6));
-				else
-					json_kv(stdout, &f, "slots", NULL);
-				json_kv(stdout, &f, "ed25519",
-					sqlite3_column_type(st, 7) == SQLITE_NULL ? NULL
-					: sqlite3_column_int(st, 7)		  ? "yes"
-										  : "no");
-				printf("}");
-			} else if (show) {
-				printf("tenant:  %s\ncreated: %s\ndomains: %lld\nspf:     %s\nmx:      %s\ndmarc:   %s\n",
-				       shown(tn), fmt_time(created, tb, sizeof(tb)), (long long)nd,
-				       pol[0] ? shown(pol[0]) : "(inherits global)",
-				       pol[1] ? shown(pol[1]) : "(inherits global)",
-				       pol[2] ? shown(pol[2]) : "(inherits global)");
-				char sb[16];
-				snprintf(sb, sizeof(sb), "%lld", (long long)sqlite3_column_int64(st, 6));
-				printf("slots:   %s\ned25519: %s\n",
-				       sqlite3_column_type(st, 6) == SQLITE_NULL ? "(global setting)" : sb,
-				       sqlite3_column_type(st, 7) == SQLITE_NULL ? "(global setting)"
-				       : sqlite3_column_int(st, 7)		 ? "yes"
-										 : "no");
-			} else {
-				printf("%-24s %-8lld %s\n", shown(tn), (long long)nd, fmt_time(created, tb, sizeof(tb)));
-			}
-			first = 0;
-		}
-		sqlite3_finalize(st);
-		if (c->o.json)
-			printf(show ? "\n" : "]\n");
+		if (reg_tenant_list(&c->w, o.show ? name : NULL, print_tenant, &o))
+			fail(c, "%s", c->w.err);
+		if (o.json)
+			printf(o.show ? "\n" : "]\n");
 	} else {
 		die_usage("tenant add|set|list|show|remove");
 	}
 }
 
-/* ---- SPF includes inside the zone: the lookup the validator calls ---- */
-
-struct spf_lookup {
-	struct ctx *c;
-	struct db_zone *zf; /* the zone file, if known */
-};
-
-/* The effective value of a policy for a domain id: domain, tenant, global. */
-static char *effective_policy(struct ctx *c, int64_t domain_id, int64_t tid, const char *kind)
-{
-	return one_text(c, q(c,
-			     "SELECT value FROM policies WHERE kind = ?1 AND "
-			     "((domain_id = ?2) OR (tenant_id = ?3 AND domain_id IS NULL) OR "
-			     "(tenant_id IS NULL AND domain_id IS NULL)) "
-			     "ORDER BY domain_id IS NULL, tenant_id IS NULL LIMIT 1",
-			     "sii", kind, domain_id, tid));
-}
-
-/* The SPF a domain would have once the value being set (c->spf_new, if any) is in
- * place: so that a tenant or global policy that includes one of the domains
- * inheriting it is seen to loop. */
-static char *effective_spf(struct ctx *c, int64_t did, int64_t tid)
-{
-	if (!c->spf_new)
-		return effective_policy(c, did, tid, "spf");
-	if (c->spf_new_domain == did)
-		return strdup(c->spf_new);
-	char *v = one_text(c, q(c, "SELECT value FROM policies WHERE kind = 'spf' AND domain_id = ?", "i", did));
-	if (v)
-		return v;
-	if (!c->spf_new_domain && c->spf_new_tenant == tid)
-		return strdup(c->spf_new);
-	v = one_text(c, q(c, "SELECT value FROM policies WHERE kind = 'spf' AND tenant_id = ? AND domain_id IS NULL",
-			  "i", tid));
-	if (v)
-		return v;
-	if (!c->spf_new_domain && !c->spf_new_tenant)
-		return strdup(c->spf_new);
-	return one_text(c, q(c, "SELECT value FROM policies WHERE kind = 'spf' AND tenant_id IS NULL AND domain_id IS NULL", ""));
-}
-
-static int spf_lookup_fn(void *ctxp, const char *name, int what, char *out, size_t outlen)
-{
-	struct spf_lookup *l = ctxp;
-	struct ctx *c = l->c;
-	uint8_t w[WIRE_MAXNAME];
-	int wl = wire_name_from_text(name, w);
-	if (wl < 0)
-		return 0;
-	/* T.rp.Z: another customer domain's Return-Path policy (its SPF and MX;
-	 * dnsd serves no address there). */
-	char tok[64];
-	size_t zl = strlen(c->zone), nl = strlen(name);
-	if (nl > zl + 4 && !strcmp(name + nl - zl, c->zone) && !strncmp(name + nl - zl - 4, ".rp.", 4) &&
-	    nl - zl - 4 < sizeof(tok)) {
-		memcpy(tok, name, nl - zl - 4);
-		tok[nl - zl - 4] = 0;
-		struct domain_row d;
-		sqlite3_stmt *st = q(c, "SELECT id, tenant_id FROM domains WHERE token = ? AND state = 'active'", "s", tok);
-		int found = sqlite3_step(st) == SQLITE_ROW;
-		if (found) {
-			d.id = sqlite3_column_int64(st, 0);
-			d.tenant_id = sqlite3_column_int64(st, 1);
-		}
-		sqlite3_finalize(st);
-		if (!found || (what != POLICY_SPF_TXT && what != POLICY_SPF_MX))
-			return 0;
-		char *v = what == POLICY_SPF_MX ? effective_policy(c, d.id, d.tenant_id, "mx")
-						: effective_spf(c, d.id, d.tenant_id);
-		if (!v)
-			return 0;
-		if (out)
-			snprintf(out, outlen, "%s", v);
-		free(v);
-		return 1;
-	}
-	if (!l->zf) {
-		snprintf(c->err, sizeof(c->err),
-			 "cannot check %s, in the hosted zone: dnsdctl needs the zone file (zone-file in its "
-			 "config file, or --zone-file)",
-			 name);
-		return DNSD_ENOENT;
-	}
-	wire_name_lower(w, (size_t)wl);
-	const struct db_node *n = db_zone_find(l->zf, w, (size_t)wl);
-	if (what != POLICY_SPF_TXT)
-		return n && (db_node_rrset(n, what == POLICY_SPF_MX ? WIRE_T_MX : WIRE_T_A) ||
-			     (what == POLICY_SPF_ADDR && db_node_rrset(n, WIRE_T_AAAA)));
-	const struct db_rrset *rs = n ? db_node_rrset(n, WIRE_T_TXT) : NULL;
-	if (!rs)
-		return 0;
-	/* Each TXT RR: join its strings; the one starting with v=spf1 is the policy. */
-	for (const uint8_t *p = rs->data; p < rs->data + rs->len;) {
-		size_t rdlen = wire_get16(p + 8), o = 0;
-		const uint8_t *rd = p + 10;
-		for (size_t i = 0; i < rdlen && o + 1 < outlen; i += 1u + rd[i]) {
-			size_t sl = rd[i];
-			if (i + 1 + sl > rdlen || o + sl + 1 > outlen)
-				break;
-			memcpy(out + o, rd + i + 1, sl);
-			o += sl;
-		}
-		out[o] = 0;
-		if (!strncasecmp(out, "v=spf1", 6) && (out[6] == ' ' || out[6] == 0))
-			return 1;
-		p += 10 + rdlen;
-	}
-	return 0;
-}
-
-static void check_policy(struct ctx *c, const char *kind, const char *value)
-{
-	char why[1024];
-	int rc;
-	if (!strcmp(kind, "spf")) {
-		struct spf_lookup l = { c, NULL };
-		const char *zf = c->o.zone_file;
-		if (zf && zone_load(zf, c->zone, c->zone, &l.zf, c->err, sizeof(c->err)))
-			fail(c, "%s", c->err);
-		c->err[0] = 0;
-		int lookups = 0;
-		rc = policy_spf_check(value, c->zone, spf_lookup_fn, &l, &lookups, why, sizeof(why));
-		db_zone_free(l.zf);
-		if (rc && c->err[0])
-			fail(c, "%s", c->err);
-	} else if (!strcmp(kind, "mx")) {
-		rc = policy_mx_check(value, why, sizeof(why));
-	} else {
-		rc = policy_dmarc_check(value, why, sizeof(why));
-	}
-	if (rc)
-		fail(c, "%s; nothing was changed", why);
-}
+/* ---- policies ---- */
 
 static void cmd_policy(struct ctx *c)
 {
 	const char *kind = c->o.pos[0];
 	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
-	int64_t tid = 0, did = 0;
-	struct domain_row d;
+	struct reg_scope s;
 	open_store(c, 0);
 	if (c->o.tenant && c->o.domain)
 		die_usage("give --tenant or --domain, not both");
-	if (c->o.tenant)
-		tid = tenant_id(c, c->o.tenant, 1);
-	if (c->o.domain) {
-		need_domain(c, c->o.domain, &d, 0);
-		did = d.id;
-	}
-	const char *level = did ? "domain" : tid ? "tenant" : "global";
-	const char *who = did ? d.name : tid ? c->o.tenant : "";
+	if (reg_policy_scope(&c->w, c->o.tenant, c->o.domain, &s))
+		fail(c, "%s", c->w.err);
+	const char *who = s.who, *level = s.level;
 	if (!strcmp(sub, "set")) {
 		if (c->o.npos != 3)
 			die_usage("%s set VALUE (quote it)", kind);
 		const char *v = c->o.pos[2];
-		c->spf_new = v;
-		c->spf_new_tenant = tid;
-		c->spf_new_domain = did;
-		check_policy(c, kind, v);
-		begin(c);
-		run(c, q(c, "DELETE FROM policies WHERE kind = ? AND ifnull(tenant_id, 0) = ? AND ifnull(domain_id, 0) = ?",
-			 "sii", kind, tid, did));
-		sqlite3_stmt *st = prep(c, "INSERT INTO policies(tenant_id, domain_id, kind, value, updated_at) VALUES (?, ?, ?, ?, ?)");
-		if (tid)
-			sqlite3_bind_int64(st, 1, tid);
-		if (did)
-			sqlite3_bind_int64(st, 2, did);
-		sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, v, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, store_now());
-		run(c, st);
-		commit(c);
+		if (reg_policy_set(&c->w, &s, kind, v))
+			fail(c, "%s", c->w.err);
 		printf("%s %s%s%s set: %s\n", level, who, *who ? " " : "", kind, v);
 	} else if (!strcmp(sub, "unset")) {
-		begin(c);
-		run(c, q(c, "DELETE FROM policies WHERE kind = ? AND ifnull(tenant_id, 0) = ? AND ifnull(domain_id, 0) = ?",
-			 "sii", kind, tid, did));
-		int ch = sqlite3_changes(c->db);
-		commit(c);
-		printf(ch ? "%s %s%s%s unset\n" : "%s %s%s%s was not set\n", level, who, *who ? " " : "", kind);
+		int ch;
+		if (reg_policy_unset(&c->w, &s, kind, &ch))
+			fail(c, "%s", c->w.err);
+		printf(ch ? "%s %s%s%s unset\n" : "%s %s%s%s was not set\n", level, who,
+		       *who ? " " : "", kind);
 	} else if (!strcmp(sub, "show")) {
-		char *own = one_text(c, q(c, "SELECT value FROM policies WHERE kind = ? AND ifnull(tenant_id, 0) = ? AND ifnull(domain_id, 0) = ?",
-					  "sii", kind, tid, did));
-		char *eff = did ? effective_policy(c, did, d.tenant_id, kind)
-			    : tid ? effective_policy(c, -1, tid, kind)
-				  : (own ? strdup(own) : NULL);
+		char *own, *eff;
+		if (reg_policy_get(&c->w, &s, kind, &own, &eff))
+			fail(c, "%s", c->w.err);
 		if (c->o.json) {
 			int f = 1;
 			printf("{");
@@ -652,7 +340,8 @@ static void cmd_policy(struct ctx *c)
 			json_kv(stdout, &f, "effective", eff);
 			printf("}\n");
 		} else {
-			printf("%s (%s%s%s): %s\n", kind, level, *who ? " " : "", shown(who), own ? shown(own) : "(not set here)");
+			printf("%s (%s%s%s): %s\n", kind, level, *who ? " " : "", shown(who),
+			       own ? shown(own) : "(not set here)");
 			if (level[0] != 'g')
 				printf("effective: %s\n", eff ? shown(eff) : "(none)");
 		}
@@ -665,54 +354,12 @@ static void cmd_policy(struct ctx *c)
 
 /* ---- domains ---- */
 
-static void print_records(struct ctx *c, const struct domain_row *d, const char *format)
+static void print_records(struct ctx *c, const struct reg_domain *d, const char *format)
 {
-	int nslots = 0;
-	const char *sels[MAX_SLOTS];
-	char selbuf[MAX_SLOTS][64];
-	/* (MAX_SLOTS counts the Ed25519 pair too) */
-	/* These lines are pasted into the customer's zone: a token or selector
-	 * that is not one (SQL past the checks) would write records of its own. */
-	if (!keys_token_valid(d->token))
-		fail(c, "%s: its token '%s' in the store is not 16 characters of a-z, 2-7; no records printed", d->name,
-		     shown(d->token));
-	if (!names_label(d->rp, 63))
-		fail(c, "%s: its Return-Path label '%s' in the store is not a DNS label; no records printed", d->name,
-		     shown(d->rp));
-	sqlite3_stmt *st = q(c, "SELECT selector FROM slots WHERE domain_id = ? ORDER BY position", "i", d->id);
-	while (sqlite3_step(st) == SQLITE_ROW && nslots < MAX_SLOTS) {
-		const char *sel = (const char *)sqlite3_column_text(st, 0);
-		if (!names_label(sel, 63)) {
-			fprintf(stderr, "dnsdctl: %s: slot '%s' left out: not a DNS label\n", d->name, shown(sel));
-			continue;
-		}
-		snprintf(selbuf[nslots], sizeof(selbuf[0]), "%s", sel);
-		sels[nslots] = selbuf[nslots];
-		nslots++;
-	}
-	sqlite3_finalize(st);
-	int ttl = store_setting_int(c->st, "ttl_policy", 3600);
-	struct {
-		char name[600], value[600];
-		const char *purpose;
-		int optional;
-	} r[MAX_SLOTS + 2];
-	int n = 0;
-	for (int i = 0; i < nslots; i++, n++) {
-		snprintf(r[n].name, sizeof(r[n].name), "%s._domainkey.%s.", sels[i], d->name);
-		snprintf(r[n].value, sizeof(r[n].value), "%s.%s.dkim.%s", sels[i], d->token, c->zone);
-		r[n].purpose = "dkim";
-		r[n].optional = 0;
-	}
-	snprintf(r[n].name, sizeof(r[n].name), "%s.%s.", d->rp, d->name);
-	snprintf(r[n].value, sizeof(r[n].value), "%s.rp.%s", d->token, c->zone);
-	r[n].purpose = "return-path";
-	r[n++].optional = 0;
-	snprintf(r[n].name, sizeof(r[n].name), "_dmarc.%s.", d->name);
-	snprintf(r[n].value, sizeof(r[n].value), "%s.dmarc.%s", d->token, c->zone);
-	r[n].purpose = "dmarc";
-	r[n++].optional = 1;
-
+	struct reg_record r[REG_MAX_RECORDS];
+	int n, ttl;
+	if (reg_domain_records(&c->w, d, r, &n, &ttl))
+		fail(c, "%s", c->w.err);
 	if (!strcmp(format, "json")) {
 		int f = 1;
 		printf("{");
@@ -756,31 +403,8 @@ static void print_records(struct ctx *c, const struct domain_row *d, const char 
 	}
 }
 
-/* The slot layout of a new domain: the option, else the tenant's, else the
- * global setting. */
-static void slot_layout(struct ctx *c, int64_t tid, int main_is_ed, int *nmain, int *pair)
-{
-	int64_t ts = one_int(c, q(c, "SELECT ifnull(slots, 0) FROM tenants WHERE id = ?", "i", tid), 0);
-	int64_t te = one_int(c, q(c, "SELECT ifnull(ed25519, -1) FROM tenants WHERE id = ?", "i", tid), -1);
-	char *ge = store_setting(c->st, "ed25519");
-	int g = ge && !strcmp(ge, "yes");
-	free(ge);
-	*nmain = (int)num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, ts ? ts : store_setting_int(c->st, "slots", 3));
-	if (*nmain < 2 || *nmain > MAX_SLOTS)
-		*nmain = 3;
-	*pair = yes_no(c, c->o.ed25519, "--ed25519", te >= 0 ? (int)te : g);
-	if (*pair && main_is_ed) {
-		if (c->o.ed25519)
-			fail(c, "--ed25519 yes adds an Ed25519 pair beside RSA keys; this domain's keys are ed25519 already");
-		*pair = 0;
-	}
-	if (*pair && *nmain + 2 > MAX_SLOTS)
-		fail(c, "%d slots plus the Ed25519 pair pass the %d slots a domain may have", *nmain, MAX_SLOTS);
-}
-
 static void cmd_domain_add(struct ctx *c)
 {
-	char name[256], token[32], path[MAX_SLOTS][8192], pub[2][2048];
 	if (c->o.npos != 3)
 		die_usage("domain add DOMAIN --tenant NAME");
 	if (!c->o.tenant)
@@ -788,98 +412,22 @@ static void cmd_domain_add(struct ctx *c)
 	const char *format = c->o.format ? c->o.format : (c->o.json ? "json" : "table");
 	if (strcmp(format, "table") && strcmp(format, "zone") && strcmp(format, "json"))
 		die_usage("--format is table, zone or json");
-	const char *alg = c->o.algorithm ? c->o.algorithm : "rsa-2048";
-	int is_ed, bits;
-	if (keys_parse_algorithm(alg, &is_ed, &bits))
-		fail(NULL, "unknown algorithm '%s': use rsa-2048, rsa-3072, rsa-4096 or ed25519", alg);
-	if (!is_ed && bits < 2048)
-		fail(NULL, "%s is too weak to generate: new keys are rsa-2048 or larger (RFC 8301), or ed25519", alg);
+	struct reg_domain_in in = {
+		.name = c->o.pos[2],
+		.tenant = c->o.tenant,
+		.token = c->o.token,
+		.return_path = c->o.return_path,
+		.slots = (int)num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS, 0),
+		.ed25519 = yes_no(c, c->o.ed25519, "--ed25519", -1),
+		.algorithm = c->o.algorithm,
+		.key_file = c->o.key,
+		.cause = "domain add",
+	};
+	struct reg_domain d;
 	open_store(c, 0);
-	norm_domain(c, c->o.pos[2], name, sizeof(name));
-	size_t zl = strlen(c->zone), nl = strlen(name);
-	char dotted[300];
-	snprintf(dotted, sizeof(dotted), ".%s.", name);
-	if (nl + 2 >= zl && !strcmp(dotted + nl + 2 - zl, c->zone) &&
-	    (nl + 2 == zl || dotted[nl + 1 - zl] == '.'))
-		fail(c, "domain %s is inside the hosted zone %s", name, c->zone);
-	char prefix[64];
-	char *ps = store_setting(c->st, "selector_prefix");
-	snprintf(prefix, sizeof(prefix), "%s", ps ? ps : "dnsd");
-	free(ps);
-	int64_t tid = tenant_id(c, c->o.tenant, 1);
-	int nslots, pair;
-	slot_layout(c, tid, is_ed, &nslots, &pair);
-	/* <prefix>-ed2._domainkey.D (or <prefix><n>) and D._report._dmarc.Z,
-	 * without the final dot (zl counts it), must stay within 253 characters. */
-	size_t sel_len = strlen(prefix) + (pair ? 4 : 1);
-	if (sel_len + 12 + nl > 253 || nl + 15 + zl > 253)
-		fail(c, "domain %s is too long: the longest selector name under _domainkey.%s or %s._report._dmarc.%s "
-			"would pass 253 characters",
-		     name, name, name, c->zone);
-	const char *rp = c->o.return_path;
-	char *rps = NULL;
-	if (!rp)
-		rp = rps = store_setting(c->st, "return_path");
-	if (!rp)
-		rp = "bounce";
-	if (!names_label(rp, 63))
-		fail(c, "invalid return-path label '%s'", rp);
-	if (c->o.token) {
-		if (!keys_token_valid(c->o.token))
-			fail(c, "invalid token '%s': 16 characters of a-z and 2-7", c->o.token);
-		snprintf(token, sizeof(token), "%s", c->o.token);
-	} else if (keys_token_new(token)) {
-		fail(c, "cannot draw a random token");
-	}
-	/* Cheap checks first, outside the transaction; repeated inside it. */
-	struct domain_row d;
-	if (find_domain(c, name, &d, 0))
-		fail(c, "domain %s already exists (tenant %s, token %s)", name, d.tenant, d.token);
-	if (one_int(c, q(c, "SELECT count(*) FROM tokens WHERE token = ?", "s", token), 0))
-		fail(c, "token %s was already used; tokens are never reused", token);
-
-	/* The slow part, before the transaction: the keys and their files. */
-	char sel1[80], sele[80];
-	snprintf(sel1, sizeof(sel1), "%s1", prefix);
-	snprintf(sele, sizeof(sele), "%s-ed1", prefix);
-	key_new_file(c, name, token, alg, sel1, pub[0], sizeof(pub[0]), path[0], sizeof(path[0]));
-	if (pair)
-		key_new_file(c, name, token, "ed25519", sele, pub[1], sizeof(pub[1]), path[1], sizeof(path[1]));
-
-	begin(c);
-	const char *problem = NULL;
-	if (find_domain(c, name, &d, 0))
-		problem = "domain already exists";
-	else if (one_int(c, q(c, "SELECT count(*) FROM tokens WHERE token = ?", "s", token), 0))
-		problem = "token was already used; tokens are never reused";
-	else if (!tenant_id(c, c->o.tenant, 0))
-		problem = "tenant was removed meanwhile";
-	if (problem)
-		fail(c, "%s: %s", name, problem);
-	int64_t now = store_now();
-	run(c, q(c, "INSERT INTO tokens(token, created_at) VALUES (?, ?)", "si", token, now));
-	run(c, q(c, "INSERT INTO domains(tenant_id, name, token, return_path, created_at) VALUES (?, ?, ?, ?, ?)",
-		 "isssi", tid, name, token, rp, now));
-	int64_t did = sqlite3_last_insert_rowid(c->db);
-	int64_t first[2] = { 0, 0 };
-	for (int i = 1; i <= nslots + (pair ? 2 : 0); i++) {
-		char sel[80];
-		int ped = slot_selector(prefix, i, nslots, sel, sizeof(sel));
-		run(c, q(c, "INSERT INTO slots(domain_id, selector, position, role, created_at) VALUES (?, ?, ?, ?, ?)",
-			 "isisi", did, sel, (int64_t)i, ped ? "ed25519" : "main", now));
-		if (i == 1 || i == nslots + 1)
-			first[ped] = sqlite3_last_insert_rowid(c->db);
-	}
-	/* The first keys of a new domain are active at once: its names were never
-	 * answered before (the token is new), so no resolver holds an older answer. */
-	static const char cause[] = "domain add: the first key of a new domain (its names were never answered)";
-	key_insert(c, did, first[0], alg, pub[0], path[0], "active", "generated", cause);
-	if (pair)
-		key_insert(c, did, first[1], "ed25519", pub[1], path[1], "active", "generated", cause);
-	commit(c);
-	free(rps);
-	int st = export_refresh(c, &(int){ 0 });
-	find_domain(c, name, &d, 0);
+	if (reg_domain_add(&c->w, &in, &d))
+		fail(c, "%s", c->w.err);
+	int st = export_refresh(c, &(int){0});
 	print_records(c, &d, format);
 	if (st)
 		exit(st);
@@ -887,85 +435,110 @@ static void cmd_domain_add(struct ctx *c)
 
 static void cmd_domain_remove(struct ctx *c)
 {
-	struct domain_row d;
+	struct reg_domain d;
 	if (c->o.npos != 3)
 		die_usage("domain remove DOMAIN");
 	open_store(c, 0);
-	begin(c);
-	need_domain(c, c->o.pos[2], &d, 0);
-	int64_t now = store_now();
-	run(c, q(c, "INSERT INTO key_events(key_id, domain_id, event, at, cause) "
-		    "SELECT k.id, s.domain_id, 'revoked', ?1, 'domain remove' FROM keys k "
-		    "JOIN slots s ON s.id = k.slot_id WHERE k.state != 'revoked' AND s.domain_id = ?2",
-		 "ii", now, d.id));
-	run(c, q(c, "UPDATE keys SET state = 'revoked', revoked_at = ? WHERE state != 'revoked' AND slot_id IN "
-		    "(SELECT id FROM slots WHERE domain_id = ?)", "ii", now, d.id));
-	run(c, q(c, "UPDATE domains SET state = 'removed', removed_at = ? WHERE id = ?", "ii", now, d.id));
-	commit(c);
-	int st = export_refresh(c, &(int){ 0 });
+	if (reg_domain_remove(&c->w, c->o.pos[2], &d))
+		fail(c, "%s", c->w.err);
+	int st = export_refresh(c, &(int){0});
 	int days = store_setting_int(c->st, "retention_days", 7);
-	printf("domain %s removed: its DKIM names answer a revoked key (p=) for %d day(s), then NXDOMAIN "
-	       "(after 'dnsdctl maintain'); token %s is never reused\n", d.name, days, d.token);
+	printf("domain %s removed: its DKIM names answer a revoked key (p=) for %d day(s), then "
+	       "NXDOMAIN (after 'dnsdctl maintain'); token %s is never reused\n",
+	       d.name, days, d.token);
 	if (st)
 		exit(st);
 }
 
+static int print_domain(void *arg, const struct reg_domain *d)
+{
+	int *first = arg, json = first[1];
+	char tb[32];
+	fmt_time(d->created_at, tb, sizeof(tb));
+	if (json) {
+		int f = 1;
+		printf("%s{", *first ? "" : ", ");
+		json_kv(stdout, &f, "domain", d->name);
+		json_kv(stdout, &f, "tenant", d->tenant);
+		json_kv(stdout, &f, "token", d->token);
+		json_kv(stdout, &f, "state", d->state);
+		json_kv(stdout, &f, "created", tb);
+		printf("}");
+	} else {
+		printf("%-40s %-20s %-17s %-8s %s\n", shown(d->name), shown(d->tenant),
+		       shown(d->token), shown(d->state), tb);
+	}
+	*first = 0;
+	return 0;
+}
+
 static void cmd_domain_list(struct ctx *c)
 {
+	int out[2] = {1, c->o.json};
+	struct reg_filter f = {.tenant = c->o.tenant};
 	open_store(c, 0);
-	int64_t tid = c->o.tenant ? tenant_id(c, c->o.tenant, 1) : 0;
-	sqlite3_stmt *st = q(c,
-			     "SELECT d.name, t.name, d.token, d.state, d.created_at FROM domains d "
-			     "JOIN tenants t ON t.id = d.tenant_id WHERE (?1 = 0 OR d.tenant_id = ?1) "
-			     "AND d.state != 'purged' ORDER BY d.name, d.id",
-			     "i", tid);
-	int first = 1;
+	if (c->o.tenant)
+		tenant_id(c, c->o.tenant, 1);
 	if (c->o.json)
 		printf("[");
 	else
-		printf("%-40s %-20s %-17s %-8s %s\n", "DOMAIN", "TENANT", "TOKEN", "STATE", "CREATED");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		char tb[32];
-		const char *v[4];
-		for (int i = 0; i < 4; i++)
-			v[i] = (const char *)sqlite3_column_text(st, i);
-		fmt_time(sqlite3_column_int64(st, 4), tb, sizeof(tb));
-		if (c->o.json) {
-			int f = 1;
-			printf("%s{", first ? "" : ", ");
-			json_kv(stdout, &f, "domain", v[0]);
-			json_kv(stdout, &f, "tenant", v[1]);
-			json_kv(stdout, &f, "token", v[2]);
-			json_kv(stdout, &f, "state", v[3]);
-			json_kv(stdout, &f, "created", tb);
-			printf("}");
-		} else {
-			printf("%-40s %-20s %-17s %-8s %s\n", shown(v[0]), shown(v[1]), shown(v[2]), v[3], tb);
-		}
-		first = 0;
-	}
-	sqlite3_finalize(st);
+		printf("%-40s %-20s %-17s %-8s %s\n", "DOMAIN", "TENANT", "TOKEN", "STATE",
+		       "CREATED");
+	if (reg_domain_list(&c->w, &f, print_domain, out))
+		fail(c, "%s", c->w.err);
 	if (c->o.json)
 		printf("]\n");
 }
 
+struct slot_out {
+	int json, first, ineligible;
+};
+
+static int print_slot(void *arg, const struct reg_slot *s)
+{
+	struct slot_out *o = arg;
+	char tb[32];
+	if (o->json) {
+		int f = 1;
+		printf("%s{", o->first ? "" : ", ");
+		json_kv(stdout, &f, "selector", s->selector);
+		json_kv(stdout, &f, "role", s->role);
+		json_ki(stdout, &f, "eligible", s->eligible);
+		json_kv(stdout, &f, "algorithm", s->algorithm);
+		json_kv(stdout, &f, "state", s->state ? s->state : "empty");
+		json_kv(stdout, &f, "activated",
+			s->activated_at ? fmt_time(s->activated_at, tb, sizeof(tb)) : NULL);
+		json_kv(stdout, &f, "private_key", s->private_ref);
+		printf("}");
+	} else {
+		char st2[32];
+		snprintf(st2, sizeof(st2), "%s%s", s->state ? s->state : "empty",
+			 s->eligible ? "" : "*");
+		printf("%-10s %-8s %-9s %-10s %-21s %s\n", shown(s->selector), shown(s->role),
+		       s->algorithm ? shown(s->algorithm) : "-", st2,
+		       fmt_time(s->activated_at, tb, sizeof(tb)),
+		       s->private_ref ? shown(s->private_ref) : "-");
+	}
+	o->first = 0;
+	o->ineligible += !s->eligible;
+	return 0;
+}
+
 static void cmd_domain_show(struct ctx *c)
 {
-	struct domain_row d;
+	struct reg_domain d;
 	char tb[32], tb2[32];
 	if (c->o.npos != 3)
 		die_usage("domain show DOMAIN");
 	open_store(c, 0);
-	need_domain(c, c->o.pos[2], &d, 1);
+	if (reg_domain_need(&c->w, c->o.pos[2], &d, 1))
+		fail(c, "%s", c->w.err);
 	char *pol[3];
-	const char *kinds[3] = { "spf", "mx", "dmarc" };
+	const char *kinds[3] = {"spf", "mx", "dmarc"};
 	for (int i = 0; i < 3; i++)
-		pol[i] = d.state[0] == 'a' ? effective_policy(c, d.id, d.tenant_id, kinds[i]) : NULL;
-	sqlite3_stmt *st = q(c,
-			     "SELECT s.selector, s.eligible, k.algorithm, k.state, k.created_at, k.activated_at, k.private_ref, s.role "
-			     "FROM slots s LEFT JOIN keys k ON k.slot_id = s.id AND k.state != 'revoked' "
-			     "WHERE s.domain_id = ? ORDER BY s.position",
-			     "i", d.id);
+		pol[i] = d.state[0] == 'a' ? reg_policy_effective(&c->w, d.id, d.tenant_id, kinds[i])
+					   : NULL;
+	ctl_check(c);
 	if (c->o.json) {
 		int f = 1;
 		printf("{");
@@ -975,135 +548,101 @@ static void cmd_domain_show(struct ctx *c)
 		json_kv(stdout, &f, "state", d.state);
 		json_kv(stdout, &f, "return_path", d.rp);
 		json_kv(stdout, &f, "created", fmt_time(d.created_at, tb, sizeof(tb)));
-		json_kv(stdout, &f, "removed", d.removed_at ? fmt_time(d.removed_at, tb2, sizeof(tb2)) : NULL);
+		json_kv(stdout, &f, "removed",
+			d.removed_at ? fmt_time(d.removed_at, tb2, sizeof(tb2)) : NULL);
 		for (int i = 0; i < 3; i++)
 			json_kv(stdout, &f, kinds[i], pol[i]);
 		printf(", \"slots\": [");
 	} else {
-		printf("domain:      %s\ntenant:      %s\ntoken:       %s\nstate:       %s\nreturn-path: %s.%s\n"
-		       "created:     %s\n",
-		       shown(d.name), shown(d.tenant), shown(d.token), d.state, shown(d.rp), shown(d.name),
-		       fmt_time(d.created_at, tb, sizeof(tb)));
+		printf("domain:      %s\ntenant:      %s\ntoken:       %s\nstate:       "
+		       "%s\nreturn-path: %s.%s\ncreated:     %s\n",
+		       shown(d.name), shown(d.tenant), shown(d.token), shown(d.state), shown(d.rp),
+		       shown(d.name), fmt_time(d.created_at, tb, sizeof(tb)));
 		if (d.removed_at)
 			printf("removed:     %s\n", fmt_time(d.removed_at, tb, sizeof(tb)));
 		for (int i = 0; i < 3; i++)
-			printf("%-12s %s\n", i == 0 ? "spf:" : i == 1 ? "mx:" : "dmarc:", pol[i] ? shown(pol[i]) : "(none)");
-		printf("%-10s %-8s %-9s %-10s %-21s %s\n", "SELECTOR", "ROLE", "KEY", "STATE", "ACTIVE SINCE", "PRIVATE KEY");
+			printf("%-12s %s\n", i == 0 ? "spf:" : i == 1 ? "mx:" : "dmarc:",
+			       pol[i] ? shown(pol[i]) : "(none)");
+		printf("%-10s %-8s %-9s %-10s %-21s %s\n", "SELECTOR", "ROLE", "KEY", "STATE",
+		       "ACTIVE SINCE", "PRIVATE KEY");
 	}
-	int first = 1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *sel = (const char *)sqlite3_column_text(st, 0);
-		const char *alg = (const char *)sqlite3_column_text(st, 2);
-		const char *state = (const char *)sqlite3_column_text(st, 3);
-		const char *ref = (const char *)sqlite3_column_text(st, 6);
-		int64_t act = sqlite3_column_int64(st, 5);
-		if (c->o.json) {
-			int f = 1;
-			printf("%s{", first ? "" : ", ");
-			json_kv(stdout, &f, "selector", sel);
-			json_kv(stdout, &f, "role", (const char *)sqlite3_column_text(st, 7));
-			json_ki(stdout, &f, "eligible", sqlite3_column_int64(st, 1));
-			json_kv(stdout, &f, "algorithm", alg);
-			json_kv(stdout, &f, "state", state ? state : "empty");
-			json_kv(stdout, &f, "activated", act ? fmt_time(act, tb, sizeof(tb)) : NULL);
-			json_kv(stdout, &f, "private_key", ref);
-			printf("}");
-		} else {
-			char st2[32];
-			snprintf(st2, sizeof(st2), "%s%s", state ? state : "empty",
-				 sqlite3_column_int(st, 1) ? "" : "*");
-			printf("%-10s %-8s %-9s %-10s %-21s %s\n", shown(sel), sqlite3_column_text(st, 7), alg ? shown(alg) : "-",
-			       st2, fmt_time(act, tb, sizeof(tb)), ref ? shown(ref) : "-");
-		}
-		first = 0;
-	}
-	sqlite3_finalize(st);
+	struct slot_out o = {.json = c->o.json, .first = 1};
+	if (reg_domain_slots(&c->w, d.id, print_slot, &o))
+		fail(c, "%s", c->w.err);
 	if (c->o.json)
 		printf("]}\n");
-	else if (one_int(c, q(c, "SELECT count(*) FROM slots WHERE domain_id = ? AND NOT eligible", "i", d.id), 0))
+	else if (o.ineligible)
 		printf("* not eligible: no new key becomes active there ('dnsdctl slot set')\n");
 	for (int i = 0; i < 3; i++)
 		free(pol[i]);
 }
 
-/* domain history DOMAIN: every key event, oldest first. */
+struct history_out {
+	int json, first, checks; /* checks: the check events have begun */
+};
+
+static int print_event(void *arg, const struct reg_event *e)
+{
+	struct history_out *o = arg;
+	char tb[32];
+	const char *when = fmt_time(e->at, tb, sizeof(tb));
+	const char *name = e->name && *e->name ? e->name : NULL;
+	const char *outcome = e->outcome && *e->outcome ? e->outcome : NULL;
+	if (e->check && !o->checks) {
+		o->checks = o->first = 1;
+		if (o->json)
+			printf("], \"checks\": [");
+	}
+	if (o->json) {
+		int f = 1;
+		printf("%s{", o->first ? "" : ", ");
+		json_kv(stdout, &f, "time", when);
+		json_kv(stdout, &f, "event", e->event);
+		if (e->check) {
+			json_kv(stdout, &f, "record", name);
+			json_kv(stdout, &f, "outcome", outcome);
+		} else {
+			json_kv(stdout, &f, "selector", e->selector);
+			json_kv(stdout, &f, "algorithm", e->algorithm);
+			json_ki(stdout, &f, "key_id", e->key_id);
+		}
+		json_kv(stdout, &f, "cause", e->cause);
+		printf("}");
+	} else if (e->check) {
+		if (o->first)
+			printf("\n%-21s %-10s %-40s %s\n", "TIME", "CHECK", "RECORD", "CAUSE");
+		printf("%-21s %-10s %-40s %s\n", when, shown(e->event),
+		       name ? shown(name) : "(the domain)", shown(e->cause));
+	} else {
+		printf("%-21s %-10s %-9s %-9s %-6lld %s\n", when, shown(e->event), shown(e->selector),
+		       shown(e->algorithm), (long long)e->key_id, shown(e->cause));
+	}
+	o->first = 0;
+	return 0;
+}
+
+/* domain history DOMAIN: every key event, then every check event, oldest first. */
 static void cmd_domain_history(struct ctx *c)
 {
-	struct domain_row d;
-	char tb[32];
+	struct reg_domain d;
 	if (c->o.npos != 3)
 		die_usage("domain history DOMAIN");
 	open_store(c, 0);
-	need_domain(c, c->o.pos[2], &d, 1);
-	sqlite3_stmt *st = q(c,
-			     "SELECT e.at, e.event, s.selector, k.algorithm, k.id, e.cause FROM key_events e "
-			     "JOIN keys k ON k.id = e.key_id JOIN slots s ON s.id = k.slot_id "
-			     "WHERE e.domain_id = ? ORDER BY e.at, e.id",
-			     "i", d.id);
-	int first = 1;
-	if (c->o.json)
-		printf("{\"domain\": ");
+	if (reg_domain_need(&c->w, c->o.pos[2], &d, 1))
+		fail(c, "%s", c->w.err);
+	struct history_out o = {.json = c->o.json, .first = 1};
 	if (c->o.json) {
+		printf("{\"domain\": ");
 		json_str(stdout, d.name);
 		printf(", \"events\": [");
 	} else {
-		printf("%-21s %-10s %-9s %-9s %-6s %s\n", "TIME", "EVENT", "SELECTOR", "KEY", "ID", "CAUSE");
+		printf("%-21s %-10s %-9s %-9s %-6s %s\n", "TIME", "EVENT", "SELECTOR", "KEY", "ID",
+		       "CAUSE");
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *ev = (const char *)sqlite3_column_text(st, 1);
-		const char *sel = (const char *)sqlite3_column_text(st, 2);
-		const char *alg = (const char *)sqlite3_column_text(st, 3);
-		const char *cause = (const char *)sqlite3_column_text(st, 5);
-		const char *when_text = fmt_time(sqlite3_column_int64(st, 0), tb, sizeof(tb));
-		if (c->o.json) {
-			int f = 1;
-			printf("%s{", first ? "" : ", ");
-			json_kv(stdout, &f, "time", when_text);
-			json_kv(stdout, &f, "event", ev);
-			json_kv(stdout, &f, "selector", sel);
-			json_kv(stdout, &f, "algorithm", alg);
-			json_ki(stdout, &f, "key_id", sqlite3_column_int64(st, 4));
-			json_kv(stdout, &f, "cause", cause);
-			printf("}");
-		} else {
-			printf("%-21s %-10s %-9s %-9s %-6lld %s\n", when_text, ev, shown(sel), shown(alg),
-			       (long long)sqlite3_column_int64(st, 4), shown(cause));
-		}
-		first = 0;
-	}
-	sqlite3_finalize(st);
-	/* What dnsdctl check found: each change of state, and of a slot's eligibility. */
-	st = q(c, "SELECT at, event, ifnull(name, ''), ifnull(outcome, ''), cause FROM check_events "
-		  "WHERE domain_id = ? ORDER BY at, id",
-	       "i", d.id);
-	first = 1;
+	if (reg_domain_history(&c->w, d.id, print_event, &o))
+		fail(c, "%s", c->w.err);
 	if (c->o.json)
-		printf("], \"checks\": [");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *when_text = fmt_time(sqlite3_column_int64(st, 0), tb, sizeof(tb));
-		const char *ev = (const char *)sqlite3_column_text(st, 1);
-		const char *name = (const char *)sqlite3_column_text(st, 2);
-		const char *outcome = (const char *)sqlite3_column_text(st, 3);
-		const char *cause = (const char *)sqlite3_column_text(st, 4);
-		if (c->o.json) {
-			int f = 1;
-			printf("%s{", first ? "" : ", ");
-			json_kv(stdout, &f, "time", when_text);
-			json_kv(stdout, &f, "event", ev);
-			json_kv(stdout, &f, "record", *name ? name : NULL);
-			json_kv(stdout, &f, "outcome", *outcome ? outcome : NULL);
-			json_kv(stdout, &f, "cause", cause);
-			printf("}");
-		} else {
-			if (first)
-				printf("\n%-21s %-10s %-40s %s\n", "TIME", "CHECK", "RECORD", "CAUSE");
-			printf("%-21s %-10s %-40s %s\n", when_text, ev, *name ? shown(name) : "(the domain)", shown(cause));
-		}
-		first = 0;
-	}
-	sqlite3_finalize(st);
-	if (c->o.json)
-		printf("]}\n");
+		printf("%s]}\n", o.checks ? "" : "], \"checks\": [");
 }
 
 static void cmd_domain(struct ctx *c)
@@ -1120,14 +659,15 @@ static void cmd_domain(struct ctx *c)
 	else if (!strcmp(sub, "history"))
 		cmd_domain_history(c);
 	else if (!strcmp(sub, "records")) {
-		struct domain_row d;
+		struct reg_domain d;
 		if (c->o.npos != 3)
 			die_usage("domain records DOMAIN");
 		const char *format = c->o.format ? c->o.format : (c->o.json ? "json" : "table");
 		if (strcmp(format, "table") && strcmp(format, "zone") && strcmp(format, "json"))
 			die_usage("--format is table, zone or json");
 		open_store(c, 0);
-		need_domain(c, c->o.pos[2], &d, 0);
+		if (reg_domain_need(&c->w, c->o.pos[2], &d, 0))
+			fail(c, "%s", c->w.err);
 		print_records(c, &d, format);
 	} else
 		die_usage("domain add|list|show|records|history|remove");
@@ -1135,49 +675,42 @@ static void cmd_domain(struct ctx *c)
 
 static void cmd_status(struct ctx *c)
 {
+	static const char *const states[3] = {"active", "published", "retired"};
+	struct reg_status s;
 	open_store(c, 0);
-	int64_t nt = one_int(c, q(c, "SELECT count(*) FROM tenants", ""), 0);
-	int64_t nd = one_int(c, q(c, "SELECT count(*) FROM domains WHERE state = 'active'", ""), 0);
-	int64_t nk = one_int(c, q(c, "SELECT count(*) FROM keys WHERE state != 'revoked'", ""), 0);
-	int64_t nst[3];
-	static const char *const states[3] = { "active", "published", "retired" };
-	for (int i = 0; i < 3; i++)
-		nst[i] = one_int(c, q(c, "SELECT count(*) FROM keys WHERE state = ?", "s", states[i]), 0);
-	int64_t js = one_int(c, q(c, "SELECT count(*) FROM journal", ""), 0);
-	/* The name servers as the last check found them (dnsdctl ns check). */
-	int64_t nns = one_int(c, q(c, "SELECT count(*) FROM nameservers", ""), 0);
-	int64_t ncur = one_int(c, q(c, "SELECT count(*) FROM nameservers WHERE serial IS NOT NULL AND (("
-				       "serial - (SELECT value FROM serial)) % 4294967296 + 4294967296) % 4294967296 "
-				       "< 2147483648", ""), 0);
+	if (reg_status(&c->w, &s))
+		fail(c, "%s", c->w.err);
 	if (c->o.json) {
 		int f = 1;
 		printf("{");
 		json_kv(stdout, &f, "store", c->o.db);
 		json_kv(stdout, &f, "zone", c->zone);
-		json_ki(stdout, &f, "schema_version", store_schema_version(c->st));
-		json_ki(stdout, &f, "serial", store_serial(c->st));
-		json_ki(stdout, &f, "tenants", nt);
-		json_ki(stdout, &f, "domains", nd);
-		json_ki(stdout, &f, "keys", nk);
+		json_ki(stdout, &f, "schema_version", s.schema_version);
+		json_ki(stdout, &f, "serial", s.serial);
+		json_ki(stdout, &f, "tenants", s.tenants);
+		json_ki(stdout, &f, "domains", s.domains);
+		json_ki(stdout, &f, "keys", s.keys);
 		for (int i = 0; i < 3; i++) {
 			char k[32];
 			snprintf(k, sizeof(k), "keys_%s", states[i]);
-			json_ki(stdout, &f, k, nst[i]);
+			json_ki(stdout, &f, k, s.keys_in[i]);
 		}
-		json_ki(stdout, &f, "journal_rows", js);
-		json_ki(stdout, &f, "nameservers", nns);
-		json_ki(stdout, &f, "nameservers_current", ncur);
+		json_ki(stdout, &f, "journal_rows", s.journal_rows);
+		json_ki(stdout, &f, "nameservers", s.nameservers);
+		json_ki(stdout, &f, "nameservers_current", s.nameservers_current);
 		printf("}\n");
 	} else {
-		printf("store:   %s (schema %d)\nzone:    %s\nserial:  %lld\ntenants: %lld\ndomains: %lld\n"
-		       "keys:    %lld in DNS (%lld active, %lld published and waiting, %lld retired)\n"
-		       "journal: %lld rows\n",
-		       c->o.db, store_schema_version(c->st), c->zone, (long long)store_serial(c->st),
-		       (long long)nt, (long long)nd, (long long)nk, (long long)nst[0], (long long)nst[1],
-		       (long long)nst[2], (long long)js);
-		if (nns)
-			printf("name servers: %lld, %lld serving the store's serial at their last check "
-			       "('dnsdctl ns list')\n", (long long)nns, (long long)ncur);
+		printf("store:   %s (schema %d)\nzone:    %s\nserial:  %lld\ntenants: %lld\ndomains: "
+		       "%lld\nkeys:    %lld in DNS (%lld active, %lld published and waiting, %lld "
+		       "retired)\njournal: %lld rows\n",
+		       c->o.db, s.schema_version, c->zone, (long long)s.serial,
+		       (long long)s.tenants, (long long)s.domains, (long long)s.keys,
+		       (long long)s.keys_in[0], (long long)s.keys_in[1], (long long)s.keys_in[2],
+		       (long long)s.journal_rows);
+		if (s.nameservers)
+			printf("name servers: %lld, %lld serving the store's serial at their last "
+			       "check ('dnsdctl ns list')\n",
+			       (long long)s.nameservers, (long long)s.nameservers_current);
 	}
 }
 

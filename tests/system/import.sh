@@ -83,4 +83,54 @@ expect_match "an empty file is refused" "$(ctl import "$T/e.csv" 2>&1)" "is empt
 expect_match "a missing file is refused" "$(ctl import "$T/none.csv" 2>&1)" "cannot open"
 printf 'domain,public_key\nstdin.example,%s\n' "$OTHER_PUB" | ctl import - --tenant acme >/dev/null
 expect "standard input with --tenant" "$(sqlite3 "$DB" "SELECT count(*) FROM domains WHERE name = 'stdin.example'")" 1
+# One path with domain add: the same slot rules and the same first keys.
+layout() { # DOMAIN: each slot's selector and its key's algorithm, in order
+	sqlite3 "$DB" "SELECT group_concat(x, ' ') FROM (SELECT s.selector || '=' || ifnull(k.algorithm, '-') AS x
+		FROM slots s JOIN domains d ON d.id = s.domain_id LEFT JOIN keys k ON k.slot_id = s.id
+		WHERE d.name = '$1' ORDER BY s.position)"
+}
+ctl tenant add pairs --ed25519 yes >/dev/null
+printf 'domain,tenant,public_key,private_key\npaired.example,pairs,%s,\nedmain.example,pairs,,%s\n' \
+	"$OTHER_PUB" "$T/e.pem" >"$T/p.csv"
+ctl import "$T/p.csv" >/dev/null
+ctl domain add added.example --tenant pairs >/dev/null
+ctl domain add edadded.example --tenant pairs --algorithm ed25519 >/dev/null
+expect "domain add: a tenant's pair gets its first Ed25519 key" "$(layout added.example)" \
+	"esp1=rsa-2048 esp2=- esp3=- esp-ed1=ed25519 esp-ed2=-"
+expect "import: the same layout and the same first keys" "$(layout paired.example)" "$(layout added.example)"
+expect "import: no pair beside an Ed25519 key, as domain add" "$(layout edmain.example)" "$(layout edadded.example)"
+expect "the pair's key is in the exports" "$(grep -c 'esp-ed1._domainkey.paired.example' "$EX/KeyTable.ed25519")" 1
+ctl tenant add wide --slots 7 --ed25519 yes >/dev/null
+printf 'domain,tenant,public_key\nwide.example,wide,%s\n' "$OTHER_PUB" >"$T/w.csv"
+snap >"$T/before"
+expect_match "import: 7 slots and the pair are refused" "$(ctl import "$T/w.csv" 2>&1)" \
+	"line 2: 7 slots plus the Ed25519 pair pass the 8 slots"
+expect_match "domain add: refused with the same words" "$(ctl domain add wide2.example --tenant wide 2>&1)" \
+	"7 slots plus the Ed25519 pair pass the 8 slots"
+snap >"$T/after"
+check "and nothing changed" cmp "$T/before" "$T/after"
+
+# domain add --key: an existing private key, checked as import checks it.
+out=$(ctl domain add keyed.example --tenant acme --key "$T/r.pem" --json)
+expect "domain add --key: the key's public half is served" \
+	"$(sqlite3 "$DB" "SELECT k.public_key FROM keys k JOIN slots s ON s.id = k.slot_id JOIN domains d ON d.id = s.domain_id WHERE d.name = 'keyed.example'")" "$RSA_PUB"
+priv=$(ctl key list keyed.example --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["private_key"])')
+expect_match "its copy is in the key directory" "$priv" "^$KEYS/keyed.example/esp1-.*-imported.pem$"
+check "the copy is the same key" cmp <(openssl pkey -in "$priv" -pubout 2>/dev/null) <(openssl pkey -in "$T/r.pem" -pubout 2>/dev/null)
+expect "history: imported, published, activated" \
+	"$(ctl domain history keyed.example --json | "$PY" -c 'import json,sys; print(",".join(e["event"] for e in json.load(sys.stdin)["events"]))')" \
+	"imported,published,activated"
+snap >"$T/before"
+expect_match "domain add --key: a 768-bit key is refused" "$(ctl domain add weak.example --tenant acme --key "$T/weak.pem" 2>&1)" "768-bit RSA key"
+expect_match "domain add --key: a missing file is named" "$(ctl domain add none.example --tenant acme --key "$T/nowhere.pem" 2>&1)" "nowhere.pem"
+expect_match "domain add --key: the algorithm must agree" \
+	"$(ctl domain add alg.example --tenant acme --key "$T/r.pem" --algorithm ed25519 2>&1)" "the key is rsa-2048, not"
+ctl domain add dup.example --tenant acme --key "$T/r.pem" --token "$(sqlite3 "$DB" "SELECT token FROM domains WHERE name = 'keyed.example'")" >/dev/null 2>&1
+expect "a refused domain add --key: exit 1" "$?" 1
+snap >"$T/after"
+check "and nothing changed (store and key directory)" cmp "$T/before" "$T/after"
+openssl genrsa -out "$T/r1024.pem" 1024 2>/dev/null
+err=$(ctl domain add old.example --tenant acme --key "$T/r1024.pem" 2>&1 >/dev/null)
+expect "domain add --key: a 1024-bit key is taken" "$(sqlite3 "$DB" "SELECT count(*) FROM domains WHERE name = 'old.example'")" 1
+expect_match "... with a warning to rotate it" "$err" "1024-bit RSA key is weak .*key rotate old.example"
 finish

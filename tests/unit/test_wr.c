@@ -163,6 +163,31 @@ static void test_staging(void)
 	wr_close(&w);
 }
 
+/* A kept statement is prepared once, reset at each use, and closed with w. */
+static void test_kept(void)
+{
+	struct wr w = {0};
+	struct wr_conf conf = {.db = dbpath, .keys = keysdir};
+	static const char sql[] = "SELECT ? + 1";
+	T_EQ_INT(wr_open(&w, &conf, 0), 0);
+	sqlite3_stmt *a = wr_qk(&w, sql, "i", (int64_t)1);
+	T_EQ_INT(wr_int(&w, a, -1), 2);
+	sqlite3_stmt *b = wr_qk(&w, sql, "i", (int64_t)41);
+	T_CHECK(a == b); /* the same statement, not finalized by wr_int */
+	T_EQ_INT(wr_int(&w, b, -1), 42);
+	/* After wr_step, wr_done resets it for the next use. */
+	b = wr_qk(&w, sql, "i", (int64_t)6);
+	T_CHECK(wr_step(&w, b) == 1);
+	wr_done(&w, b);
+	T_EQ_INT(wr_int(&w, wr_qk(&w, sql, "i", (int64_t)9), -1), 10);
+	T_EQ_INT(w.nkept, 1);
+	/* An error set: nothing is prepared. */
+	wr_fail(&w, DNSD_EINVAL, NULL, "stop");
+	T_CHECK(wr_qk(&w, "SELECT 2", "") == NULL);
+	wr_close(&w);
+	T_EQ_INT(w.nkept, 0);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-wr-XXXXXX");
@@ -181,6 +206,7 @@ int main(void)
 	T_RUN(test_sticky);
 	T_RUN(test_busy);
 	T_RUN(test_staging);
+	T_RUN(test_kept);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return t_done();
 }

@@ -1,0 +1,273 @@
+/* registry: the store's tenants, customer domains, their slots and first keys,
+ * the policies and the settings, as the write library's operations (wr.h says
+ * the conventions: 0 or a DNSD_E* code with w->err and w->field set, one
+ * transaction each, nothing changed on error, nothing printed). dnsdctl, the
+ * API server and the job call these; the SQL for these objects lives here.
+ * bulk.c adds many domains in one batch (import) through the same path as one. */
+#ifndef DNSD_REGISTRY_H
+#define DNSD_REGISTRY_H
+#include "keys.h"
+#include "wr.h"
+#include <stddef.h>
+#include <stdint.h>
+
+/* Slots a domain may have, the Ed25519 pair included. */
+#define REG_MAX_SLOTS 8
+
+/* ---- names ---- */
+
+/* A domain as given (any case, a final dot or not) in the stored form:
+ * lowercase, no final dot, into out. 0, or DNSD_EINVAL (field "domain") when it
+ * is no host name or does not fit. */
+int reg_domain_norm(struct wr *w, const char *in, char *out, size_t n);
+/* The selector of slot position pos (1-based) of a domain with nmain main
+ * slots: <prefix><pos>, then the Ed25519 pair <prefix>-ed1, <prefix>-ed2.
+ * Returns 1 if the position belongs to the pair. */
+int reg_slot_selector(const char *prefix, int pos, int nmain, char *out, size_t n);
+/* The store's selector prefix into out ("dnsd" when unset). */
+const char *reg_prefix(struct wr *w, char *out, size_t n);
+
+/* ---- tenants ---- */
+
+/* The id of a tenant (names compare without case), 0 when there is none:
+ * then, with must, DNSD_ENOENT is set (field "tenant"). */
+int64_t reg_tenant_id(struct wr *w, const char *name, int must);
+
+/* A tenant as listed: name, policies and layout point into the row being
+ * read (valid during the callback only). */
+struct reg_tenant {
+	const char *name;
+	int64_t created_at, domains;  /* domains: the active ones */
+	const char *spf, *mx, *dmarc; /* its own policies; NULL: it inherits the global one */
+	int slots;		      /* its new domains' main slots; 0: the store's */
+	int ed25519;		      /* their Ed25519 pair: 1, 0; -1: the store's */
+};
+
+/* Adds a tenant. slots: 0 (the store's) or 2 to 8; ed25519: 1, 0 or -1 (the
+ * store's). DNSD_EINVAL (field "tenant", "slots"), DNSD_EEXIST (the name, in
+ * any case, is taken). */
+int reg_tenant_add(struct wr *w, const char *name, int slots, int ed25519);
+/* Changes what a tenant's new domains get: slots when not 0, the pair when not
+ * -1 (domains already added keep theirs). DNSD_ENOENT, DNSD_EINVAL. */
+int reg_tenant_set(struct wr *w, const char *name, int slots, int ed25519);
+/* Deletes a tenant with no domains, and its policies. DNSD_ENOENT; DNSD_EEXIST
+ * while it has domains (a purged one's token is kept: then never). */
+int reg_tenant_remove(struct wr *w, const char *name);
+/* Calls each for every tenant by name, or only the one named (NULL: all; one
+ * that does not exist: DNSD_ENOENT). each returns 0 to go on; what else it
+ * returns stops the list and is returned. */
+int reg_tenant_list(struct wr *w, const char *name,
+		    int (*each)(void *arg, const struct reg_tenant *t), void *arg);
+
+/* ---- domains ---- */
+
+struct reg_domain {
+	int64_t id, tenant_id, created_at, removed_at;
+	char name[256], token[32], rp[64], state[16], tenant[128];
+};
+
+/* Finds the live (active) domain of a stored name, or with any_state its
+ * newest row. 1 found (d filled), 0 not (or an error, then set). */
+int reg_domain_find(struct wr *w, const char *name, struct reg_domain *d, int any_state);
+/* reg_domain_find for a name as given: 0, DNSD_EINVAL for a bad name, or
+ * DNSD_ENOENT (field "domain") when there is no such domain. */
+int reg_domain_need(struct wr *w, const char *arg, struct reg_domain *d, int any_state);
+
+/* A new domain: its names, its slot layout and its first key. */
+struct reg_domain_in {
+	const char *name;	 /* as given */
+	const char *tenant;	 /* the tenant's name */
+	const char *token;	 /* NULL: a new random one */
+	const char *return_path; /* the Return-Path label; NULL: the store's setting */
+	int slots;		 /* main slots, 2 to 8; 0: the tenant's, else the store's */
+	int ed25519;		 /* the Ed25519 pair: 1 or 0; -1: the tenant's, else the store's */
+	/* The first key of the first main slot, one of: generated (algorithm; NULL
+	 * is rsa-2048), an existing private key (key_file, a PEM file: its copy goes
+	 * into the keys directory), or only an existing public key (public_key,
+	 * base64 DER: the signer keeps the private half elsewhere). With a key,
+	 * algorithm (if given) is what it must be. */
+	const char *algorithm, *key_file, *public_key;
+	/* Why the first keys were made, for their events ("domain add", "import"). */
+	const char *cause;
+};
+
+/* A new domain checked and its key files made (staged: see wr.h), ready to be
+ * written by reg_domain_add_tx. Owned by the caller: reg_new_free. */
+struct reg_new {
+	char *name, *tenant, *token, *rp;
+	char *alg[2], *pub[2], *path[2]; /* [0] the first main key, [1] the pair's (NULL: none) */
+	const char *first_event;	 /* "generated" or "imported" */
+	char *cause;
+	int nslots, pair, weak_bits; /* weak_bits: an RSA key under 2048 bits was given */
+};
+
+/* Checks a new domain against its input and the store as it is now, and does
+ * the slow part outside any transaction: draws the token, generates or reads
+ * the keys and stages their files. The slot layout is the input's, else the
+ * tenant's, else the store's; a pair that does not fit is refused (field
+ * "ed25519"), the same for one domain and for an import. Returns 0 (*out set,
+ * the caller's to free) or a code: DNSD_EINVAL with the field ("domain",
+ * "tenant", "token", "return_path", "slots", "ed25519", "algorithm", "key_file",
+ * "public_key"), DNSD_ENOENT (no such tenant), DNSD_EEXIST (the domain lives,
+ * or the token was used once). */
+int reg_domain_prep(struct wr *w, const struct reg_domain_in *in, struct reg_new **out);
+/* Writes a prepared domain inside the caller's transaction: its token, its
+ * row, its slots and its first keys (active at once: its names were never
+ * answered). Checks again what may have changed since the prep (EEXIST,
+ * ENOENT). Sets *id (may be NULL) to the domain's row. */
+int reg_domain_add_tx(struct wr *w, const struct reg_new *nd, int64_t *id);
+/* reg_domain_add_tx, which with write 0 only checks (a batch that already has
+ * a bad row goes on finding the others but writes nothing more). */
+int reg_domain_write(struct wr *w, const struct reg_new *nd, int write, int64_t *id);
+/* Prep, then one transaction: the whole of `domain add`. d (may be NULL) gets
+ * the new domain. A given RSA key under 2048 bits is taken, with a warning
+ * (wr_warn). */
+int reg_domain_add(struct wr *w, const struct reg_domain_in *in, struct reg_domain *d);
+void reg_new_free(struct reg_new *nd);
+
+/* Removes a live domain: revokes its keys (its DKIM names answer a revoked
+ * key, p=, until the job purges it after the retention period) and keeps its
+ * token from being used again. d (may be NULL) gets it. DNSD_EINVAL,
+ * DNSD_ENOENT. */
+int reg_domain_remove(struct wr *w, const char *name, struct reg_domain *d);
+
+/* Which domains reg_domain_list gives, in the order of their names (and rows). */
+struct reg_filter {
+	const char *tenant; /* only this tenant's (DNSD_ENOENT when there is none); NULL: all */
+	const char *state;  /* "active" or "removed"; NULL: both (purged ones never) */
+	/* Paging: only the rows after this name and row id (the last of the page
+	 * before); NULL: from the first. */
+	const char *after_name;
+	int64_t after_id;
+	int limit; /* at most this many; 0: all */
+};
+/* Calls each for every domain f lets through. each returns 0 to go on; what
+ * else it returns stops the list and is returned. */
+int reg_domain_list(struct wr *w, const struct reg_filter *f,
+		    int (*each)(void *arg, const struct reg_domain *d), void *arg);
+
+/* A slot of a domain and its live key (valid during the callback only). */
+struct reg_slot {
+	const char *selector, *role;
+	int eligible;
+	const char *algorithm, *state, *private_ref; /* NULL: no live key in the slot */
+	int64_t activated_at;
+};
+/* Calls each for every slot of a domain, in order. */
+int reg_domain_slots(struct wr *w, int64_t domain_id,
+		     int (*each)(void *arg, const struct reg_slot *s), void *arg);
+
+/* The records a customer adds for a domain, once: a CNAME per DKIM slot, the
+ * Return-Path's, then the optional hosted DMARC. */
+struct reg_record {
+	char name[600], value[600];
+	const char *purpose; /* "dkim", "return-path", "dmarc" */
+	int optional;
+};
+#define REG_MAX_RECORDS (REG_MAX_SLOTS + 2)
+/* Fills r (REG_MAX_RECORDS of them) and *n, and *ttl with the TTL to suggest.
+ * These lines are pasted into the customer's zone: a token, label or selector
+ * in the store that is not one (SQL past the checks) is refused
+ * (DNSD_ESTORE), a selector left out with a warning. */
+int reg_domain_records(struct wr *w, const struct reg_domain *d, struct reg_record *r, int *n,
+		       int *ttl);
+
+/* An event of a domain's history (valid during the callback only): a key's
+ * (check 0: selector, algorithm, key_id) or what dnsdctl check found (check
+ * 1: name, the record, NULL for the domain; outcome, may be NULL). */
+struct reg_event {
+	int check;
+	int64_t at, key_id;
+	const char *event, *selector, *algorithm, *name, *outcome, *cause;
+};
+/* Calls each for every key event of a domain, oldest first, then for every
+ * check event, oldest first. */
+int reg_domain_history(struct wr *w, int64_t domain_id,
+		       int (*each)(void *arg, const struct reg_event *e), void *arg);
+
+/* ---- policies (regpolicy.c) ---- */
+
+/* Where a policy is set: globally (both ids 0), for a tenant, or for a domain. */
+struct reg_scope {
+	int64_t tenant_id, domain_id;
+	int64_t domain_tenant; /* the domain's tenant */
+	const char *level;     /* "global", "tenant" or "domain" */
+	char who[256];	       /* the tenant's or the domain's name; "" globally */
+};
+
+/* The scope of a tenant's name or a domain as given (NULL, NULL: global).
+ * DNSD_EINVAL (both given; a bad domain), DNSD_ENOENT (field "tenant" or
+ * "domain"). */
+int reg_policy_scope(struct wr *w, const char *tenant, const char *domain, struct reg_scope *s);
+/* Checks a value of kind ("spf", "mx", "dmarc") for scope s without storing
+ * it: an SPF value's includes inside the hosted zone are followed through the
+ * store (as if the value were in place) and the zone file (w->conf.zone_file).
+ * DNSD_EINVAL (field kind, or "kind"), DNSD_EIO (the zone file is needed or
+ * unreadable). */
+int reg_policy_check(struct wr *w, const struct reg_scope *s, const char *kind, const char *value);
+/* Checks, then sets (replaces) the policy of kind at s. */
+int reg_policy_set(struct wr *w, const struct reg_scope *s, const char *kind, const char *value);
+/* Removes it; *was_set says whether there was one. */
+int reg_policy_unset(struct wr *w, const struct reg_scope *s, const char *kind, int *was_set);
+/* The value set at s (*own) and the one in force there (*effective: the
+ * domain's, else its tenant's, else the global one); each NULL when none,
+ * else the caller's to free. */
+int reg_policy_get(struct wr *w, const struct reg_scope *s, const char *kind, char **own,
+		   char **effective);
+/* The value of kind in force for a domain (or, with domain_id -1, for a
+ * tenant's domains): malloc'd, NULL when none. */
+char *reg_policy_effective(struct wr *w, int64_t domain_id, int64_t tenant_id, const char *kind);
+
+/* ---- the store (regstore.c) ---- */
+
+/* What init sets. Strings NULL and numbers -1 keep what the store has (a new
+ * store: the default). */
+struct reg_init_in {
+	const char *zone; /* the hosted zone (required) */
+	const char *selector_prefix, *return_path;
+	long slots, ttl_dkim, ttl_policy, retention_days, rotation_days, rotation_spread_hours,
+		key_retention_days;
+	int64_t serial; /* the store's serial starts above it (a rebuilt store); 0: none */
+	int ed25519;	/* new domains get the Ed25519 pair: 1, 0; -1: keep */
+};
+/* Checks init's input without the store (so that a bad one makes no store
+ * file): the zone in the stored form (absolute, lowercase) into zone; the
+ * serial to start above (the input's, the zone file's + 1) into *floor; a
+ * complaint about the zone file (w->conf.zone_file) into zone_bad ("" none),
+ * which init gives only after saying whether the store serves another zone.
+ * DNSD_EINVAL with the field. */
+int reg_init_check(struct wr *w, const struct reg_init_in *in, char *zone, size_t n, int64_t *floor,
+		   char *zone_bad, size_t badn);
+/* Creates or upgrades the store w opened (wr_open with create) for its zone,
+ * and sets what the input gives. DNSD_EINVAL (the input, the zone file),
+ * DNSD_EEXIST (the store serves another zone; the selector prefix or slot
+ * count would change under existing domains). Sets w->zone. */
+int reg_init(struct wr *w, const struct reg_init_in *in);
+
+struct reg_status {
+	int schema_version;
+	int64_t serial, tenants, domains, keys; /* domains: active; keys: in DNS (not revoked) */
+	int64_t keys_in[3];			/* active, published, retired */
+	int64_t journal_rows, nameservers, nameservers_current;
+};
+int reg_status(struct wr *w, struct reg_status *s);
+
+/* bulk.c: many new domains in one batch, all or nothing. The rows were
+ * prepared (reg_domain_prep) by the caller, who found nbad others bad there.
+ * Each bad row (a domain or token twice in the batch; in the transaction, one
+ * the store got meanwhile) is given to bad with its index and the sentence;
+ * while any is bad (nbad counts), nothing is written. Returns 0, DNSD_EINVAL
+ * when a row was bad (w->err says how many), or the store's error. */
+int reg_import(struct wr *w, struct reg_new *const *rows, size_t n, size_t nbad,
+	       void (*bad)(void *arg, size_t row, const char *msg), void *arg);
+
+/* ---- the seam to the key lifecycle's module ----
+ * regkey.c: writes k into the domain's key directory (staged until the commit,
+ * taken back on rollback: wr.h) as <label>-<token>-<time><suffix>.pem, never over
+ * another file; its absolute path into path. Refuses names that could leave the
+ * keys directory, and a directory others could change. 0 or a code with w->err.
+ * To be replaced by the keyfile module's function when it lands. */
+int reg_key_file(struct wr *w, const keys_key *k, const char *domain, const char *label,
+		 const char *token, const char *suffix, char *path, size_t pathlen);
+
+#endif
