@@ -38,7 +38,7 @@ FUZZ_OBJ = $(FUZZ_TOOLS_$(FUZZ_TARGET):%.c=build-fuzz/obj/%.o)
 # Inputs longer than this are not tried: a key file, a zone file of a few records.
 FUZZ_MAX_LEN ?= $(if $(filter answer,$(FUZZ_TARGET)),4096,8192)
 
-.PHONY: all man deps test-deps run test test-asan test-plain unit clean format fuzz fuzz-build fuzz-merge install bench bench-xfr
+.PHONY: all man deb deps test-deps run test test-asan test-plain unit clean format fuzz fuzz-build fuzz-merge install bench bench-xfr
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -203,6 +203,14 @@ install: all man
 		systemctl daemon-reload; fi
 	@echo "installed; enable the key lifecycle job with: systemctl enable --now dnsd-maintain.timer"
 	@echo "and the check of the customers' records with: systemctl enable --now dnsd-check.timer"
+
+# The Debian packages (debian/), in build/deb: dnsd, dnsdctl and dnsd-api.
+DEB_PKGS = devscripts debhelper dpkg-dev lintian fakeroot
+deb:
+	@tools/install-deps $(BUILD_PKGS) $(DEB_PKGS)
+	@mkdir -p build/deb
+	dpkg-buildpackage -us -uc -b --buildinfo-option=-ubuild/deb --changes-option=-ubuild/deb \
+		--buildinfo-option=-Obuild/deb/dnsd.buildinfo --changes-option=-Obuild/deb/dnsd.changes
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
