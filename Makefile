@@ -14,7 +14,7 @@ JSON_LIBS = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev libssl-dev libmicrohttpd-dev \
-             libjansson-dev
+             libjansson-dev scdoc
 TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl nsd knot \
              python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd unbound \
              curl python3-jsonschema python3-yaml
@@ -38,7 +38,7 @@ FUZZ_OBJ = $(FUZZ_TOOLS_$(FUZZ_TARGET):%.c=build-fuzz/obj/%.o)
 # Inputs longer than this are not tried: a key file, a zone file of a few records.
 FUZZ_MAX_LEN ?= $(if $(filter answer,$(FUZZ_TARGET)),4096,8192)
 
-.PHONY: all deps test-deps run test test-asan test-plain unit clean format fuzz fuzz-build fuzz-merge install bench bench-xfr
+.PHONY: all man deb deps test-deps run test test-asan test-plain unit clean format fuzz fuzz-build fuzz-merge install bench bench-xfr
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -46,6 +46,14 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= $(SYSCONFDIR)/systemd/system
 
 all: $(BUILD)/dnsd $(BUILD)/dnsdctl $(BUILD)/dnsd-api
+
+# The man pages, from their scdoc sources beside the code (man/*.scd).
+MAN_SRC = $(wildcard man/*.scd)
+MAN_OUT = $(MAN_SRC:man/%.scd=$(BUILD)/man/%)
+man: $(MAN_OUT)
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(@D)
+	scdoc <$< >$@.tmp && mv $@.tmp $@
 
 CTL_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/*.c))
 
@@ -168,10 +176,13 @@ test-plain: test-deps
 # (tmpfiles.d) of the layout docs/security.md describes, the docs; the example
 # settings only where none exist yet. The units name the installed paths, so
 # PREFIX is written into them.
-install: all
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(PREFIX)/share/doc/dnsd $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(SYSCONFDIR)/dnsd \
-		$(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
+		$(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 $(BUILD)/man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(BUILD)/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0755 $(BUILD)/dnsd $(DESTDIR)$(PREFIX)/sbin/dnsd
 	install -m 0755 $(BUILD)/dnsdctl $(DESTDIR)$(PREFIX)/bin/dnsdctl
 	install -m 0755 $(BUILD)/dnsd-api $(DESTDIR)$(PREFIX)/sbin/dnsd-api
@@ -192,6 +203,14 @@ install: all
 		systemctl daemon-reload; fi
 	@echo "installed; enable the key lifecycle job with: systemctl enable --now dnsd-maintain.timer"
 	@echo "and the check of the customers' records with: systemctl enable --now dnsd-check.timer"
+
+# The Debian packages (debian/), in build/deb: dnsd, dnsdctl and dnsd-api.
+DEB_PKGS = devscripts debhelper dpkg-dev lintian fakeroot
+deb:
+	@tools/install-deps $(BUILD_PKGS) $(DEB_PKGS)
+	@mkdir -p build/deb
+	dpkg-buildpackage -us -uc -b --buildinfo-option=-ubuild/deb --changes-option=-ubuild/deb \
+		--buildinfo-option=-Obuild/deb/dnsd.buildinfo --changes-option=-Obuild/deb/dnsd.changes
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
