@@ -1,6 +1,7 @@
 /* registry: tenants, customer domains and their first keys, policies and
  * settings, as the write library's operations (registry.h). */
 #include "registry.h"
+#include "keyfile.h"
 #include "err.h"
 #include "names.h"
 #include "policy.h"
@@ -245,7 +246,7 @@ static int key_out(struct wr *w, struct reg_new *nd, int i, const char *alg, key
 		keys_free(gen);
 		return wr_fail(w, DNSD_ECRYPTO, NULL, "cannot encode the public key");
 	}
-	int rc = reg_key_file(w, use, nd->name, label, nd->token, suffix, path, sizeof(path));
+	int rc = keyfile_store(w, use, nd->name, label, nd->token, suffix, path, sizeof(path));
 	keys_free(gen);
 	if (rc)
 		return rc;

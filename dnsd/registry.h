@@ -261,13 +261,4 @@ int reg_status(struct wr *w, struct reg_status *s);
 int reg_import(struct wr *w, struct reg_new *const *rows, size_t n, size_t nbad,
 	       void (*bad)(void *arg, size_t row, const char *msg), void *arg);
 
-/* ---- the seam to the key lifecycle's module ----
- * regkey.c: writes k into the domain's key directory (staged until the commit,
- * taken back on rollback: wr.h) as <label>-<token>-<time><suffix>.pem, never over
- * another file; its absolute path into path. Refuses names that could leave the
- * keys directory, and a directory others could change. 0 or a code with w->err.
- * To be replaced by the keyfile module's function when it lands. */
-int reg_key_file(struct wr *w, const keys_key *k, const char *domain, const char *label,
-		 const char *token, const char *suffix, char *path, size_t pathlen);
-
 #endif
