@@ -155,11 +155,13 @@ run: deps
 
 unit: $(UNIT_BIN)
 
-# The whole suite on the normal build, then again under AddressSanitizer and
-# UBSan (no recovery) in build-asan/; one closing line counts both runs.
+# The whole suite on the normal build and under AddressSanitizer and UBSan (no
+# recovery) in build-asan/, side by side (tests/run-all); one closing line counts
+# both runs. Both builds use every core.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: test-deps
-	@$(MAKE) --no-print-directory all unit
-	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS='$(SANITIZE)' all unit
+	@$(MAKE) --no-print-directory -j$(NPROC) all unit
+	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build-asan CFLAGS='$(SANITIZE)' all unit
 	@tests/run-all
 
 # Only the sanitizer run, or only the plain one.
