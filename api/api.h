@@ -35,7 +35,8 @@ struct api_req {
 	struct apitoken token; /* who asks: token.tenant_id > 0 for a tenant's token */
 	struct wr *w;	       /* this worker's writer (the write library), its error cleared */
 	struct store *st;      /* its store, for the library's functions that take one */
-	char param[256];       /* the {name} of the path, if the route has one */
+	char param[256];       /* the first {name} of the path, if the route has one */
+	char param2[256];      /* the second, if it has two */
 	int status;
 	json_t *reply;	/* owned by the request; NULL for a reply without a body (204) */
 	char *location; /* malloc'd, or NULL */
@@ -52,7 +53,8 @@ enum {
 
 struct api_route {
 	const char *method;
-	const char *pattern; /* segments; "{name}" matches one non-empty segment into param */
+	const char *pattern; /* segments; "{name}" matches one non-empty segment: the first
+			      * into param, the second into param2 */
 	api_handler fn;
 	int flags;
 };

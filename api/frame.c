@@ -64,6 +64,11 @@ static struct wr *worker_wr(void)
 	struct wr *w = pthread_getspecific(store_key);
 	if (w) {
 		wr_clear(w);
+		if (w->depth) { /* a handler left its transaction open: never carry it over */
+			log_msg(LOG_ERR, "a request left a write transaction open; rolled back");
+			while (w->depth)
+				wr_rollback(w);
+		}
 		return w;
 	}
 	if (!(w = calloc(1, sizeof(*w)))) {
@@ -207,19 +212,21 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, struct conn_req *
 	return ok;
 }
 
-/* Whether path matches pattern; a "{...}" segment is copied to param. */
-static int path_match(const char *pattern, const char *path, char *param, size_t n)
+/* Whether path matches pattern; its "{...}" segments are copied to r's param, then param2. */
+static int path_match(const char *pattern, const char *path, struct api_req *r)
 {
+	char *out[2] = {r->param, r->param2};
+	size_t n = sizeof(r->param), np = 0;
 	while (*pattern && *path) {
 		if (*pattern != '/' || *path != '/')
 			return 0;
 		pattern++, path++;
 		size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
 		if (*pattern == '{') {
-			if (sl == 0 || sl >= n)
+			if (sl == 0 || sl >= n || np == 2)
 				return 0;
-			memcpy(param, path, sl);
-			param[sl] = 0;
+			memcpy(out[np], path, sl);
+			out[np++][sl] = 0;
 		} else if (pl != sl || memcmp(pattern, path, pl)) {
 			return 0;
 		}
@@ -228,16 +235,15 @@ static int path_match(const char *pattern, const char *path, char *param, size_t
 	return !*pattern && !*path;
 }
 
-/* The route for method and path; NULL with *allow (the methods the path takes, or "" when no
- * route has the path) otherwise. */
-static const struct api_route *route_find(const char *method, const char *path, char *param,
-					  size_t n, char *allow, size_t alen)
+/* The route for r's method and path; NULL with *allow (the methods the path takes, or "" when
+ * no route has the path) otherwise. */
+static const struct api_route *route_find(struct api_req *r, char *allow, size_t alen)
 {
 	allow[0] = 0;
 	for (size_t i = 0; i < api_nroutes; i++) {
-		if (!path_match(api_routes[i].pattern, path, param, n))
+		if (!path_match(api_routes[i].pattern, r->path, r))
 			continue;
-		if (!strcmp(api_routes[i].method, method))
+		if (!strcmp(api_routes[i].method, r->method))
 			return &api_routes[i];
 		size_t used = strlen(allow);
 		snprintf(allow + used, alen - used, "%s%s", used ? ", " : "", api_routes[i].method);
@@ -312,16 +318,18 @@ static enum MHD_Result run_idempotent(struct MHD_Connection *conn, struct conn_r
 	apitoken_sha256_hex(fp, (size_t)fl, hash);
 	free(fp);
 
-	int rc = store_write_begin(r->st, err, sizeof(err));
+	/* The operation's own transaction nests in this one (wr.h): its change and the reply kept
+	 * for the key are committed together. */
+	int rc = wr_begin(r->w);
 	if (rc) {
-		api_fail(r, rc, NULL, err);
+		api_fail(r, rc, NULL, r->w->err);
 		return send_reply(conn, cr, r, NULL);
 	}
 	int status;
 	char *kept;
 	rc = apitoken_idem_find(r->st, r->token.id, key, hash, &status, &kept, err, sizeof(err));
 	if (rc != DNSD_ENOENT) {
-		store_write_rollback(r->st);
+		wr_rollback(r->w);
 		if (rc == 0)
 			return send_text(conn, cr, status, kept, NULL, NULL, 1);
 		if (rc == DNSD_EEXIST)
@@ -335,16 +343,18 @@ static enum MHD_Result run_idempotent(struct MHD_Connection *conn, struct conn_r
 	rt->fn(r);
 	/* Only what was done is kept: a refusal changed nothing, and a retry may succeed. */
 	if (r->status < 200 || r->status > 299) {
-		store_write_rollback(r->st);
+		wr_rollback(r->w);
 		return send_reply(conn, cr, r, NULL);
 	}
 	char *text = reply_text(r);
 	rc = apitoken_idem_keep(r->st, r->token.id, key, hash, r->status, text ? text : "", err,
 				sizeof(err));
-	if (!rc)
-		rc = store_write_commit(r->st, err, sizeof(err));
-	else
-		store_write_rollback(r->st);
+	if (!rc) {
+		if ((rc = wr_commit(r->w)))
+			snprintf(err, sizeof(err), "%s", r->w->err);
+	} else {
+		wr_rollback(r->w);
+	}
 	if (rc) {
 		free(text);
 		api_fail(r, rc, "Idempotency-Key", err);
@@ -392,8 +402,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct conn_req *cr)
 		json_decref(r.reply);
 		return MHD_YES;
 	}
-	const struct api_route *rt =
-		route_find(r.method, r.path, r.param, sizeof(r.param), allow, sizeof(allow));
+	const struct api_route *rt = route_find(&r, allow, sizeof(allow));
 	if (!rt && !allow[0])
 		return send_error(conn, cr, 404, "no_such_path", NULL, "no such path");
 	if (!rt) {

@@ -233,6 +233,7 @@ int wr_open(struct wr *w, const struct wr_conf *conf, int create)
 
 void wr_close(struct wr *w)
 {
+	w->depth = 0;
 	if (w->st)
 		store_write_rollback(w->st);
 	wr_undo_drop(w);
@@ -249,13 +250,32 @@ void wr_close(struct wr *w)
 	w->db = NULL;
 }
 
+/* A savepoint statement of the nesting depth d. */
+static int wr_savepoint(struct wr *w, const char *verb, int d)
+{
+	char sql[64], *msg = NULL;
+	snprintf(sql, sizeof(sql), "%s wr%d", verb, d);
+	int rc = sqlite3_exec(w->db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		wr_fail(w, wr_code(rc), NULL, "%s: %s", sql, msg ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	return rc == SQLITE_OK ? 0 : w->rc;
+}
+
 int wr_begin(struct wr *w)
 {
 	if (w->rc)
 		return w->rc;
+	if (w->depth > 0) {
+		if (wr_savepoint(w, "SAVEPOINT", w->depth))
+			return w->rc;
+		w->depth++;
+		return 0;
+	}
 	int rc = store_write_begin(w->st, w->err, sizeof(w->err));
 	if (rc)
 		return w->rc = rc;
+	w->depth = 1;
 	/* First in every batch: the zone file as this writer reads it, so that an
 	 * edit of it is served at a serial of the store's own, and a batch after it
 	 * is stamped above that (store_zone_note). A zone file that cannot be read
@@ -275,6 +295,7 @@ int wr_begin(struct wr *w)
 	if (w->zone_loaded > 0 && (rc = store_zone_note(w->st, w->zone_file_serial, w->zone_digest,
 							w->err, sizeof(w->err)))) {
 		store_write_rollback(w->st);
+		w->depth = 0;
 		return w->rc = rc;
 	}
 	return 0;
@@ -286,6 +307,11 @@ int wr_commit(struct wr *w)
 		wr_rollback(w);
 		return w->rc;
 	}
+	if (w->depth > 1) {
+		w->depth--;
+		return wr_savepoint(w, "RELEASE", w->depth);
+	}
+	w->depth = 0;
 	char why[sizeof(w->err) - 64];
 	int rc = store_write_commit(w->st, why, sizeof(why));
 	if (rc) {
@@ -298,6 +324,20 @@ int wr_commit(struct wr *w)
 
 void wr_rollback(struct wr *w)
 {
+	if (w->depth > 1) {
+		/* Undo the inner part only; the outer transaction stays open. Its
+		 * error, if any, is kept for the caller to see. */
+		int rc = w->rc;
+		w->rc = 0;
+		w->depth--;
+		if (!wr_savepoint(w, "ROLLBACK TO", w->depth))
+			wr_savepoint(w, "RELEASE", w->depth);
+		if (rc)
+			w->rc = rc;
+		wr_undo_drop(w);
+		return;
+	}
+	w->depth = 0;
 	if (w->st)
 		store_write_rollback(w->st);
 	wr_undo_drop(w);

@@ -38,6 +38,7 @@ struct wr {
 	sqlite3 *db;
 	char *zone; /* the hosted zone, absolute, lowercase (owned); NULL before init */
 	int rc;	    /* the first error of the operation, 0 while none */
+	int depth;  /* write transactions open: more than 1 when nested (savepoints) */
 	char err[1024];
 	char field[64]; /* the input the error is about ("" when none): an API answers 400 naming it
 			 */
@@ -116,7 +117,14 @@ int wr_code(int sqlite_rc);
  * for another writer: then DNSD_EBUSY) and first records the zone file this
  * writer reads, so an edit of it is served at a serial of the store's own.
  * Commit seals the batch (store_write_commit) and moves the staged key files
- * to their places; rollback takes the staged files back. Each returns w->rc. */
+ * to their places; rollback takes the staged files back. Each returns w->rc.
+ *
+ * They nest: inside an open transaction, begin opens a savepoint, commit
+ * releases it (the change is kept for the outer commit, which alone seals the
+ * batch and moves the files) and rollback undoes the inner part only, and the
+ * files staged since the outermost begin. So an operation that owns its
+ * transaction can run inside a caller's (the API keeps a request's reply under
+ * its Idempotency-Key in the same transaction as the change). */
 int wr_begin(struct wr *w);
 int wr_commit(struct wr *w);
 void wr_rollback(struct wr *w);

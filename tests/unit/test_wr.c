@@ -188,6 +188,43 @@ static void test_kept(void)
 	T_EQ_INT(w.nkept, 0);
 }
 
+/* An operation's transaction nested in a caller's: its commit keeps its rows for the outer
+ * commit, its rollback undoes only its own, and the outer rollback undoes both. */
+static void test_nested(void)
+{
+	struct wr w = {0};
+	struct wr_conf conf = {.db = dbpath, .keys = keysdir};
+	T_EQ_INT(wr_open(&w, &conf, 0), 0);
+	int64_t base = count_tenants(&w);
+	static const char ins[] = "INSERT INTO tenants(name, created_at) VALUES (?, 1)";
+	T_EQ_INT(wr_begin(&w), 0);
+	wr_run(&w, wr_q(&w, ins, "s", "outer"));
+	T_EQ_INT(wr_begin(&w), 0); /* an operation that succeeds */
+	wr_run(&w, wr_q(&w, ins, "s", "kept"));
+	T_EQ_INT(wr_commit(&w), 0);
+	T_EQ_INT(w.depth, 1);
+	T_EQ_INT(wr_begin(&w), 0); /* one that fails: its row goes, its error stays */
+	wr_run(&w, wr_q(&w, ins, "s", "undone"));
+	wr_fail(&w, DNSD_EINVAL, "tenant", "refused");
+	T_EQ_INT(wr_commit(&w), DNSD_EINVAL);
+	T_EQ_INT(w.depth, 1);
+	T_EQ_INT(w.rc, DNSD_EINVAL);
+	wr_clear(&w);
+	T_EQ_INT(count_tenants(&w), base + 2);
+	T_EQ_INT(wr_commit(&w), 0);
+	T_EQ_INT(w.depth, 0);
+	T_EQ_INT(count_tenants(&w), base + 2);
+	/* The outer rollback takes an inner commit back too. */
+	T_EQ_INT(wr_begin(&w), 0);
+	T_EQ_INT(wr_begin(&w), 0);
+	wr_run(&w, wr_q(&w, ins, "s", "gone"));
+	T_EQ_INT(wr_commit(&w), 0);
+	wr_rollback(&w);
+	T_EQ_INT(w.depth, 0);
+	T_EQ_INT(count_tenants(&w), base + 2);
+	wr_close(&w);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-wr-XXXXXX");
@@ -207,6 +244,7 @@ int main(void)
 	T_RUN(test_busy);
 	T_RUN(test_staging);
 	T_RUN(test_kept);
+	T_RUN(test_nested);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return t_done();
 }
