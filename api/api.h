@@ -41,6 +41,7 @@ struct api_req {
 	json_t *reply;	/* owned by the request; NULL for a reply without a body (204) */
 	char *location; /* malloc'd, or NULL */
 	int retry_after;
+	struct MHD_Connection *conn; /* for the query string: api_query */
 };
 
 typedef void (*api_handler)(struct api_req *r);
@@ -70,6 +71,9 @@ void api_error(struct api_req *r, int status, const char *code, const char *fiel
 /* The reply for a library's error code rc with its sentence msg: 400 invalid, 404 not_found,
  * 409 exists, 503 store_busy (with Retry-After), 507 disk_full, 500 otherwise. */
 void api_fail(struct api_req *r, int rc, const char *field, const char *msg);
+
+/* The query-string argument name of r's URL (decoded), or NULL when it has none. */
+const char *api_query(const struct api_req *r, const char *name);
 
 /* frame.c: the callbacks dnsd-api gives libmicrohttpd. */
 enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url,

@@ -86,6 +86,11 @@ static struct wr *worker_wr(void)
 	return w;
 }
 
+const char *api_query(const struct api_req *r, const char *name)
+{
+	return r->conn ? MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
+}
+
 void api_reply(struct api_req *r, int status, json_t *v)
 {
 	json_decref(r->reply);
@@ -389,6 +394,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct conn_req *cr)
 	enum MHD_Result ok;
 	r.method = cr->method;
 	r.path = cr->path;
+	r.conn = conn;
 	if (cr->too_big) {
 		snprintf(err, sizeof(err), "the body is larger than %zu bytes", api_conf.max_body);
 		return send_error(conn, cr, 413, "body_too_large", NULL, err);
