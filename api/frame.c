@@ -354,15 +354,16 @@ static enum MHD_Result run_idempotent(struct MHD_Connection *conn, struct conn_r
 	char *text = reply_text(r);
 	rc = apitoken_idem_keep(r->st, r->token.id, key, hash, r->status, text ? text : "", err,
 				sizeof(err));
+	const char *why = err;
 	if (!rc) {
 		if ((rc = wr_commit(r->w)))
-			snprintf(err, sizeof(err), "%s", r->w->err);
+			why = r->w->err;
 	} else {
 		wr_rollback(r->w);
 	}
 	if (rc) {
 		free(text);
-		api_fail(r, rc, "Idempotency-Key", err);
+		api_fail(r, rc, "Idempotency-Key", why);
 		return send_reply(conn, cr, r, NULL);
 	}
 	return send_text(conn, cr, r->status, text, r, NULL, 0);
