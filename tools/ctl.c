@@ -5,10 +5,12 @@
 #include "names.h"
 #include "registry.h"
 #include "zone.h"
+#include <jansson.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdio_ext.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +18,34 @@
 #include <unistd.h>
 
 
+const char *ctl_cmd_name;
+int ctl_json;
+
+/* In --json mode, the error as {"error": {"code", "message", "field"?}} on
+ * stdout (what was printed of the output before is dropped: see ctl_print). */
+static void json_error(const char *code, const char *field, const char *msg)
+{
+	json_t *e = json_pack("{s:s, s:o}", "code", code, "message", ctl_jstr(msg));
+	if (e && field && *field)
+		json_object_set_new(e, "field", ctl_jstr(field));
+	__fpurge(stdout); /* a part of the output, still buffered, goes */
+	ctl_print(e ? json_pack("{s:o}", "error", e) : NULL);
+	fflush(stdout);
+}
+
 void die_usage(const char *fmt, ...)
 {
+	char msg[2048];
 	va_list ap;
-	fprintf(stderr, "dnsdctl: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see dnsdctl --help)\n");
+	if (ctl_cmd_name)
+		fprintf(stderr, "dnsdctl %s: %s (see dnsdctl help %s)\n", ctl_cmd_name, msg, ctl_cmd_name);
+	else
+		fprintf(stderr, "dnsdctl: %s (see dnsdctl --help)\n", msg);
+	if (ctl_json)
+		json_error("usage", NULL, msg);
 	exit(2);
 }
 
@@ -31,14 +53,16 @@ void die_usage(const char *fmt, ...)
  * never inside one that is open (they roll back first). */
 void fail(struct ctx *c, const char *fmt, ...)
 {
+	char msg[4096];
 	va_list ap;
 	if (c)
 		wr_rollback(&c->w);
-	fprintf(stderr, "dnsdctl: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n");
+	fprintf(stderr, "dnsdctl: %s\n", msg);
+	if (ctl_json)
+		json_error(err_code_name(c ? c->w.rc : 0), c ? c->w.field : NULL, msg);
 	exit(1);
 }
 
@@ -171,6 +195,63 @@ void json_ki(FILE *f, int *first, const char *k, long long v)
 	*first = 0;
 	json_str(f, k);
 	fprintf(f, ": %lld", v);
+}
+
+json_t *ctl_jstr(const char *s)
+{
+	if (!s)
+		return json_null();
+	json_t *v = json_string(s);
+	if (v)
+		return v;
+	/* not UTF-8: each byte that does not start a sequence becomes U+FFFD */
+	size_t n = strlen(s), o = 0;
+	char *fixed = malloc(n * 3 + 1);
+	if (!fixed)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = (unsigned char)s[i] < 0x80 ? 1 : utf8_point((const unsigned char *)s + i, &cp);
+		if (len) {
+			memcpy(fixed + o, s + i, len);
+			o += len;
+			i += len;
+		} else {
+			memcpy(fixed + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	fixed[o] = 0;
+	v = json_string(fixed);
+	free(fixed);
+	return v;
+}
+
+json_t *ctl_jtime(int64_t t)
+{
+	char buf[32];
+	return t > 0 ? json_string(fmt_time(t, buf, sizeof(buf))) : json_null();
+}
+
+void ctl_print(json_t *v)
+{
+	/* The layout dnsdctl always had ({"a": 1, "b": [2, 3]}), every character
+	 * outside ASCII as \uXXXX; and DEL, which jansson leaves as it is and the
+	 * output guard would turn into an escape JSON does not have, as \u007f. */
+	char *text = v ? json_dumps(v, JSON_ENSURE_ASCII | JSON_ENCODE_ANY) : NULL;
+	json_decref(v);
+	if (!text) {
+		ctl_json = 0;
+		fail(NULL, "out of memory");
+	}
+	for (const char *p = text; *p; p++)
+		if (*p == 0x7f)
+			fputs("\\u007f", stdout);
+		else
+			fputc(*p, stdout);
+	fputc('\n', stdout);
+	free(text);
 }
 
 const char *fmt_time(int64_t t, char *buf, size_t n)

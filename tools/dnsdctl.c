@@ -3,6 +3,7 @@
  * generation) happens before it opens; a failing command changes nothing. */
 #include "apitokenctl.h"
 #include "check.h"
+#include "commands.h"
 #include "ctl.h"
 #include "err.h"
 #include "registry.h"
@@ -13,154 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void usage(void)
-{
-	printf("usage: dnsdctl [--config FILE] --db DB [--keys DIR] [--zone-file FILE]\n"
-	       "               [--export-dir DIR] [--export-command CMD] COMMAND ...\n"
-	       "\n"
-	       "Manages the store dnsd answers from. Read commands take --json.\n"
-	       "\n"
-	       "  init --zone Z [--selector-prefix P] [--slots N] [--return-path LABEL]\n"
-	       "       [--ttl-dkim S] [--ttl-policy S] [--retention-days D] [--serial N]\n"
-	       "       [--rotation-days D] [--rotation-spread-hours H] [--key-retention-days D]\n"
-	       "       [--ed25519 yes|no]\n"
-	       "                                create or upgrade the store for hosted zone Z\n"
-	       "  tenant add NAME [--slots N] [--ed25519 yes|no] | set NAME [--slots N] [--ed25519 yes|no]\n"
-	       "  tenant list | show NAME | remove NAME\n"
-	       "  domain add DOMAIN --tenant NAME [--algorithm rsa-2048|rsa-3072|rsa-4096|ed25519]\n"
-	       "         [--slots N] [--ed25519 yes|no] [--token T] [--return-path LABEL]\n"
-	       "         [--key PEM] [--format table|zone|json]\n"
-	       "                                --key: the first key is this private key (copied)\n"
-	       "  domain list [--tenant NAME] | show DOMAIN | records DOMAIN [--format table|zone|json]\n"
-	       "  domain remove DOMAIN          revoke its keys; its names go after the retention period\n"
-	       "  domain history DOMAIN         every key event (generated, published, activated, ...)\n"
-	       "                                and every change dnsdctl check found\n"
-	       "  key list DOMAIN               every key the domain had: state and dates\n"
-	       "  key rotate DOMAIN [--role main|ed25519] [--algorithm A]\n"
-	       "                                publish a new key now; the job activates it after the hold\n"
-	       "  key rotate --all [--older-than DAYS] [--over HOURS] [--tenant NAME]\n"
-	       "                                schedule rotations spread over the window\n"
-	       "  key revoke DOMAIN SELECTOR [--reason TEXT]\n"
-	       "                                emergency: revoke now, a replacement signs at once\n"
-	       "  key import DOMAIN --file PEM [--selector SEL] [--active yes|no]\n"
-	       "  slot set DOMAIN SELECTOR --eligible yes|no\n"
-	       "  ns add NAME ADDRESS[:PORT] | ns list | ns check | ns remove NAME\n"
-	       "                                the zone's name servers: keys activate once all serve them\n"
-	       "  export                        rewrite the signer's exports now (if changed)\n"
-	       "  import FILE.csv [--tenant NAME]\n"
-	       "                                many domains with their existing keys, in one batch; columns:\n"
-	       "                                domain,tenant,algorithm,public_key,private_key,token,return_path\n"
-	       "  spf set VALUE [--tenant NAME | --domain DOMAIN]   (no --tenant/--domain: global)\n"
-	       "  mx set \"PREF HOST[, PREF HOST]\" [--tenant NAME | --domain DOMAIN]\n"
-	       "  dmarc set VALUE [--tenant NAME | --domain DOMAIN]\n"
-	       "  spf|mx|dmarc unset|show [--tenant NAME | --domain DOMAIN]\n"
-	       "  maintain [--max-keys N]       the job (run by dnsd-maintain.timer): revoke, activate and\n"
-	       "                                publish due keys in one batch, purge removed domains,\n"
-	       "                                rewrite the exports\n"
-	       "  check DOMAIN [--resolver ADDR[:PORT]] [--json]\n"
-	       "                                look the customer's records up through a recursive\n"
-	       "                                resolver (default: /etc/resolv.conf's): what is wrong\n"
-	       "                                and how to fix it, and the way of sending safe now;\n"
-	       "                                keeps each record's state (pending, verified, drifted)\n"
-	       "                                and makes a DKIM slot eligible only while it is in place\n"
-	       "  check --all [--resolver ADDR[:PORT]] [--concurrency N] [--rate N] [--max-domains N]\n"
-	       "                                the domains that are due (run by dnsd-check.timer):\n"
-	       "                                N at a time (32), N domains a second at most (20),\n"
-	       "                                N domains a run at most (10000); lists what changed\n"
-	       "  domain-connect template --provider-id ID [--provider-name NAME] [--service-id ID]\n"
-	       "         [--tenant NAME] [--slots N] [--ed25519 yes|no] [--return-path LABEL]\n"
-	       "                                the Domain Connect template of a slot layout (JSON)\n"
-	       "  domain-connect apply DOMAIN --provider-id ID [--json]\n"
-	       "                                the template and variables that apply DOMAIN's records\n"
-	       "  api-token add NAME [--tenant T] | list [--tenant T] | revoke NAME   dnsd-api's tokens\n"
-	       "  status                        store, zone, serial, counts\n"
-	       "  backup FILE                   a consistent copy of the store (never over a file)\n"
-	       "  restore FILE                  put a backup back while dnsd runs: one transaction,\n"
-	       "                                the serial moves on; never move a file over a store\n"
-	       "\n"
-	       "--config FILE    db, keys, zone-file, export-dir and export-command, one\n"
-	       "                 \"name value\" a line (default /etc/dnsd/dnsdctl.conf if it\n"
-	       "                 exists; DNSDCTL_CONFIG too); the command line wins. It must\n"
-	       "                 belong to root or you, and be writable by no one else\n"
-	       "--keys DIR       private keys (PEM, mode 0600); default: keys/ beside the store\n"
-	       "--zone-file F    the zone file, to check SPF mechanisms pointing inside the zone\n"
-	       "--export-dir DIR the signer's exports; default: exports/ beside the store; ''\n"
-	       "                 turns them off\n"
-	       "--export-command CMD  run by /bin/sh -c after the exports changed\n"
-	       "                 Directories and commands never come from the store.\n"
-	       "DNSD_DB          the store, when --db is not given\n"
-	       "DNSD_NOW      seconds since the epoch: the clock, for tests\n"
-	       "\n"
-	       "Exit status: 0 done; 1 error (nothing changed); 2 usage; 3 the store change is\n"
-	       "committed but the exports or the export command failed; 4 (check) a required\n"
-	       "record is not in place.\n");
-	exit(0);
-}
-
-static void parse(struct opts *o, int argc, char **argv)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} opt[] = {
-#define O(n, f) { n, offsetof(struct opts, f) }
-		O("--db", db), O("--keys", keys), O("--zone-file", zone_file), O("--format", format),
-		O("--tenant", tenant), O("--domain", domain), O("--algorithm", algorithm),
-		O("--token", token), O("--return-path", return_path), O("--zone", zone),
-		O("--selector-prefix", selector_prefix), O("--slots", slots), O("--ttl-dkim", ttl_dkim),
-		O("--ttl-policy", ttl_policy), O("--retention-days", retention_days),
-		O("--serial", serial), O("--older-than", older_than), O("--over", over), O("--role", role),
-		O("--reason", reason), O("--file", file), O("--selector", selector), O("--active", active),
-		O("--eligible", eligible), O("--max-keys", max_keys), O("--ed25519", ed25519),
-		O("--rotation-days", rotation_days), O("--rotation-spread-hours", rotation_spread_hours),
-		O("--key-retention-days", key_retention_days), O("--export-dir", export_dir),
-		O("--export-command", export_command), O("--config", config), O("--resolver", resolver),
-		O("--concurrency", concurrency), O("--rate", rate), O("--max-domains", max_domains),
-		O("--provider-id", provider_id), O("--provider-name", provider_name), O("--service-id", service_id), O("--key", key),
-#undef O
-	};
-	o->db = getenv("DNSD_DB");
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-			usage();
-		if (!strcmp(a, "--json")) {
-			o->json = 1;
-			continue;
-		}
-		if (!strcmp(a, "--all")) {
-			o->all = 1;
-			continue;
-		}
-		if (!strncmp(a, "--", 2)) {
-			size_t k;
-			const char *eq = strchr(a, '=');
-			size_t nl = eq ? (size_t)(eq - a) : strlen(a);
-			for (k = 0; k < sizeof(opt) / sizeof(opt[0]); k++)
-				if (strlen(opt[k].name) == nl && !strncmp(opt[k].name, a, nl))
-					break;
-			if (k == sizeof(opt) / sizeof(opt[0]))
-				die_usage("unknown option %s", a);
-			const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!v)
-				die_usage("option %s needs a value", a);
-			*(const char **)((char *)o + opt[k].off) = v;
-			continue;
-		}
-		if (o->npos == 8)
-			die_usage("too many arguments");
-		o->pos[o->npos++] = a;
-	}
-	if (!o->npos)
-		die_usage("no command");
-	ctlconf_load(o);
-	if (!o->db)
-		die_usage("--db DB is needed (or db in the config file)");
-}
-
 /* ---- init ---- */
 
-static void cmd_init(struct ctx *c)
+void cmd_init(struct ctx *c)
 {
 	if (!c->o.zone)
 		die_usage("init needs --zone ZONE");
@@ -252,7 +108,7 @@ static int print_tenant(void *arg, const struct reg_tenant *t)
 	return 0;
 }
 
-static void cmd_tenant(struct ctx *c)
+void cmd_tenant(struct ctx *c)
 {
 	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
 	const char *name = c->o.npos > 2 ? c->o.pos[2] : NULL;
@@ -301,7 +157,7 @@ static void cmd_tenant(struct ctx *c)
 
 /* ---- policies ---- */
 
-static void cmd_policy(struct ctx *c)
+void cmd_policy(struct ctx *c)
 {
 	const char *kind = c->o.pos[0];
 	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
@@ -645,7 +501,7 @@ static void cmd_domain_history(struct ctx *c)
 		printf("%s]}\n", o.checks ? "" : "], \"checks\": [");
 }
 
-static void cmd_domain(struct ctx *c)
+void cmd_domain(struct ctx *c)
 {
 	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
 	if (!strcmp(sub, "add"))
@@ -673,7 +529,7 @@ static void cmd_domain(struct ctx *c)
 		die_usage("domain add|list|show|records|history|remove");
 }
 
-static void cmd_status(struct ctx *c)
+void cmd_status(struct ctx *c)
 {
 	static const char *const states[3] = {"active", "published", "retired"};
 	struct reg_status s;
@@ -718,40 +574,9 @@ int main(int argc, char **argv)
 {
 	static struct ctx c;
 	ctl_guard_output();
-	parse(&c.o, argc, argv);
-	const char *cmd = c.o.pos[0];
-	if (!strcmp(cmd, "init"))
-		cmd_init(&c);
-	else if (!strcmp(cmd, "tenant"))
-		cmd_tenant(&c);
-	else if (!strcmp(cmd, "domain"))
-		cmd_domain(&c);
-	else if (!strcmp(cmd, "spf") || !strcmp(cmd, "mx") || !strcmp(cmd, "dmarc"))
-		cmd_policy(&c);
-	else if (!strcmp(cmd, "key"))
-		cmd_key(&c);
-	else if (!strcmp(cmd, "backup") || !strcmp(cmd, "restore"))
-		cmd_backup_restore(&c);
-	else if (!strcmp(cmd, "maintain"))
-		cmd_maintain(&c);
-	else if (!strcmp(cmd, "slot"))
-		cmd_slot(&c);
-	else if (!strcmp(cmd, "ns"))
-		cmd_ns(&c);
-	else if (!strcmp(cmd, "export"))
-		cmd_export(&c);
-	else if (!strcmp(cmd, "import"))
-		cmd_import(&c);
-	else if (!strcmp(cmd, "status"))
-		cmd_status(&c);
-	else if (!strcmp(cmd, "check"))
-		cmd_check(&c);
-	else if (!strcmp(cmd, "domain-connect"))
-		cmd_domain_connect(&c);
-	else if (!strcmp(cmd, "api-token"))
-		cmd_api_token(&c);
-	else
-		die_usage("unknown command '%s'", cmd);
+	const struct ctl_cmd *cmd = ctl_parse(&c.o, argc, argv);
+	ctl_json = c.o.json;
+	cmd->fn(&c);
 	if (fflush(stdout) || ferror(stdout))
 		fail(NULL, "cannot write the output: %s", strerror(errno));
 	wr_close(&c.w);
