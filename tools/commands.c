@@ -14,21 +14,28 @@ enum { OPT_VALUE, OPT_FLAG };
 
 struct ctl_opt {
 	const char *name; /* with its "--" */
-	size_t off;       /* where it goes in struct opts */
-	int kind;         /* OPT_VALUE: a const char *; OPT_FLAG: an int set to 1 */
+	size_t off;	  /* where it goes in struct opts */
+	int kind;	  /* OPT_VALUE: a const char *; OPT_FLAG: an int set to 1 */
 	const char *arg;  /* the value's name in usage lines */
 	const char *help;
 };
 
-#define V(n, f, a, h) { "--" n, offsetof(struct opts, f), OPT_VALUE, a, h }
-#define F(n, f, h) { "--" n, offsetof(struct opts, f), OPT_FLAG, NULL, h }
+#define V(n, f, a, h)                                                                              \
+	{                                                                                          \
+		"--" n, offsetof(struct opts, f), OPT_VALUE, a, h                                  \
+	}
+#define F(n, f, h)                                                                                 \
+	{                                                                                          \
+		"--" n, offsetof(struct opts, f), OPT_FLAG, NULL, h                                \
+	}
 static const struct ctl_opt opts[] = {
 	/* global: every command takes these (GLOBAL_OPTS below) */
 	V("config", config, "FILE", "the config file (default /etc/dnsd/dnsdctl.conf)"),
 	V("db", db, "DB", "the store (default: $DNSD_DB, or db in the config file)"),
 	V("keys", keys, "DIR", "private keys (PEM, mode 0600); default: keys/ beside the store"),
 	V("zone-file", zone_file, "FILE", "the zone file, to check SPF mechanisms inside the zone"),
-	V("export-dir", export_dir, "DIR", "the signer's exports; default exports/ beside the store; '' turns them off"),
+	V("export-dir", export_dir, "DIR",
+	  "the signer's exports; default exports/ beside the store; '' turns them off"),
 	V("export-command", export_command, "CMD", "run by /bin/sh -c after the exports changed"),
 	/* the commands' own */
 	F("json", json, "JSON output (errors too)"),
@@ -60,7 +67,8 @@ static const struct ctl_opt opts[] = {
 	V("eligible", eligible, "yes|no", "whether a new key may become active there"),
 	V("max-keys", max_keys, "N", "keys one run changes at most"),
 	V("metrics-file", metrics_file, "PATH", "write the job's figures there (node exporter)"),
-	V("resolver", resolver, "ADDR[:PORT]", "the recursive resolver (default: /etc/resolv.conf's)"),
+	V("resolver", resolver, "ADDR[:PORT]",
+	  "the recursive resolver (default: /etc/resolv.conf's)"),
 	V("concurrency", concurrency, "N", "domains checked at a time (32)"),
 	V("rate", rate, "N", "domains a second at most (50)"),
 	V("max-domains", max_domains, "N", "domains a run at most (10000)"),
@@ -78,85 +86,109 @@ static const struct ctl_opt opts[] = {
 };
 #undef V
 #undef F
-#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+#define NOPTS	    (sizeof(opts) / sizeof(opts[0]))
 #define GLOBAL_OPTS 6 /* the first rows */
 
 /* ---- the commands ---- */
 
 #define POLICY(k, what)                                                                            \
-	{ k " set", cmd_policy, "tenant domain", "VALUE", "set the " what " (global, a tenant's or a domain's)", \
-	  "Without --tenant or --domain: the global one." },                                        \
-	{ k " unset", cmd_policy, "tenant domain", "", "remove the " what " set at that level", NULL }, \
-	{ k " show", cmd_policy, "tenant domain json", "", "the " what " set at that level and the one in effect", NULL }
+	{k " set",                                                                                 \
+	 cmd_policy,                                                                               \
+	 "tenant domain",                                                                          \
+	 "VALUE",                                                                                  \
+	 "set the " what " (global, a tenant's or a domain's)",                                    \
+	 "Without --tenant or --domain: the global one."},                                         \
+		{k " unset",                                                                       \
+		 cmd_policy,                                                                       \
+		 "tenant domain",                                                                  \
+		 "",                                                                               \
+		 "remove the " what " set at that level",                                          \
+		 NULL},                                                                            \
+	{                                                                                          \
+		k " show", cmd_policy, "tenant domain json", "",                                   \
+			"the " what " set at that level and the one in effect", NULL               \
+	}
 
 const struct ctl_cmd ctl_cmds[] = {
-	{ "init", cmd_init,
-	  "zone selector-prefix slots return-path ttl-dkim ttl-policy retention-days serial rotation-days "
-	  "rotation-spread-hours key-retention-days ed25519 spf mx dmarc json",
-	  "--zone ZONE", "create or upgrade the store for the hosted zone", NULL },
-	{ "tenant add", cmd_tenant, "slots ed25519", "NAME", "add a tenant", NULL },
-	{ "tenant set", cmd_tenant, "slots ed25519", "NAME", "change what a tenant's new domains get", NULL },
-	{ "tenant list", cmd_tenant, "json", "", "every tenant", NULL },
-	{ "tenant show", cmd_tenant, "json", "NAME", "a tenant and its policies", NULL },
-	{ "tenant remove", cmd_tenant, "", "NAME", "remove a tenant that has no domains", NULL },
-	{ "domain add", cmd_domain, "tenant algorithm slots ed25519 token return-path key format json",
-	  "DOMAIN --tenant NAME", "add a customer domain: its keys, and the records to give the customer",
-	  "--key PEM: the first key is this private key (copied)." },
-	{ "domain list", cmd_domain, "tenant json", "", "every domain (of a tenant)", NULL },
-	{ "domain show", cmd_domain, "json", "DOMAIN", "a domain, its policies and its slots", NULL },
-	{ "domain records", cmd_domain, "format json", "DOMAIN", "the records the customer adds", NULL },
-	{ "domain history", cmd_domain, "json", "DOMAIN",
-	  "every key event (generated, published, activated, ...) and every change dnsdctl check found",
-	  NULL },
-	{ "domain remove", cmd_domain, "", "DOMAIN",
-	  "revoke its keys; its names go after the retention period", NULL },
-	{ "key list", cmd_key, "json", "DOMAIN", "every key the domain had: state and dates", NULL },
-	{ "key rotate", cmd_key, "all older-than over tenant role algorithm json", "DOMAIN | --all",
-	  "publish a new key now; the job activates it after the hold",
-	  "With --all: schedule the rotations of every domain (of --tenant, with keys older than\n"
-	  "--older-than DAYS) spread over --over HOURS." },
-	{ "key revoke", cmd_key, "all tenant reason json", "DOMAIN SELECTOR | --all (--tenant NAME | DOMAIN...)",
-	  "emergency: revoke now, a replacement signs at once", NULL },
-	{ "key import", cmd_key, "file selector active json", "DOMAIN --file PEM",
-	  "add an existing private key to a domain", NULL },
-	{ "key put", cmd_key, "file selector json", "DOMAIN --selector SEL --file PEM",
-	  "replace the key of a slot by an existing one, in the same state", NULL },
-	{ "slot set", cmd_slot, "eligible", "DOMAIN SELECTOR --eligible yes|no",
-	  "whether a new key may become active in a slot", NULL },
-	{ "ns add", cmd_ns, "", "NAME ADDRESS[:PORT]", "a name server of the zone: keys activate once all serve them",
-	  NULL },
-	{ "ns list", cmd_ns, "json", "", "the zone's name servers and the serial each served", NULL },
-	{ "ns check", cmd_ns, "json", "", "ask each name server its serial now, then list them", NULL },
-	{ "ns remove", cmd_ns, "", "NAME", "forget a name server", NULL },
-	{ "export", cmd_export, "", "", "rewrite the signer's exports now (if changed)", NULL },
-	{ "import", cmd_import, "tenant batch progress no-progress resume json", "FILE.csv",
-	  "many domains with their existing keys, in one batch",
-	  "FILE.csv (- for standard input) has the columns\n"
-	  "domain,tenant,algorithm,public_key,private_key,token,return_path." },
+	{"init", cmd_init,
+	 "zone selector-prefix slots return-path ttl-dkim ttl-policy retention-days serial "
+	 "rotation-days "
+	 "rotation-spread-hours key-retention-days ed25519 spf mx dmarc json",
+	 "--zone ZONE", "create or upgrade the store for the hosted zone", NULL},
+	{"tenant add", cmd_tenant, "slots ed25519", "NAME", "add a tenant", NULL},
+	{"tenant set", cmd_tenant, "slots ed25519", "NAME",
+	 "change what a tenant's new domains get", NULL},
+	{"tenant list", cmd_tenant, "json", "", "every tenant", NULL},
+	{"tenant show", cmd_tenant, "json", "NAME", "a tenant and its policies", NULL},
+	{"tenant remove", cmd_tenant, "", "NAME", "remove a tenant that has no domains", NULL},
+	{"domain add", cmd_domain,
+	 "tenant algorithm slots ed25519 token return-path key format json", "DOMAIN --tenant NAME",
+	 "add a customer domain: its keys, and the records to give the customer",
+	 "--key PEM: the first key is this private key (copied)."},
+	{"domain list", cmd_domain, "tenant json", "", "every domain (of a tenant)", NULL},
+	{"domain show", cmd_domain, "json", "DOMAIN", "a domain, its policies and its slots", NULL},
+	{"domain records", cmd_domain, "format json", "DOMAIN", "the records the customer adds",
+	 NULL},
+	{"domain history", cmd_domain, "json", "DOMAIN",
+	 "every key event (generated, published, activated, ...) and every change dnsdctl check "
+	 "found",
+	 NULL},
+	{"domain remove", cmd_domain, "", "DOMAIN",
+	 "revoke its keys; its names go after the retention period", NULL},
+	{"key list", cmd_key, "json", "DOMAIN", "every key the domain had: state and dates", NULL},
+	{"key rotate", cmd_key, "all older-than over tenant role algorithm json", "DOMAIN | --all",
+	 "publish a new key now; the job activates it after the hold",
+	 "With --all: schedule the rotations of every domain (of --tenant, with keys older than\n"
+	 "--older-than DAYS) spread over --over HOURS."},
+	{"key revoke", cmd_key, "all tenant reason json",
+	 "DOMAIN SELECTOR | --all (--tenant NAME | DOMAIN...)",
+	 "emergency: revoke now, a replacement signs at once", NULL},
+	{"key import", cmd_key, "file selector active json", "DOMAIN --file PEM",
+	 "add an existing private key to a domain", NULL},
+	{"key put", cmd_key, "file selector json", "DOMAIN --selector SEL --file PEM",
+	 "replace the key of a slot by an existing one, in the same state", NULL},
+	{"slot set", cmd_slot, "eligible", "DOMAIN SELECTOR --eligible yes|no",
+	 "whether a new key may become active in a slot", NULL},
+	{"ns add", cmd_ns, "", "NAME ADDRESS[:PORT]",
+	 "a name server of the zone: keys activate once all serve them", NULL},
+	{"ns list", cmd_ns, "json", "", "the zone's name servers and the serial each served", NULL},
+	{"ns check", cmd_ns, "json", "", "ask each name server its serial now, then list them",
+	 NULL},
+	{"ns remove", cmd_ns, "", "NAME", "forget a name server", NULL},
+	{"export", cmd_export, "", "", "rewrite the signer's exports now (if changed)", NULL},
+	{"import", cmd_import, "tenant batch progress no-progress resume json", "FILE.csv",
+	 "many domains with their existing keys, in one batch",
+	 "FILE.csv (- for standard input) has the columns\n"
+	 "domain,tenant,algorithm,public_key,private_key,token,return_path."},
 	POLICY("spf", "SPF policy"),
 	POLICY("mx", "MX records (\"PREF HOST[, PREF HOST]\")"),
 	POLICY("dmarc", "DMARC policy"),
-	{ "maintain", cmd_maintain, "max-keys metrics-file json", "",
-	  "the job (run by dnsd-maintain.timer): revoke, activate and publish due keys in one batch, "
-	  "purge removed domains, rewrite the exports",
-	  NULL },
-	{ "check", cmd_check, "all resolver concurrency rate max-domains json", "DOMAIN | --all",
-	  "look the customer's records up through a recursive resolver: what is wrong and how to fix it",
-	  "Keeps each record's state (pending, verified, drifted) and makes a DKIM slot eligible only\n"
-	  "while it is in place. With --all: the domains that are due (run by dnsd-check.timer)." },
-	{ "domain-connect template", cmd_domain_connect,
-	  "provider-id provider-name service-id tenant slots ed25519 return-path", "--provider-id ID",
-	  "the Domain Connect template of a slot layout (JSON)", NULL },
-	{ "domain-connect apply", cmd_domain_connect, "provider-id provider-name service-id json",
-	  "DOMAIN --provider-id ID", "the template and variables that apply DOMAIN's records", NULL },
-	{ "api-token add", cmd_api_token, "tenant json", "NAME", "a token for dnsd-api (printed once)", NULL },
-	{ "api-token list", cmd_api_token, "tenant json", "", "dnsd-api's tokens", NULL },
-	{ "api-token revoke", cmd_api_token, "", "NAME", "revoke a token of dnsd-api", NULL },
-	{ "status", cmd_status, "json", "", "store, zone, serial, counts", NULL },
-	{ "backup", cmd_backup_restore, "", "FILE", "a consistent copy of the store (never over a file)", NULL },
-	{ "restore", cmd_backup_restore, "", "FILE",
-	  "put a backup back while dnsd runs: one transaction, the serial moves on", NULL },
-	{ NULL, NULL, NULL, NULL, NULL, NULL },
+	{"maintain", cmd_maintain, "max-keys metrics-file json", "",
+	 "the job (run by dnsd-maintain.timer): revoke, activate and publish due keys in one "
+	 "batch, "
+	 "purge removed domains, rewrite the exports",
+	 NULL},
+	{"check", cmd_check, "all resolver concurrency rate max-domains json", "DOMAIN | --all",
+	 "look the customer's records up through a recursive resolver: what is wrong and how to "
+	 "fix it",
+	 "Keeps each record's state (pending, verified, drifted) and makes a DKIM slot eligible "
+	 "only\n"
+	 "while it is in place. With --all: the domains that are due (run by dnsd-check.timer)."},
+	{"domain-connect template", cmd_domain_connect,
+	 "provider-id provider-name service-id tenant slots ed25519 return-path",
+	 "--provider-id ID", "the Domain Connect template of a slot layout (JSON)", NULL},
+	{"domain-connect apply", cmd_domain_connect, "provider-id provider-name service-id json",
+	 "DOMAIN --provider-id ID", "the template and variables that apply DOMAIN's records", NULL},
+	{"api-token add", cmd_api_token, "tenant json", "NAME",
+	 "a token for dnsd-api (printed once)", NULL},
+	{"api-token list", cmd_api_token, "tenant json", "", "dnsd-api's tokens", NULL},
+	{"api-token revoke", cmd_api_token, "", "NAME", "revoke a token of dnsd-api", NULL},
+	{"status", cmd_status, "json", "", "store, zone, serial, counts", NULL},
+	{"backup", cmd_backup_restore, "", "FILE",
+	 "a consistent copy of the store (never over a file)", NULL},
+	{"restore", cmd_backup_restore, "", "FILE",
+	 "put a backup back while dnsd runs: one transaction, the serial moves on", NULL},
+	{NULL, NULL, NULL, NULL, NULL, NULL},
 };
 #undef POLICY
 
@@ -229,7 +261,8 @@ static void print_usage_line(FILE *f, const struct ctl_cmd *c)
 		if (hit && !(hit[nl] >= 'a' && hit[nl] <= 'z') && hit[nl] != '-')
 			continue;
 		char item[160];
-		int len = snprintf(item, sizeof(item), "[%s%s%s]", name, o->arg ? " " : "", o->arg ? o->arg : "");
+		int len = snprintf(item, sizeof(item), "[%s%s%s]", name, o->arg ? " " : "",
+				   o->arg ? o->arg : "");
 		if (col + 1 + len > 100)
 			col = fprintf(f, "\n       ") - 1;
 		col += fprintf(f, " %s", item);
@@ -259,13 +292,14 @@ static void print_cmd_help(FILE *f, const struct ctl_cmd *c)
 
 static void print_overview(FILE *f)
 {
-	fprintf(f, "usage: dnsdctl [--config FILE] [--db DB] [--keys DIR] [--zone-file FILE]\n"
-		   "               [--export-dir DIR] [--export-command CMD] COMMAND ... [--json]\n"
-		   "       dnsdctl help [COMMAND] | --version | --check-config [--config FILE]\n"
-		   "\n"
-		   "Manages the store dnsd answers from. Read commands take --json.\n"
-		   "\n"
-		   "commands (dnsdctl help COMMAND, or COMMAND --help: its arguments and options):\n");
+	fprintf(f,
+		"usage: dnsdctl [--config FILE] [--db DB] [--keys DIR] [--zone-file FILE]\n"
+		"               [--export-dir DIR] [--export-command CMD] COMMAND ... [--json]\n"
+		"       dnsdctl help [COMMAND] | --version | --check-config [--config FILE]\n"
+		"\n"
+		"Manages the store dnsd answers from. Read commands take --json.\n"
+		"\n"
+		"commands (dnsdctl help COMMAND, or COMMAND --help: its arguments and options):\n");
 	for (const struct ctl_cmd *c = ctl_cmds; c->name; c++)
 		fprintf(f, "  %-24s %s\n", c->name, c->summary);
 	fprintf(f, "\nglobal options:\n");
@@ -274,17 +308,19 @@ static void print_overview(FILE *f)
 		snprintf(item, sizeof(item), "%s %s", opts[k].name, opts[k].arg);
 		fprintf(f, "  %-24s %s\n", item, opts[k].help);
 	}
-	fprintf(f, "\n"
-		   "The config file has db, keys, zone-file, export-dir and export-command, one\n"
-		   "\"name value\" a line (DNSDCTL_CONFIG names it too); the command line wins. It must\n"
-		   "belong to root or you, and be writable by no one else. Directories and commands\n"
-		   "never come from the store. --check-config reports every error in it.\n"
-		   "DNSD_DB          the store, when --db is not given\n"
-		   "DNSD_NOW         seconds since the epoch: the clock, for tests\n"
-		   "\n"
-		   "Exit status: 0 done; 1 error (nothing changed); 2 usage; 3 the store change is\n"
-		   "committed but the exports or the export command failed; 4 (check) a required\n"
-		   "record is not in place.\n");
+	fprintf(f,
+		"\n"
+		"The config file has db, keys, zone-file, export-dir and export-command, one\n"
+		"\"name value\" a line (DNSDCTL_CONFIG names it too); the command line wins. It "
+		"must\n"
+		"belong to root or you, and be writable by no one else. Directories and commands\n"
+		"never come from the store. --check-config reports every error in it.\n"
+		"DNSD_DB          the store, when --db is not given\n"
+		"DNSD_NOW         seconds since the epoch: the clock, for tests\n"
+		"\n"
+		"Exit status: 0 done; 1 error (nothing changed); 2 usage; 3 the store change is\n"
+		"committed but the exports or the export command failed; 4 (check) a required\n"
+		"record is not in place.\n");
 }
 
 /* Prints the help of the command (or group of commands) words names, or
@@ -340,6 +376,9 @@ const struct ctl_cmd *ctl_parse(struct opts *o, int argc, char **argv)
 	const char *unknown = NULL;
 	int want_help = 0, want_version = 0;
 	o->db = getenv("DNSD_DB");
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--json"))
+			ctl_json = 1; /* usage errors are JSON too */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {

@@ -7,10 +7,10 @@
 #include <stdio.h>
 
 struct ctl_cmd {
-	const char *name;    /* the words that select it: "domain add", "status" */
+	const char *name; /* the words that select it: "domain add", "status" */
 	void (*fn)(struct ctx *);
 	const char *opts;    /* the options it takes besides the global ones: names
-	                      * without "--", separated by blanks */
+			      * without "--", separated by blanks */
 	const char *args;    /* its arguments (and options it needs) for the usage line */
 	const char *summary; /* one line */
 	const char *text;    /* more about it, or NULL */

@@ -98,6 +98,15 @@ void json_ki(FILE *f, int *first, const char *k, long long v);
 json_t *ctl_jstr(const char *s);
 /* The time as an ISO 8601 UTC string, or null for 0. New reference. */
 json_t *ctl_jtime(int64_t t);
+/* Building the output; each fails the command when out of memory. ctl_jobj
+ * and ctl_jarr return a new reference; ctl_jset sets k to the string v (null
+ * for NULL), ctl_jseti to a number; ctl_jsetv and ctl_jpush take v. */
+json_t *ctl_jobj(void);
+json_t *ctl_jarr(void);
+void ctl_jset(json_t *o, const char *k, const char *v);
+void ctl_jseti(json_t *o, const char *k, long long v);
+void ctl_jsetv(json_t *o, const char *k, json_t *v);
+void ctl_jpush(json_t *a, json_t *v);
 /* Prints v on stdout, and a line end, in the layout dnsdctl's JSON always had;
  * takes v (NULL: out of memory, which fails the command). */
 void ctl_print(json_t *v);

@@ -6,8 +6,8 @@
 #include "ctl.h"
 #include "err.h"
 #include "fsafe.h"
-#include <stdarg.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +58,7 @@ static void check_path(struct report *r, const char *path, unsigned ln, size_t k
 	char why[1200], prog[1024];
 	if (!*v)
 		return; /* export-dir '' and export-command '': off */
-	if (k == 4) { /* the command's program, when it is named by its path */
+	if (k == 4) {	/* the command's program, when it is named by its path */
 		size_t n = strcspn(v, " \t");
 		if (v[0] != '/' || n >= sizeof(prog))
 			return;
@@ -110,7 +110,8 @@ static void conf_read(struct opts *o, const char *path, int must, struct report 
 				if ((unsigned char)*p < 0x20 || *p == 0x7f)
 					*p = '?';
 			conf_err(r,
-				 "%s:%u: unknown setting '%s' (known: db, keys, zone-file, export-dir, "
+				 "%s:%u: unknown setting '%s' (known: db, keys, zone-file, "
+				 "export-dir, "
 				 "export-command)",
 				 path, ln, s);
 			continue;
@@ -124,7 +125,8 @@ static void conf_read(struct opts *o, const char *path, int must, struct report 
 			if ((unsigned char)*p < 0x20 && *p != '\t')
 				break;
 		if (*p) {
-			conf_err(r, "%s:%u: a control character in the value of %s", path, ln, keys[k].name);
+			conf_err(r, "%s:%u: a control character in the value of %s", path, ln,
+				 keys[k].name);
 			continue;
 		}
 		if (!*val && strcmp(s, "export-dir") && strcmp(s, "export-command")) {
