@@ -4,7 +4,6 @@
  * row anyone with write access to the store could change must never name a
  * command or a path that dnsdctl acts on. */
 #include "ctl.h"
-#include "err.h"
 #include "fsafe.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -12,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define CTLCONF_DEFAULT "/etc/dnsd/dnsdctl.conf"
 
@@ -50,26 +50,29 @@ static void conf_err(struct report *r, const char *fmt, ...)
 	r->errors++;
 }
 
-/* Judges the path a setting names as the commands will (fsafe_check). */
+/* Judges the path a setting names as the commands will: the store, the keys
+ * and the export directory as writers trust them (fsafe_check; they may not
+ * exist yet: the commands make them); the zone file must be readable, and the
+ * export command's program, when named by its path, executable. */
 static void check_path(struct report *r, const char *path, unsigned ln, size_t k, const char *v)
 {
-	static const int flags[] = {FSAFE_MISSING, FSAFE_DIR | FSAFE_MISSING, FSAFE_READ,
-				    FSAFE_DIR | FSAFE_MISSING, FSAFE_READ};
+	static const int flags[] = {FSAFE_MISSING, FSAFE_DIR | FSAFE_MISSING, 0,
+				    FSAFE_DIR | FSAFE_MISSING, 0};
 	char why[1200], prog[1024];
 	if (!*v)
 		return; /* export-dir '' and export-command '': off */
-	if (k == 4) {	/* the command's program, when it is named by its path */
-		size_t n = strcspn(v, " \t");
-		if (v[0] != '/' || n >= sizeof(prog))
+	if (k == 2 || k == 4) {
+		size_t n = k == 4 ? strcspn(v, " \t") : strlen(v);
+		if ((k == 4 && v[0] != '/') || n >= sizeof(prog))
 			return;
 		memcpy(prog, v, n);
 		prog[n] = 0;
-		v = prog;
+		if (access(prog, k == 4 ? X_OK : R_OK))
+			conf_err(r, "%s:%u: %s %s: %s", path, ln, keys[k].name, prog,
+				 strerror(errno));
+		return;
 	}
-	int rc = fsafe_check(v, flags[k], why, sizeof(why));
-	if (rc == DNSD_ENOENT)
-		conf_err(r, "%s:%u: %s %s: no such file", path, ln, keys[k].name, v);
-	else if (rc)
+	if (fsafe_check(v, flags[k], why, sizeof(why)))
 		conf_err(r, "%s:%u: %s: %s", path, ln, keys[k].name, why);
 }
 
