@@ -8,6 +8,7 @@
 #include "log.h"
 #include "net.h"
 #include "sock.h"
+#include "version.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -22,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define API_VERSION "0.1.0"
+#define API_VERSION DNSD_VERSION
 
 struct api_opts {
 	const char *config, *db, *listen, *socket, *tls_cert, *tls_key, *ready_file;

@@ -22,3 +22,24 @@ const char *dnsd_strerror(int code)
 	}
 	return "unknown error";
 }
+
+const char *err_code_name(int code)
+{
+	switch (code) {
+	case DNSD_ENOMEM: return "no_memory";
+	case DNSD_EINVAL: return "invalid";
+	case DNSD_ERANGE: return "invalid";
+	case DNSD_ENOENT: return "not_found";
+	case DNSD_EEXIST: return "exists";
+	case DNSD_EIO: return "io";
+	case DNSD_ESTORE: return "store";
+	case DNSD_EVERSION: return "store_version";
+	case DNSD_EBUSY: return "store_busy";
+	case DNSD_ECRYPTO: return "crypto";
+	case DNSD_ESPACE: return "internal";
+	case DNSD_EFORMAT: return "malformed";
+	case DNSD_EPERM: return "unsafe";
+	case DNSD_EFULL: return "disk_full";
+	}
+	return "error";
+}

@@ -23,5 +23,9 @@ enum {
 
 /* Returns a static, human-readable message for a code. */
 const char *dnsd_strerror(int code);
+/* A code's stable name for machines (JSON errors of dnsdctl and dnsd-api):
+ * "invalid", "not_found", "exists", "store_busy", "disk_full", "store", "io",
+ * ...; "error" for 0 or a code it does not know. Static. */
+const char *err_code_name(int code);
 
 #endif

@@ -9,13 +9,12 @@
 #include "serial.h"
 #include "stats.h"
 #include "store.h"
+#include "version.h"
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 #include <uv.h>
-
-#define DNSD_VERSION "0.1.0"
 
 struct xfr_hist;
 struct tsig_keys;

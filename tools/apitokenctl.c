@@ -8,27 +8,20 @@
 #include "apitoken.h"
 #include "err.h"
 
-/* Prints v (taken) as one line of JSON; fails the command when out of memory. */
-static void print_json(struct ctx *c, json_t *v)
-{
-	if (!v || json_dumpf(v, stdout, JSON_COMPACT | JSON_ENSURE_ASCII) ||
-	    fputc('\n', stdout) == EOF)
-		fail(c, "cannot print the JSON");
-	json_decref(v);
-}
-
 static void token_add(struct ctx *c)
 {
 	char text[APITOKEN_TEXT_LEN + 1];
 	struct apitoken t;
 	int rc = apitoken_add(c->st, c->o.pos[2], c->o.tenant, &t, text, c->err, sizeof(c->err));
-	if (rc)
+	if (rc) {
+		c->w.rc = rc; /* the code of a --json error */
 		fail(c, "api-token add: %s", c->err);
+	}
 	if (c->o.json) {
 		json_t *v = apijson_token(&t);
 		if (v)
 			json_object_set_new(v, "token", json_string(text));
-		print_json(c, v);
+		ctl_print(v);
 	} else {
 		printf("%s\n", text);
 		fprintf(stderr,
@@ -43,12 +36,15 @@ static void token_list(struct ctx *c)
 	struct apitoken *v;
 	size_t n;
 	int64_t tid = c->o.tenant ? tenant_id(c, c->o.tenant, 1) : 0;
-	if (apitoken_list(c->st, tid, &v, &n, c->err, sizeof(c->err)))
+	int rc = apitoken_list(c->st, tid, &v, &n, c->err, sizeof(c->err));
+	if (rc) {
+		c->w.rc = rc;
 		fail(c, "api-token list: %s", c->err);
+	}
 	if (c->o.json) {
 		json_t *a = apijson_tokens(v, n);
 		free(v);
-		print_json(c, a);
+		ctl_print(a);
 		return;
 	}
 	printf("%-24s %-16s %-20s %-20s %s\n", "NAME", "TENANT", "CREATED", "LAST USED", "REVOKED");
@@ -74,8 +70,11 @@ void cmd_api_token(struct ctx *c)
 		token_list(c);
 	} else if (!strcmp(sub, "revoke") && c->o.npos == 3 && !c->o.tenant) {
 		open_store(c, 0);
-		if (apitoken_revoke(c->st, c->o.pos[2], 0, c->err, sizeof(c->err)))
+		int rc = apitoken_revoke(c->st, c->o.pos[2], 0, c->err, sizeof(c->err));
+		if (rc) {
+			c->w.rc = rc;
 			fail(c, "api-token revoke: %s", c->err);
+		}
 		printf("api token '%s' revoked\n", shown(c->o.pos[2]));
 	} else
 		die_usage("api-token add NAME [--tenant T] [--json] | list [--tenant T] [--json] | "

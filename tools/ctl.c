@@ -7,23 +7,45 @@
 #include "zone.h"
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+const char *ctl_cmd_name;
+int ctl_json;
+
+/* In --json mode, the error as {"error": {"code", "message", "field"?}} on
+ * stdout (what was printed of the output before is dropped: see ctl_print). */
+static void json_error(const char *code, const char *field, const char *msg)
+{
+	json_t *e = json_pack("{s:s, s:o}", "code", code, "message", ctl_jstr(msg));
+	if (e && field && *field)
+		json_object_set_new(e, "field", ctl_jstr(field));
+	__fpurge(stdout); /* a part of the output, still buffered, goes */
+	ctl_print(e ? json_pack("{s:o}", "error", e) : NULL);
+	fflush(stdout);
+}
 
 void die_usage(const char *fmt, ...)
 {
+	char msg[2048];
 	va_list ap;
-	fprintf(stderr, "dnsdctl: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see dnsdctl --help)\n");
+	if (ctl_cmd_name)
+		fprintf(stderr, "dnsdctl %s: %s (see dnsdctl help %s)\n", ctl_cmd_name, msg,
+			ctl_cmd_name);
+	else
+		fprintf(stderr, "dnsdctl: %s (see dnsdctl --help)\n", msg);
+	if (ctl_json)
+		json_error("usage", NULL, msg);
 	exit(2);
 }
 
@@ -31,14 +53,16 @@ void die_usage(const char *fmt, ...)
  * never inside one that is open (they roll back first). */
 void fail(struct ctx *c, const char *fmt, ...)
 {
+	char msg[4096];
 	va_list ap;
 	if (c)
 		wr_rollback(&c->w);
-	fprintf(stderr, "dnsdctl: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n");
+	fprintf(stderr, "dnsdctl: %s\n", msg);
+	if (ctl_json)
+		json_error(err_code_name(c ? c->w.rc : 0), c ? c->w.field : NULL, msg);
 	exit(1);
 }
 
@@ -86,7 +110,7 @@ static ssize_t guarded_write(void *cookie, const char *buf, size_t n)
 
 void ctl_guard_output(void)
 {
-	cookie_io_functions_t io = { .write = guarded_write };
+	cookie_io_functions_t io = {.write = guarded_write};
 	FILE *o = fopencookie((void *)(intptr_t)STDOUT_FILENO, "w", io);
 	FILE *e = fopencookie((void *)(intptr_t)STDERR_FILENO, "w", io);
 	if (o) {
@@ -103,8 +127,10 @@ const char *shown(const char *s)
 {
 	static char ring[8][4200];
 	static unsigned next;
-	if (!s || !s[strcspn(s, "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14"
-				"\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f")])
+	if (!s ||
+	    !s[strcspn(s,
+		       "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14"
+		       "\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f")])
 		return s;
 	char *out = ring[next++ % 8];
 	return names_show(out, sizeof(ring[0]), s);
@@ -123,7 +149,7 @@ static size_t utf8_point(const unsigned char *s, uint32_t *cp)
 			return 0;
 		v = v << 6 | (s[i] & 0x3f);
 	}
-	static const uint32_t least[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
 	if (v < least[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
 		return 0;
 	*cp = v;
@@ -148,7 +174,8 @@ void json_str(FILE *f, const char *s)
 		else if ((s += len - 1, cp < 0x10000))
 			fprintf(f, "\\u%04x", cp);
 		else
-			fprintf(f, "\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+			fprintf(f, "\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >> 10),
+				0xdc00 + ((cp - 0x10000) & 0x3ff));
 	}
 	fputc('"', f);
 }
@@ -171,6 +198,118 @@ void json_ki(FILE *f, int *first, const char *k, long long v)
 	*first = 0;
 	json_str(f, k);
 	fprintf(f, ": %lld", v);
+}
+
+json_t *ctl_jstr(const char *s)
+{
+	if (!s)
+		return json_null();
+	json_t *v = json_string(s);
+	if (v)
+		return v;
+	/* not UTF-8: each byte that does not start a sequence becomes U+FFFD */
+	size_t n = strlen(s), o = 0;
+	char *fixed = malloc(n * 3 + 1);
+	if (!fixed)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = (unsigned char)s[i] < 0x80
+				     ? 1
+				     : utf8_point((const unsigned char *)s + i, &cp);
+		if (len) {
+			memcpy(fixed + o, s + i, len);
+			o += len;
+			i += len;
+		} else {
+			memcpy(fixed + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	fixed[o] = 0;
+	v = json_string(fixed);
+	free(fixed);
+	return v;
+}
+
+/* Out of memory while building the output: nothing can be printed. */
+static void json_oom(json_t *v)
+{
+	if (!v) {
+		ctl_json = 0;
+		fail(NULL, "out of memory");
+	}
+}
+
+json_t *ctl_jobj(void)
+{
+	json_t *v = json_object();
+	json_oom(v);
+	return v;
+}
+
+json_t *ctl_jarr(void)
+{
+	json_t *v = json_array();
+	json_oom(v);
+	return v;
+}
+
+void ctl_jset(json_t *o, const char *k, const char *v)
+{
+	json_t *s = ctl_jstr(v);
+	json_oom(s);
+	if (json_object_set_new(o, k, s))
+		json_oom(NULL);
+}
+
+void ctl_jseti(json_t *o, const char *k, long long v)
+{
+	json_t *n = json_integer(v);
+	json_oom(n);
+	if (json_object_set_new(o, k, n))
+		json_oom(NULL);
+}
+
+void ctl_jsetv(json_t *o, const char *k, json_t *v)
+{
+	json_oom(v);
+	if (json_object_set_new(o, k, v))
+		json_oom(NULL);
+}
+
+void ctl_jpush(json_t *a, json_t *v)
+{
+	json_oom(v);
+	if (json_array_append_new(a, v))
+		json_oom(NULL);
+}
+
+json_t *ctl_jtime(int64_t t)
+{
+	char buf[32];
+	return t > 0 ? json_string(fmt_time(t, buf, sizeof(buf))) : json_null();
+}
+
+void ctl_print(json_t *v)
+{
+	/* The layout dnsdctl always had ({"a": 1, "b": [2, 3]}), every character
+	 * outside ASCII as \uXXXX; and DEL, which jansson leaves as it is and the
+	 * output guard would turn into an escape JSON does not have, as \u007f. */
+	char *text = v ? json_dumps(v, JSON_ENSURE_ASCII | JSON_ENCODE_ANY) : NULL;
+	json_decref(v);
+	if (!text) {
+		ctl_json = 0;
+		fail(NULL, "out of memory");
+	}
+	for (const char *p = text; *p; p++)
+		if (*p == 0x7f)
+			fputs("\\u007f", stdout);
+		else
+			fputc(*p, stdout);
+	fputc('\n', stdout);
+	free(text);
 }
 
 const char *fmt_time(int64_t t, char *buf, size_t n)
@@ -209,7 +348,8 @@ sqlite3_stmt *q(struct ctx *c, const char *sql, const char *fmt, ...)
 	va_start(ap, fmt);
 	for (int i = 0; fmt[i]; i++) {
 		if (fmt[i] == 's')
-			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1,
+					  SQLITE_TRANSIENT);
 		else
 			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
 	}
@@ -265,7 +405,7 @@ static void ctl_warn(void *arg, const char *msg)
 
 void open_store(struct ctx *c, int create)
 {
-	struct wr_conf conf = { .db = c->o.db, .keys = c->o.keys, .zone_file = c->o.zone_file };
+	struct wr_conf conf = {.db = c->o.db, .keys = c->o.keys, .zone_file = c->o.zone_file};
 	c->w.warn = ctl_warn;
 	if (wr_open(&c->w, &conf, create)) {
 		fprintf(stderr, "dnsdctl: %s\n", c->w.err);
@@ -328,10 +468,9 @@ const char *keys_dir(struct ctx *c, char *buf, size_t n)
 {
 	if (c->w.conf.db)
 		return wr_keys_dir(&c->w, buf, n);
-	struct wr tmp = { .conf = { .db = c->o.db, .keys = c->o.keys } };
+	struct wr tmp = {.conf = {.db = c->o.db, .keys = c->o.keys}};
 	return wr_keys_dir(&tmp, buf, n);
 }
-
 
 int yes_no(struct ctx *c, const char *v, const char *what, int def)
 {

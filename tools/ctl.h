@@ -5,6 +5,7 @@
 #include "keys.h"
 #include "store.h"
 #include "wr.h"
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,12 @@ struct opts {
 	const char *provider_id, *provider_name, *service_id; /* domain-connect */
 	const char *config; /* --config FILE; the settings above may come from it */
 	const char *key;    /* domain add --key PEM: the first key, an existing one */
+	/* import: rows a transaction, the progress line, go on from a stopped run */
+	const char *batch;
+	int progress, no_progress, resume;
+	const char *spf, *mx, *dmarc; /* init: the global policies */
+	const char *metrics_file;     /* maintain: the job's figures for the node exporter */
+	int check_config;             /* --check-config: check the config file, do nothing else */
 	const char *pos[8];
 	int npos;
 };
@@ -56,6 +63,11 @@ struct domain_row {
  * committed, but the exports or the export command failed. */
 #define EXIT_EXPORT 3
 
+/* The command being run ("domain add"), for the messages; NULL before it is known. */
+extern const char *ctl_cmd_name;
+/* --json: errors go to stdout as {"error": {"code", "message"}} too. */
+extern int ctl_json;
+
 void die_usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 /* Rolls back an open transaction, takes back the key files the command staged,
  * prints the error and exits 1. */
@@ -81,6 +93,23 @@ char *ctl_trim(char *s);
 void json_str(FILE *f, const char *s);
 void json_kv(FILE *f, int *first, const char *k, const char *v);
 void json_ki(FILE *f, int *first, const char *k, long long v);
+/* A JSON string of s (bytes that are not UTF-8 as U+FFFD), or null for NULL;
+ * NULL only when out of memory (json_pack's "o" then fails). New reference. */
+json_t *ctl_jstr(const char *s);
+/* The time as an ISO 8601 UTC string, or null for 0. New reference. */
+json_t *ctl_jtime(int64_t t);
+/* Building the output; each fails the command when out of memory. ctl_jobj
+ * and ctl_jarr return a new reference; ctl_jset sets k to the string v (null
+ * for NULL), ctl_jseti to a number; ctl_jsetv and ctl_jpush take v. */
+json_t *ctl_jobj(void);
+json_t *ctl_jarr(void);
+void ctl_jset(json_t *o, const char *k, const char *v);
+void ctl_jseti(json_t *o, const char *k, long long v);
+void ctl_jsetv(json_t *o, const char *k, json_t *v);
+void ctl_jpush(json_t *a, json_t *v);
+/* Prints v on stdout, and a line end, in the layout dnsdctl's JSON always had;
+ * takes v (NULL: out of memory, which fails the command). */
+void ctl_print(json_t *v);
 /* ISO 8601 UTC, or "-" for 0. */
 const char *fmt_time(int64_t t, char *buf, size_t n);
 
@@ -114,6 +143,10 @@ long num_arg(struct ctx *c, const char *v, const char *what, long lo, long hi, l
  * unset. Fails the command when the file is unsafe (others could write it) or
  * malformed. */
 void ctlconf_load(struct opts *o);
+/* --check-config: reads the config file as ctlconf_load does, and judges the
+ * paths it names as the commands would; reports every error (file:line) on
+ * stderr, or "FILE: ok" on stdout. Returns how many errors there were. */
+int ctlconf_check(struct opts *o);
 /* Judges a path dnsdctl is about to act on (fsafe_check) and fails the command,
  * naming what, when another user could change it. */
 void need_safe(struct ctx *c, const char *what, const char *path, int flags);
@@ -122,6 +155,12 @@ void need_safe(struct ctx *c, const char *what, const char *path, int flags);
  * (53 when not given); 0, or -1 when it is not one. */
 int ctl_parse_addr(const char *in, char *addr, size_t n, int *port);
 
+/* dnsdctl.c: the store, tenants, domains and policies */
+void cmd_init(struct ctx *c);
+void cmd_tenant(struct ctx *c);
+void cmd_domain(struct ctx *c);
+void cmd_policy(struct ctx *c);
+void cmd_status(struct ctx *c);
 /* keyctl.c: the key lifecycle */
 void cmd_key(struct ctx *c);
 void cmd_slot(struct ctx *c);

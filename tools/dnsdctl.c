@@ -3,6 +3,7 @@
  * generation) happens before it opens; a failing command changes nothing. */
 #include "apitokenctl.h"
 #include "check.h"
+#include "commands.h"
 #include "ctl.h"
 #include "err.h"
 #include "registry.h"
@@ -13,154 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void usage(void)
-{
-	printf("usage: dnsdctl [--config FILE] --db DB [--keys DIR] [--zone-file FILE]\n"
-	       "               [--export-dir DIR] [--export-command CMD] COMMAND ...\n"
-	       "\n"
-	       "Manages the store dnsd answers from. Read commands take --json.\n"
-	       "\n"
-	       "  init --zone Z [--selector-prefix P] [--slots N] [--return-path LABEL]\n"
-	       "       [--ttl-dkim S] [--ttl-policy S] [--retention-days D] [--serial N]\n"
-	       "       [--rotation-days D] [--rotation-spread-hours H] [--key-retention-days D]\n"
-	       "       [--ed25519 yes|no]\n"
-	       "                                create or upgrade the store for hosted zone Z\n"
-	       "  tenant add NAME [--slots N] [--ed25519 yes|no] | set NAME [--slots N] [--ed25519 yes|no]\n"
-	       "  tenant list | show NAME | remove NAME\n"
-	       "  domain add DOMAIN --tenant NAME [--algorithm rsa-2048|rsa-3072|rsa-4096|ed25519]\n"
-	       "         [--slots N] [--ed25519 yes|no] [--token T] [--return-path LABEL]\n"
-	       "         [--key PEM] [--format table|zone|json]\n"
-	       "                                --key: the first key is this private key (copied)\n"
-	       "  domain list [--tenant NAME] | show DOMAIN | records DOMAIN [--format table|zone|json]\n"
-	       "  domain remove DOMAIN          revoke its keys; its names go after the retention period\n"
-	       "  domain history DOMAIN         every key event (generated, published, activated, ...)\n"
-	       "                                and every change dnsdctl check found\n"
-	       "  key list DOMAIN               every key the domain had: state and dates\n"
-	       "  key rotate DOMAIN [--role main|ed25519] [--algorithm A]\n"
-	       "                                publish a new key now; the job activates it after the hold\n"
-	       "  key rotate --all [--older-than DAYS] [--over HOURS] [--tenant NAME]\n"
-	       "                                schedule rotations spread over the window\n"
-	       "  key revoke DOMAIN SELECTOR [--reason TEXT]\n"
-	       "                                emergency: revoke now, a replacement signs at once\n"
-	       "  key import DOMAIN --file PEM [--selector SEL] [--active yes|no]\n"
-	       "  slot set DOMAIN SELECTOR --eligible yes|no\n"
-	       "  ns add NAME ADDRESS[:PORT] | ns list | ns check | ns remove NAME\n"
-	       "                                the zone's name servers: keys activate once all serve them\n"
-	       "  export                        rewrite the signer's exports now (if changed)\n"
-	       "  import FILE.csv [--tenant NAME]\n"
-	       "                                many domains with their existing keys, in one batch; columns:\n"
-	       "                                domain,tenant,algorithm,public_key,private_key,token,return_path\n"
-	       "  spf set VALUE [--tenant NAME | --domain DOMAIN]   (no --tenant/--domain: global)\n"
-	       "  mx set \"PREF HOST[, PREF HOST]\" [--tenant NAME | --domain DOMAIN]\n"
-	       "  dmarc set VALUE [--tenant NAME | --domain DOMAIN]\n"
-	       "  spf|mx|dmarc unset|show [--tenant NAME | --domain DOMAIN]\n"
-	       "  maintain [--max-keys N]       the job (run by dnsd-maintain.timer): revoke, activate and\n"
-	       "                                publish due keys in one batch, purge removed domains,\n"
-	       "                                rewrite the exports\n"
-	       "  check DOMAIN [--resolver ADDR[:PORT]] [--json]\n"
-	       "                                look the customer's records up through a recursive\n"
-	       "                                resolver (default: /etc/resolv.conf's): what is wrong\n"
-	       "                                and how to fix it, and the way of sending safe now;\n"
-	       "                                keeps each record's state (pending, verified, drifted)\n"
-	       "                                and makes a DKIM slot eligible only while it is in place\n"
-	       "  check --all [--resolver ADDR[:PORT]] [--concurrency N] [--rate N] [--max-domains N]\n"
-	       "                                the domains that are due (run by dnsd-check.timer):\n"
-	       "                                N at a time (32), N domains a second at most (20),\n"
-	       "                                N domains a run at most (10000); lists what changed\n"
-	       "  domain-connect template --provider-id ID [--provider-name NAME] [--service-id ID]\n"
-	       "         [--tenant NAME] [--slots N] [--ed25519 yes|no] [--return-path LABEL]\n"
-	       "                                the Domain Connect template of a slot layout (JSON)\n"
-	       "  domain-connect apply DOMAIN --provider-id ID [--json]\n"
-	       "                                the template and variables that apply DOMAIN's records\n"
-	       "  api-token add NAME [--tenant T] | list [--tenant T] | revoke NAME   dnsd-api's tokens\n"
-	       "  status                        store, zone, serial, counts\n"
-	       "  backup FILE                   a consistent copy of the store (never over a file)\n"
-	       "  restore FILE                  put a backup back while dnsd runs: one transaction,\n"
-	       "                                the serial moves on; never move a file over a store\n"
-	       "\n"
-	       "--config FILE    db, keys, zone-file, export-dir and export-command, one\n"
-	       "                 \"name value\" a line (default /etc/dnsd/dnsdctl.conf if it\n"
-	       "                 exists; DNSDCTL_CONFIG too); the command line wins. It must\n"
-	       "                 belong to root or you, and be writable by no one else\n"
-	       "--keys DIR       private keys (PEM, mode 0600); default: keys/ beside the store\n"
-	       "--zone-file F    the zone file, to check SPF mechanisms pointing inside the zone\n"
-	       "--export-dir DIR the signer's exports; default: exports/ beside the store; ''\n"
-	       "                 turns them off\n"
-	       "--export-command CMD  run by /bin/sh -c after the exports changed\n"
-	       "                 Directories and commands never come from the store.\n"
-	       "DNSD_DB          the store, when --db is not given\n"
-	       "DNSD_NOW      seconds since the epoch: the clock, for tests\n"
-	       "\n"
-	       "Exit status: 0 done; 1 error (nothing changed); 2 usage; 3 the store change is\n"
-	       "committed but the exports or the export command failed; 4 (check) a required\n"
-	       "record is not in place.\n");
-	exit(0);
-}
-
-static void parse(struct opts *o, int argc, char **argv)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} opt[] = {
-#define O(n, f) { n, offsetof(struct opts, f) }
-		O("--db", db), O("--keys", keys), O("--zone-file", zone_file), O("--format", format),
-		O("--tenant", tenant), O("--domain", domain), O("--algorithm", algorithm),
-		O("--token", token), O("--return-path", return_path), O("--zone", zone),
-		O("--selector-prefix", selector_prefix), O("--slots", slots), O("--ttl-dkim", ttl_dkim),
-		O("--ttl-policy", ttl_policy), O("--retention-days", retention_days),
-		O("--serial", serial), O("--older-than", older_than), O("--over", over), O("--role", role),
-		O("--reason", reason), O("--file", file), O("--selector", selector), O("--active", active),
-		O("--eligible", eligible), O("--max-keys", max_keys), O("--ed25519", ed25519),
-		O("--rotation-days", rotation_days), O("--rotation-spread-hours", rotation_spread_hours),
-		O("--key-retention-days", key_retention_days), O("--export-dir", export_dir),
-		O("--export-command", export_command), O("--config", config), O("--resolver", resolver),
-		O("--concurrency", concurrency), O("--rate", rate), O("--max-domains", max_domains),
-		O("--provider-id", provider_id), O("--provider-name", provider_name), O("--service-id", service_id), O("--key", key),
-#undef O
-	};
-	o->db = getenv("DNSD_DB");
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-			usage();
-		if (!strcmp(a, "--json")) {
-			o->json = 1;
-			continue;
-		}
-		if (!strcmp(a, "--all")) {
-			o->all = 1;
-			continue;
-		}
-		if (!strncmp(a, "--", 2)) {
-			size_t k;
-			const char *eq = strchr(a, '=');
-			size_t nl = eq ? (size_t)(eq - a) : strlen(a);
-			for (k = 0; k < sizeof(opt) / sizeof(opt[0]); k++)
-				if (strlen(opt[k].name) == nl && !strncmp(opt[k].name, a, nl))
-					break;
-			if (k == sizeof(opt) / sizeof(opt[0]))
-				die_usage("unknown option %s", a);
-			const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!v)
-				die_usage("option %s needs a value", a);
-			*(const char **)((char *)o + opt[k].off) = v;
-			continue;
-		}
-		if (o->npos == 8)
-			die_usage("too many arguments");
-		o->pos[o->npos++] = a;
-	}
-	if (!o->npos)
-		die_usage("no command");
-	ctlconf_load(o);
-	if (!o->db)
-		die_usage("--db DB is needed (or db in the config file)");
-}
-
 /* ---- init ---- */
 
-static void cmd_init(struct ctx *c)
+void cmd_init(struct ctx *c)
 {
 	if (!c->o.zone)
 		die_usage("init needs --zone ZONE");
@@ -195,13 +51,12 @@ static void cmd_init(struct ctx *c)
 	if (reg_init(&c->w, &in))
 		fail(c, "%s", c->w.err);
 	if (c->o.json) {
-		int f = 1;
-		printf("{");
-		json_kv(stdout, &f, "store", c->o.db);
-		json_kv(stdout, &f, "zone", zone);
-		json_ki(stdout, &f, "schema_version", store_schema_version(c->st));
-		json_ki(stdout, &f, "serial", store_serial(c->st));
-		printf("}\n");
+		json_t *v = ctl_jobj();
+		ctl_jset(v, "store", c->o.db);
+		ctl_jset(v, "zone", zone);
+		ctl_jseti(v, "schema_version", store_schema_version(c->st));
+		ctl_jseti(v, "serial", store_serial(c->st));
+		ctl_print(v);
 	} else {
 		printf("store %s serves zone %s (schema version %d, serial %lld)\n", c->o.db, zone,
 		       store_schema_version(c->st), (long long)store_serial(c->st));
@@ -211,7 +66,8 @@ static void cmd_init(struct ctx *c)
 /* ---- tenants ---- */
 
 struct tenant_out {
-	int json, show, first;
+	int json, show;
+	json_t *all; /* --json: the tenants */
 };
 
 static int print_tenant(void *arg, const struct reg_tenant *t)
@@ -221,22 +77,22 @@ static int print_tenant(void *arg, const struct reg_tenant *t)
 	const char *pol[3] = {t->spf, t->mx, t->dmarc};
 	fmt_time(t->created_at, tb, sizeof(tb));
 	if (o->json) {
-		int f = 1;
-		printf("%s{", o->first ? "" : ", ");
-		json_kv(stdout, &f, "name", t->name);
-		json_kv(stdout, &f, "created", tb);
-		json_ki(stdout, &f, "domains", t->domains);
-		json_kv(stdout, &f, "spf", pol[0]);
-		json_kv(stdout, &f, "mx", pol[1]);
-		json_kv(stdout, &f, "dmarc", pol[2]);
+		json_t *v = ctl_jobj();
+		ctl_jset(v, "name", t->name);
+		ctl_jset(v, "created", tb);
+		ctl_jseti(v, "domains", t->domains);
+		ctl_jset(v, "spf", pol[0]);
+		ctl_jset(v, "mx", pol[1]);
+		ctl_jset(v, "dmarc", pol[2]);
 		if (t->slots)
-			json_ki(stdout, &f, "slots", t->slots);
+			ctl_jseti(v, "slots", t->slots);
 		else
-			json_kv(stdout, &f, "slots", NULL);
-		json_kv(stdout, &f, "ed25519", t->ed25519 < 0 ? NULL : t->ed25519 ? "yes" : "no");
-		printf("}");
+			ctl_jset(v, "slots", NULL);
+		ctl_jset(v, "ed25519", t->ed25519 < 0 ? NULL : t->ed25519 ? "yes" : "no");
+		ctl_jpush(o->all, v);
 	} else if (o->show) {
-		printf("tenant:  %s\ncreated: %s\ndomains: %lld\nspf:     %s\nmx:      %s\ndmarc:   "
+		printf("tenant:  %s\ncreated: %s\ndomains: %lld\nspf:     %s\nmx:      %s\ndmarc:  "
+		       " "
 		       "%s\n",
 		       shown(t->name), tb, (long long)t->domains,
 		       pol[0] ? shown(pol[0]) : "(inherits global)",
@@ -244,15 +100,16 @@ static int print_tenant(void *arg, const struct reg_tenant *t)
 		       pol[2] ? shown(pol[2]) : "(inherits global)");
 		snprintf(sb, sizeof(sb), "%d", t->slots);
 		printf("slots:   %s\ned25519: %s\n", t->slots ? sb : "(global setting)",
-		       t->ed25519 < 0 ? "(global setting)" : t->ed25519 ? "yes" : "no");
+		       t->ed25519 < 0 ? "(global setting)"
+		       : t->ed25519   ? "yes"
+				      : "no");
 	} else {
 		printf("%-24s %-8lld %s\n", shown(t->name), (long long)t->domains, tb);
 	}
-	o->first = 0;
 	return 0;
 }
 
-static void cmd_tenant(struct ctx *c)
+void cmd_tenant(struct ctx *c)
 {
 	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
 	const char *name = c->o.npos > 2 ? c->o.pos[2] : NULL;
@@ -273,9 +130,9 @@ static void cmd_tenant(struct ctx *c)
 		printf("tenant %s: its new domains get %s%s%s (domains already added keep their "
 		       "slots)\n",
 		       name, slots ? "" : "the default number of slots", slots ? c->o.slots : "",
-		       ed < 0	? ""
-		       : ed	? ", with the Ed25519 pair"
-			: ", without the Ed25519 pair");
+		       ed < 0 ? ""
+		       : ed   ? ", with the Ed25519 pair"
+			      : ", without the Ed25519 pair");
 	} else if (!strcmp(sub, "remove")) {
 		if (!name)
 			die_usage("tenant remove NAME");
@@ -283,17 +140,20 @@ static void cmd_tenant(struct ctx *c)
 			fail(c, "%s", c->w.err);
 		printf("tenant %s removed\n", name);
 	} else if (!strcmp(sub, "list") || !strcmp(sub, "show")) {
-		struct tenant_out o = {.json = c->o.json, .show = !strcmp(sub, "show"), .first = 1};
+		struct tenant_out o = {.json = c->o.json, .show = !strcmp(sub, "show")};
 		if (o.show && !name)
 			die_usage("tenant show NAME");
-		if (o.json && !o.show)
-			printf("[");
-		else if (!o.json && !o.show)
+		if (o.json)
+			o.all = ctl_jarr();
+		else if (!o.show)
 			printf("%-24s %-8s %s\n", "TENANT", "DOMAINS", "CREATED");
 		if (reg_tenant_list(&c->w, o.show ? name : NULL, print_tenant, &o))
 			fail(c, "%s", c->w.err);
-		if (o.json)
-			printf(o.show ? "\n" : "]\n");
+		if (o.json && o.show && json_array_size(o.all))
+			ctl_print(json_incref(json_array_get(o.all, 0)));
+		else if (o.json && !o.show)
+			ctl_print(json_incref(o.all));
+		json_decref(o.all);
 	} else {
 		die_usage("tenant add|set|list|show|remove");
 	}
@@ -301,7 +161,7 @@ static void cmd_tenant(struct ctx *c)
 
 /* ---- policies ---- */
 
-static void cmd_policy(struct ctx *c)
+void cmd_policy(struct ctx *c)
 {
 	const char *kind = c->o.pos[0];
 	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
@@ -330,15 +190,14 @@ static void cmd_policy(struct ctx *c)
 		if (reg_policy_get(&c->w, &s, kind, &own, &eff))
 			fail(c, "%s", c->w.err);
 		if (c->o.json) {
-			int f = 1;
-			printf("{");
-			json_kv(stdout, &f, "kind", kind);
-			json_kv(stdout, &f, "level", level);
+			json_t *v = ctl_jobj();
+			ctl_jset(v, "kind", kind);
+			ctl_jset(v, "level", level);
 			if (*who)
-				json_kv(stdout, &f, level, who);
-			json_kv(stdout, &f, "value", own);
-			json_kv(stdout, &f, "effective", eff);
-			printf("}\n");
+				ctl_jset(v, level, who);
+			ctl_jset(v, "value", own);
+			ctl_jset(v, "effective", eff);
+			ctl_print(v);
 		} else {
 			printf("%s (%s%s%s): %s\n", kind, level, *who ? " " : "", shown(who),
 			       own ? shown(own) : "(not set here)");
@@ -361,43 +220,51 @@ static void print_records(struct ctx *c, const struct reg_domain *d, const char 
 	if (reg_domain_records(&c->w, d, r, &n, &ttl))
 		fail(c, "%s", c->w.err);
 	if (!strcmp(format, "json")) {
-		int f = 1;
-		printf("{");
-		json_kv(stdout, &f, "domain", d->name);
-		json_kv(stdout, &f, "tenant", d->tenant);
-		json_kv(stdout, &f, "token", d->token);
-		json_kv(stdout, &f, "state", d->state);
-		printf(", \"records\": [");
+		json_t *v = ctl_jobj(), *recs = ctl_jarr();
+		ctl_jset(v, "domain", d->name);
+		ctl_jset(v, "tenant", d->tenant);
+		ctl_jset(v, "token", d->token);
+		ctl_jset(v, "state", d->state);
+		ctl_jsetv(v, "records", recs);
 		for (int i = 0; i < n; i++) {
-			int g = 1;
-			printf("%s{", i ? ", " : "");
-			json_kv(stdout, &g, "type", "CNAME");
-			json_kv(stdout, &g, "name", r[i].name);
-			json_kv(stdout, &g, "value", r[i].value);
-			json_kv(stdout, &g, "purpose", r[i].purpose);
-			printf(", \"optional\": %s", r[i].optional ? "true" : "false");
+			json_t *rec = ctl_jobj(), *ways = ctl_jarr();
+			ctl_jset(rec, "type", "CNAME");
+			ctl_jset(rec, "name", r[i].name);
+			ctl_jset(rec, "value", r[i].value);
+			ctl_jset(rec, "purpose", r[i].purpose);
+			ctl_jsetv(rec, "optional", json_boolean(r[i].optional));
 			/* The ways of sending (dnsdctl check) each record is needed for. */
-			const char *ways = !strcmp(r[i].purpose, "dkim") ? "\"fully-aligned\", \"dkim-aligned\""
-					   : !strcmp(r[i].purpose, "return-path") ? "\"fully-aligned\""
-										   : "";
-			printf(", \"needed_for\": [%s]}", ways);
+			if (!strcmp(r[i].purpose, "dkim") || !strcmp(r[i].purpose, "return-path"))
+				ctl_jpush(ways, json_string("fully-aligned"));
+			if (!strcmp(r[i].purpose, "dkim"))
+				ctl_jpush(ways, json_string("dkim-aligned"));
+			ctl_jsetv(rec, "needed_for", ways);
+			ctl_jpush(recs, rec);
 		}
-		printf("]}\n");
+		ctl_print(v);
 	} else if (!strcmp(format, "zone")) {
-		printf("; records for %s to add once at its DNS host (dnsd token %s)\n", d->name, d->token);
+		printf("; records for %s to add once at its DNS host (dnsd token %s)\n", d->name,
+		       d->token);
 		for (int i = 0; i < n; i++)
-			printf("%s%s %d IN CNAME %s\n", r[i].optional ? "; optional, replaces any _dmarc TXT:\n" : "",
+			printf("%s%s %d IN CNAME %s\n",
+			       r[i].optional ? "; optional, replaces any _dmarc TXT:\n" : "",
 			       r[i].name, ttl, r[i].value);
 	} else {
 		printf("Add these records to the DNS of %s, once:\n\n", d->name);
 		printf("%-6s %-48s %s\n", "TYPE", "NAME", "VALUE");
 		for (int i = 0; i < n; i++)
 			printf("%-6s %-48s %s%s\n", "CNAME", r[i].name, r[i].value,
-			       r[i].optional ? "   (optional: hosted DMARC; remove any _dmarc TXT first)" : "");
-		printf("\nThe DKIM keys and the SPF and DMARC policies behind them are then managed for you.\n"
-		       "The DKIM records let mail From %s pass DMARC on DKIM; with the Return-Path record too it\n"
-		       "is fully aligned (SPF as well). Until the DKIM records are in place, mail is sent From the\n"
-		       "platform's own domain with your name as the sender's name. Your provider's check says\n"
+			       r[i].optional
+				       ? "   (optional: hosted DMARC; remove any _dmarc TXT first)"
+				       : "");
+		printf("\nThe DKIM keys and the SPF and DMARC policies behind them are then "
+		       "managed for you.\n"
+		       "The DKIM records let mail From %s pass DMARC on DKIM; with the Return-Path "
+		       "record too it\n"
+		       "is fully aligned (SPF as well). Until the DKIM records are in place, mail "
+		       "is sent From the\n"
+		       "platform's own domain with your name as the sender's name. Your provider's "
+		       "check says\n"
 		       "which way holds now.\n",
 		       shown(d->name));
 	}
@@ -452,64 +319,60 @@ static void cmd_domain_remove(struct ctx *c)
 
 static int print_domain(void *arg, const struct reg_domain *d)
 {
-	int *first = arg, json = first[1];
+	json_t *all = arg; /* --json: the domains; else NULL */
 	char tb[32];
 	fmt_time(d->created_at, tb, sizeof(tb));
-	if (json) {
-		int f = 1;
-		printf("%s{", *first ? "" : ", ");
-		json_kv(stdout, &f, "domain", d->name);
-		json_kv(stdout, &f, "tenant", d->tenant);
-		json_kv(stdout, &f, "token", d->token);
-		json_kv(stdout, &f, "state", d->state);
-		json_kv(stdout, &f, "created", tb);
-		printf("}");
+	if (all) {
+		json_t *v = ctl_jobj();
+		ctl_jset(v, "domain", d->name);
+		ctl_jset(v, "tenant", d->tenant);
+		ctl_jset(v, "token", d->token);
+		ctl_jset(v, "state", d->state);
+		ctl_jset(v, "created", tb);
+		ctl_jpush(all, v);
 	} else {
 		printf("%-40s %-20s %-17s %-8s %s\n", shown(d->name), shown(d->tenant),
 		       shown(d->token), shown(d->state), tb);
 	}
-	*first = 0;
 	return 0;
 }
 
 static void cmd_domain_list(struct ctx *c)
 {
-	int out[2] = {1, c->o.json};
 	struct reg_filter f = {.tenant = c->o.tenant};
 	open_store(c, 0);
 	if (c->o.tenant)
 		tenant_id(c, c->o.tenant, 1);
-	if (c->o.json)
-		printf("[");
-	else
+	json_t *all = c->o.json ? ctl_jarr() : NULL;
+	if (!all)
 		printf("%-40s %-20s %-17s %-8s %s\n", "DOMAIN", "TENANT", "TOKEN", "STATE",
 		       "CREATED");
-	if (reg_domain_list(&c->w, &f, print_domain, out))
+	if (reg_domain_list(&c->w, &f, print_domain, all))
 		fail(c, "%s", c->w.err);
-	if (c->o.json)
-		printf("]\n");
+	if (all)
+		ctl_print(all);
 }
 
 struct slot_out {
-	int json, first, ineligible;
+	json_t *all; /* --json: the slots; else NULL */
+	int ineligible;
 };
 
 static int print_slot(void *arg, const struct reg_slot *s)
 {
 	struct slot_out *o = arg;
 	char tb[32];
-	if (o->json) {
-		int f = 1;
-		printf("%s{", o->first ? "" : ", ");
-		json_kv(stdout, &f, "selector", s->selector);
-		json_kv(stdout, &f, "role", s->role);
-		json_ki(stdout, &f, "eligible", s->eligible);
-		json_kv(stdout, &f, "algorithm", s->algorithm);
-		json_kv(stdout, &f, "state", s->state ? s->state : "empty");
-		json_kv(stdout, &f, "activated",
-			s->activated_at ? fmt_time(s->activated_at, tb, sizeof(tb)) : NULL);
-		json_kv(stdout, &f, "private_key", s->private_ref);
-		printf("}");
+	if (o->all) {
+		json_t *v = ctl_jobj();
+		ctl_jset(v, "selector", s->selector);
+		ctl_jset(v, "role", s->role);
+		ctl_jseti(v, "eligible", s->eligible);
+		ctl_jset(v, "algorithm", s->algorithm);
+		ctl_jset(v, "state", s->state ? s->state : "empty");
+		ctl_jset(v, "activated",
+			 s->activated_at ? fmt_time(s->activated_at, tb, sizeof(tb)) : NULL);
+		ctl_jset(v, "private_key", s->private_ref);
+		ctl_jpush(o->all, v);
 	} else {
 		char st2[32];
 		snprintf(st2, sizeof(st2), "%s%s", s->state ? s->state : "empty",
@@ -519,7 +382,6 @@ static int print_slot(void *arg, const struct reg_slot *s)
 		       fmt_time(s->activated_at, tb, sizeof(tb)),
 		       s->private_ref ? shown(s->private_ref) : "-");
 	}
-	o->first = 0;
 	o->ineligible += !s->eligible;
 	return 0;
 }
@@ -536,23 +398,26 @@ static void cmd_domain_show(struct ctx *c)
 	char *pol[3];
 	const char *kinds[3] = {"spf", "mx", "dmarc"};
 	for (int i = 0; i < 3; i++)
-		pol[i] = d.state[0] == 'a' ? reg_policy_effective(&c->w, d.id, d.tenant_id, kinds[i])
-					   : NULL;
+		pol[i] = d.state[0] == 'a'
+				 ? reg_policy_effective(&c->w, d.id, d.tenant_id, kinds[i])
+				 : NULL;
 	ctl_check(c);
+	json_t *v = NULL;
+	struct slot_out o = {0};
 	if (c->o.json) {
-		int f = 1;
-		printf("{");
-		json_kv(stdout, &f, "domain", d.name);
-		json_kv(stdout, &f, "tenant", d.tenant);
-		json_kv(stdout, &f, "token", d.token);
-		json_kv(stdout, &f, "state", d.state);
-		json_kv(stdout, &f, "return_path", d.rp);
-		json_kv(stdout, &f, "created", fmt_time(d.created_at, tb, sizeof(tb)));
-		json_kv(stdout, &f, "removed",
-			d.removed_at ? fmt_time(d.removed_at, tb2, sizeof(tb2)) : NULL);
+		v = ctl_jobj();
+		ctl_jset(v, "domain", d.name);
+		ctl_jset(v, "tenant", d.tenant);
+		ctl_jset(v, "token", d.token);
+		ctl_jset(v, "state", d.state);
+		ctl_jset(v, "return_path", d.rp);
+		ctl_jset(v, "created", fmt_time(d.created_at, tb, sizeof(tb)));
+		ctl_jset(v, "removed",
+			 d.removed_at ? fmt_time(d.removed_at, tb2, sizeof(tb2)) : NULL);
 		for (int i = 0; i < 3; i++)
-			json_kv(stdout, &f, kinds[i], pol[i]);
-		printf(", \"slots\": [");
+			ctl_jset(v, kinds[i], pol[i]);
+		o.all = ctl_jarr();
+		ctl_jsetv(v, "slots", o.all);
 	} else {
 		printf("domain:      %s\ntenant:      %s\ntoken:       %s\nstate:       "
 		       "%s\nreturn-path: %s.%s\ncreated:     %s\n",
@@ -561,16 +426,18 @@ static void cmd_domain_show(struct ctx *c)
 		if (d.removed_at)
 			printf("removed:     %s\n", fmt_time(d.removed_at, tb, sizeof(tb)));
 		for (int i = 0; i < 3; i++)
-			printf("%-12s %s\n", i == 0 ? "spf:" : i == 1 ? "mx:" : "dmarc:",
+			printf("%-12s %s\n",
+			       i == 0	? "spf:"
+			       : i == 1 ? "mx:"
+					: "dmarc:",
 			       pol[i] ? shown(pol[i]) : "(none)");
 		printf("%-10s %-8s %-9s %-10s %-21s %s\n", "SELECTOR", "ROLE", "KEY", "STATE",
 		       "ACTIVE SINCE", "PRIVATE KEY");
 	}
-	struct slot_out o = {.json = c->o.json, .first = 1};
 	if (reg_domain_slots(&c->w, d.id, print_slot, &o))
 		fail(c, "%s", c->w.err);
-	if (c->o.json)
-		printf("]}\n");
+	if (v)
+		ctl_print(v);
 	else if (o.ineligible)
 		printf("* not eligible: no new key becomes active there ('dnsdctl slot set')\n");
 	for (int i = 0; i < 3; i++)
@@ -578,7 +445,8 @@ static void cmd_domain_show(struct ctx *c)
 }
 
 struct history_out {
-	int json, first, checks; /* checks: the check events have begun */
+	json_t *events, *checks; /* --json: the two lists; else NULL */
+	int first, check;	 /* check: the check events have begun */
 };
 
 static int print_event(void *arg, const struct reg_event *e)
@@ -588,34 +456,31 @@ static int print_event(void *arg, const struct reg_event *e)
 	const char *when = fmt_time(e->at, tb, sizeof(tb));
 	const char *name = e->name && *e->name ? e->name : NULL;
 	const char *outcome = e->outcome && *e->outcome ? e->outcome : NULL;
-	if (e->check && !o->checks) {
-		o->checks = o->first = 1;
-		if (o->json)
-			printf("], \"checks\": [");
-	}
-	if (o->json) {
-		int f = 1;
-		printf("%s{", o->first ? "" : ", ");
-		json_kv(stdout, &f, "time", when);
-		json_kv(stdout, &f, "event", e->event);
+	if (e->check && !o->check)
+		o->check = o->first = 1;
+	if (o->events) {
+		json_t *v = ctl_jobj();
+		ctl_jset(v, "time", when);
+		ctl_jset(v, "event", e->event);
 		if (e->check) {
-			json_kv(stdout, &f, "record", name);
-			json_kv(stdout, &f, "outcome", outcome);
+			ctl_jset(v, "record", name);
+			ctl_jset(v, "outcome", outcome);
 		} else {
-			json_kv(stdout, &f, "selector", e->selector);
-			json_kv(stdout, &f, "algorithm", e->algorithm);
-			json_ki(stdout, &f, "key_id", e->key_id);
+			ctl_jset(v, "selector", e->selector);
+			ctl_jset(v, "algorithm", e->algorithm);
+			ctl_jseti(v, "key_id", e->key_id);
 		}
-		json_kv(stdout, &f, "cause", e->cause);
-		printf("}");
+		ctl_jset(v, "cause", e->cause);
+		ctl_jpush(e->check ? o->checks : o->events, v);
 	} else if (e->check) {
 		if (o->first)
 			printf("\n%-21s %-10s %-40s %s\n", "TIME", "CHECK", "RECORD", "CAUSE");
 		printf("%-21s %-10s %-40s %s\n", when, shown(e->event),
 		       name ? shown(name) : "(the domain)", shown(e->cause));
 	} else {
-		printf("%-21s %-10s %-9s %-9s %-6lld %s\n", when, shown(e->event), shown(e->selector),
-		       shown(e->algorithm), (long long)e->key_id, shown(e->cause));
+		printf("%-21s %-10s %-9s %-9s %-6lld %s\n", when, shown(e->event),
+		       shown(e->selector), shown(e->algorithm), (long long)e->key_id,
+		       shown(e->cause));
 	}
 	o->first = 0;
 	return 0;
@@ -630,22 +495,24 @@ static void cmd_domain_history(struct ctx *c)
 	open_store(c, 0);
 	if (reg_domain_need(&c->w, c->o.pos[2], &d, 1))
 		fail(c, "%s", c->w.err);
-	struct history_out o = {.json = c->o.json, .first = 1};
+	struct history_out o = {.first = 1};
+	json_t *v = NULL;
 	if (c->o.json) {
-		printf("{\"domain\": ");
-		json_str(stdout, d.name);
-		printf(", \"events\": [");
+		v = ctl_jobj();
+		ctl_jset(v, "domain", d.name);
+		ctl_jsetv(v, "events", o.events = ctl_jarr());
+		ctl_jsetv(v, "checks", o.checks = ctl_jarr());
 	} else {
 		printf("%-21s %-10s %-9s %-9s %-6s %s\n", "TIME", "EVENT", "SELECTOR", "KEY", "ID",
 		       "CAUSE");
 	}
 	if (reg_domain_history(&c->w, d.id, print_event, &o))
 		fail(c, "%s", c->w.err);
-	if (c->o.json)
-		printf("%s]}\n", o.checks ? "" : "], \"checks\": [");
+	if (v)
+		ctl_print(v);
 }
 
-static void cmd_domain(struct ctx *c)
+void cmd_domain(struct ctx *c)
 {
 	const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
 	if (!strcmp(sub, "add"))
@@ -673,7 +540,7 @@ static void cmd_domain(struct ctx *c)
 		die_usage("domain add|list|show|records|history|remove");
 }
 
-static void cmd_status(struct ctx *c)
+void cmd_status(struct ctx *c)
 {
 	static const char *const states[3] = {"active", "published", "retired"};
 	struct reg_status s;
@@ -681,26 +548,26 @@ static void cmd_status(struct ctx *c)
 	if (reg_status(&c->w, &s))
 		fail(c, "%s", c->w.err);
 	if (c->o.json) {
-		int f = 1;
-		printf("{");
-		json_kv(stdout, &f, "store", c->o.db);
-		json_kv(stdout, &f, "zone", c->zone);
-		json_ki(stdout, &f, "schema_version", s.schema_version);
-		json_ki(stdout, &f, "serial", s.serial);
-		json_ki(stdout, &f, "tenants", s.tenants);
-		json_ki(stdout, &f, "domains", s.domains);
-		json_ki(stdout, &f, "keys", s.keys);
+		json_t *v = ctl_jobj();
+		ctl_jset(v, "store", c->o.db);
+		ctl_jset(v, "zone", c->zone);
+		ctl_jseti(v, "schema_version", s.schema_version);
+		ctl_jseti(v, "serial", s.serial);
+		ctl_jseti(v, "tenants", s.tenants);
+		ctl_jseti(v, "domains", s.domains);
+		ctl_jseti(v, "keys", s.keys);
 		for (int i = 0; i < 3; i++) {
 			char k[32];
 			snprintf(k, sizeof(k), "keys_%s", states[i]);
-			json_ki(stdout, &f, k, s.keys_in[i]);
+			ctl_jseti(v, k, s.keys_in[i]);
 		}
-		json_ki(stdout, &f, "journal_rows", s.journal_rows);
-		json_ki(stdout, &f, "nameservers", s.nameservers);
-		json_ki(stdout, &f, "nameservers_current", s.nameservers_current);
-		printf("}\n");
+		ctl_jseti(v, "journal_rows", s.journal_rows);
+		ctl_jseti(v, "nameservers", s.nameservers);
+		ctl_jseti(v, "nameservers_current", s.nameservers_current);
+		ctl_print(v);
 	} else {
-		printf("store:   %s (schema %d)\nzone:    %s\nserial:  %lld\ntenants: %lld\ndomains: "
+		printf("store:   %s (schema %d)\nzone:    %s\nserial:  %lld\ntenants: "
+		       "%lld\ndomains: "
 		       "%lld\nkeys:    %lld in DNS (%lld active, %lld published and waiting, %lld "
 		       "retired)\njournal: %lld rows\n",
 		       c->o.db, s.schema_version, c->zone, (long long)s.serial,
@@ -718,40 +585,9 @@ int main(int argc, char **argv)
 {
 	static struct ctx c;
 	ctl_guard_output();
-	parse(&c.o, argc, argv);
-	const char *cmd = c.o.pos[0];
-	if (!strcmp(cmd, "init"))
-		cmd_init(&c);
-	else if (!strcmp(cmd, "tenant"))
-		cmd_tenant(&c);
-	else if (!strcmp(cmd, "domain"))
-		cmd_domain(&c);
-	else if (!strcmp(cmd, "spf") || !strcmp(cmd, "mx") || !strcmp(cmd, "dmarc"))
-		cmd_policy(&c);
-	else if (!strcmp(cmd, "key"))
-		cmd_key(&c);
-	else if (!strcmp(cmd, "backup") || !strcmp(cmd, "restore"))
-		cmd_backup_restore(&c);
-	else if (!strcmp(cmd, "maintain"))
-		cmd_maintain(&c);
-	else if (!strcmp(cmd, "slot"))
-		cmd_slot(&c);
-	else if (!strcmp(cmd, "ns"))
-		cmd_ns(&c);
-	else if (!strcmp(cmd, "export"))
-		cmd_export(&c);
-	else if (!strcmp(cmd, "import"))
-		cmd_import(&c);
-	else if (!strcmp(cmd, "status"))
-		cmd_status(&c);
-	else if (!strcmp(cmd, "check"))
-		cmd_check(&c);
-	else if (!strcmp(cmd, "domain-connect"))
-		cmd_domain_connect(&c);
-	else if (!strcmp(cmd, "api-token"))
-		cmd_api_token(&c);
-	else
-		die_usage("unknown command '%s'", cmd);
+	const struct ctl_cmd *cmd = ctl_parse(&c.o, argc, argv);
+	ctl_json = c.o.json;
+	cmd->fn(&c);
 	if (fflush(stdout) || ferror(stdout))
 		fail(NULL, "cannot write the output: %s", strerror(errno));
 	wr_close(&c.w);

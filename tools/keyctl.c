@@ -84,23 +84,22 @@ static int finish_change(struct ctx *c)
 static void json_new_key(const struct lc_key_out *k)
 {
 	char t[32];
-	int f = 1;
-	printf("{");
-	json_kv(stdout, &f, "domain", k->domain);
-	json_ki(stdout, &f, "key_id", k->key_id);
-	json_kv(stdout, &f, "selector", k->selector);
-	json_kv(stdout, &f, "algorithm", k->alg);
-	json_kv(stdout, &f, "state", k->state);
-	json_kv(stdout, &f, "active_after", fmt_time(k->active_after, t, sizeof(t)));
-	json_kv(stdout, &f, "private_key", k->path);
-	printf("}\n");
+	json_t *v = ctl_jobj();
+	ctl_jset(v, "domain", k->domain);
+	ctl_jseti(v, "key_id", k->key_id);
+	ctl_jset(v, "selector", k->selector);
+	ctl_jset(v, "algorithm", k->alg);
+	ctl_jset(v, "state", k->state);
+	ctl_jset(v, "active_after", fmt_time(k->active_after, t, sizeof(t)));
+	ctl_jset(v, "private_key", k->path);
+	ctl_print(v);
 }
 
 /* ---- key list ---- */
 
 struct list_arg {
 	struct ctx *c;
-	int first;
+	json_t *all; /* --json: the keys */
 };
 
 static int list_one(void *arg, const struct lc_key_info *k)
@@ -113,19 +112,18 @@ static int list_one(void *arg, const struct lc_key_info *k)
 	for (int i = 0; i < 7; i++)
 		tb[i] = fmt_time(k->at[i], buf[i], sizeof(buf[i]));
 	if (a->c->o.json) {
-		int f = 1;
-		printf("%s{", a->first ? "" : ", ");
-		json_ki(stdout, &f, "id", k->id);
-		json_kv(stdout, &f, "selector", k->selector);
-		json_kv(stdout, &f, "role", k->role);
-		json_kv(stdout, &f, "algorithm", k->alg);
-		json_kv(stdout, &f, "state", k->state);
+		json_t *v = ctl_jobj();
+		ctl_jseti(v, "id", k->id);
+		ctl_jset(v, "selector", k->selector);
+		ctl_jset(v, "role", k->role);
+		ctl_jset(v, "algorithm", k->alg);
+		ctl_jset(v, "state", k->state);
 		for (int i = 0; i < 7; i++)
-			json_kv(stdout, &f, when[i], k->at[i] > 0 ? tb[i] : NULL);
-		json_ki(stdout, &f, "published_serial", k->published_serial);
-		json_kv(stdout, &f, "private_key", k->private_key);
-		json_kv(stdout, &f, "public_key", k->public_key);
-		printf("}");
+			ctl_jset(v, when[i], k->at[i] > 0 ? tb[i] : NULL);
+		ctl_jseti(v, "published_serial", k->published_serial);
+		ctl_jset(v, "private_key", k->private_key);
+		ctl_jset(v, "public_key", k->public_key);
+		ctl_jpush(a->all, v);
 	} else {
 		char next[64];
 		if (!strcmp(k->state, "published"))
@@ -138,7 +136,6 @@ static int list_one(void *arg, const struct lc_key_info *k)
 		       shown(k->selector), shown(k->role), shown(k->alg), shown(k->state), tb[1], tb[2],
 		       k->at[4] > 0 ? tb[4] : tb[3], next, k->public_key ? shown(k->public_key) : "-");
 	}
-	a->first = 0;
 	return 0;
 }
 
@@ -147,18 +144,16 @@ static void key_list(struct ctx *c)
 	if (c->o.npos != 3)
 		die_usage("key list DOMAIN");
 	open_store(c, 0);
-	struct list_arg a = { c, 1 };
-	if (c->o.json)
-		printf("[");
-	else
+	struct list_arg a = {c, c->o.json ? ctl_jarr() : NULL};
+	if (!a.all)
 		printf("%-6s %-9s %-8s %-9s %-10s %-21s %-21s %-21s %-34s %s\n", "ID", "SELECTOR", "ROLE", "KEY",
 		       "STATE", "PUBLISHED", "ACTIVATED", "RETIRED/REVOKED", "NEXT", "PUBLIC (p=)");
 	if (lc_key_list(&c->w, c->o.pos[2], list_one, &a)) {
 		fflush(stdout);
 		fail(c, "%s", c->w.err);
 	}
-	if (c->o.json)
-		printf("]\n");
+	if (a.all)
+		ctl_print(a.all);
 }
 
 /* ---- key rotate ---- */
@@ -176,7 +171,8 @@ static void key_rotate_all(struct ctx *c)
 	fmt_time(out.first, a, sizeof(a));
 	fmt_time(out.last, b, sizeof(b));
 	if (c->o.json)
-		printf("{\"scheduled\": %lld, \"first\": \"%s\", \"last\": \"%s\"}\n", (long long)out.scheduled, a, b);
+		ctl_print(json_pack("{s:I, s:s, s:s}", "scheduled", (json_int_t)out.scheduled,
+				    "first", a, "last", b));
 	else
 		printf("%lld key(s) scheduled for rotation between %s and %s; 'dnsdctl maintain' (the timer) "
 		       "publishes each at its time\n",
@@ -229,9 +225,10 @@ static void key_revoke_all(struct ctx *c)
 		fail(c, "%s", c->w.err);
 	int status = finish_change(c);
 	if (c->o.json)
-		printf("{\"domains\": %lld, \"revoked\": %lld, \"replaced\": %lld, \"unreplaced\": %lld}\n",
-		       (long long)out.domains, (long long)out.revoked, (long long)out.replaced,
-		       (long long)out.unreplaced);
+		ctl_print(json_pack("{s:I, s:I, s:I, s:I}", "domains", (json_int_t)out.domains,
+				    "revoked", (json_int_t)out.revoked, "replaced",
+				    (json_int_t)out.replaced, "unreplaced",
+				    (json_int_t)out.unreplaced));
 	else
 		printf("%lld domain(s): %lld key(s) revoked, now answering p=; %lld new key(s) active now "
 		       "(mail they sign may fail DKIM at resolvers that cached their selector, for at most the "
@@ -263,17 +260,16 @@ static void key_revoke(struct ctx *c)
 	fmt_time(r.window_until, t, sizeof(t));
 	const char *selector = in.selector;
 	if (c->o.json) {
-		int f = 1;
-		printf("{");
-		json_kv(stdout, &f, "domain", r.domain);
-		json_ki(stdout, &f, "revoked", r.revoked);
-		json_kv(stdout, &f, "selector", selector);
+		json_t *v = ctl_jobj();
+		ctl_jset(v, "domain", r.domain);
+		ctl_jseti(v, "revoked", r.revoked);
+		ctl_jset(v, "selector", selector);
 		if (r.replacement) {
-			json_ki(stdout, &f, "replacement", r.replacement);
-			json_kv(stdout, &f, "replacement_selector", r.replacement_selector);
+			ctl_jseti(v, "replacement", r.replacement);
+			ctl_jset(v, "replacement_selector", r.replacement_selector);
 		}
-		json_kv(stdout, &f, "window_until", r.window_until > r.now ? t : NULL);
-		printf("}\n");
+		ctl_jset(v, "window_until", r.window_until > r.now ? t : NULL);
+		ctl_print(v);
 	} else {
 		printf("%s: key %lld in %s revoked: %s now answers p= (resolvers holding the old answer keep it for "
 		       "at most the DKIM TTL)\n",
@@ -377,7 +373,7 @@ void cmd_slot(struct ctx *c)
 
 struct ns_print {
 	struct ctx *c;
-	int first;
+	json_t *all; /* --json: the name servers */
 };
 
 static int ns_one(void *arg, const struct ns_info *n)
@@ -386,20 +382,19 @@ static int ns_one(void *arg, const struct ns_info *n)
 	char tb[32];
 	fmt_time(n->checked_at, tb, sizeof(tb));
 	if (p->c->o.json) {
-		int f = 1;
-		printf("%s{", p->first ? "" : ", ");
-		json_kv(stdout, &f, "name", n->name);
-		json_kv(stdout, &f, "address", n->address);
-		json_ki(stdout, &f, "port", n->port);
+		json_t *v = ctl_jobj();
+		ctl_jset(v, "name", n->name);
+		ctl_jset(v, "address", n->address);
+		ctl_jseti(v, "port", n->port);
 		if (n->has_serial)
-			json_ki(stdout, &f, "serial", n->serial);
+			ctl_jseti(v, "serial", n->serial);
 		else
-			json_kv(stdout, &f, "serial", NULL);
-		json_kv(stdout, &f, "checked", n->checked_at ? tb : NULL);
+			ctl_jset(v, "serial", NULL);
+		ctl_jset(v, "checked", n->checked_at ? tb : NULL);
 		if (n->has_serial)
-			json_ki(stdout, &f, "lag_seconds", n->lag_seconds);
-		json_kv(stdout, &f, "error", n->error);
-		printf("}");
+			ctl_jseti(v, "lag_seconds", n->lag_seconds);
+		ctl_jset(v, "error", n->error);
+		ctl_jpush(p->all, v);
 	} else {
 		char sb[24], lb[40];
 		snprintf(sb, sizeof(sb), "%lld", (long long)n->serial);
@@ -412,7 +407,6 @@ static int ns_one(void *arg, const struct ns_info *n)
 		printf("%-16s %-28s %-6lld %-11s %-18s %-21s %s\n", n->name, n->address, (long long)n->port,
 		       n->has_serial ? sb : "-", lb, tb, n->error ? n->error : "");
 	}
-	p->first = 0;
 	return 0;
 }
 
@@ -443,18 +437,16 @@ void cmd_ns(struct ctx *c)
 		open_store(c, 0);
 		if (!strcmp(sub, "check") && ns_check(&c->w))
 			fail(c, "%s", c->w.err);
-		struct ns_print p = { c, 1 };
-		if (c->o.json)
-			printf("[");
-		else
+		struct ns_print p = {c, c->o.json ? ctl_jarr() : NULL};
+		if (!p.all)
 			printf("%-16s %-28s %-6s %-11s %-18s %-21s %s\n", "NAME", "ADDRESS", "PORT", "SERIAL", "LAG",
 			       "CHECKED", "ERROR");
 		if (ns_list(&c->w, ns_one, &p)) {
 			fflush(stdout);
 			fail(c, "%s", c->w.err);
 		}
-		if (c->o.json)
-			printf("]\n");
+		if (p.all)
+			ctl_print(p.all);
 	} else {
 		die_usage("ns add NAME ADDRESS[:PORT] | ns list | ns check | ns remove NAME");
 	}
@@ -488,21 +480,24 @@ void cmd_maintain(struct ctx *c)
 	int changed = 0;
 	int status = export_refresh(c, &changed);
 	if (c->o.json) {
-		printf("{\"revoked\": %d, \"activated\": %d, \"published\": %d, \"purged\": %d, \"waiting\": %d, "
-		       "\"more_due\": %s, \"blocked\": %lld, \"skipped\": %lld, \"serial\": %lld, \"exports\": \"%s\", "
-		       "\"name_servers\": [",
-		       r.revoked, r.activated, r.published, r.purged, r.waiting, r.more_due ? "true" : "false",
-		       (long long)r.blocked, (long long)r.skipped, (long long)r.serial,
-		       status ? "failed" : changed ? "rewritten" : "unchanged");
+		json_t *ns = ctl_jarr();
 		for (size_t i = 0; i < r.nns; i++) {
-			int f = 1;
-			printf("%s{", i ? ", " : "");
-			json_kv(stdout, &f, "name", r.ns[i].name);
-			json_ki(stdout, &f, "serial", r.ns[i].serial);
-			json_kv(stdout, &f, "error", r.ns[i].why[0] ? r.ns[i].why : NULL);
-			printf("}");
+			json_t *v = ctl_jobj();
+			ctl_jset(v, "name", r.ns[i].name);
+			ctl_jseti(v, "serial", r.ns[i].serial);
+			ctl_jset(v, "error", r.ns[i].why[0] ? r.ns[i].why : NULL);
+			ctl_jpush(ns, v);
 		}
-		printf("]}\n");
+		ctl_print(json_pack("{s:i, s:i, s:i, s:i, s:i, s:b, s:I, s:I, s:I, s:s, s:o}",
+				    "revoked", r.revoked, "activated", r.activated, "published",
+				    r.published, "purged", r.purged, "waiting", r.waiting,
+				    "more_due", r.more_due, "blocked", (json_int_t)r.blocked,
+				    "skipped", (json_int_t)r.skipped, "serial",
+				    (json_int_t)r.serial, "exports",
+				    status    ? "failed"
+				    : changed ? "rewritten"
+					      : "unchanged",
+				    "name_servers", ns));
 	} else {
 		fputs(log, stdout);
 		for (size_t i = 0; i < r.nns; i++)

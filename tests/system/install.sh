@@ -91,4 +91,15 @@ out=$(env -i PATH=/usr/bin:/bin $envs sh -c "exec $cmdline" 2>&1)
 rc=$?
 expect "the job's command line runs (exit 0)" "$rc" 0
 expect_match "and does the job" "$out" "0 revoked, 0 activated, 0 published"
+# Before it, the check of that config file, as each unit reading it runs it.
+for u in dnsd-maintain dnsd-check dnsd-api; do
+	pre=$(sed -n 's/^ExecStartPre=//p' "$E/units/$u.service")
+	out=$(env -i PATH=/usr/bin:/bin $envs sh -c "exec $pre" 2>&1)
+	expect "$u checks dnsdctl's config first: ok" "$?:$out" "0:dnsdctl: $E/dnsd/dnsdctl.conf: ok"
+done
+printf 'keys %s\nbogus 1\n' "$KEYS" >>"$E/dnsd/dnsdctl.conf"
+out=$(env -i PATH=/usr/bin:/bin $envs sh -c "exec $pre" 2>&1)
+expect "a broken config stops the start, both errors named" "$?:$out" \
+	"1:dnsdctl: $E/dnsd/dnsdctl.conf:4: keys is set twice
+dnsdctl: $E/dnsd/dnsdctl.conf:5: unknown setting 'bogus' (known: db, keys, zone-file, export-dir, export-command)"
 finish
