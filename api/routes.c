@@ -9,6 +9,7 @@
 #include "apijson.h"
 #include "apitoken.h"
 #include "err.h"
+#include "keys.h"
 #include "status.h"
 
 /* GET /v1/status: the store's serial, schema version and counts; a tenant's token sees its own
@@ -126,5 +127,13 @@ const struct api_route api_routes[] = {
 	{"GET", "/v1/tokens", list_tokens, 0},
 	{"POST", "/v1/tokens", add_token, API_BODY | API_PLATFORM | API_IDEMPOTENT},
 	{"DELETE", "/v1/tokens/{name}", revoke_token, 0},
+	/* keys (keys.c) */
+	{"GET", "/v1/domains/{domain}/keys", keys_list, 0},
+	{"POST", "/v1/domains/{domain}/keys", keys_import, API_BODY | API_IDEMPOTENT},
+	{"POST", "/v1/domains/{domain}/keys/rotate", keys_rotate, API_BODY | API_IDEMPOTENT},
+	{"POST", "/v1/domains/{domain}/keys/{id}/revoke", keys_revoke, API_BODY | API_IDEMPOTENT},
+	{"PUT", "/v1/domains/{domain}/selectors/{selector}/key", keys_put, API_BODY},
+	{"POST", "/v1/keys/rotate", keys_rotate_all, API_BODY | API_IDEMPOTENT},
+	{"POST", "/v1/keys/revoke", keys_revoke_all, API_BODY | API_IDEMPOTENT},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

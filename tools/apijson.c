@@ -1,4 +1,4 @@
-/* apijson: a token, and a time, as JSON. */
+/* apijson: a token, a key, and a time, as JSON. */
 #include "apijson.h"
 
 #include <time.h>
@@ -33,4 +33,17 @@ json_t *apijson_tokens(const struct apitoken *v, size_t n)
 			return NULL;
 		}
 	return a;
+}
+
+json_t *apijson_key(const struct lc_key_info *k)
+{
+	/* k->at: created, published, activated, retired, revoked, active_after, rotate_due */
+	return json_pack("{s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "id", (json_int_t)k->id, "selector", k->selector, "role", k->role,
+			 "algorithm", k->alg, "state", k->state, "public_key", k->public_key,
+			 "created_at", apijson_time(k->at[0]), "published_at",
+			 apijson_time(k->at[1]), "activated_at", apijson_time(k->at[2]),
+			 "retired_at", apijson_time(k->at[3]), "revoked_at", apijson_time(k->at[4]),
+			 "active_after", apijson_time(k->at[5]), "rotate_due",
+			 apijson_time(k->at[6]));
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "apitoken.h"
+#include "lifecycle.h"
 
 /* t as an ISO 8601 UTC string, or JSON null for 0. A new reference. */
 json_t *apijson_time(int64_t t);
@@ -18,5 +19,11 @@ json_t *apijson_token(const struct apitoken *t);
 /* The n tokens of v as an array of apijson_token objects. A new reference, NULL when out of
  * memory. */
 json_t *apijson_tokens(const struct apitoken *v, size_t n);
+
+/* A key of a domain as the API lists it: id, selector, role, algorithm, state, public_key (base64
+ * DER as the store holds it, null when none), and its times (created_at, published_at,
+ * activated_at, retired_at, revoked_at, active_after, rotate_due: ISO 8601 or null). A new
+ * reference, NULL when out of memory. */
+json_t *apijson_key(const struct lc_key_info *k);
 
 #endif
