@@ -219,7 +219,7 @@ static void pem_in(struct api_req *r, struct lc_import_in *in)
 	json_t *v = json_object_get(r->body, "key");
 	in->pem = json_string_value(v);
 	in->pem_len = json_string_length(v);
-	in->source = "the body's \"key\"";
+	in->source = "\"key\""; /* messages say: key file "key" ... */
 }
 
 /* POST /v1/domains/{domain}/keys {key, selector?, active?}: a private key (PEM) imported and
