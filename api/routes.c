@@ -10,6 +10,7 @@
 #include "apijson.h"
 #include "apitoken.h"
 #include "err.h"
+#include "keys.h"
 #include "status.h"
 
 /* GET /v1/status: the store's serial, schema version and counts; a tenant's token sees its own
@@ -140,5 +141,13 @@ const struct api_route api_routes[] = {
 	{"GET", "/v1/domains/{domain}/records", api_domain_records, 0},
 	{"GET", "/v1/domains/{domain}/policy", api_domain_policy_get, 0},
 	{"PUT", "/v1/domains/{domain}/policy", api_domain_policy_put, API_BODY},
+	/* keys (keys.c) */
+	{"GET", "/v1/domains/{domain}/keys", keys_list, 0},
+	{"POST", "/v1/domains/{domain}/keys", keys_import, API_BODY | API_IDEMPOTENT},
+	{"POST", "/v1/domains/{domain}/keys/rotate", keys_rotate, API_BODY | API_IDEMPOTENT},
+	{"POST", "/v1/domains/{domain}/keys/{id}/revoke", keys_revoke, API_BODY | API_IDEMPOTENT},
+	{"PUT", "/v1/domains/{domain}/selectors/{selector}/key", keys_put, API_BODY},
+	{"POST", "/v1/keys/rotate", keys_rotate_all, API_BODY | API_IDEMPOTENT},
+	{"POST", "/v1/keys/revoke", keys_revoke_all, API_BODY | API_IDEMPOTENT},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -1,4 +1,4 @@
-/* apijson: a token, a tenant, a domain, its records, and a time, as JSON. */
+/* apijson: a token, a tenant, a domain, its records, a key, and a time, as JSON. */
 #include "apijson.h"
 
 #include <time.h>
@@ -70,4 +70,17 @@ json_t *apijson_records(const struct reg_record *r, int n)
 			return NULL;
 		}
 	return a;
+}
+
+json_t *apijson_key(const struct lc_key_info *k)
+{
+	/* k->at: created, published, activated, retired, revoked, active_after, rotate_due */
+	return json_pack("{s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "id", (json_int_t)k->id, "selector", k->selector, "role", k->role,
+			 "algorithm", k->alg, "state", k->state, "public_key", k->public_key,
+			 "created_at", apijson_time(k->at[0]), "published_at",
+			 apijson_time(k->at[1]), "activated_at", apijson_time(k->at[2]),
+			 "retired_at", apijson_time(k->at[3]), "revoked_at", apijson_time(k->at[4]),
+			 "active_after", apijson_time(k->at[5]), "rotate_due",
+			 apijson_time(k->at[6]));
 }

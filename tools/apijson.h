@@ -7,6 +7,7 @@
 
 #include "apitoken.h"
 #include "registry.h"
+#include "lifecycle.h"
 
 /* t as an ISO 8601 UTC string, or JSON null for 0. A new reference. */
 json_t *apijson_time(int64_t t);
@@ -35,5 +36,10 @@ json_t *apijson_records(const struct reg_record *r, int n);
 
 /* A string, or JSON null for NULL. A new reference. */
 json_t *apijson_str(const char *s);
+/* A key of a domain as the API lists it: id, selector, role, algorithm, state, public_key (base64
+ * DER as the store holds it, null when none), and its times (created_at, published_at,
+ * activated_at, retired_at, revoked_at, active_after, rotate_due: ISO 8601 or null). A new
+ * reference, NULL when out of memory. */
+json_t *apijson_key(const struct lc_key_info *k);
 
 #endif

@@ -308,6 +308,14 @@ static void key_import(struct ctx *c, int put)
 	open_store(c, 0);
 	if (lc_key_import(&c->w, &in, &r))
 		fail(c, "%s", c->w.err);
+	if (r.unchanged) {
+		if (c->o.json)
+			json_new_key(&r.key);
+		else
+			printf("%s: %s already holds this key (key %lld, %s): unchanged\n",
+			       r.key.domain, r.key.selector, (long long)r.key.key_id, r.key.state);
+		return;
+	}
 	int status = finish_change(c);
 	char t[32];
 	fmt_time(r.key.active_after, t, sizeof(t));

@@ -66,8 +66,10 @@ refuse() { # DESC EXIT PATTERN CMD...
 	expect "$d: exit $want" "$rc" "$want"
 	expect_match "$d: says why" "$out" "$pat"
 }
-refuse "key put of the key already there" 1 "already has this key" \
+refuse "key put of the key already there: done before, unchanged" 0 "already holds this key.*unchanged" \
 	ctl key put a.example --selector esp1 --file "$T/new.pem"
+refuse "key import of a key the domain has: refused" 1 "already has this key" \
+	ctl key import a.example --file "$T/new.pem"
 refuse "key put at an unknown selector" 1 "has no selector 'esp9'" \
 	ctl key put a.example --selector esp9 --file "$T/new.pem"
 refuse "key put of a file that is no key" 1 "nothing was changed" \
