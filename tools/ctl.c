@@ -1,5 +1,6 @@
 /* ctl: helpers shared by the parts of dnsdctl. */
 #include "ctl.h"
+#include "check.h"
 #include "err.h"
 #include "fsafe.h"
 #include "names.h"
@@ -510,32 +511,8 @@ char *ctl_trim(char *s)
 	return s;
 }
 
-/* "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53". */
+/* The library's reader of "ADDR[:PORT]" (check.h). */
 int ctl_parse_addr(const char *in, char *addr, size_t n, int *port)
 {
-	unsigned char buf[16];
-	*port = 53;
-	const char *p = in, *end;
-	if (*in == '[') {
-		end = strchr(in, ']');
-		if (!end)
-			return -1;
-		p = in + 1;
-		if (end[1] == ':')
-			*port = atoi(end + 2);
-		else if (end[1])
-			return -1;
-	} else {
-		const char *colon = strchr(in, ':');
-		end = colon && !strchr(colon + 1, ':') ? colon : in + strlen(in);
-		if (*end == ':')
-			*port = atoi(end + 1);
-	}
-	if ((size_t)(end - p) >= n)
-		return -1;
-	memcpy(addr, p, (size_t)(end - p));
-	addr[end - p] = 0;
-	if (*port < 1 || *port > 65535)
-		return -1;
-	return inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1 ? 0 : -1;
+	return check_parse_addr(in, addr, n, port);
 }

@@ -167,6 +167,8 @@ void cmd_slot(struct ctx *c);
 void cmd_ns(struct ctx *c);
 void cmd_maintain(struct ctx *c);
 void cmd_export(struct ctx *c);
+/* check.c: check DOMAIN | --all */
+void cmd_check(struct ctx *c);
 /* dconnect.c: domain-connect template | apply DOMAIN */
 void cmd_domain_connect(struct ctx *c);
 /* backup.c: backup FILE, restore FILE */
