@@ -30,6 +30,8 @@ struct opts {
 	const char *provider_id, *provider_name, *service_id; /* domain-connect */
 	const char *config; /* --config FILE; the settings above may come from it */
 	const char *key;    /* domain add --key PEM: the first key, an existing one */
+	const char *metrics_file; /* maintain --metrics-file PATH: node_exporter's textfile */
+	const char *spf, *mx, *dmarc; /* init --spf/--mx/--dmarc: the global policies */
 	const char *pos[8];
 	int npos;
 };

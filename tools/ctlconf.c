@@ -26,6 +26,7 @@ static const struct {
 	K("zone-file", zone_file),
 	K("export-dir", export_dir),
 	K("export-command", export_command),
+	K("metrics-file", metrics_file),
 #undef K
 };
 
@@ -75,7 +76,7 @@ void ctlconf_load(struct opts *o)
 					*p = '?';
 			fail(NULL,
 			     "%s:%u: unknown setting '%s' (known: db, keys, zone-file, export-dir, "
-			     "export-command)",
+			     "export-command, metrics-file)",
 			     path, ln, s);
 		}
 		if (seen[k]++)

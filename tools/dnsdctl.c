@@ -54,9 +54,11 @@ static void usage(void)
 	       "  mx set \"PREF HOST[, PREF HOST]\" [--tenant NAME | --domain DOMAIN]\n"
 	       "  dmarc set VALUE [--tenant NAME | --domain DOMAIN]\n"
 	       "  spf|mx|dmarc unset|show [--tenant NAME | --domain DOMAIN]\n"
-	       "  maintain [--max-keys N]       the job (run by dnsd-maintain.timer): revoke, activate and\n"
+	       "  maintain [--max-keys N] [--metrics-file PATH]\n"
+	       "                                the job (run by dnsd-maintain.timer): revoke, activate and\n"
 	       "                                publish due keys in one batch, purge removed domains,\n"
-	       "                                rewrite the exports\n"
+	       "                                rewrite the exports; --metrics-file: leave the run's\n"
+	       "                                figures there for node_exporter's textfile collector\n"
 	       "  check DOMAIN [--resolver ADDR[:PORT]] [--json]\n"
 	       "                                look the customer's records up through a recursive\n"
 	       "                                resolver (default: /etc/resolv.conf's): what is wrong\n"
@@ -78,7 +80,8 @@ static void usage(void)
 	       "  restore FILE                  put a backup back while dnsd runs: one transaction,\n"
 	       "                                the serial moves on; never move a file over a store\n"
 	       "\n"
-	       "--config FILE    db, keys, zone-file, export-dir and export-command, one\n"
+	       "--config FILE    db, keys, zone-file, export-dir, export-command and\n"
+	       "                 metrics-file, one\n"
 	       "                 \"name value\" a line (default /etc/dnsd/dnsdctl.conf if it\n"
 	       "                 exists; DNSDCTL_CONFIG too); the command line wins. It must\n"
 	       "                 belong to root or you, and be writable by no one else\n"
@@ -117,6 +120,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		O("--export-command", export_command), O("--config", config), O("--resolver", resolver),
 		O("--concurrency", concurrency), O("--rate", rate), O("--max-domains", max_domains),
 		O("--provider-id", provider_id), O("--provider-name", provider_name), O("--service-id", service_id), O("--key", key),
+		O("--metrics-file", metrics_file), O("--spf", spf), O("--mx", mx), O("--dmarc", dmarc),
 #undef O
 	};
 	o->db = getenv("DNSD_DB");
