@@ -2,6 +2,7 @@
  * limit, the token, the route, the JSON, the idempotency key, the handler, the reply and the log
  * line. Handlers see only struct api_req. */
 #include "api.h"
+#include "apimetrics.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -132,6 +133,7 @@ void api_fail(struct api_req *r, int rc, const char *field, const char *msg)
 		api_error(r, 409, "exists", field, "%s", msg);
 		break;
 	case DNSD_EBUSY:
+		apimetrics_store_busy();
 		/* A second is about what a batch of another writer holds the lock for. */
 		r->retry_after = 1;
 		api_error(r, 503, "store_busy", NULL,
@@ -254,6 +256,23 @@ static const struct api_route *route_find(struct api_req *r, char *allow, size_t
 		snprintf(allow + used, alen - used, "%s%s", used ? ", " : "", api_routes[i].method);
 	}
 	return NULL;
+}
+
+/* The index in api_routes that a request of method on path counts under: the route that
+ * answers it, else the first whose pattern has the path (a 405), else -1 (a 404). */
+static int route_index(const char *method, const char *path)
+{
+	struct api_req scratch;
+	int first = -1;
+	for (size_t i = 0; i < api_nroutes; i++) {
+		if (!path_match(api_routes[i].pattern, path, &scratch))
+			continue;
+		if (!strcmp(api_routes[i].method, method))
+			return (int)i;
+		if (first < 0)
+			first = (int)i;
+	}
+	return first;
 }
 
 /* Content-Type application/json, with parameters or not, in any case. */
@@ -554,6 +573,7 @@ void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout" : "closed");
 	log_msg(LOG_INFO, "%s %s %s %.1f ms %s", cr->method, path, status, ms,
 		cr->who[0] ? cr->who : "-");
+	apimetrics_request(route_index(cr->method, cr->path), cr->method, cr->status, ms / 1e3);
 	atomic_fetch_sub(&in_flight, 1);
 	free(cr->path);
 	free(cr->body);

@@ -2,6 +2,7 @@
  * which holds no keys), on a loopback or UNIX-socket listener, with TLS where configured. Its
  * options, its listener, and its graceful stop; the requests are frame.c's. */
 #include "api.h"
+#include "apimetrics.h"
 #include "ctl.h"
 #include "err.h"
 #include "fsafe.h"
@@ -26,7 +27,7 @@
 #define API_VERSION DNSD_VERSION
 
 struct api_opts {
-	const char *config, *db, *listen, *socket, *tls_cert, *tls_key, *ready_file;
+	const char *config, *db, *listen, *socket, *tls_cert, *tls_key, *ready_file, *metrics;
 	long threads, connections, timeout, max_body, lock_timeout;
 };
 
@@ -51,6 +52,7 @@ static const struct {
 	T("--tls-cert", tls_cert),
 	T("--tls-key", tls_key),
 	T("--ready-file", ready_file),
+	T("--metrics", metrics),
 	N("--threads", threads, 1, 64),
 	N("--max-connections", connections, 1, 100000),
 	N("--timeout", timeout, 1, 3600),
@@ -70,7 +72,7 @@ static void usage(int rc)
 	       "                [--listen ADDR:PORT | --socket PATH]\n"
 	       "                [--tls-cert FILE --tls-key FILE] [--threads N]\n"
 	       "                [--max-connections N] [--timeout SEC] [--max-body BYTES]\n"
-	       "                [--lock-timeout MS] [--ready-file PATH]\n"
+	       "                [--lock-timeout MS] [--ready-file PATH] [--metrics ADDR:PORT]\n"
 	       "\n"
 	       "Serves the HTTP API over the store (docs/api.md). The store comes from\n"
 	       "--db, DNSD_DB or dnsdctl's config file (--config, DNSDCTL_CONFIG,\n"
@@ -84,7 +86,9 @@ static void usage(int rc)
 	       "  --max-body BYTES       larger request bodies get 413 (default %d)\n"
 	       "  --lock-timeout MS      a write waits this long for another writer, then 503\n"
 	       "                         (default %d)\n"
-	       "  --ready-file PATH      write the listening address there once serving\n",
+	       "  --ready-file PATH      write the listening address there once serving\n"
+	       "  --metrics ADDR:PORT    serve Prometheus metrics at /metrics there, without\n"
+	       "                         authentication (default: none)\n",
 	       API_DEFAULT_LISTEN, API_DEFAULT_THREADS, API_DEFAULT_CONNECTIONS,
 	       API_DEFAULT_TIMEOUT, API_DEFAULT_MAX_BODY, API_DEFAULT_LOCK_TIMEOUT);
 	exit(rc);
@@ -235,12 +239,15 @@ static char *read_pem(const char *what, const char *path)
 	return buf;
 }
 
-static void write_ready(const char *path, const char *shown)
+/* The listening address, and "metrics ADDR:PORT" on a second line when there is a metrics
+ * listener. */
+static void write_ready(const char *path, const char *shown, const char *metrics)
 {
 	char tmp[4200];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	FILE *f = fopen(tmp, "we");
-	if (!f || fprintf(f, "%s\n", shown) < 0 || fclose(f) || rename(tmp, path))
+	if (!f || fprintf(f, "%s\n", shown) < 0 ||
+	    (metrics && fprintf(f, "metrics %s\n", metrics) < 0) || fclose(f) || rename(tmp, path))
 		log_msg(LOG_WARN, "cannot write %s: %s", path, strerror(errno));
 }
 
@@ -278,7 +285,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	wr_close(&w);
-	if (api_frame_init())
+	if (api_frame_init() || apimetrics_init())
 		die("out of memory");
 
 	/* The workers inherit this mask: only the main thread takes the stop signals. */
@@ -316,8 +323,18 @@ int main(int argc, char **argv)
 		MHD_OPTION_END);
 	if (!d)
 		die("cannot start the HTTP server on %s", shown);
+	/* The scrape: its own listener and thread, no token (like dnsd's). */
+	struct metrics *m = NULL;
+	struct net_addr ma;
+	if (a.metrics) {
+		char err[512];
+		if (net_parse_addr(a.metrics, &ma))
+			die("--metrics: '%s' is not ADDR:PORT (127.0.0.1:9154)", a.metrics);
+		if (metrics_start(&ma, apimetrics_render, NULL, &m, err, sizeof(err)))
+			die("%s", err);
+	}
 	if (a.ready_file)
-		write_ready(a.ready_file, shown);
+		write_ready(a.ready_file, shown, m ? ma.text : NULL);
 	log_msg(LOG_INFO, "dnsd-api %s serving %s on %s%s: %ld threads, %ld connections",
 		API_VERSION, o.db, shown, cert ? " (TLS)" : "", a.threads, a.connections);
 
@@ -331,6 +348,7 @@ int main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(d);
+	metrics_stop(m);
 	close(lfd != MHD_INVALID_SOCKET ? lfd : fd);
 	if (a.socket)
 		unlink(a.socket);

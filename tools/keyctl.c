@@ -4,6 +4,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "export.h"
+#include "jobmetrics.h"
 #include "keyfile.h"
 #include "keys.h"
 #include "lifecycle.h"
@@ -468,6 +469,26 @@ static void maintain_note(void *arg, const char *line)
 	fprintf(arg, "%s\n", line);
 }
 
+/* --metrics-file: the run's figures for node_exporter, after a failed run too
+ * (ok 0), so that an alert sees a job that runs and fails. A file that cannot be
+ * written is said on stderr and does not change the exit status. */
+static void maintain_metrics(struct ctx *c, const struct jobmetrics_run *run)
+{
+	if (!c->o.metrics_file || !*c->o.metrics_file)
+		return;
+	char err[sizeof(c->w.err)];
+	int rc = c->w.rc;
+	memcpy(err, c->w.err, sizeof(err));
+	wr_clear(&c->w);
+	if (jobmetrics_write(&c->w, run, c->o.metrics_file))
+		fprintf(stderr, "dnsdctl: %s\n", c->w.err);
+	wr_clear(&c->w);
+	if (rc) { /* the run's error stays the one fail() reports */
+		c->w.rc = rc;
+		memcpy(c->w.err, err, sizeof(err));
+	}
+}
+
 void cmd_maintain(struct ctx *c)
 {
 	struct lc_maintain_in in = { .max_keys = num_arg(c, c->o.max_keys, "--max-keys", 0, 1000000, 200),
@@ -480,13 +501,25 @@ void cmd_maintain(struct ctx *c)
 		fail(c, "out of memory");
 	in.note_arg = out;
 	open_store(c, 0);
-	if (lc_maintain(&c->w, &in, &r))
+	struct jobmetrics_run run = {.now = store_now()};
+	if (lc_maintain(&c->w, &in, &r)) {
+		maintain_metrics(c, &run);
 		fail(c, "%s", c->w.err);
+	}
 	fclose(out);
 
 	/* 4. The signer's view. */
 	int changed = 0;
 	int status = export_refresh(c, &changed);
+	run = (struct jobmetrics_run){.now = run.now,
+				      .ok = 1,
+				      .exports_ok = !status,
+				      .revoked = r.revoked,
+				      .activated = r.activated,
+				      .published = r.published,
+				      .purged = r.purged,
+				      .waiting = r.waiting};
+	maintain_metrics(c, &run);
 	if (c->o.json) {
 		json_t *ns = ctl_jarr();
 		for (size_t i = 0; i < r.nns; i++) {
