@@ -38,6 +38,10 @@ void fail(struct ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+	if (c && c->w.rc == DNSD_EBUSY) {
+		fprintf(stderr, " (busy: try again)\n");
+		exit(EXIT_BUSY);
+	}
 	fprintf(stderr, "\n");
 	exit(1);
 }
@@ -266,6 +270,14 @@ static void ctl_warn(void *arg, const char *msg)
 void open_store(struct ctx *c, int create)
 {
 	struct wr_conf conf = { .db = c->o.db, .keys = c->o.keys, .zone_file = c->o.zone_file };
+	if (c->o.lock_timeout) {
+		char *end;
+		long ms = strtol(c->o.lock_timeout, &end, 10);
+		if (end == c->o.lock_timeout || *end || ms < 0 || ms > 600000)
+			die_usage("--lock-timeout takes milliseconds, 0 to 600000, not '%s'",
+				  c->o.lock_timeout);
+		conf.lock_ms = ms ? (int)ms : -1;
+	}
 	c->w.warn = ctl_warn;
 	if (wr_open(&c->w, &conf, create)) {
 		fprintf(stderr, "dnsdctl: %s\n", c->w.err);

@@ -30,6 +30,9 @@ struct opts {
 	const char *provider_id, *provider_name, *service_id; /* domain-connect */
 	const char *config; /* --config FILE; the settings above may come from it */
 	const char *key;    /* domain add --key PEM: the first key, an existing one */
+	const char *lock_timeout; /* --lock-timeout MS: how long a write waits for the lock */
+	const char *batch;	  /* import --batch N: rows per transaction */
+	int progress;		  /* import: 1 --progress, -1 --no-progress, 0 on a terminal */
 	const char *pos[8];
 	int npos;
 };
@@ -53,8 +56,10 @@ struct domain_row {
 };
 
 /* Exit statuses: 1 = error, nothing changed; 2 = usage; 3 = the store change
- * committed, but the exports or the export command failed. */
+ * committed, but the exports or the export command failed; 5 = the store was
+ * locked by another writer past --lock-timeout: nothing changed, try again. */
 #define EXIT_EXPORT 3
+#define EXIT_BUSY 5
 
 void die_usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 /* Rolls back an open transaction, takes back the key files the command staged,

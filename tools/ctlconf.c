@@ -26,6 +26,7 @@ static const struct {
 	K("zone-file", zone_file),
 	K("export-dir", export_dir),
 	K("export-command", export_command),
+	K("lock-timeout", lock_timeout),
 #undef K
 };
 
@@ -75,7 +76,7 @@ void ctlconf_load(struct opts *o)
 					*p = '?';
 			fail(NULL,
 			     "%s:%u: unknown setting '%s' (known: db, keys, zone-file, export-dir, "
-			     "export-command)",
+			     "export-command, lock-timeout)",
 			     path, ln, s);
 		}
 		if (seen[k]++)

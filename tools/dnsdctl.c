@@ -47,7 +47,7 @@ static void usage(void)
 	       "  ns add NAME ADDRESS[:PORT] | ns list | ns check | ns remove NAME\n"
 	       "                                the zone's name servers: keys activate once all serve them\n"
 	       "  export                        rewrite the signer's exports now (if changed)\n"
-	       "  import FILE.csv [--tenant NAME]\n"
+	       "  import FILE.csv [--tenant NAME] [--batch N] [--progress|--no-progress]\n"
 	       "                                many domains with their existing keys, in one batch; columns:\n"
 	       "                                domain,tenant,algorithm,public_key,private_key,token,return_path\n"
 	       "  spf set VALUE [--tenant NAME | --domain DOMAIN]   (no --tenant/--domain: global)\n"
@@ -88,12 +88,15 @@ static void usage(void)
 	       "                 turns them off\n"
 	       "--export-command CMD  run by /bin/sh -c after the exports changed\n"
 	       "                 Directories and commands never come from the store.\n"
+	       "--lock-timeout MS  how long a write waits for another writer's lock\n"
+	       "                 (default 5000; 0: not at all)\n"
 	       "DNSD_DB          the store, when --db is not given\n"
 	       "DNSD_NOW      seconds since the epoch: the clock, for tests\n"
 	       "\n"
 	       "Exit status: 0 done; 1 error (nothing changed); 2 usage; 3 the store change is\n"
 	       "committed but the exports or the export command failed; 4 (check) a required\n"
-	       "record is not in place.\n");
+	       "record is not in place; 5 the store was locked by another writer past\n"
+	       "--lock-timeout (nothing changed: try again).\n");
 	exit(0);
 }
 
@@ -117,6 +120,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		O("--export-command", export_command), O("--config", config), O("--resolver", resolver),
 		O("--concurrency", concurrency), O("--rate", rate), O("--max-domains", max_domains),
 		O("--provider-id", provider_id), O("--provider-name", provider_name), O("--service-id", service_id), O("--key", key),
+		O("--lock-timeout", lock_timeout), O("--batch", batch),
 #undef O
 	};
 	o->db = getenv("DNSD_DB");
@@ -126,6 +130,10 @@ static void parse(struct opts *o, int argc, char **argv)
 			usage();
 		if (!strcmp(a, "--json")) {
 			o->json = 1;
+			continue;
+		}
+		if (!strcmp(a, "--progress") || !strcmp(a, "--no-progress")) {
+			o->progress = a[2] == 'p' ? 1 : -1;
 			continue;
 		}
 		if (!strcmp(a, "--all")) {
