@@ -83,7 +83,7 @@ static struct wr *worker_wr(void)
 		return NULL;
 	}
 	/* wr takes 0 for its default; here 0 means not to wait at all. */
-	sqlite3_busy_timeout(w->db, api_conf.lock_timeout_ms);
+	wr_lock_wait(w, api_conf.lock_timeout_ms);
 	return w;
 }
 

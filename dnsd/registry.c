@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* ---- names ---- */
@@ -278,6 +279,34 @@ static int unused(struct wr *w, const struct reg_new *nd)
 	return w->rc;
 }
 
+/* The live domain name is the row in as given already: the same tenant, the
+ * token if one is given, and a key of its with the public value pub. Then the
+ * error (EEXIST) is cleared and 1 returned. */
+static int same_domain(struct wr *w, const struct reg_domain_in *in, const char *name,
+		       const char *pub)
+{
+	struct reg_domain d;
+	int code = w->rc;
+	char err[sizeof(w->err)], field[sizeof(w->field)];
+	memcpy(err, w->err, sizeof(err));
+	memcpy(field, w->field, sizeof(field));
+	wr_clear(w);
+	int same = reg_domain_find(w, name, &d, 0) && !strcasecmp(d.tenant, in->tenant) &&
+		   (!in->token || !strcmp(d.token, in->token)) &&
+		   wr_int(w,
+			  wr_qk(w,
+				"SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_id "
+				"WHERE s.domain_id = ? AND k.public_key = ?",
+				"is", d.id, pub),
+			  0) > 0;
+	if (same || w->rc)
+		return same && !w->rc;
+	w->rc = code;
+	memcpy(w->err, err, sizeof(err));
+	memcpy(w->field, field, sizeof(field));
+	return 0;
+}
+
 /* The checks of a new domain that need the store but no key. */
 static int new_checks(struct wr *w, const struct reg_domain_in *in, struct reg_new *nd,
 		      int main_is_ed, const char *prefix)
@@ -361,7 +390,13 @@ int reg_domain_prep(struct wr *w, const struct reg_domain_in *in, struct reg_new
 		}
 	}
 	reg_prefix(w, prefix, sizeof(prefix));
-	if (new_checks(w, in, nd, is_ed, prefix))
+	if (new_checks(w, in, nd, is_ed, prefix)) {
+		if (w->rc == DNSD_EEXIST && in->done_ok && (in->key_file || in->public_key) &&
+		    same_domain(w, in, name, pub))
+			nd->done = 1;
+		goto out;
+	}
+	if (in->check_only)
 		goto out;
 	/* The slow part, before any transaction: the keys and their files. */
 	char sel1[80], sele[80];

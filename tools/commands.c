@@ -37,6 +37,8 @@ static const struct ctl_opt opts[] = {
 	V("export-dir", export_dir, "DIR",
 	  "the signer's exports; default exports/ beside the store; '' turns them off"),
 	V("export-command", export_command, "CMD", "run by /bin/sh -c after the exports changed"),
+	V("lock-timeout", lock_timeout, "MS",
+	  "how long a write waits for another writer's lock (default 5000; 0: not at all)"),
 	/* the commands' own */
 	F("json", json, "JSON output (errors too)"),
 	F("all", all, "every domain that is due"),
@@ -87,7 +89,7 @@ static const struct ctl_opt opts[] = {
 #undef V
 #undef F
 #define NOPTS	    (sizeof(opts) / sizeof(opts[0]))
-#define GLOBAL_OPTS 6 /* the first rows */
+#define GLOBAL_OPTS 7 /* the first rows */
 
 /* ---- the commands ---- */
 
@@ -310,7 +312,8 @@ static void print_overview(FILE *f)
 	}
 	fprintf(f,
 		"\n"
-		"The config file has db, keys, zone-file, export-dir and export-command, one\n"
+		"The config file has db, keys, zone-file, export-dir, export-command,\n"
+		"metrics-file and lock-timeout, one\n"
 		"\"name value\" a line (DNSDCTL_CONFIG names it too); the command line wins. It "
 		"must\n"
 		"belong to root or you, and be writable by no one else. Directories and commands\n"
@@ -320,7 +323,8 @@ static void print_overview(FILE *f)
 		"\n"
 		"Exit status: 0 done; 1 error (nothing changed); 2 usage; 3 the store change is\n"
 		"committed but the exports or the export command failed; 4 (check) a required\n"
-		"record is not in place.\n");
+		"record is not in place; 5 the store was locked by another writer past\n"
+		"--lock-timeout (nothing changed: try again).\n");
 }
 
 /* Prints the help of the command (or group of commands) words names, or

@@ -61,9 +61,12 @@ void fail(struct ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "dnsdctl: %s\n", msg);
+	int busy = c && c->w.rc == DNSD_EBUSY;
+	fprintf(stderr, "dnsdctl: %s%s\n", msg, busy ? " (busy: try again)" : "");
 	if (ctl_json)
 		json_error(err_code_name(c ? c->w.rc : 0), c ? c->w.field : NULL, msg);
+	if (busy)
+		exit(EXIT_BUSY);
 	exit(1);
 }
 
@@ -406,7 +409,15 @@ static void ctl_warn(void *arg, const char *msg)
 
 void open_store(struct ctx *c, int create)
 {
-	struct wr_conf conf = {.db = c->o.db, .keys = c->o.keys, .zone_file = c->o.zone_file};
+	struct wr_conf conf = { .db = c->o.db, .keys = c->o.keys, .zone_file = c->o.zone_file };
+	if (c->o.lock_timeout) {
+		char *end;
+		long ms = strtol(c->o.lock_timeout, &end, 10);
+		if (end == c->o.lock_timeout || *end || ms < 0 || ms > 600000)
+			die_usage("--lock-timeout takes milliseconds, 0 to 600000, not '%s'",
+				  c->o.lock_timeout);
+		conf.lock_ms = ms ? (int)ms : -1;
+	}
 	c->w.warn = ctl_warn;
 	if (wr_open(&c->w, &conf, create)) {
 		fprintf(stderr, "dnsdctl: %s\n", c->w.err);

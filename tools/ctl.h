@@ -37,6 +37,7 @@ struct opts {
 	const char *spf, *mx, *dmarc; /* init: the global policies */
 	const char *metrics_file;     /* maintain: the job's figures for the node exporter */
 	int check_config;             /* --check-config: check the config file, do nothing else */
+	const char *lock_timeout; /* --lock-timeout MS: how long a write waits for the lock */
 	const char *pos[8];
 	int npos;
 };
@@ -60,8 +61,10 @@ struct domain_row {
 };
 
 /* Exit statuses: 1 = error, nothing changed; 2 = usage; 3 = the store change
- * committed, but the exports or the export command failed. */
+ * committed, but the exports or the export command failed; 5 = the store was
+ * locked by another writer past --lock-timeout: nothing changed, try again. */
 #define EXIT_EXPORT 3
+#define EXIT_BUSY 5
 
 /* The command being run ("domain add"), for the messages; NULL before it is known. */
 extern const char *ctl_cmd_name;

@@ -116,7 +116,7 @@ static void conf_read(struct opts *o, const char *path, int must, struct report 
 			conf_err(r,
 				 "%s:%u: unknown setting '%s' (known: db, keys, zone-file, "
 				 "export-dir, "
-				 "export-command, metrics-file)",
+				 "export-command, metrics-file, lock-timeout)",
 				 path, ln, s);
 			continue;
 		}

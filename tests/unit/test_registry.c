@@ -334,63 +334,46 @@ static void test_busy(void)
 	wr_close(&b);
 }
 
-struct bads {
-	int n;
-	size_t rows[8];
-	char msg[8][300];
-};
-
-static void on_bad(void *arg, size_t row, const char *msg)
-{
-	struct bads *b = arg;
-	if (b->n < 8) {
-		b->rows[b->n] = row;
-		snprintf(b->msg[b->n], sizeof(b->msg[0]), "%s", msg);
-	}
-	b->n++;
-}
-
 /* An import takes the same path as domain add: the same layout, first keys
- * and refusals; a bad row and nothing is written. */
+ * and refusals; every row is checked before any is written; the rows go in
+ * batches; a row there already as given is done, not bad. */
 static void test_import(void)
 {
 	struct wr w;
-	struct reg_new *rows[3];
-	struct bads b = {0};
+	struct reg_new *rows[1];
+	int done;
+	size_t n;
 	open_w(&w, 0);
+	struct reg_import *im = reg_import_new(&w);
+	T_CHECK(im != NULL);
 	struct reg_domain_in in = {.name = "imp1.example",
 				   .tenant = "pairs",
 				   .ed25519 = -1,
 				   .algorithm = "rsa-2048",
 				   .cause = "import"};
-	T_EQ_INT(reg_domain_prep(&w, &in, &rows[0]), 0);
+	uint64_t before = snapshot(&w);
+	T_EQ_INT(reg_import_check(im, &in, &done), 0);
+	T_EQ_INT(done, 0);
 	in.name = "imp2.example";
 	in.algorithm = "ed25519";
-	T_EQ_INT(reg_domain_prep(&w, &in, &rows[1]), 0);
+	T_EQ_INT(reg_import_check(im, &in, &done), 0);
 	in.name = "Imp1.example";
-	T_EQ_INT(reg_domain_prep(&w, &in, &rows[2]), 0); /* twice in the batch */
-	uint64_t before = snapshot(&w);
-	T_EQ_INT(reg_import(&w, rows, 3, 0, on_bad, &b), DNSD_EINVAL);
-	T_EQ_INT(b.n, 1);
-	T_EQ_INT(b.rows[0], 2);
-	T_CHECK(strstr(b.msg[0], "imp1.example is twice") != NULL);
+	T_EQ_INT(reg_import_check(im, &in, &done), DNSD_EINVAL); /* twice in the file */
+	T_CHECK(strstr(w.err, "imp1.example is twice") != NULL);
 	wr_clear(&w);
-	T_EQ_INT((int64_t)(snapshot(&w) - before),
-		 -4); /* the rows' four staged key files went back */
-	for (int i = 0; i < 3; i++)
-		reg_new_free(rows[i]);
-	/* Prepared again: a good batch commits, laid out as domain add lays out. */
+	reg_import_checked(im);
+	T_EQ_INT((int64_t)(snapshot(&w) - before), 0); /* checks stage no key file */
+	/* Written in two batches, laid out as domain add lays out. */
 	in.name = "imp1.example";
 	in.algorithm = "rsa-2048";
-	T_EQ_INT(reg_domain_prep(&w, &in, &rows[0]), 0);
+	T_EQ_INT(reg_import_add(im, &in, &done), 0);
+	T_EQ_INT(reg_import_commit(im, &n), 0);
+	T_EQ_INT(n, 1);
 	in.name = "imp2.example";
 	in.algorithm = "ed25519";
-	T_EQ_INT(reg_domain_prep(&w, &in, &rows[1]), 0);
-	b.n = 0;
-	T_EQ_INT(reg_import(&w, rows, 2, 0, on_bad, &b), 0);
-	T_EQ_INT(b.n, 0);
-	reg_new_free(rows[0]);
-	reg_new_free(rows[1]);
+	T_EQ_INT(reg_import_add(im, &in, &done), 0);
+	T_EQ_INT(reg_import_commit(im, &n), 0);
+	T_EQ_INT(n, 1);
 	struct reg_domain_in add = {.name = "add1.example", .tenant = "pairs", .ed25519 = -1};
 	T_EQ_INT(reg_domain_add(&w, &add, NULL), 0);
 	char *a = layout(&w, "imp1.example"), *c = layout(&w, "add1.example"),
@@ -399,6 +382,32 @@ static void test_import(void)
 	T_EQ_STR(a, c);
 	T_EQ_STR(e, f);
 	free(a), free(c), free(e), free(f);
+	/* A row there as given (its public key) is done; with another key it is bad. */
+	char pub[2048];
+	char *p = wr_text(&w, wr_q(&w,
+				   "SELECT k.public_key FROM keys k JOIN slots s ON s.id = "
+				   "k.slot_id JOIN domains d ON d.id = s.domain_id WHERE d.name = "
+				   "'imp1.example' AND s.position = 1",
+				   ""));
+	snprintf(pub, sizeof(pub), "%s", p ? p : "");
+	free(p);
+	struct reg_domain_in again = {.name = "imp1.example",
+				      .tenant = "pairs",
+				      .ed25519 = -1,
+				      .public_key = pub,
+				      .cause = "import"};
+	reg_import_free(im);
+	im = reg_import_new(&w); /* a run again: the file's names are new to it */
+	T_EQ_INT(reg_import_check(im, &again, &done), 0);
+	T_EQ_INT(done, 1);
+	T_EQ_INT(reg_import_add(im, &again, &done), 0);
+	T_EQ_INT(done, 1);
+	T_EQ_INT(reg_import_commit(im, &n), 0);
+	T_EQ_INT(n, 0);
+	again.tenant = "acme";
+	T_EQ_INT(reg_import_check(im, &again, &done), DNSD_EEXIST);
+	wr_clear(&w);
+	reg_import_free(im);
 	/* The refusal of a pair that does not fit is the same too. */
 	in = (struct reg_domain_in){.name = "w.example", .tenant = "wide", .ed25519 = -1};
 	T_EQ_INT(reg_domain_prep(&w, &in, &rows[0]), DNSD_EINVAL);
