@@ -88,6 +88,9 @@ const char *api_query(const struct api_req *r, const char *name);
  * (2 to REG_MAX_SLOTS) and "ed25519" (a boolean) into *slots and *ed25519, left as they are when
  * absent or null (0, or -1 with a 400). */
 void api_wr_fail(struct api_req *r);
+/* Runs fn(r) in one write transaction, committed when its reply is a success and rolled back
+ * otherwise: a check of the caller's scope and the change it allows see the same store. */
+void api_in_tx(struct api_req *r, api_handler fn);
 int api_body_layout(struct api_req *r, int *slots, int *ed25519);
 void api_tenants_list(struct api_req *r);
 void api_tenant_add(struct api_req *r);

@@ -177,24 +177,22 @@ void api_domain_records(struct api_req *r)
 		api_reply(r, 200, v);
 }
 
+static void domain_remove(struct api_req *r)
+{
+	struct reg_domain d;
+	if (api_domain_scoped(r, &d, 0))
+		return;
+	if (reg_domain_remove(r->w, d.name, NULL))
+		api_wr_fail(r);
+	else
+		api_reply(r, 204, NULL);
+}
+
 /* DELETE /v1/domains/{domain}: its keys revoked, as dnsdctl domain remove. The scope is checked
  * in the transaction that removes it. */
 void api_domain_remove(struct api_req *r)
 {
-	struct reg_domain d;
-	if (wr_begin(r->w)) {
-		api_wr_fail(r);
-		return;
-	}
-	if (api_domain_scoped(r, &d, 0)) {
-		wr_rollback(r->w);
-		return;
-	}
-	reg_domain_remove(r->w, d.name, NULL);
-	if (wr_commit(r->w))
-		api_wr_fail(r);
-	else
-		api_reply(r, 204, NULL);
+	api_in_tx(r, domain_remove);
 }
 
 /* ---- the list ---- */
