@@ -117,11 +117,7 @@ expect_match "the server still answers" "$(call GET /v1/status "$ROOTTOK")" '^20
 
 # ---- idempotency ----
 KEY="k-$$"
-r1=$(post /v1/tokens "$ROOTTOK" '{"name":"idem","tenant":"beta"}' -H "Idempotency-Key: $KEY")
-r2=$(post /v1/tokens "$ROOTTOK" '{"name":"idem","tenant":"beta"}' -H "Idempotency-Key: $KEY")
-expect_match "a keyed POST: 201" "$r1" '^201 '
-expect "its retry gets the same status and body" "$r2" "$r1"
-expect "... said in Idempotent-Replayed" "$(header Idempotent-Replayed)" "true"
+keyed_retry /v1/tokens /v1/tokens "$ROOTTOK" '{"name":"idem","tenant":"beta"}' "$KEY"
 expect "... and made nothing twice" "$(sqlite3 "$DB" "SELECT count(*) FROM api_tokens WHERE name = 'idem'")" 1
 expect_match "the key with another body: 422" \
 	"$(post /v1/tokens "$ROOTTOK" '{"name":"idem2","tenant":"beta"}' -H "Idempotency-Key: $KEY")" \

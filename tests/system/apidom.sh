@@ -137,11 +137,7 @@ expect "... imported, with the key file's copy beside the others" \
 
 # ---- an idempotent retry ----
 KEY="dom-$$"
-r1=$(post /v1/domains "$ROOTTOK" '{"domain":"retry.example","tenant":"acme","algorithm":"ed25519"}' -H "Idempotency-Key: $KEY")
-r2=$(post /v1/domains "$ROOTTOK" '{"domain":"retry.example","tenant":"acme","algorithm":"ed25519"}' -H "Idempotency-Key: $KEY")
-expect_match "a keyed POST /v1/domains: 201" "$r1" '^201 '
-expect "its retry gets the same body (the same token and records)" "$r2" "$r1"
-expect "... said in Idempotent-Replayed" "$(header Idempotent-Replayed)" "true"
+keyed_retry /v1/domains /v1/domains "$ROOTTOK" '{"domain":"retry.example","tenant":"acme","algorithm":"ed25519"}' "$KEY"
 expect "... one domain, one key file" \
 	"$(count "SELECT count(*) FROM domains WHERE name = 'retry.example'") $(ls "$KEYS/retry.example" | wc -l)" "1 1"
 expect_match "the same domain under another key: 409" \
