@@ -285,8 +285,8 @@ static void test_domain_key_pem(void)
 	struct reg_domain_in in = {.name = "pem.example",
 				   .tenant = "pairs",
 				   .ed25519 = -1,
-				   .key_pem = "-----BEGIN PRIVATE KEY-----\nnot base64\n",
-				   .key_pem_len = 40};
+				   .key_pem = "-----BEGIN PRIVATE KEY-----\nnot base64\n"};
+	in.key_pem_len = strlen(in.key_pem);
 	refused(&w, &in, DNSD_EINVAL, "key");
 	in.key_pem = pem;
 	in.key_pem_len = n;
