@@ -150,16 +150,22 @@ void api_domain_get(struct api_req *r)
 		free(e);
 	}
 	int rc = slots ? reg_domain_slots(r->w, d.id, add_slot, slots) : DNSD_ENOMEM;
-	if (r->w->rc) {
-		api_wr_fail(r);
-	} else if (!v || !pol || rc || json_object_set_new(v, "policy", pol) ||
-		   json_object_set_new(v, "slots", slots)) {
-		api_error(r, 500, "internal", NULL, "out of memory");
-	} else {
-		api_reply(r, 200, v);
-		return;
+	if (v && pol && slots && !rc && !r->w->rc) {
+		/* set_new takes its value even when it fails */
+		int bad = json_object_set_new(v, "policy", pol);
+		if (!(bad |= json_object_set_new(v, "slots", slots))) {
+			api_reply(r, 200, v);
+			return;
+		}
+		pol = slots = NULL;
 	}
+	if (r->w->rc)
+		api_wr_fail(r);
+	else
+		api_error(r, 500, "internal", NULL, "out of memory");
 	json_decref(v);
+	json_decref(pol);
+	json_decref(slots);
 }
 
 /* GET /v1/domains/{domain}/records: what the customer adds to its DNS, once. */

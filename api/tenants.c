@@ -177,10 +177,15 @@ static void policy_reply(struct api_req *r, const struct reg_scope *s)
 		free(o);
 		free(e);
 	}
-	api_reply(r, 200,
-		  own && eff ? json_pack("{s:s, s:o, s:o}", "level", s->level, "own", own,
-					 "effective", eff)
-			     : NULL);
+	if (own && eff) {
+		api_reply(r, 200,
+			  json_pack("{s:s, s:o, s:o}", "level", s->level, "own", own, "effective",
+				    eff));
+		return;
+	}
+	json_decref(own);
+	json_decref(eff);
+	api_error(r, 500, "internal", NULL, "out of memory");
 }
 
 /* GET or PUT (put) the policies at the level of tenant or domain (both NULL: global). PUT's
