@@ -83,12 +83,16 @@ int api_unknown_member(struct api_req *r, const char *const *known);
 /* The query-string argument name of r's URL (decoded), or NULL when it has none. */
 const char *api_query(const struct api_req *r, const char *name);
 
-/* tenants.c: the tenants and the policies at every level. api_wr_fail replies with the error of
- * r's writer (its code, field and sentence); api_body_layout reads the body's optional "slots"
- * (2 to REG_MAX_SLOTS) and "ed25519" (a boolean) into *slots and *ed25519, left as they are when
- * absent or null (0, or -1 with a 400). */
+/* tenants.c: what the handlers of tenants.c and domains.c share. */
+/* The reply for the error of r's writer: its code, field and sentence (api_fail). */
 void api_wr_fail(struct api_req *r);
+/* Runs fn(r) in one write transaction, committed when its reply is a success and rolled back
+ * otherwise: a check of the caller's scope and the change it allows see the same store. */
+void api_in_tx(struct api_req *r, api_handler fn);
+/* The body's optional "slots" (2 to REG_MAX_SLOTS) and "ed25519" (a boolean) into *slots and
+ * *ed25519, left as they are when absent or null. 0, or -1 with a 400 naming the member. */
 int api_body_layout(struct api_req *r, int *slots, int *ed25519);
+/* tenants.c: the tenants, and the policies at every level. */
 void api_tenants_list(struct api_req *r);
 void api_tenant_add(struct api_req *r);
 void api_tenant_get(struct api_req *r);

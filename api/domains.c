@@ -150,16 +150,22 @@ void api_domain_get(struct api_req *r)
 		free(e);
 	}
 	int rc = slots ? reg_domain_slots(r->w, d.id, add_slot, slots) : DNSD_ENOMEM;
-	if (r->w->rc) {
-		api_wr_fail(r);
-	} else if (!v || !pol || rc || json_object_set_new(v, "policy", pol) ||
-		   json_object_set_new(v, "slots", slots)) {
-		api_error(r, 500, "internal", NULL, "out of memory");
-	} else {
-		api_reply(r, 200, v);
-		return;
+	if (v && pol && slots && !rc && !r->w->rc) {
+		/* set_new takes its value even when it fails */
+		int bad = json_object_set_new(v, "policy", pol);
+		if (!(bad |= json_object_set_new(v, "slots", slots))) {
+			api_reply(r, 200, v);
+			return;
+		}
+		pol = slots = NULL;
 	}
+	if (r->w->rc)
+		api_wr_fail(r);
+	else
+		api_error(r, 500, "internal", NULL, "out of memory");
 	json_decref(v);
+	json_decref(pol);
+	json_decref(slots);
 }
 
 /* GET /v1/domains/{domain}/records: what the customer adds to its DNS, once. */
@@ -177,24 +183,22 @@ void api_domain_records(struct api_req *r)
 		api_reply(r, 200, v);
 }
 
+static void domain_remove(struct api_req *r)
+{
+	struct reg_domain d;
+	if (api_domain_scoped(r, &d, 0))
+		return;
+	if (reg_domain_remove(r->w, d.name, NULL))
+		api_wr_fail(r);
+	else
+		api_reply(r, 204, NULL);
+}
+
 /* DELETE /v1/domains/{domain}: its keys revoked, as dnsdctl domain remove. The scope is checked
  * in the transaction that removes it. */
 void api_domain_remove(struct api_req *r)
 {
-	struct reg_domain d;
-	if (wr_begin(r->w)) {
-		api_wr_fail(r);
-		return;
-	}
-	if (api_domain_scoped(r, &d, 0)) {
-		wr_rollback(r->w);
-		return;
-	}
-	reg_domain_remove(r->w, d.name, NULL);
-	if (wr_commit(r->w))
-		api_wr_fail(r);
-	else
-		api_reply(r, 204, NULL);
+	api_in_tx(r, domain_remove);
 }
 
 /* ---- the list ---- */

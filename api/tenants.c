@@ -15,6 +15,19 @@ void api_wr_fail(struct api_req *r)
 	api_fail(r, r->w->rc, r->w->field[0] ? r->w->field : NULL, r->w->err);
 }
 
+void api_in_tx(struct api_req *r, api_handler fn)
+{
+	if (wr_begin(r->w)) {
+		api_wr_fail(r);
+		return;
+	}
+	fn(r);
+	if (r->status < 200 || r->status > 299)
+		wr_rollback(r->w);
+	else if (wr_commit(r->w))
+		api_wr_fail(r);
+}
+
 /* Whether the tenant named may be seen by r's token; if not, the 404 a name nobody has gets. */
 static int tenant_scoped(struct api_req *r, const char *name)
 {
@@ -164,10 +177,15 @@ static void policy_reply(struct api_req *r, const struct reg_scope *s)
 		free(o);
 		free(e);
 	}
-	api_reply(r, 200,
-		  own && eff ? json_pack("{s:s, s:o, s:o}", "level", s->level, "own", own,
-					 "effective", eff)
-			     : NULL);
+	if (own && eff) {
+		api_reply(r, 200,
+			  json_pack("{s:s, s:o, s:o}", "level", s->level, "own", own, "effective",
+				    eff));
+		return;
+	}
+	json_decref(own);
+	json_decref(eff);
+	api_error(r, 500, "internal", NULL, "out of memory");
 }
 
 /* GET or PUT (put) the policies at the level of tenant or domain (both NULL: global). PUT's
@@ -226,11 +244,16 @@ void api_tenant_policy_get(struct api_req *r)
 		policy(r, r->param, NULL, 0);
 }
 
-/* PUT /v1/tenants/{tenant}/policy */
-void api_tenant_policy_put(struct api_req *r)
+static void tenant_policy_put(struct api_req *r)
 {
 	if (tenant_scoped(r, r->param))
 		policy(r, r->param, NULL, 1);
+}
+
+/* PUT /v1/tenants/{tenant}/policy */
+void api_tenant_policy_put(struct api_req *r)
+{
+	api_in_tx(r, tenant_policy_put);
 }
 
 /* GET /v1/domains/{domain}/policy */
@@ -241,10 +264,15 @@ void api_domain_policy_get(struct api_req *r)
 		policy(r, NULL, d.name, 0);
 }
 
-/* PUT /v1/domains/{domain}/policy */
-void api_domain_policy_put(struct api_req *r)
+static void domain_policy_put(struct api_req *r)
 {
 	struct reg_domain d;
 	if (!api_domain_scoped(r, &d, 0))
 		policy(r, NULL, d.name, 1);
+}
+
+/* PUT /v1/domains/{domain}/policy */
+void api_domain_policy_put(struct api_req *r)
+{
+	api_in_tx(r, domain_policy_put);
 }

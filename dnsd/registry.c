@@ -665,19 +665,28 @@ int reg_domain_list(struct wr *w, const struct reg_filter *f,
 		for (size_t i = 0; i <= ql && i < sizeof(q); i++)
 			q[i] = (char)((f->q[i] >= 'A' && f->q[i] <= 'Z') ? f->q[i] + 32 : f->q[i]);
 	}
-	/* instr, not LIKE: the text is matched as it is, '%' and '_' too. */
+	/* The live rows' names have an index (domains_live_name), which SQLite uses
+	 * only when the statement says state = 'active' itself: a page of the
+	 * active domains is then a search from the cursor (1 ms at 200,000
+	 * domains), not a sort of all of them (94 ms, and growing with the store).
+	 * The rows of every state have no index by name: their pages are sorted.
+	 * instr, not LIKE: the text is matched as it is, '%' and '_' too. */
+#define DOMAIN_LIST(STATE)                                                                         \
+	"SELECT d.id, d.tenant_id, d.name, d.token, d.return_path, d.state, t.name, "              \
+	"d.created_at, ifnull(d.removed_at, 0) FROM domains d JOIN tenants t ON t.id = "           \
+	"d.tenant_id WHERE " STATE " AND (?1 = 0 OR d.tenant_id = ?1) AND d.name >= ?3 AND "       \
+	"(d.name, d.id) > (?3, ?4) AND (?6 IS NULL OR instr(d.name, ?6) > 0) AND (?7 IS NULL OR "  \
+	"?7 = ifnull((SELECT c.state FROM domain_checks c WHERE c.domain_id = d.id), "             \
+	"'pending')) ORDER BY d.name, d.id LIMIT ?5"
+	static const char *const sql[2] = {
+		DOMAIN_LIST("d.state != 'purged' AND (?2 IS NULL OR d.state = ?2)"),
+		DOMAIN_LIST("d.state = 'active' AND ?2 = 'active'")};
+#undef DOMAIN_LIST
+	int live = f->state && !strcmp(f->state, "active");
+	/* No cursor: from "", before every name. */
 	sqlite3_stmt *st =
-		wr_q(w,
-		     "SELECT d.id, d.tenant_id, d.name, d.token, d.return_path, d.state, "
-		     "t.name, d.created_at, ifnull(d.removed_at, 0) FROM domains d "
-		     "JOIN tenants t ON t.id = d.tenant_id WHERE (?1 = 0 OR d.tenant_id = "
-		     "?1) AND d.state != 'purged' AND (?2 IS NULL OR d.state = ?2) AND "
-		     "(?3 IS NULL OR (d.name, d.id) > (?3, ?4)) AND "
-		     "(?6 IS NULL OR instr(d.name, ?6) > 0) AND (?7 IS NULL OR ?7 = "
-		     "ifnull((SELECT c.state FROM domain_checks c WHERE c.domain_id = d.id), "
-		     "'pending')) ORDER BY d.name, d.id LIMIT ?5",
-		     "issiiss", tid, f->state, f->after_name, f->after_id, (int64_t)f->limit,
-		     f->q ? q : NULL, f->check);
+		wr_q(w, sql[live], "issiiss", tid, f->state, f->after_name ? f->after_name : "",
+		     f->after_name ? f->after_id : 0, (int64_t)f->limit, f->q ? q : NULL, f->check);
 	if (!st)
 		return w->rc;
 	sqlite3_bind_int(st, 5, f->limit > 0 ? f->limit : -1);
