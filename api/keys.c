@@ -201,14 +201,10 @@ void keys_revoke(struct api_req *r)
 		fail_w(r);
 		return;
 	}
-	json_t *rep = json_null();
-	if (out.replacement) {
-		rep = key_json(r, d.name, out.replacement);
-		if (rep)
-			json_object_set_new(rep, "how", json_string(out.how));
-	}
-	json_t *v = json_pack("{s:o, s:o, s:o}", "revoked", key_json(r, d.name, out.revoked),
-			      "replacement", rep, "window_until",
+	json_t *v = json_pack("{s:o, s:o, s:o, s:o}", "revoked", key_json(r, d.name, out.revoked),
+			      "replacement",
+			      out.replacement ? key_json(r, d.name, out.replacement) : json_null(),
+			      "how", out.how ? json_string(out.how) : json_null(), "window_until",
 			      apijson_time(out.window_until > out.now ? out.window_until : 0));
 	api_reply(r, 200, v);
 }

@@ -44,17 +44,16 @@ trap 'stop_api; cleanup' EXIT
 
 # call METHOD PATTERN PATH TOKEN [JSON [CURL ARGS...]]: prints "STATUS BODY", and records the
 # response for the check against openapi.yaml (PATTERN: its path there).
-N=0
 call() {
-	local m=$1 pat=$2 p=$3 tok=$4 body=${5-} st
+	local m=$1 pat=$2 p=$3 tok=$4 body=${5-} st f
 	shift 4
 	[ $# -gt 0 ] && shift
 	st=$(curl -s -S -o "$T/body" -D "$T/h" -w '%{http_code}' -X "$m" \
 		${tok:+-H "Authorization: Bearer $tok"} ${body:+-H 'Content-Type: application/json'} \
 		${body:+--data-binary "$body"} "$@" "$API$p")
-	N=$((N + 1))
-	cp "$T/body" "$T/resp.$N"
-	echo "$m $pat $st $T/resp.$N" >>"$T/manifest"
+	f=$(mktemp "$T/resp.XXXXXX") # call runs in $(...): no counter survives it
+	cp "$T/body" "$f"
+	echo "$m $pat $st $f" >>"$T/manifest"
 	printf '%s %s' "$st" "$(cat "$T/body")"
 }
 # json EXPR: a value of the last body, by a python expression over d.
@@ -178,7 +177,7 @@ C1=$(sqlite3 "$DB" "SELECT k.id FROM keys k JOIN slots s ON s.id = k.slot_id JOI
 r=$(call POST $KP/{id}/revoke /v1/domains/a.example/keys/$A1/revoke "$ACME" '{"reason":"leaked"}')
 expect_match "revoke esp1's key by its id: 200" "$r" "^200 \\{\"revoked\":\\{\"id\":$A1,\"selector\":\"esp1\""
 expect "... revoked; the key published in esp2 replaces it, active now" \
-	"$(json 'd["revoked"]["state"], d["replacement"]["id"], d["replacement"]["selector"], d["replacement"]["state"], d["replacement"]["how"]')" \
+	"$(json 'd["revoked"]["state"], d["replacement"]["id"], d["replacement"]["selector"], d["replacement"]["state"], d["how"]')" \
 	"('revoked', $A2, 'esp2', 'active', 'the key already published there')"
 expect "list: esp2's key active, esp1 has none" "$(live a.example state)" "esp2=active"
 wait_for "dnsd: the revoked selector esp1 answers p=" 3 answers_empty a.example esp1
@@ -198,7 +197,7 @@ expect_match "revoke, a reason that is no string: 400 field reason" \
 # The active key with nothing published: a new key, active at once, in another slot.
 r=$(call POST $KP/{id}/revoke "/v1/domains/c.example/keys/$C1/revoke" "$BETA" '{}')
 expect "revoke c.example's only key: a new key replaces it, active now" \
-	"$(json 'd["replacement"]["state"], d["replacement"]["how"], d["replacement"]["selector"] != d["revoked"]["selector"]')" \
+	"$(json 'd["replacement"]["state"], d["how"], d["replacement"]["selector"] != d["revoked"]["selector"]')" \
 	"('active', 'a new key', True)"
 CR=$(json 'd["replacement"]["selector"]')
 CP=$(json 'd["replacement"]["public_key"]')
@@ -332,8 +331,22 @@ wait_for "dnsd: b.example's esp1 answers p=" 3 answers_empty b.example esp1
 expect "the events say why" \
 	"$(sqlite3 "$DB" "SELECT count(*) FROM key_events WHERE cause LIKE '%beta leaked its key store%'" 2>/dev/null)" "$NBL"
 
+# ---- no token, a reused Idempotency-Key ----
+for op in "GET $KP /v1/domains/a.example/keys" "POST $KP /v1/domains/a.example/keys" \
+	"POST $KP/rotate /v1/domains/a.example/keys/rotate" \
+	"POST $KP/{id}/revoke /v1/domains/a.example/keys/1/revoke" \
+	"PUT $PUTP /v1/domains/a.example/selectors/esp1/key" \
+	"POST /v1/keys/rotate /v1/keys/rotate" "POST /v1/keys/revoke /v1/keys/revoke"; do
+	set -- $op
+	[ "$1" = GET ] && b="" || b='{}'
+	expect_match "$1 $3 without a token: 401" "$(call "$1" "$2" "$3" "" "$b")" '^401 '
+done
+expect_match "rotate, the Idempotency-Key of another request: 422" \
+	"$(call POST $KP/rotate /v1/domains/a.example/keys/rotate "$ACME" '{"role":"main"}' -H "Idempotency-Key: rot-b-1")" \
+	'^422 .*idempotency_key_reused'
+
 # ---- methods ----
-expect_match "DELETE on the key list: 405" "$(call DELETE "$KP" /v1/domains/a.example/keys "$ROOTTOK")" '^405 '
+expect_match "DELETE on the key list: 405" "$(call DELETE - /v1/domains/a.example/keys "$ROOTTOK")" '^405 '
 expect "... Allow" "$(sed -n 's/^Allow: *//Ip' "$T/h" | tr -d '\r')" "GET, POST"
 
 # ---- the responses against docs/openapi.yaml ----
