@@ -30,6 +30,7 @@ struct opts {
 	const char *provider_id, *provider_name, *service_id; /* domain-connect */
 	const char *config; /* --config FILE; the settings above may come from it */
 	const char *key;    /* domain add --key PEM: the first key, an existing one */
+	const char *domains, *replace; /* key revoke --all --domains A,B --replace yes|no */
 	const char *pos[8];
 	int npos;
 };

@@ -35,14 +35,19 @@ static void usage(void)
 	       "  domain remove DOMAIN          revoke its keys; its names go after the retention period\n"
 	       "  domain history DOMAIN         every key event (generated, published, activated, ...)\n"
 	       "                                and every change dnsdctl check found\n"
-	       "  key list DOMAIN               every key the domain had: state and dates\n"
+	       "  key list DOMAIN               every key the domain had: state, dates, public value\n"
 	       "  key rotate DOMAIN [--role main|ed25519] [--algorithm A]\n"
 	       "                                publish a new key now; the job activates it after the hold\n"
 	       "  key rotate --all [--older-than DAYS] [--over HOURS] [--tenant NAME]\n"
 	       "                                schedule rotations spread over the window\n"
 	       "  key revoke DOMAIN SELECTOR [--reason TEXT]\n"
 	       "                                emergency: revoke now, a replacement signs at once\n"
+	       "  key revoke --all --tenant NAME | --domains A,B,... [--reason TEXT] [--replace yes|no]\n"
+	       "                                emergency, many domains in one commit: every live key\n"
+	       "                                revoked, each active one replaced by a new key (--replace)\n"
 	       "  key import DOMAIN --file PEM [--selector SEL] [--active yes|no]\n"
+	       "  key put DOMAIN --selector SEL --file PEM\n"
+	       "                                replace the selector's key in one commit (never p=)\n"
 	       "  slot set DOMAIN SELECTOR --eligible yes|no\n"
 	       "  ns add NAME ADDRESS[:PORT] | ns list | ns check | ns remove NAME\n"
 	       "                                the zone's name servers: keys activate once all serve them\n"
@@ -117,6 +122,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		O("--export-command", export_command), O("--config", config), O("--resolver", resolver),
 		O("--concurrency", concurrency), O("--rate", rate), O("--max-domains", max_domains),
 		O("--provider-id", provider_id), O("--provider-name", provider_name), O("--service-id", service_id), O("--key", key),
+		O("--domains", domains), O("--replace", replace),
 #undef O
 	};
 	o->db = getenv("DNSD_DB");

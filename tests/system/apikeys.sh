@@ -324,8 +324,8 @@ done
 expect "acme's keys untouched" "$(live a.example state) $(live b.example state)" \
 	"esp2=active esp1=active esp2=published"
 r=$(call POST /v1/keys/revoke /v1/keys/revoke "$ACME" '{"domains":["B.example."],"reason":"drill","replace":false}')
-expect "bulk revoke of one domain by acme, no replacement: 200, none replaced" \
-	"$(echo "${r%% *}") $(json 'd["domains"], d["revoked"], d["replaced"]')" "200 (1, 2, 0)"
+expect "bulk revoke of one domain by acme, no replacement: 200, none replaced, its role without a key" \
+	"$(echo "${r%% *}") $(json 'd["domains"], d["revoked"], d["replaced"], d["unreplaced"]')" "200 (1, 2, 0, 1)"
 expect "b.example has no live key" "$(live b.example state)" ""
 wait_for "dnsd: b.example's esp1 answers p=" 3 answers_empty b.example esp1
 expect "the events say why" \
