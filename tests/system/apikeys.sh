@@ -82,6 +82,11 @@ served() { raw "$1" "$2" | sed -n 's/.*p=\(.*\)$/\1/p'; }
 serves() { [ "$(served "$1" "$2")" = "$3" ]; }
 answers_empty() { raw "$1" "$2" | grep -q 'p=$'; }
 serial() { sqlite3 "$DB" 'SELECT value FROM serial'; }
+# signs DOMAIN: the selectors the signer's exports (keys.json, beside the store) sign DOMAIN with.
+signs() {
+	"$PY" -c "import json,sys; print(' '.join(k['selector'] for k in json.load(open(sys.argv[1]))['keys'] if k['domain'] == sys.argv[2]))" \
+		"$T/exports/keys.json" "$1"
+}
 nlive() { sqlite3 "$DB" "SELECT count(*) FROM keys WHERE state != 'revoked'"; }
 # pem FILE [ALG]: a new private key in PEM; its text as a JSON string in $T/FILE.json.
 pem() {
@@ -173,6 +178,7 @@ expect "... its retry: the same reply" "$K2" "$K1"
 expect "... one key made" "$(sqlite3 "$DB" "SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_id JOIN domains d ON d.id = s.domain_id WHERE d.name = 'b.example'")" 2
 
 # ---- revoke by id ----
+expect "the signer's exports sign a.example with esp1" "$(signs a.example)" "esp1"
 C1=$(sqlite3 "$DB" "SELECT k.id FROM keys k JOIN slots s ON s.id = k.slot_id JOIN domains d ON d.id = s.domain_id WHERE d.name = 'c.example' AND k.state = 'active'")
 r=$(call POST $KP/{id}/revoke /v1/domains/a.example/keys/$A1/revoke "$ACME" '{"reason":"leaked"}')
 expect_match "revoke esp1's key by its id: 200" "$r" "^200 \\{\"revoked\":\\{\"id\":$A1,\"selector\":\"esp1\""
@@ -180,6 +186,7 @@ expect "... revoked; the key published in esp2 replaces it, active now" \
 	"$(json 'd["revoked"]["state"], d["replacement"]["id"], d["replacement"]["selector"], d["replacement"]["state"], d["how"]')" \
 	"('revoked', $A2, 'esp2', 'active', 'the key already published there')"
 expect "list: esp2's key active, esp1 has none" "$(live a.example state)" "esp2=active"
+expect "the signer's exports sign a.example with esp2 now, before the reply came" "$(signs a.example)" "esp2"
 wait_for "dnsd: the revoked selector esp1 answers p=" 3 answers_empty a.example esp1
 expect "dnsd: the replacement's p= in esp2" "$(served a.example esp2)" "$P2"
 expect "the event names the reason" \
@@ -252,6 +259,7 @@ r=$(call POST "$KP" /v1/domains/e.example/keys "$ACME" "{\"key\": $(cat "$T/imp.
 expect_match "import, active: 201, active now in a free slot" "$r" '^201 \{"id":[0-9]+,"selector":"esp2","role":"main","algorithm":"ed25519","state":"active"'
 IP=$(json 'd["public_key"]')
 expect "... the key it took over from retired" "$(live e.example state)" "${E1%%=*}=retired esp2=active"
+expect "... the signer's exports sign e.example with it" "$(signs e.example)" "esp2"
 wait_for "dnsd serves the imported key in esp2" 3 serves e.example esp2 "$IP"
 expect_match "import the same key again: 409" \
 	"$(call POST "$KP" /v1/domains/e.example/keys "$ACME" "{\"key\": $(cat "$T/imp.pem.json")}")" '^409 .*exists'
@@ -315,6 +323,8 @@ NBL=$(sqlite3 "$DB" "SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_i
 r=$(call POST /v1/keys/revoke /v1/keys/revoke "$BETA" '{"reason":"beta leaked its key store"}')
 expect "bulk revoke, beta's token (its own tenant): its 2 domains, every live key, a new key for each" \
 	"$(echo "${r%% *}") $(json 'd["domains"], d["revoked"], d["replaced"], d["unreplaced"]')" "200 (2, $NBL, 2, 0)"
+expect "the signer's exports: beta's domains with their new keys, in other selectors" \
+	"$([ "$(signs c.example)" != "${OLD_C%%=*}" ] && [ -n "$(signs c.example)" ] && echo yes)" yes
 for dn in c.example d.example; do
 	[ $dn = c.example ] && old=${OLD_C%%=*} || old=${OLD_D%%=*}
 	wait_for "dnsd: $dn's revoked selector $old answers p=" 3 answers_empty $dn "$old"
@@ -327,6 +337,7 @@ r=$(call POST /v1/keys/revoke /v1/keys/revoke "$ACME" '{"domains":["B.example."]
 expect "bulk revoke of one domain by acme, no replacement: 200, none replaced, its role without a key" \
 	"$(echo "${r%% *}") $(json 'd["domains"], d["revoked"], d["replaced"], d["unreplaced"]')" "200 (1, 2, 0, 1)"
 expect "b.example has no live key" "$(live b.example state)" ""
+expect "... and the signer's exports sign b.example with none" "$(signs b.example)" ""
 wait_for "dnsd: b.example's esp1 answers p=" 3 answers_empty b.example esp1
 expect "the events say why" \
 	"$(sqlite3 "$DB" "SELECT count(*) FROM key_events WHERE cause LIKE '%beta leaked its key store%'" 2>/dev/null)" "$NBL"
