@@ -182,23 +182,34 @@ void keys_revoke(struct api_req *r)
 		return;
 	char *end;
 	long long id = strtoll(r->param2, &end, 10);
+	/* The key found by id and its revoke by selector in one transaction: the selector's key
+	 * is the one named. */
+	if (wr_begin(r->w)) {
+		fail_w(r);
+		return;
+	}
+	int depth = r->w->depth; /* a failed commit has closed it already */
+	struct lc_revoke_out out;
 	if (*end || id <= 0 || !lc_key_by_id(r->w, d.id, id, &k)) {
 		if (r->w->rc)
 			fail_w(r);
 		else
 			api_error(r, 404, "not_found", NULL, "%s has no key '%s'", d.name,
 				  r->param2);
-		return;
-	}
-	if (!strcmp(k.state, "revoked")) {
+	} else if (!strcmp(k.state, "revoked")) {
 		api_error(r, 409, "exists", NULL, "%s: key %lld is already revoked", d.name, id);
-		return;
+	} else {
+		struct lc_revoke_in in = {.domain = d.name,
+					  .selector = k.selector,
+					  .reason = opt_string(r, "reason")};
+		if (lc_key_revoke(r->w, &in, &out) || wr_commit(r->w))
+			fail_w(r);
+		else
+			r->status = 200;
 	}
-	struct lc_revoke_in in = {
-		.domain = d.name, .selector = k.selector, .reason = opt_string(r, "reason")};
-	struct lc_revoke_out out;
-	if (lc_key_revoke(r->w, &in, &out)) {
-		fail_w(r);
+	if (r->status != 200) {
+		if (r->w->depth == depth)
+			wr_rollback(r->w);
 		return;
 	}
 	json_t *v = json_pack("{s:o, s:o, s:o, s:o}", "revoked", key_json(r, d.name, out.revoked),
