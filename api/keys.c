@@ -74,6 +74,16 @@ static int opt_bool(const struct api_req *r, const char *k, int def)
 
 /* ---- scope ---- */
 
+/* The reply for the library's error on r's writer, naming its field (none when ""); the field
+ * "file" is the body's "key" (the library reads PEM text as it reads a file). */
+static void fail_w(struct api_req *r)
+{
+	const char *field = r->w->field[0] ? r->w->field : NULL;
+	if (field && !strcmp(field, "file"))
+		field = "key";
+	api_fail(r, r->w->rc, field, r->w->err);
+}
+
 /* The domain named name, in the caller's scope, into *d (removed ones too with any_state).
  * 0, or -1 with the reply set: 400 for a name that is no domain name, 404 for none, and 404 with
  * the same message for another tenant's domain when the token is a tenant's. */
@@ -85,20 +95,10 @@ static int scoped_domain(struct api_req *r, const char *name, int any_state, str
 		wr_fail(r->w, rc, "domain", "no domain '%s' (see 'dnsdctl domain list')", d->name);
 	}
 	if (rc) {
-		api_fail(r, rc, r->w->field, r->w->err);
+		fail_w(r);
 		return -1;
 	}
 	return 0;
-}
-
-/* The reply for the library's error on r's writer; a field it names "file" is the body's "key"
- * (the library reads PEM text or a file). */
-static void fail_w(struct api_req *r)
-{
-	const char *field = r->w->field;
-	if (field && !strcmp(field, "file"))
-		field = "key";
-	api_fail(r, r->w->rc, field, r->w->err);
 }
 
 /* ---- one key as JSON ---- */

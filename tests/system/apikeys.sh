@@ -156,8 +156,9 @@ expect "rotate then list: the published key, with its public value" "$(live a.ex
 	"esp1=$P1 esp2=$P2"
 expect "... the store's serial moved" "$([ "$(serial)" -gt "$S0" ] && echo yes)" yes
 wait_for "dnsd serves the rotated key's p= in esp2" 3 serves a.example esp2 "$P2"
-expect_match "rotate again while a key waits: 409 exists" \
-	"$(call POST $KP/rotate /v1/domains/a.example/keys/rotate "$ACME" '{}')" '^409 .*"code":"exists"'
+r=$(call POST $KP/rotate /v1/domains/a.example/keys/rotate "$ACME" '{}')
+expect_match "rotate again while a key waits: 409 exists" "$r" '^409 .*"code":"exists"'
+expect "... naming no field (none is at fault)" "$(json '"field" in d["error"]')" False
 expect_match "rotate, a role that is none: 400 field role" \
 	"$(call POST $KP/rotate /v1/domains/b.example/keys/rotate "$ACME" '{"role":"backup"}')" '^400 .*"field":"role"'
 expect_match "rotate, an unknown algorithm: 400 field algorithm" \
