@@ -10,6 +10,7 @@
 
 #include "apitoken.h"
 #include "registry.h"
+#include "export.h"
 #include "store.h"
 #include "wr.h"
 
@@ -25,6 +26,7 @@ struct api_conf {
 	struct wr_conf wr;   /* how each worker opens its writer (paths from the config only) */
 	size_t max_body;     /* the largest request body accepted */
 	int lock_timeout_ms; /* the store's busy timeout in every worker */
+	struct export_conf exports; /* the signer's exports, as dnsdctl's config file says */
 };
 extern struct api_conf api_conf;
 
@@ -51,6 +53,8 @@ enum {
 	API_BODY = 1,	    /* takes a JSON object body (Content-Type: application/json) */
 	API_PLATFORM = 2,   /* a platform token only; a tenant's token gets 403 */
 	API_IDEMPOTENT = 4, /* honours Idempotency-Key (a POST) */
+	API_EXPORTS = 8,    /* may change the keys the signer signs with: after a success is
+			     * committed, the signer's exports are rewritten (as dnsdctl does) */
 };
 
 struct api_route {

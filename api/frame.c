@@ -318,6 +318,23 @@ static int authenticate(struct MHD_Connection *conn, struct conn_req *cr, struct
 	return 0;
 }
 
+/* After a success of a route with API_EXPORTS, committed: the signer's exports, rewritten if the
+ * active keys changed, before the client hears of it (after an emergency revoke it expects the
+ * signer off the key). A failure leaves the change committed: logged, and the job's next run
+ * rewrites them. */
+static void exports_after(struct api_req *r, const struct api_route *rt)
+{
+	int changed = 0;
+	if (!(rt->flags & API_EXPORTS) || r->status < 200 || r->status > 299 || r->w->depth)
+		return;
+	if (export_write(r->w, &api_conf.exports, &changed)) {
+		log_msg(LOG_ERR,
+			"%s %s: the change is committed, but the signer's exports are not: %s",
+			r->method, r->path, r->w->err);
+		wr_clear(r->w);
+	}
+}
+
 /* Runs the handler inside the write transaction that keeps its reply under the request's
  * Idempotency-Key, or replays the reply kept for an earlier send of the same request. */
 static enum MHD_Result run_idempotent(struct MHD_Connection *conn, struct conn_req *cr,
@@ -385,6 +402,7 @@ static enum MHD_Result run_idempotent(struct MHD_Connection *conn, struct conn_r
 		api_fail(r, rc, "Idempotency-Key", why);
 		return send_reply(conn, cr, r, NULL);
 	}
+	exports_after(r, rt);
 	return send_text(conn, cr, r->status, text, r, NULL, 0);
 }
 
@@ -472,6 +490,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct conn_req *cr)
 			ok = run_idempotent(conn, cr, &r, rt, key);
 		} else {
 			rt->fn(&r);
+			exports_after(&r, rt);
 			ok = send_reply(conn, cr, &r, NULL);
 		}
 		if (writes)

@@ -74,6 +74,16 @@ static int opt_bool(const struct api_req *r, const char *k, int def)
 
 /* ---- scope ---- */
 
+/* The reply for the library's error on r's writer, naming its field (none when ""); the field
+ * "file" is the body's "key" (the library reads PEM text as it reads a file). */
+static void fail_w(struct api_req *r)
+{
+	const char *field = r->w->field[0] ? r->w->field : NULL;
+	if (field && !strcmp(field, "file"))
+		field = "key";
+	api_fail(r, r->w->rc, field, r->w->err);
+}
+
 /* The domain named name, in the caller's scope, into *d (removed ones too with any_state).
  * 0, or -1 with the reply set: 400 for a name that is no domain name, 404 for none, and 404 with
  * the same message for another tenant's domain when the token is a tenant's. */
@@ -85,20 +95,10 @@ static int scoped_domain(struct api_req *r, const char *name, int any_state, str
 		wr_fail(r->w, rc, "domain", "no domain '%s' (see 'dnsdctl domain list')", d->name);
 	}
 	if (rc) {
-		api_fail(r, rc, r->w->field, r->w->err);
+		fail_w(r);
 		return -1;
 	}
 	return 0;
-}
-
-/* The reply for the library's error on r's writer; a field it names "file" is the body's "key"
- * (the library reads PEM text or a file). */
-static void fail_w(struct api_req *r)
-{
-	const char *field = r->w->field;
-	if (field && !strcmp(field, "file"))
-		field = "key";
-	api_fail(r, r->w->rc, field, r->w->err);
 }
 
 /* ---- one key as JSON ---- */
@@ -182,33 +182,40 @@ void keys_revoke(struct api_req *r)
 		return;
 	char *end;
 	long long id = strtoll(r->param2, &end, 10);
+	/* The key found by id and its revoke by selector in one transaction: the selector's key
+	 * is the one named. */
+	if (wr_begin(r->w)) {
+		fail_w(r);
+		return;
+	}
+	int depth = r->w->depth; /* a failed commit has closed it already */
+	struct lc_revoke_out out;
 	if (*end || id <= 0 || !lc_key_by_id(r->w, d.id, id, &k)) {
 		if (r->w->rc)
 			fail_w(r);
 		else
 			api_error(r, 404, "not_found", NULL, "%s has no key '%s'", d.name,
 				  r->param2);
-		return;
-	}
-	if (!strcmp(k.state, "revoked")) {
+	} else if (!strcmp(k.state, "revoked")) {
 		api_error(r, 409, "exists", NULL, "%s: key %lld is already revoked", d.name, id);
+	} else {
+		struct lc_revoke_in in = {.domain = d.name,
+					  .selector = k.selector,
+					  .reason = opt_string(r, "reason")};
+		if (lc_key_revoke(r->w, &in, &out) || wr_commit(r->w))
+			fail_w(r);
+		else
+			r->status = 200;
+	}
+	if (r->status != 200) {
+		if (r->w->depth == depth)
+			wr_rollback(r->w);
 		return;
 	}
-	struct lc_revoke_in in = {
-		.domain = d.name, .selector = k.selector, .reason = opt_string(r, "reason")};
-	struct lc_revoke_out out;
-	if (lc_key_revoke(r->w, &in, &out)) {
-		fail_w(r);
-		return;
-	}
-	json_t *rep = json_null();
-	if (out.replacement) {
-		rep = key_json(r, d.name, out.replacement);
-		if (rep)
-			json_object_set_new(rep, "how", json_string(out.how));
-	}
-	json_t *v = json_pack("{s:o, s:o, s:o}", "revoked", key_json(r, d.name, out.revoked),
-			      "replacement", rep, "window_until",
+	json_t *v = json_pack("{s:o, s:o, s:o, s:o}", "revoked", key_json(r, d.name, out.revoked),
+			      "replacement",
+			      out.replacement ? key_json(r, d.name, out.replacement) : json_null(),
+			      "how", out.how ? json_string(out.how) : json_null(), "window_until",
 			      apijson_time(out.window_until > out.now ? out.window_until : 0));
 	api_reply(r, 200, v);
 }

@@ -276,6 +276,7 @@ int main(int argc, char **argv)
 				       .zone_file = o.zone_file,
 				       .lock_ms = (int)a.lock_timeout,
 				       .program = "dnsd-api"};
+	api_conf.exports = (struct export_conf){.dir = o.export_dir, .command = o.export_command};
 	api_conf.max_body = (size_t)a.max_body;
 	api_conf.lock_timeout_ms = (int)a.lock_timeout;
 	struct wr w = {0};

@@ -143,11 +143,12 @@ const struct api_route api_routes[] = {
 	{"PUT", "/v1/domains/{domain}/policy", api_domain_policy_put, API_BODY},
 	/* keys (keys.c) */
 	{"GET", "/v1/domains/{domain}/keys", keys_list, 0},
-	{"POST", "/v1/domains/{domain}/keys", keys_import, API_BODY | API_IDEMPOTENT},
+	{"POST", "/v1/domains/{domain}/keys", keys_import, API_BODY | API_IDEMPOTENT | API_EXPORTS},
 	{"POST", "/v1/domains/{domain}/keys/rotate", keys_rotate, API_BODY | API_IDEMPOTENT},
-	{"POST", "/v1/domains/{domain}/keys/{id}/revoke", keys_revoke, API_BODY | API_IDEMPOTENT},
-	{"PUT", "/v1/domains/{domain}/selectors/{selector}/key", keys_put, API_BODY},
+	{"POST", "/v1/domains/{domain}/keys/{id}/revoke", keys_revoke,
+	 API_BODY | API_IDEMPOTENT | API_EXPORTS},
+	{"PUT", "/v1/domains/{domain}/selectors/{selector}/key", keys_put, API_BODY | API_EXPORTS},
 	{"POST", "/v1/keys/rotate", keys_rotate_all, API_BODY | API_IDEMPOTENT},
-	{"POST", "/v1/keys/revoke", keys_revoke_all, API_BODY | API_IDEMPOTENT},
+	{"POST", "/v1/keys/revoke", keys_revoke_all, API_BODY | API_IDEMPOTENT | API_EXPORTS},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -196,10 +196,16 @@ int lc_key_revoke_all(struct wr *w, const struct lc_revoke_all_in *in,
 			return wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
 		for (size_t i = 0; i < in->ndomains && !w->rc; i++) {
 			struct lc_domain d;
-			if (!lc_domain_find(w, in->domains[i], 0, &d)) {
-				dids[nd++] = d.id;
-				targets_of(w, d.id, 0, &t, &nt);
-			}
+			size_t j = 0;
+			if (lc_domain_find(w, in->domains[i], 0, &d))
+				break;
+			/* Listed twice (in two spellings): once, or its roles get two keys. */
+			while (j < nd && dids[j] != d.id)
+				j++;
+			if (j < nd)
+				continue;
+			dids[nd++] = d.id;
+			targets_of(w, d.id, 0, &t, &nt);
 		}
 	}
 	/* The replacements are generated before the transaction (RSA is slow). */

@@ -84,6 +84,8 @@ static const struct ctl_opt opts[] = {
 	F("resume", resume, "go on from where a stopped import was"),
 	V("spf", spf, "VALUE", "the global SPF policy"),
 	V("mx", mx, "VALUE", "the global MX records"),
+	V("domains", domains, "A,B,...", "these domains (comma-separated)"),
+	V("replace", replace, "yes|no", "give each revoked active key a successor (default yes)"),
 	V("dmarc", dmarc, "VALUE", "the global DMARC policy"),
 };
 #undef V
@@ -137,14 +139,17 @@ const struct ctl_cmd ctl_cmds[] = {
 	 NULL},
 	{"domain remove", cmd_domain, "", "DOMAIN",
 	 "revoke its keys; its names go after the retention period", NULL},
-	{"key list", cmd_key, "json", "DOMAIN", "every key the domain had: state and dates", NULL},
+	{"key list", cmd_key, "json", "DOMAIN",
+	 "every key the domain had: state, dates and public value", NULL},
 	{"key rotate", cmd_key, "all older-than over tenant role algorithm json", "DOMAIN | --all",
 	 "publish a new key now; the job activates it after the hold",
 	 "With --all: schedule the rotations of every domain (of --tenant, with keys older than\n"
 	 "--older-than DAYS) spread over --over HOURS."},
-	{"key revoke", cmd_key, "all tenant reason json",
-	 "DOMAIN SELECTOR | --all (--tenant NAME | DOMAIN...)",
-	 "emergency: revoke now, a replacement signs at once", NULL},
+	{"key revoke", cmd_key, "all tenant domains reason replace json",
+	 "DOMAIN SELECTOR | --all (--tenant NAME | --domains A,B,... | DOMAIN...)",
+	 "emergency: revoke now, a replacement signs at once",
+	 "With --all: every live key of the domains, in one commit; each active one is replaced\n"
+	 "by a new key at once unless --replace no."},
 	{"key import", cmd_key, "file selector active json", "DOMAIN --file PEM",
 	 "add an existing private key to a domain", NULL},
 	{"key put", cmd_key, "file selector json", "DOMAIN --selector SEL --file PEM",

@@ -38,6 +38,7 @@ struct opts {
 	const char *metrics_file;     /* maintain: the job's figures for the node exporter */
 	int check_config;             /* --check-config: check the config file, do nothing else */
 	const char *lock_timeout; /* --lock-timeout MS: how long a write waits for the lock */
+	const char *domains, *replace; /* key revoke --all --domains A,B --replace yes|no */
 	const char *pos[8];
 	int npos;
 };

@@ -212,17 +212,44 @@ static void key_rotate(struct ctx *c)
 
 /* ---- key revoke (emergency) ---- */
 
+/* The names of a comma-separated list (--domains), in a malloc'd array of pointers into a
+ * malloc'd copy (*copy); their number into *n. Dies on an empty name. */
+static const char **split_list(const char *list, char **copy, size_t *n)
+{
+	size_t cap = 1;
+	for (const char *p = list; *p; p++)
+		cap += *p == ',';
+	const char **v = calloc(cap, sizeof(*v));
+	if (!v || !(*copy = strdup(list)))
+		fail(NULL, "out of memory");
+	*n = 0;
+	for (char *save = NULL, *t = strtok_r(*copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		v[(*n)++] = t;
+	if (*n != cap)
+		die_usage("--domains is a comma-separated list of domains, none empty");
+	return v;
+}
+
 static void key_revoke_all(struct ctx *c)
 {
-	if (!c->o.tenant == !(c->o.npos > 2))
-		die_usage("key revoke --all --tenant NAME, or key revoke --all DOMAIN... [--reason TEXT]");
+	int listed = c->o.npos > 2;
+	if (!!c->o.tenant + !!c->o.domains + listed != 1)
+		die_usage("key revoke --all --tenant NAME, or key revoke --all --domains A,B,... (or "
+			  "DOMAIN...) [--reason TEXT] [--replace yes|no]");
+	char *copy = NULL;
+	size_t nd = listed ? (size_t)(c->o.npos - 2) : 0;
+	const char **names = c->o.domains ? split_list(c->o.domains, &copy, &nd) : NULL;
 	struct lc_revoke_all_in in = { .tenant = c->o.tenant,
-				       .domains = c->o.npos > 2 ? c->o.pos + 2 : NULL,
-				       .ndomains = c->o.npos > 2 ? (size_t)(c->o.npos - 2) : 0,
-				       .reason = c->o.reason };
+				       .domains = names ? names : listed ? c->o.pos + 2 : NULL,
+				       .ndomains = nd,
+				       .reason = c->o.reason,
+				       .no_replace = !yes_no(c, c->o.replace, "--replace", 1) };
 	struct lc_revoke_all_out out;
 	open_store(c, 0);
-	if (lc_key_revoke_all(&c->w, &in, &out))
+	int rc = lc_key_revoke_all(&c->w, &in, &out);
+	free(names);
+	free(copy);
+	if (rc)
 		fail(c, "%s", c->w.err);
 	int status = finish_change(c);
 	if (c->o.json)
@@ -236,9 +263,9 @@ static void key_revoke_all(struct ctx *c)
 		       "DKIM TTL)\n",
 		       (long long)out.domains, (long long)out.revoked, (long long)out.replaced);
 	if (out.unreplaced)
-		fprintf(stderr, "dnsdctl: warning: %lld role(s) had no eligible slot for a new key: they sign "
-				"nothing until 'dnsdctl key rotate'\n",
-			(long long)out.unreplaced);
+		fprintf(stderr, "dnsdctl: warning: %lld role(s) %s: they sign nothing until 'dnsdctl key rotate'\n",
+			(long long)out.unreplaced,
+			in.no_replace ? "got no new key (--replace no)" : "had no eligible slot for a new key");
 	if (status)
 		exit(status);
 }

@@ -221,6 +221,8 @@ def responses(spec_path, manifest, path_regex):
         method, pattern, status, path = line.split()
         op = spec["paths"].get(pattern, {}).get(method.lower())
         resp = op["responses"].get(status) if op else None
+        if pattern == "-":  # no operation (405): the Error body
+            resp = {"$ref": "#/components/responses/BadRequest"}
         desc = "%s %s %s" % (method, pattern, status)
         if resp is None:
             check(desc + " is in openapi.yaml", False)
@@ -238,7 +240,9 @@ def responses(spec_path, manifest, path_regex):
             jsonschema.Draft7Validator(full).validate(json.loads(raw))
             check(desc + " matches openapi.yaml", True)
         except (ValueError, jsonschema.ValidationError) as e:
-            check(desc + " matches openapi.yaml", False, "%s in %s" % (e, raw[:300]))
+            check(desc + " matches openapi.yaml", False,
+                  "%s at %s in %s" % (getattr(e, "message", e), list(getattr(e, "absolute_path", [])),
+                                      raw[:300]))
     want = re.compile(path_regex)
     for p, ops in spec["paths"].items():
         if not want.search(p):

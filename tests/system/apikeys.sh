@@ -44,17 +44,16 @@ trap 'stop_api; cleanup' EXIT
 
 # call METHOD PATTERN PATH TOKEN [JSON [CURL ARGS...]]: prints "STATUS BODY", and records the
 # response for the check against openapi.yaml (PATTERN: its path there).
-N=0
 call() {
-	local m=$1 pat=$2 p=$3 tok=$4 body=${5-} st
+	local m=$1 pat=$2 p=$3 tok=$4 body=${5-} st f
 	shift 4
 	[ $# -gt 0 ] && shift
 	st=$(curl -s -S -o "$T/body" -D "$T/h" -w '%{http_code}' -X "$m" \
 		${tok:+-H "Authorization: Bearer $tok"} ${body:+-H 'Content-Type: application/json'} \
 		${body:+--data-binary "$body"} "$@" "$API$p")
-	N=$((N + 1))
-	cp "$T/body" "$T/resp.$N"
-	echo "$m $pat $st $T/resp.$N" >>"$T/manifest"
+	f=$(mktemp "$T/resp.XXXXXX") # call runs in $(...): no counter survives it
+	cp "$T/body" "$f"
+	echo "$m $pat $st $f" >>"$T/manifest"
 	printf '%s %s' "$st" "$(cat "$T/body")"
 }
 # json EXPR: a value of the last body, by a python expression over d.
@@ -83,6 +82,11 @@ served() { raw "$1" "$2" | sed -n 's/.*p=\(.*\)$/\1/p'; }
 serves() { [ "$(served "$1" "$2")" = "$3" ]; }
 answers_empty() { raw "$1" "$2" | grep -q 'p=$'; }
 serial() { sqlite3 "$DB" 'SELECT value FROM serial'; }
+# signs DOMAIN: the selectors the signer's exports (keys.json, beside the store) sign DOMAIN with.
+signs() {
+	"$PY" -c "import json,sys; print(' '.join(k['selector'] for k in json.load(open(sys.argv[1]))['keys'] if k['domain'] == sys.argv[2]))" \
+		"$T/exports/keys.json" "$1"
+}
 nlive() { sqlite3 "$DB" "SELECT count(*) FROM keys WHERE state != 'revoked'"; }
 # pem FILE [ALG]: a new private key in PEM; its text as a JSON string in $T/FILE.json.
 pem() {
@@ -152,8 +156,9 @@ expect "rotate then list: the published key, with its public value" "$(live a.ex
 	"esp1=$P1 esp2=$P2"
 expect "... the store's serial moved" "$([ "$(serial)" -gt "$S0" ] && echo yes)" yes
 wait_for "dnsd serves the rotated key's p= in esp2" 3 serves a.example esp2 "$P2"
-expect_match "rotate again while a key waits: 409 exists" \
-	"$(call POST $KP/rotate /v1/domains/a.example/keys/rotate "$ACME" '{}')" '^409 .*"code":"exists"'
+r=$(call POST $KP/rotate /v1/domains/a.example/keys/rotate "$ACME" '{}')
+expect_match "rotate again while a key waits: 409 exists" "$r" '^409 .*"code":"exists"'
+expect "... naming no field (none is at fault)" "$(json '"field" in d["error"]')" False
 expect_match "rotate, a role that is none: 400 field role" \
 	"$(call POST $KP/rotate /v1/domains/b.example/keys/rotate "$ACME" '{"role":"backup"}')" '^400 .*"field":"role"'
 expect_match "rotate, an unknown algorithm: 400 field algorithm" \
@@ -174,13 +179,15 @@ expect "... its retry: the same reply" "$K2" "$K1"
 expect "... one key made" "$(sqlite3 "$DB" "SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_id JOIN domains d ON d.id = s.domain_id WHERE d.name = 'b.example'")" 2
 
 # ---- revoke by id ----
+expect "the signer's exports sign a.example with esp1" "$(signs a.example)" "esp1"
 C1=$(sqlite3 "$DB" "SELECT k.id FROM keys k JOIN slots s ON s.id = k.slot_id JOIN domains d ON d.id = s.domain_id WHERE d.name = 'c.example' AND k.state = 'active'")
 r=$(call POST $KP/{id}/revoke /v1/domains/a.example/keys/$A1/revoke "$ACME" '{"reason":"leaked"}')
 expect_match "revoke esp1's key by its id: 200" "$r" "^200 \\{\"revoked\":\\{\"id\":$A1,\"selector\":\"esp1\""
 expect "... revoked; the key published in esp2 replaces it, active now" \
-	"$(json 'd["revoked"]["state"], d["replacement"]["id"], d["replacement"]["selector"], d["replacement"]["state"], d["replacement"]["how"]')" \
+	"$(json 'd["revoked"]["state"], d["replacement"]["id"], d["replacement"]["selector"], d["replacement"]["state"], d["how"]')" \
 	"('revoked', $A2, 'esp2', 'active', 'the key already published there')"
 expect "list: esp2's key active, esp1 has none" "$(live a.example state)" "esp2=active"
+expect "the signer's exports sign a.example with esp2 now, before the reply came" "$(signs a.example)" "esp2"
 wait_for "dnsd: the revoked selector esp1 answers p=" 3 answers_empty a.example esp1
 expect "dnsd: the replacement's p= in esp2" "$(served a.example esp2)" "$P2"
 expect "the event names the reason" \
@@ -198,7 +205,7 @@ expect_match "revoke, a reason that is no string: 400 field reason" \
 # The active key with nothing published: a new key, active at once, in another slot.
 r=$(call POST $KP/{id}/revoke "/v1/domains/c.example/keys/$C1/revoke" "$BETA" '{}')
 expect "revoke c.example's only key: a new key replaces it, active now" \
-	"$(json 'd["replacement"]["state"], d["replacement"]["how"], d["replacement"]["selector"] != d["revoked"]["selector"]')" \
+	"$(json 'd["replacement"]["state"], d["how"], d["replacement"]["selector"] != d["revoked"]["selector"]')" \
 	"('active', 'a new key', True)"
 CR=$(json 'd["replacement"]["selector"]')
 CP=$(json 'd["replacement"]["public_key"]')
@@ -253,6 +260,7 @@ r=$(call POST "$KP" /v1/domains/e.example/keys "$ACME" "{\"key\": $(cat "$T/imp.
 expect_match "import, active: 201, active now in a free slot" "$r" '^201 \{"id":[0-9]+,"selector":"esp2","role":"main","algorithm":"ed25519","state":"active"'
 IP=$(json 'd["public_key"]')
 expect "... the key it took over from retired" "$(live e.example state)" "${E1%%=*}=retired esp2=active"
+expect "... the signer's exports sign e.example with it" "$(signs e.example)" "esp2"
 wait_for "dnsd serves the imported key in esp2" 3 serves e.example esp2 "$IP"
 expect_match "import the same key again: 409" \
 	"$(call POST "$KP" /v1/domains/e.example/keys "$ACME" "{\"key\": $(cat "$T/imp.pem.json")}")" '^409 .*exists'
@@ -316,6 +324,8 @@ NBL=$(sqlite3 "$DB" "SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_i
 r=$(call POST /v1/keys/revoke /v1/keys/revoke "$BETA" '{"reason":"beta leaked its key store"}')
 expect "bulk revoke, beta's token (its own tenant): its 2 domains, every live key, a new key for each" \
 	"$(echo "${r%% *}") $(json 'd["domains"], d["revoked"], d["replaced"], d["unreplaced"]')" "200 (2, $NBL, 2, 0)"
+expect "the signer's exports: beta's domains with their new keys, in other selectors" \
+	"$([ "$(signs c.example)" != "${OLD_C%%=*}" ] && [ -n "$(signs c.example)" ] && echo yes)" yes
 for dn in c.example d.example; do
 	[ $dn = c.example ] && old=${OLD_C%%=*} || old=${OLD_D%%=*}
 	wait_for "dnsd: $dn's revoked selector $old answers p=" 3 answers_empty $dn "$old"
@@ -325,15 +335,30 @@ done
 expect "acme's keys untouched" "$(live a.example state) $(live b.example state)" \
 	"esp2=active esp1=active esp2=published"
 r=$(call POST /v1/keys/revoke /v1/keys/revoke "$ACME" '{"domains":["B.example."],"reason":"drill","replace":false}')
-expect "bulk revoke of one domain by acme, no replacement: 200, none replaced" \
-	"$(echo "${r%% *}") $(json 'd["domains"], d["revoked"], d["replaced"]')" "200 (1, 2, 0)"
+expect "bulk revoke of one domain by acme, no replacement: 200, none replaced, its role without a key" \
+	"$(echo "${r%% *}") $(json 'd["domains"], d["revoked"], d["replaced"], d["unreplaced"]')" "200 (1, 2, 0, 1)"
 expect "b.example has no live key" "$(live b.example state)" ""
+expect "... and the signer's exports sign b.example with none" "$(signs b.example)" ""
 wait_for "dnsd: b.example's esp1 answers p=" 3 answers_empty b.example esp1
 expect "the events say why" \
 	"$(sqlite3 "$DB" "SELECT count(*) FROM key_events WHERE cause LIKE '%beta leaked its key store%'" 2>/dev/null)" "$NBL"
 
+# ---- no token, a reused Idempotency-Key ----
+for op in "GET $KP /v1/domains/a.example/keys" "POST $KP /v1/domains/a.example/keys" \
+	"POST $KP/rotate /v1/domains/a.example/keys/rotate" \
+	"POST $KP/{id}/revoke /v1/domains/a.example/keys/1/revoke" \
+	"PUT $PUTP /v1/domains/a.example/selectors/esp1/key" \
+	"POST /v1/keys/rotate /v1/keys/rotate" "POST /v1/keys/revoke /v1/keys/revoke"; do
+	set -- $op
+	[ "$1" = GET ] && b="" || b='{}'
+	expect_match "$1 $3 without a token: 401" "$(call "$1" "$2" "$3" "" "$b")" '^401 '
+done
+expect_match "rotate, the Idempotency-Key of another request: 422" \
+	"$(call POST $KP/rotate /v1/domains/a.example/keys/rotate "$ACME" '{"role":"main"}' -H "Idempotency-Key: rot-b-1")" \
+	'^422 .*idempotency_key_reused'
+
 # ---- methods ----
-expect_match "DELETE on the key list: 405" "$(call DELETE "$KP" /v1/domains/a.example/keys "$ROOTTOK")" '^405 '
+expect_match "DELETE on the key list: 405" "$(call DELETE - /v1/domains/a.example/keys "$ROOTTOK")" '^405 '
 expect "... Allow" "$(sed -n 's/^Allow: *//Ip' "$T/h" | tr -d '\r')" "GET, POST"
 
 # ---- the responses against docs/openapi.yaml ----

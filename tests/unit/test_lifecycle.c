@@ -427,6 +427,25 @@ static void test_revoke_all(void)
 	struct lc_revoke_all_in both = {.tenant = "acme", .domains = list, .ndomains = 1};
 	T_EQ_INT(lc_key_revoke_all(&w, &both, &out), DNSD_EINVAL);
 	wr_clear(&w);
+	/* A domain listed twice (in two spellings) is one domain: one new key per role, never two
+	 * active keys in a role. */
+	const char *const twice[] = {"example.com", "EXAMPLE.COM."};
+	int64_t d_active = count(&w, "SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_id "
+				     "JOIN domains d ON d.id = s.domain_id WHERE d.name = "
+				     "'example.com' AND k.state = 'active'");
+	struct lc_revoke_all_in dup = {.domains = twice, .ndomains = 2, .reason = "drill"};
+	T_EQ_INT(lc_key_revoke_all(&w, &dup, &out), 0);
+	T_EQ_INT(out.domains, 1);
+	T_EQ_INT(out.replaced, d_active);
+	T_EQ_INT(count(&w, "SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_id JOIN "
+			   "domains d ON d.id = s.domain_id WHERE d.name = 'example.com' AND "
+			   "k.state = 'active'"),
+		 d_active);
+	T_EQ_INT(count(&w, "SELECT count(*) FROM (SELECT s.domain_id, s.role FROM keys k JOIN "
+			   "slots s ON s.id = k.slot_id WHERE k.state = 'active' GROUP BY "
+			   "s.domain_id, s.role HAVING count(*) > 1)"),
+		 0);
+	s0 = snap(&w);
 	/* The tenant's every live key, in one commit; each role that had an
 	 * active key gets a new one, active. */
 	int64_t live = s0.live,
