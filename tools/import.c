@@ -125,7 +125,8 @@ void cmd_import(struct ctx *c)
 		c->export_same_from = serial_before;
 	int changed = 0, status = export_refresh(c, &changed);
 	if (c->o.json)
-		printf("{\"imported\": %zu, \"serial\": %lld}\n", nrows, (long long)store_serial(c->st));
+		ctl_print(json_pack("{s:I, s:I}", "imported", (json_int_t)nrows, "serial",
+				    (json_int_t)store_serial(c->st)));
 	else
 		printf("%zu domain(s) imported in one batch; serial %lld\n", nrows,
 		       (long long)store_serial(c->st));
