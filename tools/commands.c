@@ -130,9 +130,7 @@ const struct ctl_cmd ctl_cmds[] = {
 	{"domain records", cmd_domain, "format json", "DOMAIN", "the records the customer adds",
 	 NULL},
 	{"domain history", cmd_domain, "json", "DOMAIN",
-	 "every key event (generated, published, activated, ...) and every change dnsdctl check "
-	 "found",
-	 NULL},
+	 "every key event (generated, published, ...) and every change check found", NULL},
 	{"domain remove", cmd_domain, "", "DOMAIN",
 	 "revoke its keys; its names go after the retention period", NULL},
 	{"key list", cmd_key, "json", "DOMAIN", "every key the domain had: state and dates", NULL},
@@ -290,23 +288,44 @@ static void print_cmd_help(FILE *f, const struct ctl_cmd *c)
 	fprintf(f, "\nand the global options (dnsdctl --help).\n");
 }
 
+/* Prints text from column col to 100, going on at col on the next lines. */
+static void print_wrapped(FILE *f, const char *text, int col)
+{
+	int at = col;
+	while (*text) {
+		size_t w = strcspn(text, " ");
+		if (at > col && at + 1 + (int)w > 100) {
+			fprintf(f, "\n%*s", col - 1, "");
+			at = col;
+		}
+		at += fprintf(f, " %.*s", (int)w, text);
+		text += w;
+		text += strspn(text, " ");
+	}
+	fputc('\n', f);
+}
+
 static void print_overview(FILE *f)
 {
 	fprintf(f,
 		"usage: dnsdctl [--config FILE] [--db DB] [--keys DIR] [--zone-file FILE]\n"
 		"               [--export-dir DIR] [--export-command CMD] COMMAND ... [--json]\n"
-		"       dnsdctl help [COMMAND] | --version | --check-config [--config FILE]\n"
+		"       dnsdctl help [COMMAND | --all] | --version | --check-config [--config "
+		"FILE]\n"
 		"\n"
 		"Manages the store dnsd answers from. Read commands take --json.\n"
 		"\n"
 		"commands (dnsdctl help COMMAND, or COMMAND --help: its arguments and options):\n");
-	for (const struct ctl_cmd *c = ctl_cmds; c->name; c++)
-		fprintf(f, "  %-24s %s\n", c->name, c->summary);
+	for (const struct ctl_cmd *c = ctl_cmds; c->name; c++) {
+		fprintf(f, "  %-24s", c->name);
+		print_wrapped(f, c->summary, 27);
+	}
 	fprintf(f, "\nglobal options:\n");
 	for (size_t k = 0; k < GLOBAL_OPTS; k++) {
 		char item[64];
 		snprintf(item, sizeof(item), "%s %s", opts[k].name, opts[k].arg);
-		fprintf(f, "  %-24s %s\n", item, opts[k].help);
+		fprintf(f, "  %-24s", item);
+		print_wrapped(f, opts[k].help, 27);
 	}
 	fprintf(f,
 		"\n"
