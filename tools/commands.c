@@ -173,7 +173,7 @@ const struct ctl_cmd ctl_cmds[] = {
 	 "only\n"
 	 "while it is in place. With --all: the domains that are due (run by dnsd-check.timer)."},
 	{"domain-connect template", cmd_domain_connect,
-	 "provider-id provider-name service-id tenant slots ed25519 return-path",
+	 "provider-id provider-name service-id tenant slots ed25519 return-path json",
 	 "--provider-id ID", "the Domain Connect template of a slot layout (JSON)", NULL},
 	{"domain-connect apply", cmd_domain_connect, "provider-id provider-name service-id json",
 	 "DOMAIN --provider-id ID", "the template and variables that apply DOMAIN's records", NULL},

@@ -40,10 +40,18 @@ while IFS= read -r cmd; do
 	takes=$( (printf '%s\n' "$u" | sed -n '/^options:/,/^$/p' | opts; echo "$globals") | sort -u)
 	extra=$(comm -23 <(echo "$used" | grep .) <(echo "$takes") | tr '\n' ' ')
 	[ -z "$extra" ] || bad="$bad [$cmd: $extra]"
-	grep -qF "\\fB$cmd\\fR" "$BUILD/man/dnsdctl.8" || bad="$bad [$cmd: not in dnsdctl.8]"
+	# The page's entry: the command in bold at the start of its line, with the
+	# options of its usage, no more, no fewer.
+	entry=$(P="\\fB$cmd\\fR" awk 'index($0, ENVIRON["P"]) == 1' "$BUILD/man/dnsdctl.8" | head -n 1)
+	if [ -z "$entry" ]; then
+		bad="$bad [$cmd: not in dnsdctl.8]"
+	else
+		inpage=$(printf '%s\n' "$entry" | sed 's/\\-/-/g; s/\\fB\(--[a-z][a-z0-9-]*\)\\fR/\n\1\n/g' | grep -E '^--' | sort -u)
+		[ "$inpage" = "$used" ] || bad="$bad [$cmd: dnsdctl.8 has $(echo $inpage), the table $(echo $used)]"
+	fi
 done < <(sed -n 's/^usage: dnsdctl \([a-z][a-z-]*\( [a-z][a-z-]*\)\?\)\( .*\)\?$/\1/p' "$T/ctl.all")
 check "the table has its commands ($n)" [ "$n" -gt 40 ]
-expect "each command's usage names only options it takes, and dnsdctl.8 has it" "$bad" ""
+expect "each command's usage names only options it takes, and dnsdctl.8 the same" "$bad" ""
 
 for page in "$BUILD"/man/*.[0-9]; do
 	warn=$(MANWIDTH=80 LC_ALL=C.UTF-8 man --warnings -l "$page" 2>&1 >/dev/null)
