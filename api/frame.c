@@ -119,28 +119,29 @@ void api_error(struct api_req *r, int status, const char *code, const char *fiel
 	r->status = status;
 }
 
+/* The codes are err_code_name()'s, as dnsdctl's --json errors have them. */
 void api_fail(struct api_req *r, int rc, const char *field, const char *msg)
 {
 	switch (rc) {
 	case DNSD_EINVAL:
 	case DNSD_ERANGE:
-		api_error(r, 400, "invalid", field, "%s", msg);
+		api_error(r, 400, err_code_name(rc), field, "%s", msg);
 		break;
 	case DNSD_ENOENT:
-		api_error(r, 404, "not_found", NULL, "%s", msg);
+		api_error(r, 404, err_code_name(rc), NULL, "%s", msg);
 		break;
 	case DNSD_EEXIST:
-		api_error(r, 409, "exists", field, "%s", msg);
+		api_error(r, 409, err_code_name(rc), field, "%s", msg);
 		break;
 	case DNSD_EBUSY:
 		apimetrics_store_busy();
 		/* A second is about what a batch of another writer holds the lock for. */
 		r->retry_after = 1;
-		api_error(r, 503, "store_busy", NULL,
+		api_error(r, 503, err_code_name(rc), NULL,
 			  "the store is locked by another writer; nothing was changed: retry");
 		break;
 	case DNSD_EFULL:
-		api_error(r, 507, "disk_full", NULL,
+		api_error(r, 507, err_code_name(rc), NULL,
 			  "the store's disk is full; nothing was changed");
 		break;
 	default:

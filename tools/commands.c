@@ -134,9 +134,7 @@ const struct ctl_cmd ctl_cmds[] = {
 	{"domain records", cmd_domain, "format json", "DOMAIN", "the records the customer adds",
 	 NULL},
 	{"domain history", cmd_domain, "json", "DOMAIN",
-	 "every key event (generated, published, activated, ...) and every change dnsdctl check "
-	 "found",
-	 NULL},
+	 "every key event (generated, published, ...) and every change check found", NULL},
 	{"domain remove", cmd_domain, "", "DOMAIN",
 	 "revoke its keys; its names go after the retention period", NULL},
 	{"key list", cmd_key, "json", "DOMAIN",
@@ -182,7 +180,7 @@ const struct ctl_cmd ctl_cmds[] = {
 	 "only\n"
 	 "while it is in place. With --all: the domains that are due (run by dnsd-check.timer)."},
 	{"domain-connect template", cmd_domain_connect,
-	 "provider-id provider-name service-id tenant slots ed25519 return-path",
+	 "provider-id provider-name service-id tenant slots ed25519 return-path json",
 	 "--provider-id ID", "the Domain Connect template of a slot layout (JSON)", NULL},
 	{"domain-connect apply", cmd_domain_connect, "provider-id provider-name service-id json",
 	 "DOMAIN --provider-id ID", "the template and variables that apply DOMAIN's records", NULL},
@@ -297,23 +295,44 @@ static void print_cmd_help(FILE *f, const struct ctl_cmd *c)
 	fprintf(f, "\nand the global options (dnsdctl --help).\n");
 }
 
+/* Prints text from column col to 100, going on at col on the next lines. */
+static void print_wrapped(FILE *f, const char *text, int col)
+{
+	int at = col;
+	while (*text) {
+		size_t w = strcspn(text, " ");
+		if (at > col && at + 1 + (int)w > 100) {
+			fprintf(f, "\n%*s", col - 1, "");
+			at = col;
+		}
+		at += fprintf(f, " %.*s", (int)w, text);
+		text += w;
+		text += strspn(text, " ");
+	}
+	fputc('\n', f);
+}
+
 static void print_overview(FILE *f)
 {
 	fprintf(f,
 		"usage: dnsdctl [--config FILE] [--db DB] [--keys DIR] [--zone-file FILE]\n"
 		"               [--export-dir DIR] [--export-command CMD] COMMAND ... [--json]\n"
-		"       dnsdctl help [COMMAND] | --version | --check-config [--config FILE]\n"
+		"       dnsdctl help [COMMAND | --all] | --version | --check-config [--config "
+		"FILE]\n"
 		"\n"
 		"Manages the store dnsd answers from. Read commands take --json.\n"
 		"\n"
 		"commands (dnsdctl help COMMAND, or COMMAND --help: its arguments and options):\n");
-	for (const struct ctl_cmd *c = ctl_cmds; c->name; c++)
-		fprintf(f, "  %-24s %s\n", c->name, c->summary);
+	for (const struct ctl_cmd *c = ctl_cmds; c->name; c++) {
+		fprintf(f, "  %-24s", c->name);
+		print_wrapped(f, c->summary, 27);
+	}
 	fprintf(f, "\nglobal options:\n");
 	for (size_t k = 0; k < GLOBAL_OPTS; k++) {
 		char item[64];
 		snprintf(item, sizeof(item), "%s %s", opts[k].name, opts[k].arg);
-		fprintf(f, "  %-24s %s\n", item, opts[k].help);
+		fprintf(f, "  %-24s", item);
+		print_wrapped(f, opts[k].help, 27);
 	}
 	fprintf(f,
 		"\n"

@@ -50,6 +50,16 @@ void die_usage(const char *fmt, ...)
 	exit(2);
 }
 
+/* The error on stderr (and in --json mode on stdout), then exit 1. */
+static void __attribute__((noreturn)) fail_msg(int rc, const char *field, const char *msg)
+{
+	int busy = rc == DNSD_EBUSY;
+	fprintf(stderr, "dnsdctl: %s%s\n", msg, busy ? " (busy: try again)" : "");
+	if (ctl_json)
+		json_error(err_code_name(rc), field, msg);
+	exit(busy ? EXIT_BUSY : 1);
+}
+
 /* Prints the error and exits: commands call it before or after their transaction,
  * never inside one that is open (they roll back first). */
 void fail(struct ctx *c, const char *fmt, ...)
@@ -61,13 +71,7 @@ void fail(struct ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	int busy = c && c->w.rc == DNSD_EBUSY;
-	fprintf(stderr, "dnsdctl: %s%s\n", msg, busy ? " (busy: try again)" : "");
-	if (ctl_json)
-		json_error(err_code_name(c ? c->w.rc : 0), c ? c->w.field : NULL, msg);
-	if (busy)
-		exit(EXIT_BUSY);
-	exit(1);
+	fail_msg(c ? c->w.rc : 0, c ? c->w.field : NULL, msg);
 }
 
 /* ---- output helpers ---- */
@@ -420,9 +424,11 @@ void open_store(struct ctx *c, int create)
 	}
 	c->w.warn = ctl_warn;
 	if (wr_open(&c->w, &conf, create)) {
-		fprintf(stderr, "dnsdctl: %s\n", c->w.err);
+		char msg[sizeof(c->w.err)];
+		int rc = c->w.rc;
+		snprintf(msg, sizeof(msg), "%s", c->w.err);
 		wr_close(&c->w);
-		exit(1);
+		fail_msg(rc, NULL, msg);
 	}
 	c->st = c->w.st;
 	c->db = c->w.db;
@@ -492,6 +498,8 @@ int yes_no(struct ctx *c, const char *v, const char *what, int def)
 		return 1;
 	if (!strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "false"))
 		return 0;
+	if (c)
+		c->w.rc = DNSD_EINVAL; /* the code of a --json error */
 	fail(c, "%s is yes or no, not '%s'", what, v);
 }
 
@@ -502,8 +510,11 @@ long num_arg(struct ctx *c, const char *v, const char *what, long lo, long hi, l
 		return def;
 	errno = 0;
 	long n = strtol(v, &end, 10);
-	if (end == v || *end || errno || n < lo || n > hi)
+	if (end == v || *end || errno || n < lo || n > hi) {
+		if (c)
+			c->w.rc = DNSD_EINVAL;
 		fail(c, "%s must be a whole number from %ld to %ld, not '%s'", what, lo, hi, v);
+	}
 	return n;
 }
 

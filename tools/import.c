@@ -223,9 +223,9 @@ void cmd_import(struct ctx *c)
 		c->export_same_from = serial_before;
 	int changed = 0, status = export_refresh(c, &changed);
 	if (c->o.json)
-		printf("{\"imported\": %zu, \"already\": %zu, \"batches\": %zu, \"serial\": "
-		       "%lld}\n",
-		       written, ndone, nbatch, (long long)store_serial(c->st));
+		ctl_print(json_pack("{s:I, s:I, s:I, s:I}", "imported", (json_int_t)written,
+				    "already", (json_int_t)ndone, "batches", (json_int_t)nbatch,
+				    "serial", (json_int_t)store_serial(c->st)));
 	else if (nbatch == 1 && !ndone)
 		printf("%zu domain(s) imported in one batch; serial %lld\n", written,
 		       (long long)store_serial(c->st));
