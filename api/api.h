@@ -50,6 +50,8 @@ enum {
 	API_BODY = 1,	    /* takes a JSON object body (Content-Type: application/json) */
 	API_PLATFORM = 2,   /* a platform token only; a tenant's token gets 403 */
 	API_IDEMPOTENT = 4, /* honours Idempotency-Key (a POST) */
+	API_NETWORK = 8,    /* asks the network before it writes (the check): not run in the
+			     * server's write turn, its write waits for the store's lock alone */
 };
 
 struct api_route {
@@ -86,5 +88,11 @@ int api_in_flight(void);
 /* Creates the key of the workers' writers (each worker opens its own, with its own store
  * connection, on its first request; closed when the worker ends). Returns 0 or -1. */
 int api_frame_init(void);
+
+/* check.c: the check of a domain's records, through the resolver of --resolver (api_resolver,
+ * "ADDR[:PORT]"; NULL: /etc/resolv.conf's). */
+extern const char *api_resolver;
+void api_check_get(struct api_req *r);
+void api_check_run(struct api_req *r);
 
 #endif

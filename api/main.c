@@ -2,6 +2,7 @@
  * which holds no keys), on a loopback or UNIX-socket listener, with TLS where configured. Its
  * options, its listener, and its graceful stop; the requests are frame.c's. */
 #include "api.h"
+#include "check.h"
 #include "ctl.h"
 #include "err.h"
 #include "fsafe.h"
@@ -25,7 +26,7 @@
 #define API_VERSION "0.1.0"
 
 struct api_opts {
-	const char *config, *db, *listen, *socket, *tls_cert, *tls_key, *ready_file;
+	const char *config, *db, *listen, *socket, *tls_cert, *tls_key, *ready_file, *resolver;
 	long threads, connections, timeout, max_body, lock_timeout;
 };
 
@@ -50,6 +51,7 @@ static const struct {
 	T("--tls-cert", tls_cert),
 	T("--tls-key", tls_key),
 	T("--ready-file", ready_file),
+	T("--resolver", resolver),
 	N("--threads", threads, 1, 64),
 	N("--max-connections", connections, 1, 100000),
 	N("--timeout", timeout, 1, 3600),
@@ -70,6 +72,7 @@ static void usage(int rc)
 	       "                [--tls-cert FILE --tls-key FILE] [--threads N]\n"
 	       "                [--max-connections N] [--timeout SEC] [--max-body BYTES]\n"
 	       "                [--lock-timeout MS] [--ready-file PATH]\n"
+	       "                [--resolver ADDR[:PORT]]\n"
 	       "\n"
 	       "Serves the HTTP API over the store (docs/api.md). The store comes from\n"
 	       "--db, DNSD_DB or dnsdctl's config file (--config, DNSDCTL_CONFIG,\n"
@@ -83,7 +86,9 @@ static void usage(int rc)
 	       "  --max-body BYTES       larger request bodies get 413 (default %d)\n"
 	       "  --lock-timeout MS      a write waits this long for another writer, then 503\n"
 	       "                         (default %d)\n"
-	       "  --ready-file PATH      write the listening address there once serving\n",
+	       "  --ready-file PATH      write the listening address there once serving\n"
+	       "  --resolver ADDR[:PORT] the recursive resolver POST .../check asks (default\n"
+	       "                         /etc/resolv.conf's)\n",
 	       API_DEFAULT_LISTEN, API_DEFAULT_THREADS, API_DEFAULT_CONNECTIONS,
 	       API_DEFAULT_TIMEOUT, API_DEFAULT_MAX_BODY, API_DEFAULT_LOCK_TIMEOUT);
 	exit(rc);
@@ -151,6 +156,13 @@ static void parse(int argc, char **argv, struct api_opts *a, struct opts *o)
 		fprintf(stderr, "dnsd-api: --listen or --socket, not both\n");
 		exit(2);
 	}
+	char addr[64];
+	int port;
+	if (a->resolver && check_parse_addr(a->resolver, addr, sizeof(addr), &port)) {
+		fprintf(stderr, "dnsd-api: --resolver '%s' is not ADDRESS[:PORT]\n", a->resolver);
+		exit(2);
+	}
+	api_resolver = a->resolver;
 	if (!a->tls_cert != !a->tls_key) {
 		fprintf(stderr, "dnsd-api: --tls-cert and --tls-key go together\n");
 		exit(2);

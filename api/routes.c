@@ -126,5 +126,8 @@ const struct api_route api_routes[] = {
 	{"GET", "/v1/tokens", list_tokens, 0},
 	{"POST", "/v1/tokens", add_token, API_BODY | API_PLATFORM | API_IDEMPOTENT},
 	{"DELETE", "/v1/tokens/{name}", revoke_token, 0},
+	/* the check (check.c) */
+	{"GET", "/v1/domains/{domain}/check", api_check_get, 0},
+	{"POST", "/v1/domains/{domain}/check", api_check_run, API_NETWORK},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -5,6 +5,7 @@ responses against docs/openapi.yaml's schemas (python3-jsonschema, python3-yaml)
 "ok - ..." and "not ok - ..." lines, which api.sh counts.
 
   apicheck.py openapi URL PLATFORM_TOKEN ACME_TOKEN BETA_TOKEN OPENAPI_YAML
+  apicheck.py check URL PLATFORM_TOKEN ACME_TOKEN BETA_TOKEN OPENAPI_YAML DOMAIN
   apicheck.py slow URL TOKEN TIMEOUT
   apicheck.py concurrent URL TOKEN CLIENTS
   apicheck.py limit URL TOKEN MAX_CONNECTIONS
@@ -78,7 +79,9 @@ def to_jsonschema(s):
     return s
 
 
-def openapi(url, root, tenant, tenant_other, spec_path):
+def validator(url, spec_path):
+    """The spec, the set of (path, method, status) seen, and validate(desc, pattern, method,
+    path, token, body, headers, want): one request, its reply checked against the spec."""
     import jsonschema
     import yaml
 
@@ -134,6 +137,27 @@ def openapi(url, root, tenant, tenant_other, spec_path):
                   "%s at %s in %s" % (e.message, list(e.absolute_path), raw[:300]))
         return doc
 
+    return spec, seen, validate
+
+
+def covered(spec, seen, owns):
+    """Every documented response of the paths owns(path) says yes to was seen (503 has its own
+    test: the lock; its body is the Error checked everywhere)."""
+    for p, ops in spec["paths"].items():
+        if not owns(p):
+            continue
+        for m, op in ops.items():
+            if m == "parameters":
+                continue
+            for st in op["responses"]:
+                if st == "503":
+                    continue
+                check("openapi.yaml's %s %s %s was seen" % (m.upper(), p, st),
+                      (p, m, st) in seen)
+
+
+def openapi(url, root, tenant, tenant_other, spec_path):
+    spec, seen, validate = validator(url, spec_path)
     ct = {"Content-Type": "application/json"}
     validate("status, platform", "/v1/status", "GET", "/v1/status", root, want=200)
     validate("status, tenant", "/v1/status", "GET", "/v1/status", tenant, want=200)
@@ -171,17 +195,25 @@ def openapi(url, root, tenant, tenant_other, spec_path):
     validate("revoke, no token", "/v1/tokens/{name}", "DELETE", "/v1/tokens/x", want=401)
     validate("unknown path", None, "GET", "/v1/nothing", root, want=404)
     validate("wrong method", None, "PUT", "/v1/status", root, want=405)
-    # Every documented response that a test can bring about on demand was seen; 503 has its own
-    # test (the lock), and its body is the Error checked above.
-    for p, ops in spec["paths"].items():
-        for m, op in ops.items():
-            if m == "parameters":
-                continue
-            for st in op["responses"]:
-                if st == "503":
-                    continue
-                check("openapi.yaml's %s %s %s was seen" % (m.upper(), p, st),
-                      (p, m, st) in seen)
+    # Every documented response of the status and the tokens was seen (the other resources'
+    # have their own runs: check).
+    covered(spec, seen, lambda p: p.startswith("/v1/status") or p.startswith("/v1/tokens"))
+
+
+def check_api(url, root, tenant, tenant_other, spec_path, domain):
+    """The check's resource (GET and POST /v1/domains/{domain}/check, domain a tenant's, in
+    place): each documented reply brought about and checked against openapi.yaml."""
+    spec, seen, validate = validator(url, spec_path)
+    pat = "/v1/domains/{domain}/check"
+    path = "/v1/domains/%s/check" % domain
+    for m in ("GET", "POST"):
+        validate("check, platform", pat, m, path, root, want=200)
+        validate("check, its tenant", pat, m, path, tenant, want=200)
+        validate("check, another tenant", pat, m, path, tenant_other, want=404)
+        validate("check, no such domain", pat, m, "/v1/domains/none.example/check", root, want=404)
+        validate("check, not a domain name", pat, m, "/v1/domains/a..b/check", root, want=400)
+        validate("check, no token", pat, m, path, want=401)
+    covered(spec, seen, lambda p: p == pat)
 
 
 # ---- slow clients ----
@@ -311,6 +343,8 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "openapi":
         openapi(*sys.argv[2:7])
+    elif cmd == "check":
+        check_api(*sys.argv[2:8])
     elif cmd == "slow":
         slow(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "concurrent":
