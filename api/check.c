@@ -64,7 +64,7 @@ static int add_rec(void *arg, const struct check_stored_rec *s)
 			      "since", when(s->since), "checked_at", when(s->checked_at),
 			      "verified_at", when(s->verified_at));
 	if (!o)
-		return DNSD_ESTORE;
+		return DNSD_ENOMEM;
 	if (!s->state)
 		b->unchecked++;
 	else if (!strcmp(s->state, "verified"))
@@ -96,7 +96,7 @@ static void reply_check(struct api_req *r, const struct reg_domain *d,
 {
 	struct check_state cs;
 	struct build b = {.recs = json_array(), .run = run};
-	int rc = b.recs ? check_stored(r->w, d, &cs, add_rec, &b) : DNSD_ESTORE;
+	int rc = b.recs ? check_stored(r->w, d, &cs, add_rec, &b) : DNSD_ENOMEM;
 	if (rc) {
 		json_decref(b.recs);
 		api_fail(r, rc, NULL, r->w->rc ? r->w->err : "out of memory");
@@ -142,7 +142,7 @@ void api_check_run(struct api_req *r)
 		return;
 	struct check_domain *c = calloc(1, sizeof(*c));
 	if (!c) {
-		api_fail(r, DNSD_ESTORE, NULL, "out of memory");
+		api_fail(r, DNSD_ENOMEM, NULL, "out of memory");
 		return;
 	}
 	if (check_load(r->w, &d, c)) {
