@@ -7,6 +7,7 @@
 #include "apijson.h"
 #include "apitoken.h"
 #include "err.h"
+#include "registry.h"
 
 /* Prints v (taken) as one line of JSON; fails the command when out of memory. */
 static void print_json(struct ctx *c, json_t *v)
@@ -42,7 +43,9 @@ static void token_list(struct ctx *c)
 {
 	struct apitoken *v;
 	size_t n;
-	int64_t tid = c->o.tenant ? tenant_id(c, c->o.tenant, 1) : 0;
+	int64_t tid = c->o.tenant ? reg_tenant_id(&c->w, c->o.tenant, 1) : 0;
+	if (c->o.tenant && !tid)
+		fail(c, "%s", c->w.err);
 	if (apitoken_list(c->st, tid, &v, &n, c->err, sizeof(c->err)))
 		fail(c, "api-token list: %s", c->err);
 	if (c->o.json) {

@@ -477,8 +477,8 @@ static void cmd_domain_list(struct ctx *c)
 	int out[2] = {1, c->o.json};
 	struct reg_filter f = {.tenant = c->o.tenant};
 	open_store(c, 0);
-	if (c->o.tenant)
-		tenant_id(c, c->o.tenant, 1);
+	if (c->o.tenant && !reg_tenant_id(&c->w, c->o.tenant, 1))
+		fail(c, "%s", c->w.err);
 	if (c->o.json)
 		printf("[");
 	else
