@@ -20,7 +20,8 @@ czone() { # DOMAIN: the SOA and NS of a customer zone
 	printf '@ IN NS ns1.%s.\nns1 IN A 127.0.0.1\n' "$1"
 }
 czone good.example >"$T/good.example.zone"
-czone beta.example >"$T/beta.example.zone"
+# beta.example's own DMARC record holds bytes that are not UTF-8 (\255): JSON takes only UTF-8.
+{ czone beta.example; echo '_dmarc IN TXT "v=DMARC1; p=none; x=\255\195"'; } >"$T/beta.example.zone"
 
 start_dnsd || finish
 localdns_conf
@@ -98,6 +99,11 @@ expect_match "another tenant's domain, POST: 404" "$(call POST /v1/domains/good.
 expect "... and the check did not run" "$(sqlite3 "$DB" "SELECT count(*) FROM domain_checks k JOIN domains d
 	ON d.id = k.domain_id WHERE d.name = 'beta.example'")" 0
 expect_match "its own tenant's domain: 200" "$(call GET /v1/domains/beta.example/check "$BETA")" '^200 '
+expect_match "a TXT of bytes that are not UTF-8: 200" "$(call POST /v1/domains/beta.example/check "$BETA")" '^200 '
+expect "... each such byte is U+FFFD in the JSON" "$(json 'd["records"][-1]["found"]')" \
+	"v=DMARC1; p=none; x=$(printf '\357\277\275\357\277\275')"
+expect_match "... and the stored detail reads back" "$(call GET /v1/domains/beta.example/check "$BETA")" \
+	'^200 .*"own-dmarc"'
 expect_match "an unknown domain: 404" "$(call POST /v1/domains/none.example/check "$ROOTTOK")" '^404 '
 expect_match "not a domain name: 400" "$(call GET /v1/domains/a..b/check "$ROOTTOK")" '^400 .*"domain"'
 expect_match "DELETE: 405" "$(call DELETE /v1/domains/good.example/check "$ROOTTOK")" '^405 '
