@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 #include "apitoken.h"
-#include "registry.h"
 #include "export.h"
+#include "registry.h"
 #include "store.h"
 #include "wr.h"
 
@@ -55,6 +55,8 @@ enum {
 	API_IDEMPOTENT = 4, /* honours Idempotency-Key (a POST) */
 	API_EXPORTS = 8,    /* may change the keys the signer signs with: after a success is
 			     * committed, the signer's exports are rewritten (as dnsdctl does) */
+	API_NETWORK = 16,   /* asks the network before it writes (the check): not run in the
+			     * server's write turn, its write waits for the store's lock alone */
 };
 
 struct api_route {
@@ -129,5 +131,11 @@ int api_in_flight(void);
 /* Creates the key of the workers' writers (each worker opens its own, with its own store
  * connection, on its first request; closed when the worker ends). Returns 0 or -1. */
 int api_frame_init(void);
+
+/* check.c: the check of a domain's records, through the resolver of --resolver (api_resolver,
+ * "ADDR[:PORT]"; NULL: /etc/resolv.conf's). */
+extern const char *api_resolver;
+void api_check_get(struct api_req *r);
+void api_check_run(struct api_req *r);
 
 #endif

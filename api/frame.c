@@ -482,7 +482,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct conn_req *cr)
 		(rt->flags & API_IDEMPOTENT)
 			? MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key")
 			: NULL;
-	int writes = strcmp(r.method, "GET") != 0;
+	int writes = strcmp(r.method, "GET") != 0 && !(rt->flags & API_NETWORK);
 	if (writes && write_lock()) {
 		api_fail(&r, DNSD_EBUSY, NULL, "");
 		ok = send_reply(conn, cr, &r, NULL);

@@ -3,6 +3,7 @@
  * options, its listener, and its graceful stop; the requests are frame.c's. */
 #include "api.h"
 #include "apimetrics.h"
+#include "check.h"
 #include "ctl.h"
 #include "err.h"
 #include "fsafe.h"
@@ -27,7 +28,8 @@
 #define API_VERSION DNSD_VERSION
 
 struct api_opts {
-	const char *config, *db, *listen, *socket, *tls_cert, *tls_key, *ready_file, *metrics;
+	const char *config, *db, *listen, *socket, *tls_cert, *tls_key, *ready_file, *metrics,
+		*resolver;
 	long threads, connections, timeout, max_body, lock_timeout;
 };
 
@@ -53,6 +55,7 @@ static const struct {
 	T("--tls-key", tls_key),
 	T("--ready-file", ready_file),
 	T("--metrics", metrics),
+	T("--resolver", resolver),
 	N("--threads", threads, 1, 64),
 	N("--max-connections", connections, 1, 100000),
 	N("--timeout", timeout, 1, 3600),
@@ -73,6 +76,7 @@ static void usage(int rc)
 	       "                [--tls-cert FILE --tls-key FILE] [--threads N]\n"
 	       "                [--max-connections N] [--timeout SEC] [--max-body BYTES]\n"
 	       "                [--lock-timeout MS] [--ready-file PATH] [--metrics ADDR:PORT]\n"
+	       "                [--resolver ADDR[:PORT]]\n"
 	       "\n"
 	       "Serves the HTTP API over the store (docs/api.md). The store comes from\n"
 	       "--db, DNSD_DB or dnsdctl's config file (--config, DNSDCTL_CONFIG,\n"
@@ -88,7 +92,9 @@ static void usage(int rc)
 	       "                         (default %d)\n"
 	       "  --ready-file PATH      write the listening address there once serving\n"
 	       "  --metrics ADDR:PORT    serve Prometheus metrics at /metrics there, without\n"
-	       "                         authentication (default: none)\n",
+	       "                         authentication (default: none)\n"
+	       "  --resolver ADDR[:PORT] the recursive resolver POST .../check asks (default\n"
+	       "                         /etc/resolv.conf's)\n",
 	       API_DEFAULT_LISTEN, API_DEFAULT_THREADS, API_DEFAULT_CONNECTIONS,
 	       API_DEFAULT_TIMEOUT, API_DEFAULT_MAX_BODY, API_DEFAULT_LOCK_TIMEOUT);
 	exit(rc);
@@ -156,6 +162,13 @@ static void parse(int argc, char **argv, struct api_opts *a, struct opts *o)
 		fprintf(stderr, "dnsd-api: --listen or --socket, not both\n");
 		exit(2);
 	}
+	char addr[64];
+	int port;
+	if (a->resolver && check_parse_addr(a->resolver, addr, sizeof(addr), &port)) {
+		fprintf(stderr, "dnsd-api: --resolver '%s' is not ADDRESS[:PORT]\n", a->resolver);
+		exit(2);
+	}
+	api_resolver = a->resolver;
 	if (!a->tls_cert != !a->tls_key) {
 		fprintf(stderr, "dnsd-api: --tls-cert and --tls-key go together\n");
 		exit(2);

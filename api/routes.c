@@ -135,9 +135,9 @@ const struct api_route api_routes[] = {
 	{"GET", "/v1/policy", api_policy_get, 0},
 	{"PUT", "/v1/policy", api_policy_put, API_BODY | API_PLATFORM},
 	{"GET", "/v1/domains", api_domains_list, 0},
-	{"POST", "/v1/domains", api_domain_add, API_BODY | API_IDEMPOTENT},
+	{"POST", "/v1/domains", api_domain_add, API_BODY | API_IDEMPOTENT | API_EXPORTS},
 	{"GET", "/v1/domains/{domain}", api_domain_get, 0},
-	{"DELETE", "/v1/domains/{domain}", api_domain_remove, 0},
+	{"DELETE", "/v1/domains/{domain}", api_domain_remove, API_EXPORTS},
 	{"GET", "/v1/domains/{domain}/records", api_domain_records, 0},
 	{"GET", "/v1/domains/{domain}/policy", api_domain_policy_get, 0},
 	{"PUT", "/v1/domains/{domain}/policy", api_domain_policy_put, API_BODY},
@@ -150,5 +150,8 @@ const struct api_route api_routes[] = {
 	{"PUT", "/v1/domains/{domain}/selectors/{selector}/key", keys_put, API_BODY | API_EXPORTS},
 	{"POST", "/v1/keys/rotate", keys_rotate_all, API_BODY | API_IDEMPOTENT},
 	{"POST", "/v1/keys/revoke", keys_revoke_all, API_BODY | API_IDEMPOTENT | API_EXPORTS},
+	/* the check (check.c) */
+	{"GET", "/v1/domains/{domain}/check", api_check_get, 0},
+	{"POST", "/v1/domains/{domain}/check", api_check_run, API_NETWORK},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -3,6 +3,7 @@
  * CNAME chain itself, and says for every record whether it is in place and, if
  * not, what is wrong and how to fix it; then which way of sending is safe now. */
 #include "check.h"
+#include "names.h"
 #include "probe.h"
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -242,6 +243,10 @@ static int rrs_at(ldns_resolver *r, const char *name, ldns_rr_type t, char *out,
 				o += sl;
 			}
 		}
+		/* Bytes as they come, as UTF-8 (U+FFFD for the others): the text goes
+		 * into the store and into JSON. */
+		char clean[sizeof(items[0])];
+		snprintf(it, cap, "%s", names_utf8(clean, sizeof(clean), it));
 		k++;
 	}
 	ldns_rr_list_deep_free(l);

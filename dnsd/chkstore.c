@@ -317,7 +317,7 @@ int check_stored(struct wr *w, const struct reg_domain *row, struct check_state 
 	struct check_domain *d = malloc(sizeof(*d));
 	memset(cs, 0, sizeof(*cs));
 	if (!d)
-		return wr_fail(w, DNSD_ESTORE, NULL, "out of memory");
+		return wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
 	if (check_load(w, row, d)) {
 		free(d);
 		return w->rc;

@@ -195,7 +195,7 @@ static int due_one(void *arg, const struct reg_domain *row)
 	struct due_arg *a = arg;
 	struct pool *p = a->p;
 	if (!p->d[p->n] && !(p->d[p->n] = malloc(sizeof(struct check_domain))))
-		return wr_fail(&a->c->w, DNSD_ESTORE, NULL, "out of memory");
+		return wr_fail(&a->c->w, DNSD_ENOMEM, NULL, "out of memory");
 	if (check_load(&a->c->w, row, p->d[p->n]))
 		return a->c->w.rc;
 	p->d[p->n++]->quick = 1;

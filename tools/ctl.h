@@ -1,5 +1,5 @@
 /* ctl: what the parts of dnsdctl share: the command line, the open store, the
- * error path, and small helpers over SQLite and JSON. */
+ * error path, and small helpers over the write library and JSON. */
 #ifndef DNSD_CTL_H
 #define DNSD_CTL_H
 #include "keys.h"
@@ -54,11 +54,6 @@ struct ctx {
 	char err[1024];
 	int export_force; /* rewrite the exports even if the serial says nothing changed */
 	int64_t export_same_from; /* the serial before a batch that changed nothing exported */
-};
-
-struct domain_row {
-	int64_t id, tenant_id, created_at, removed_at;
-	char name[256], token[32], rp[64], state[16], tenant[128];
 };
 
 /* Exit statuses: 1 = error, nothing changed; 2 = usage; 3 = the store change
@@ -117,21 +112,8 @@ void ctl_print(json_t *v);
 /* ISO 8601 UTC, or "-" for 0. */
 const char *fmt_time(int64_t t, char *buf, size_t n);
 
-sqlite3_stmt *prep(struct ctx *c, const char *sql);
-/* Prepares sql and binds arguments: fmt has one letter per argument, s (text) or i (int64_t). */
-sqlite3_stmt *q(struct ctx *c, const char *sql, const char *fmt, ...);
-/* Steps once and finalizes; fails the command on an error. */
-void run(struct ctx *c, sqlite3_stmt *st);
-int64_t one_int(struct ctx *c, sqlite3_stmt *st, int64_t def);
-char *one_text(struct ctx *c, sqlite3_stmt *st);
-void begin(struct ctx *c);
-void commit(struct ctx *c);
 void open_store(struct ctx *c, int create);
 
-void norm_domain(struct ctx *c, const char *in, char *out, size_t n);
-int64_t tenant_id(struct ctx *c, const char *name, int must);
-int find_domain(struct ctx *c, const char *name, struct domain_row *d, int any_state);
-void need_domain(struct ctx *c, const char *arg, struct domain_row *d, int any_state);
 const char *keys_dir(struct ctx *c, char *buf, size_t n);
 /* The selector of slot position pos (1-based) of a domain with nmain main
  * slots: <prefix><pos>, then the Ed25519 pair <prefix>-ed1, <prefix>-ed2.

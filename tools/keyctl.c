@@ -9,6 +9,7 @@
 #include "keys.h"
 #include "lifecycle.h"
 #include "ns.h"
+#include "registry.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,7 +402,8 @@ void cmd_slot(struct ctx *c)
 	if (lc_slot_set(&c->w, c->o.pos[2], c->o.pos[3], el, &changed))
 		fail(c, "%s", c->w.err);
 	char name[256];
-	norm_domain(c, c->o.pos[2], name, sizeof(name));
+	if (reg_domain_norm(&c->w, c->o.pos[2], name, sizeof(name)))
+		fail(c, "%s", c->w.err);
 	printf("%s: slot %s is %seligible%s\n", name, c->o.pos[3], el ? "" : "not ", changed ? "" : " (unchanged)");
 }
 

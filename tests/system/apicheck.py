@@ -5,6 +5,7 @@ responses against docs/openapi.yaml's schemas (python3-jsonschema, python3-yaml)
 "ok - ..." and "not ok - ..." lines, which api.sh counts.
 
   apicheck.py openapi URL PLATFORM_TOKEN ACME_TOKEN BETA_TOKEN OPENAPI_YAML
+  apicheck.py check URL PLATFORM_TOKEN ACME_TOKEN BETA_TOKEN OPENAPI_YAML DOMAIN
   apicheck.py slow URL TOKEN TIMEOUT
   apicheck.py concurrent URL TOKEN CLIENTS
   apicheck.py limit URL TOKEN MAX_CONNECTIONS
@@ -256,6 +257,22 @@ def responses(spec_path, manifest, path_regex):
                           (p, m, st) in seen)
 
 
+def check_api(url, root, tenant, tenant_other, spec_path, domain):
+    """The check's resource (GET and POST /v1/domains/{domain}/check, domain a tenant's, in
+    place): each documented reply brought about and checked against openapi.yaml."""
+    validate, seen, spec = validator(url, spec_path)
+    pat = "/v1/domains/{domain}/check"
+    path = "/v1/domains/%s/check" % domain
+    for m in ("GET", "POST"):
+        validate("check, platform", pat, m, path, root, want=200)
+        validate("check, its tenant", pat, m, path, tenant, want=200)
+        validate("check, another tenant", pat, m, path, tenant_other, want=404)
+        validate("check, no such domain", pat, m, "/v1/domains/none.example/check", root, want=404)
+        validate("check, not a domain name", pat, m, "/v1/domains/a..b/check", root, want=400)
+        validate("check, no token", pat, m, path, want=401)
+    coverage(spec, seen, [pat])
+
+
 # ---- slow clients ----
 
 def slow(url, token, timeout):
@@ -383,6 +400,8 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "openapi":
         openapi(*sys.argv[2:7])
+    elif cmd == "check":
+        check_api(*sys.argv[2:8])
     elif cmd == "slow":
         slow(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "concurrent":

@@ -81,6 +81,8 @@ refuses "inside the hosted zone, other case, trailing dot" nz "inside the hosted
 
 echo "# tenants and duplicates"
 refuses "unknown tenant" nz "no tenant 'nobody'" ctl domain add new.example --tenant nobody
+refuses "domain list: unknown tenant" nz "no tenant 'nobody'" ctl domain list --tenant nobody
+refuses "api-token list: unknown tenant" nz "no tenant 'nobody'" ctl api-token list --tenant nobody
 refuses "duplicate tenant" nz "already exists" ctl tenant add acme
 refuses "tenant name with a space" nz "invalid tenant name" ctl tenant add "bad name"
 refuses "empty tenant name" nz "invalid tenant name" ctl tenant add ""
