@@ -304,6 +304,7 @@ int wr_begin(struct wr *w)
 	if (rc)
 		return w->rc = rc;
 	w->depth = 1;
+	w->batch_serial = 0;
 	/* First in every batch: the zone file as this writer reads it, so that an
 	 * edit of it is served at a serial of the store's own, and a batch after it
 	 * is stamped above that (store_zone_note). A zone file that cannot be read
