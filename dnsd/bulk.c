@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A set of strings (the names, the tokens seen in the file), kept in one
  * arena: an import of a million rows holds these and nothing else of them. */
@@ -76,7 +77,16 @@ struct reg_import {
 	struct strset names, tokens;
 	int reading; /* the checks' read transaction is open */
 	size_t in_batch;
+	int64_t t_begin; /* when the batch open took the lock (ms, monotonic) */
+	int contended;	 /* it had to wait for another writer's lock first */
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct reg_import *reg_import_new(struct wr *w)
 {
@@ -169,8 +179,13 @@ int reg_import_add(struct reg_import *im, const struct reg_domain_in *in, int *d
 		return w->rc;
 	/* The batch's transaction holds the lock from its first row's prep: the
 	 * row is checked against the store as it is written. */
-	if (!w->depth && wr_begin(w))
-		return w->rc;
+	if (!w->depth) {
+		int64_t t0 = mono_ms();
+		if (wr_begin(w))
+			return w->rc;
+		im->t_begin = mono_ms();
+		im->contended = im->t_begin - t0 >= 1;
+	}
 	struct reg_domain_in wi = *in;
 	wi.check_only = 0;
 	wi.done_ok = 1;
@@ -201,5 +216,16 @@ int reg_import_commit(struct reg_import *im, size_t *n)
 	if (!wr_commit(w))
 		*n = im->in_batch;
 	im->in_batch = 0;
+	/* A writer waiting for the lock tries again every millisecond
+	 * (wr_lock_wait): leave it a few to take the lock before this import's
+	 * next batch does. When this batch found the lock taken (other writers
+	 * are at work), leave them a quarter of the time it held it: the API
+	 * writes one request at a time, each a few milliseconds. */
+	int64_t held = mono_ms() - im->t_begin, ms = im->contended ? (held / 4 > 250 ? 250
+								      : held / 4 > 3 ? held / 4
+										     : 3)
+								   : 3;
+	struct timespec pause = {ms / 1000, (long)(ms % 1000) * 1000000};
+	nanosleep(&pause, NULL);
 	return w->rc;
 }
