@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "apitoken.h"
+#include "registry.h"
 #include "store.h"
 #include "wr.h"
 
@@ -72,8 +73,45 @@ void api_error(struct api_req *r, int status, const char *code, const char *fiel
  * 409 exists, 503 store_busy (with Retry-After), 507 disk_full, 500 otherwise. */
 void api_fail(struct api_req *r, int rc, const char *field, const char *msg);
 
+/* The string member k of r's body, or NULL with a 400 reply when it is missing or not a
+ * string. */
+const char *api_body_string(struct api_req *r, const char *k);
+/* A 400 unknown_field naming the first member of r's body that is not one of known (NULL-ended);
+ * returns 1 if there is one. */
+int api_unknown_member(struct api_req *r, const char *const *known);
+
 /* The query-string argument name of r's URL (decoded), or NULL when it has none. */
 const char *api_query(const struct api_req *r, const char *name);
+
+/* tenants.c: the tenants and the policies at every level. api_wr_fail replies with the error of
+ * r's writer (its code, field and sentence); api_body_layout reads the body's optional "slots"
+ * (2 to REG_MAX_SLOTS) and "ed25519" (a boolean) into *slots and *ed25519, left as they are when
+ * absent or null (0, or -1 with a 400). */
+void api_wr_fail(struct api_req *r);
+/* Runs fn(r) in one write transaction, committed when its reply is a success and rolled back
+ * otherwise: a check of the caller's scope and the change it allows see the same store. */
+void api_in_tx(struct api_req *r, api_handler fn);
+int api_body_layout(struct api_req *r, int *slots, int *ed25519);
+void api_tenants_list(struct api_req *r);
+void api_tenant_add(struct api_req *r);
+void api_tenant_get(struct api_req *r);
+void api_tenant_remove(struct api_req *r);
+void api_policy_get(struct api_req *r);
+void api_policy_put(struct api_req *r);
+void api_tenant_policy_get(struct api_req *r);
+void api_tenant_policy_put(struct api_req *r);
+void api_domain_policy_get(struct api_req *r);
+void api_domain_policy_put(struct api_req *r);
+/* domains.c: the customer domains. */
+void api_domains_list(struct api_req *r);
+void api_domain_add(struct api_req *r);
+void api_domain_get(struct api_req *r);
+void api_domain_records(struct api_req *r);
+void api_domain_remove(struct api_req *r);
+/* domains.c: the domain named in r->param, in the caller's scope, into d (any_state: a removed
+ * one too). 0, or -1 with the reply set: 400 (a bad name), 404 (none, or another tenant's: the
+ * same answer), 503... */
+int api_domain_scoped(struct api_req *r, struct reg_domain *d, int any_state);
 
 /* frame.c: the callbacks dnsd-api gives libmicrohttpd. */
 enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url,

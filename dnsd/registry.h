@@ -85,8 +85,12 @@ struct reg_domain_in {
 	 * is rsa-2048), an existing private key (key_file, a PEM file: its copy goes
 	 * into the keys directory), or only an existing public key (public_key,
 	 * base64 DER: the signer keeps the private half elsewhere). With a key,
-	 * algorithm (if given) is what it must be. */
+	 * algorithm (if given) is what it must be. key_pem (key_pem_len bytes, the
+	 * caller's) is a private key given as PEM text instead of key_file (the
+	 * API's "key"): its errors name the field "key". */
 	const char *algorithm, *key_file, *public_key;
+	const char *key_pem;
+	size_t key_pem_len;
 	/* Why the first keys were made, for their events ("domain add", "import"). */
 	const char *cause;
 	/* An import's: check_only checks everything but makes no key and stages
@@ -116,7 +120,7 @@ struct reg_new {
  * "ed25519"), the same for one domain and for an import. Returns 0 (*out set,
  * the caller's to free) or a code: DNSD_EINVAL with the field ("domain",
  * "tenant", "token", "return_path", "slots", "ed25519", "algorithm", "key_file",
- * "public_key"), DNSD_ENOENT (no such tenant), DNSD_EEXIST (the domain lives,
+ * "key", "public_key"), DNSD_ENOENT (no such tenant), DNSD_EEXIST (the domain lives,
  * or the token was used once). */
 int reg_domain_prep(struct wr *w, const struct reg_domain_in *in, struct reg_new **out);
 /* Writes a prepared domain inside the caller's transaction: its token, its
@@ -143,6 +147,10 @@ int reg_domain_remove(struct wr *w, const char *name, struct reg_domain *d);
 struct reg_filter {
 	const char *tenant; /* only this tenant's (DNSD_ENOENT when there is none); NULL: all */
 	const char *state;  /* "active" or "removed"; NULL: both (purged ones never) */
+	const char *q;	    /* only names holding this text (any case, as given); NULL: all */
+	/* Only domains whose last check (domain_checks) is in this state: "pending"
+	 * (a domain never checked is pending), "verified" or "drifted"; NULL: any. */
+	const char *check;
 	/* Paging: only the rows after this name and row id (the last of the page
 	 * before); NULL: from the first. */
 	const char *after_name;
@@ -150,7 +158,8 @@ struct reg_filter {
 	int limit; /* at most this many; 0: all */
 };
 /* Calls each for every domain f lets through. each returns 0 to go on; what
- * else it returns stops the list and is returned. */
+ * else it returns stops the list and is returned. DNSD_EINVAL (field "state",
+ * "check", "q", "limit"), DNSD_ENOENT (field "tenant"). */
 int reg_domain_list(struct wr *w, const struct reg_filter *f,
 		    int (*each)(void *arg, const struct reg_domain *d), void *arg);
 
@@ -217,6 +226,15 @@ int reg_policy_check(struct wr *w, const struct reg_scope *s, const char *kind, 
 int reg_policy_set(struct wr *w, const struct reg_scope *s, const char *kind, const char *value);
 /* Removes it; *was_set says whether there was one. */
 int reg_policy_unset(struct wr *w, const struct reg_scope *s, const char *kind, int *was_set);
+/* Which kinds reg_policy_put changes. */
+enum { REG_POLICY_SPF = 1, REG_POLICY_MX = 2, REG_POLICY_DMARC = 4 };
+/* Sets or clears several kinds at s in one transaction, all or nothing: for
+ * each kind whose bit is in flags, its value sets it (checked as
+ * reg_policy_set does, with the other kinds of this call already in place) and
+ * NULL clears it; the kinds not in flags are left as they are. DNSD_EINVAL
+ * (field "spf", "mx" or "dmarc"), DNSD_EIO (as reg_policy_check). */
+int reg_policy_put(struct wr *w, const struct reg_scope *s, const char *spf, const char *mx,
+		   const char *dmarc, int flags);
 /* The value set at s (*own) and the one in force there (*effective: the
  * domain's, else its tenant's, else the global one); each NULL when none,
  * else the caller's to free. */
