@@ -83,6 +83,9 @@ expect_match "an empty file is refused" "$(ctl import "$T/e.csv" 2>&1)" "is empt
 expect_match "a missing file is refused" "$(ctl import "$T/none.csv" 2>&1)" "cannot open"
 printf 'domain,public_key\nstdin.example,%s\n' "$OTHER_PUB" | ctl import - --tenant acme >/dev/null
 expect "standard input with --tenant" "$(sqlite3 "$DB" "SELECT count(*) FROM domains WHERE name = 'stdin.example'")" 1
+printf 'domain,public_key\nstdin2.example,%s\n' "$OTHER_PUB" >"$T/stdin.csv"
+ctl import - --tenant acme <"$T/stdin.csv" >/dev/null
+expect "standard input from a file (read twice in place)" "$(sqlite3 "$DB" "SELECT count(*) FROM domains WHERE name = 'stdin2.example'")" 1
 # One path with domain add: the same slot rules and the same first keys.
 layout() { # DOMAIN: each slot's selector and its key's algorithm, in order
 	sqlite3 "$DB" "SELECT group_concat(x, ' ') FROM (SELECT s.selector || '=' || ifnull(k.algorithm, '-') AS x
