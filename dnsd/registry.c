@@ -430,19 +430,22 @@ static void first_key(struct wr *w, const struct reg_new *nd, int i, int64_t did
 	char cause[200];
 	snprintf(cause, sizeof(cause),
 		 "%s: the first key of a new domain (its names were never answered)", nd->cause);
+	/* The batch's serial, read once per batch: an import writes thousands of
+	 * first keys in one. */
+	if (!w->batch_serial)
+		w->batch_serial = store_batch_serial(w->st);
 	wr_run(w, wr_qk(w,
 			"INSERT INTO keys(slot_id, algorithm, public_key, private_ref, state, "
 			"created_at, published_at, activated_at, published_serial, active_after) "
 			"VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?5, ?5, ?6, ?5)",
-			"isssii", slot, nd->alg[i], nd->pub[i], nd->path[i], now,
-			store_batch_serial(w->st)));
+			"isssii", slot, nd->alg[i], nd->pub[i], nd->path[i], now, w->batch_serial));
 	int64_t kid = sqlite3_last_insert_rowid(w->db);
-	const char *evs[] = {i ? "generated" : nd->first_event, "published", "activated"};
-	for (int e = 0; e < 3; e++)
-		wr_run(w, wr_qk(w,
-				"INSERT INTO key_events(key_id, domain_id, event, at, cause) "
-				"VALUES (?, ?, ?, ?, ?)",
-				"iisis", kid, did, evs[e], now, cause));
+	/* Its three events in one statement. */
+	wr_run(w, wr_qk(w,
+			"INSERT INTO key_events(key_id, domain_id, event, at, cause) "
+			"VALUES (?1, ?2, ?3, ?4, ?5), (?1, ?2, 'published', ?4, ?5), "
+			"(?1, ?2, 'activated', ?4, ?5)",
+			"iisis", kid, did, i ? "generated" : nd->first_event, now, cause));
 }
 
 int reg_domain_write(struct wr *w, const struct reg_new *nd, int write, int64_t *id)

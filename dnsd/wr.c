@@ -151,6 +151,7 @@ int wr_step(struct wr *w, sqlite3_stmt *st)
 {
 	if (!st || w->rc)
 		return 0;
+	w->busy_from = 0;
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		return 1;
@@ -239,12 +240,14 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* SQLite's busy handler: count is 0 at the first try of a wait. */
+/* SQLite's busy handler. Its count does not always start again at 0 for
+ * the next statement's wait, so a wait starts where busy_from was cleared
+ * (wr_step, wr_begin) or where the count is 0. */
 static int lock_busy(void *arg, int count)
 {
 	struct wr *w = arg;
 	int64_t now = mono_ms();
-	if (!count)
+	if (!count || !w->busy_from)
 		w->busy_from = now;
 	if (now - w->busy_from >= w->lock_wait)
 		return 0;
@@ -300,10 +303,12 @@ int wr_begin(struct wr *w)
 		w->depth++;
 		return 0;
 	}
+	w->busy_from = 0;
 	int rc = store_write_begin(w->st, w->err, sizeof(w->err));
 	if (rc)
 		return w->rc = rc;
 	w->depth = 1;
+	w->batch_serial = 0;
 	/* First in every batch: the zone file as this writer reads it, so that an
 	 * edit of it is served at a serial of the store's own, and a batch after it
 	 * is stamped above that (store_zone_note). A zone file that cannot be read

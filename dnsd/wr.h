@@ -58,6 +58,7 @@ struct wr {
 	size_t nkept;
 	int lock_wait;	   /* ms a statement waits for another writer's lock (wr_lock_wait) */
 	int64_t busy_from; /* when the current wait began (ms, monotonic) */
+	int64_t batch_serial; /* the open batch's serial once read (first keys); 0 before */
 	/* The zone file as this writer read it, for store_zone_note (loaded once). */
 	int zone_loaded;
 	uint32_t zone_file_serial;

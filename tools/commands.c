@@ -81,7 +81,6 @@ static const struct ctl_opt opts[] = {
 	V("batch", batch, "N", "rows a transaction"),
 	F("progress", progress, "print progress"),
 	F("no-progress", no_progress, "no progress line"),
-	F("resume", resume, "go on from where a stopped import was"),
 	V("spf", spf, "VALUE", "the global SPF policy"),
 	V("mx", mx, "VALUE", "the global MX records"),
 	V("domains", domains, "A,B,...", "these domains (comma-separated)"),
@@ -161,10 +160,12 @@ const struct ctl_cmd ctl_cmds[] = {
 	 NULL},
 	{"ns remove", cmd_ns, "", "NAME", "forget a name server", NULL},
 	{"export", cmd_export, "", "", "rewrite the signer's exports now (if changed)", NULL},
-	{"import", cmd_import, "tenant batch progress no-progress resume json", "FILE.csv",
-	 "many domains with their existing keys, in one batch",
+	{"import", cmd_import, "tenant batch progress no-progress json", "FILE.csv",
+	 "many domains with their existing keys: every row checked, then written in batches",
 	 "FILE.csv (- for standard input) has the columns\n"
-	 "domain,tenant,algorithm,public_key,private_key,token,return_path."},
+	 "domain,tenant,algorithm,public_key,private_key,token,return_path.\n"
+	 "Rows already in the store as given are skipped, so a stopped import is finished by\n"
+	 "running it again."},
 	POLICY("spf", "SPF policy"),
 	POLICY("mx", "MX records (\"PREF HOST[, PREF HOST]\")"),
 	POLICY("dmarc", "DMARC policy"),

@@ -31,9 +31,9 @@ struct opts {
 	const char *provider_id, *provider_name, *service_id; /* domain-connect */
 	const char *config; /* --config FILE; the settings above may come from it */
 	const char *key;    /* domain add --key PEM: the first key, an existing one */
-	/* import: rows a transaction, the progress line, go on from a stopped run */
+	/* import: rows a transaction, the progress line */
 	const char *batch;
-	int progress, no_progress, resume;
+	int progress, no_progress;
 	const char *spf, *mx, *dmarc; /* init: the global policies */
 	const char *metrics_file;     /* maintain: the job's figures for the node exporter */
 	int check_config;             /* --check-config: check the config file, do nothing else */

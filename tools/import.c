@@ -107,7 +107,8 @@ void cmd_import(struct ctx *c)
 	/* The file is read twice (checks, then writes): standard input or a pipe
 	 * is kept in a temporary file (deleted already) as it is checked. */
 	FILE *copy = NULL;
-	if (fseeko(in, 0, SEEK_CUR) && !(copy = tmpfile()))
+	off_t start = ftello(in);
+	if (start < 0 && !(copy = tmpfile()))
 		fail(NULL, "cannot keep a copy of %s: %s", file, strerror(errno));
 	open_store(c, 0);
 	char prefix[64];
@@ -148,12 +149,10 @@ void cmd_import(struct ctx *c)
 			fail(c, "line %d: %s; nothing was changed", lineno, c->w.err);
 		nrows += !done;
 		ndone += done;
-		if (!(nrows & 1023))
+		if (!((nrows + ndone) & 1023))
 			progress_show(&pg, nrows + ndone, 0, 0);
 	}
 	reg_import_checked(im);
-	if (in != stdin)
-		fclose(in);
 	if (!cv.ncols)
 		fail(c, "%s is empty: the first line must name the columns", file);
 	if (e.n) {
@@ -166,8 +165,13 @@ void cmd_import(struct ctx *c)
 	}
 
 	/* 2. Write them in batches. */
-	in = copy ? copy : fopen(file, "r");
-	if (!in || fseeko(in, 0, SEEK_SET))
+	if (copy) {
+		if (in != stdin)
+			fclose(in);
+		in = copy;
+		start = 0;
+	}
+	if (fflush(in) || fseeko(in, start, SEEK_SET))
 		fail(c, "cannot read %s again: %s", file, strerror(errno));
 	int64_t serial_before = store_serial(c->st);
 	int any_private = 0;
@@ -199,7 +203,8 @@ void cmd_import(struct ctx *c)
 		nbatch++;
 	}
 	free(line);
-	fclose(in);
+	if (in != stdin)
+		fclose(in);
 	if (c->w.rc) {
 		int rc = c->w.rc;
 		if (pg.on)

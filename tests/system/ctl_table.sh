@@ -49,8 +49,8 @@ expect_match "domain add --eligible refused before any change" "$?:$out:$(ctl do
 	"^2:.*unknown option --eligible.*:0$"
 out=$(ctl domain list --tenant acme 2>&1)
 expect_match "an option the command takes still works" "$?:$(echo "$out" | tr '\n' ' ')" "^0:.* example.com "
-out=$(ctl import /dev/null --batch 10 --no-progress --resume 2>&1)
-expect_match "import takes --batch, --no-progress and --resume" "$out" "empty"
+out=$(ctl import /dev/null --batch 10 --no-progress 2>&1)
+expect_match "import takes --batch and --no-progress" "$out" "empty"
 
 # ---- --json errors ----
 jerr() { "$PY" -c 'import json,sys; d=json.load(sys.stdin)["error"]; print(d["code"], sorted(d))'; }

@@ -83,6 +83,9 @@ expect_match "an empty file is refused" "$(ctl import "$T/e.csv" 2>&1)" "is empt
 expect_match "a missing file is refused" "$(ctl import "$T/none.csv" 2>&1)" "cannot open"
 printf 'domain,public_key\nstdin.example,%s\n' "$OTHER_PUB" | ctl import - --tenant acme >/dev/null
 expect "standard input with --tenant" "$(sqlite3 "$DB" "SELECT count(*) FROM domains WHERE name = 'stdin.example'")" 1
+printf 'domain,public_key\nstdin2.example,%s\n' "$OTHER_PUB" >"$T/stdin.csv"
+ctl import - --tenant acme <"$T/stdin.csv" >/dev/null
+expect "standard input from a file (read twice in place)" "$(sqlite3 "$DB" "SELECT count(*) FROM domains WHERE name = 'stdin2.example'")" 1
 # One path with domain add: the same slot rules and the same first keys.
 layout() { # DOMAIN: each slot's selector and its key's algorithm, in order
 	sqlite3 "$DB" "SELECT group_concat(x, ' ') FROM (SELECT s.selector || '=' || ifnull(k.algorithm, '-') AS x
@@ -133,4 +136,96 @@ openssl genrsa -out "$T/r1024.pem" 1024 2>/dev/null
 err=$(ctl domain add old.example --tenant acme --key "$T/r1024.pem" 2>&1 >/dev/null)
 expect "domain add --key: a 1024-bit key is taken" "$(sqlite3 "$DB" "SELECT count(*) FROM domains WHERE name = 'old.example'")" 1
 expect_match "... with a warning to rotate it" "$err" "1024-bit RSA key is weak .*key rotate old.example"
+
+# Batches: every row is checked first, then the rows go in batches of --batch
+# N, each its own transaction; other writers take their turns between them.
+ctl tenant add bulk >/dev/null
+gen() { # N FILE [BAD]: N rows of public keys (every 1000th a private key), BAD: a bad last row
+	"$PY" - "$@" "$T/r.pem" <<'PYEOF'
+import base64, os, sys
+n, path, bad = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "bad"
+pem = sys.argv[-1]
+head = bytes.fromhex("30820122300d06092a864886f70d01010105000382010f003082010a0282010100")
+with open(path, "w") as f:
+    f.write("domain,tenant,public_key,private_key\n")
+    for i in range(n):
+        m = bytearray(os.urandom(256)); m[0] |= 0x80; m[-1] |= 1
+        pub = base64.b64encode(head + bytes(m) + bytes.fromhex("0203010001")).decode()
+        if i % 1000 == 999:
+            f.write(f"bulk{i}.example,bulk,,{pem}\n")
+        else:
+            f.write(f"bulk{i}.example,bulk,{pub},\n")
+    if bad:
+        f.write("bad..example,bulk,AAAA,\n")
+PYEOF
+}
+gen 2000 "$T/bad.csv" bad
+snap >"$T/before"
+err=$(ctl import "$T/bad.csv" --batch 100 2>&1 >/dev/null)
+expect "a bad last row: exit 1" "$?" 1
+expect_match "it is named" "$err" "line 2002: bad domain 'bad..example'"
+snap >"$T/after"
+check "and nothing changed, though 2000 rows came before it" cmp "$T/before" "$T/after"
+expect "no progress line when stderr is not a terminal" "$(grep -c 'domains in' <<<"$err")" 0
+
+count() { sqlite3 "$DB" "SELECT count(*) FROM domains WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'bulk')"; }
+gen 20000 "$T/big.csv"
+ctl import "$T/big.csv" --batch 100 >"$T/big.out" 2>&1 &
+imp=$!
+some() { test "$(count)" -gt 0; }
+wait_for "the import's first batches are in" 60 some
+ctl --lock-timeout 10000 domain add during.example --tenant acme >/dev/null 2>"$T/during.err"
+expect "a second writer gets its turn during the import" "$?" 0
+wait $imp
+expect "the import ends well" "$?" 0
+between=$(sqlite3 "$DB" "SELECT (SELECT min(id) FROM domains WHERE name LIKE 'bulk%') < id AND id < (SELECT max(id) FROM domains WHERE name LIKE 'bulk%') FROM domains WHERE name = 'during.example'")
+expect "its domain went in between two of the import's batches" "$between" 1
+expect "every row is in" "$(count)" 20000
+expect_match "in 200 batches" "$(cat "$T/big.out")" "^20000 domain\\(s\\) imported in 200 batch\\(es\\), 0 already there"
+
+# Stopped midway (kill -9): the batches committed stay; the same import run
+# again skips them and writes the rest; every row is in once.
+ctl tenant add bulk2 >/dev/null
+sed 's/,bulk,/,bulk2,/; s/^bulk/b2/' "$T/big.csv" >"$T/big2.csv"
+count2() { sqlite3 "$DB" "SELECT count(*) FROM domains WHERE tenant_id = (SELECT id FROM tenants WHERE name = 'bulk2')"; }
+"$DNSDCTL" --config "$T/dnsdctl.conf" --db "$DB" --keys "$KEYS" import "$T/big2.csv" --batch 100 >/dev/null 2>&1 &
+imp=$! # dnsdctl itself, not a shell around it
+some2() { test "$(count2)" -gt 1000; }
+wait_for "the second import's first batches are in" 60 some2
+kill -9 $imp
+wait $imp 2>/dev/null
+part=$(count2)
+check "killed midway: part of the rows are in" test "$part" -gt 0 -a "$part" -lt 20000
+out=$(ctl import "$T/big2.csv" --batch 5000 2>&1)
+expect "run again: it ends well" "$?" 0
+expect_match "it says how many were there already" "$out" "^$((20000 - part)) domain\\(s\\) imported in [0-9]+ batch\\(es\\), $part already there"
+expect "every row is in once" "$(sqlite3 "$DB" "SELECT count(*) || '/' || count(DISTINCT name) FROM domains WHERE name LIKE 'b2%'")" "20000/20000"
+check "the killed run's staging directory is gone" test -z "$(ls -A "$KEYS" | grep '^\.stage-')"
+expect "the private keys' copies are in place" "$(ls "$KEYS"/b2*.example/*.pem | wc -l)" 20
+out=$(ctl import "$T/big2.csv" 2>&1)
+expect_match "a third run: nothing to do" "$out" "^0 domain\\(s\\) imported in 0 batch\\(es\\), 20000 already there"
+printf 'domain,tenant,public_key\nb21.example,bulk,%s\n' "$OTHER_PUB" >"$T/other.csv"
+expect_match "a row there with another tenant or key is still bad" "$(ctl import "$T/other.csv" 2>&1)" \
+	"line 2: domain b21.example already exists"
+
+# Progress: asked for (--progress), a line rewritten in place, and the last one.
+gen 300 "$T/p.csv"
+sed -i 's/bulk\([0-9]\)/prog\1/; s/,bulk,/,acme,/' "$T/p.csv"
+err=$(ctl import "$T/p.csv" --progress --batch 100 2>&1 >/dev/null)
+expect_match "--progress: the final line" "$err" "imported 300 domains in [0-9.]+ s \\([0-9]+/s\\)"
+check "--progress: rewritten in place" grep -q $'\r' <<<"$err"
+
+# A writer that waits past --lock-timeout: busy, exit 5, nothing changed.
+"$PY" - "$DB" "$DNSDCTL" "$T/dnsdctl.conf" "$KEYS" >"$T/busy.out" 2>&1 <<'PYEOF'
+import sqlite3, subprocess, sys
+db, ctl, conf, keys = sys.argv[1:5]
+c = sqlite3.connect(db, isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+p = subprocess.run([ctl, "--config", conf, "--db", db, "--keys", keys, "--lock-timeout", "200",
+                    "tenant", "add", "late"], capture_output=True, text=True)
+c.execute("ROLLBACK")
+print(p.returncode, p.stderr.strip())
+PYEOF
+expect_match "--lock-timeout: busy, try again, exit 5" "$(cat "$T/busy.out")" "^5 dnsdctl: .*locked by another writer.*busy: try again"
+expect "and the tenant was not added" "$(sqlite3 "$DB" "SELECT count(*) FROM tenants WHERE name = 'late'")" 0
 finish
