@@ -17,7 +17,7 @@ BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev li
              libjansson-dev scdoc
 TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl nsd knot \
              python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd unbound \
-             curl python3-jsonschema python3-yaml
+             curl python3-jsonschema python3-yaml prometheus
 
 # The server's own parts (its state, the refresh, the scrape) link into dnsd only.
 SRV_SRC  = dnsd/main.c dnsd/refresh.c dnsd/srvmetrics.c

@@ -116,6 +116,14 @@ while IFS= read -r line; do
 	esac
 done <<<"$out"
 
+out=$("$PY" "$ROOT/tests/system/distmetrics.py" api "$T/scrape.txt")
+expect_match "dashboard and alerts: every API metric they use is served" "$out" "^[1-9][0-9]* used, missing: none$"
+if command -v promtool >/dev/null; then
+	check "promtool: the scrape is valid exposition text" sh -c 'promtool check metrics <"$1"' - "$T/scrape.txt"
+else
+	not_ok "promtool is installed (make test-deps: package prometheus)"
+fi
+
 expect "the metrics listener takes no POST" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$M")" 405
 expect "... and has nothing but /metrics" "$(curl -s -o /dev/null -w '%{http_code}' "http://$MADDR/")" 404
 expect "the API's own port does not serve /metrics" "$(req GET /metrics "$ROOTTOK")" 404
