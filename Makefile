@@ -149,7 +149,10 @@ test-deps:
 	@tools/install-deps $(BUILD_PKGS) $(TEST_PKGS)
 
 # The demo: a store under var/ (git-ignored), seeded once, and dnsd on 127.0.0.1:5300.
+# It prints dig lines to try: dig comes with it (RUN_PKGS).
+RUN_PKGS = bind9-dnsutils
 run: deps
+	@tools/install-deps $(RUN_PKGS)
 	@$(MAKE) --no-print-directory all
 	@tools/demo-run
 
