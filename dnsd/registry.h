@@ -285,7 +285,13 @@ int reg_domain_dangling(struct wr *w, const struct reg_domain *d, struct reg_dan
 
 /* The same over the store's active domains, by kind: how many domains miss each and the first
  * few of them by name. */
-enum { REG_DANGLING_SPF, REG_DANGLING_MX, REG_DANGLING_DMARC, REG_DANGLING_KEY, REG_DANGLING_KINDS };
+enum {
+	REG_DANGLING_SPF,
+	REG_DANGLING_MX,
+	REG_DANGLING_DMARC,
+	REG_DANGLING_KEY,
+	REG_DANGLING_KINDS
+};
 #define REG_DANGLING_FIRST 3
 struct reg_dangling_sum {
 	int64_t count[REG_DANGLING_KINDS];
