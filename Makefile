@@ -17,7 +17,7 @@ BUILD_PKGS = build-essential pkg-config libuv1-dev libldns-dev libsqlite3-dev li
              libjansson-dev scdoc
 TEST_PKGS  = bind9-dnsutils knot-dnsutils ldnsutils python3 python3-dkim python3-nacl nsd knot \
              python3-spf python3-dnspython sqlite3 opendkim-tools iproute2 openssl passwd unbound \
-             curl python3-jsonschema python3-yaml
+             curl python3-jsonschema python3-yaml prometheus
 
 # The server's own parts (its state, the refresh, the scrape) link into dnsd only.
 SRV_SRC  = dnsd/main.c dnsd/refresh.c dnsd/srvmetrics.c
@@ -153,7 +153,10 @@ test-deps:
 	@tools/install-deps $(BUILD_PKGS) $(TEST_PKGS)
 
 # The demo: a store under var/ (git-ignored), seeded once, and dnsd on 127.0.0.1:5300.
+# It prints dig lines to try: dig comes with it (RUN_PKGS).
+RUN_PKGS = bind9-dnsutils
 run: deps
+	@tools/install-deps $(RUN_PKGS)
 	@$(MAKE) --no-print-directory all
 	@tools/demo-run
 

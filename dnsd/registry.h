@@ -255,6 +255,9 @@ struct reg_init_in {
 		key_retention_days;
 	int64_t serial; /* the store's serial starts above it (a rebuilt store); 0: none */
 	int ed25519;	/* new domains get the Ed25519 pair: 1, 0; -1: keep */
+	/* The platform's global policies, set in init's transaction with reg_policy_set's
+	 * checks (NULL: keep what the store has, or none). */
+	const char *spf, *mx, *dmarc;
 };
 /* Checks init's input without the store (so that a bad one makes no store
  * file): the zone in the stored form (absolute, lowercase) into zone; the
@@ -265,7 +268,8 @@ struct reg_init_in {
 int reg_init_check(struct wr *w, const struct reg_init_in *in, char *zone, size_t n, int64_t *floor,
 		   char *zone_bad, size_t badn);
 /* Creates or upgrades the store w opened (wr_open with create) for its zone,
- * and sets what the input gives. DNSD_EINVAL (the input, the zone file),
+ * and sets what the input gives, the global policies too: all or nothing.
+ * DNSD_EINVAL (the input, the zone file; a policy, field "spf", "mx", "dmarc"),
  * DNSD_EEXIST (the store serves another zone; the selector prefix or slot
  * count would change under existing domains). Sets w->zone. */
 int reg_init(struct wr *w, const struct reg_init_in *in);
@@ -307,5 +311,39 @@ int reg_import_add(struct reg_import *im, const struct reg_domain_in *in, int *d
 /* Commits the batch open, if any (the serial moves; its key files go to their
  * places); *n gets how many domains it wrote. Returns 0 or the code. */
 int reg_import_commit(struct reg_import *im, size_t *n);
+
+/* ---- names that would answer nothing (regwarn.c) ---- */
+
+/* A name a domain's customer is told to CNAME whose target answers nothing now. */
+struct reg_dangling {
+	char name[600], target[600]; /* the customer's name, and what it points to */
+	const char *purpose;	     /* "dkim", "return-path", "dmarc" (reg_record's) */
+	const char *missing;	     /* "spf", "mx", "dmarc": no such policy in force; "key":
+				      * the selector's role has no active key */
+	const char *fix;	     /* the command that fixes it: "dnsdctl spf set", ... */
+};
+/* Each Return-Path target lacking SPF, and MX, counts once. */
+#define REG_MAX_DANGLING (REG_MAX_RECORDS + 1)
+/* Fills out (REG_MAX_DANGLING of them) and *n with d's records that would answer nothing:
+ * the Return-Path's target with no SPF or no MX in force for d, the hosted DMARC's with no
+ * DMARC, a DKIM selector whose role has no active key. 0, or the store's error (as
+ * reg_domain_records). */
+int reg_domain_dangling(struct wr *w, const struct reg_domain *d, struct reg_dangling *out, int *n);
+
+/* The same over the store's active domains, by kind: how many domains miss each and the first
+ * few of them by name. */
+enum {
+	REG_DANGLING_SPF,
+	REG_DANGLING_MX,
+	REG_DANGLING_DMARC,
+	REG_DANGLING_KEY,
+	REG_DANGLING_KINDS
+};
+#define REG_DANGLING_FIRST 3
+struct reg_dangling_sum {
+	int64_t count[REG_DANGLING_KINDS];
+	char first[REG_DANGLING_KINDS][REG_DANGLING_FIRST][256]; /* "" past count */
+};
+int reg_dangling_summary(struct wr *w, struct reg_dangling_sum *s);
 
 #endif

@@ -181,11 +181,28 @@ int reg_init(struct wr *w, const struct reg_init_in *in)
 	}
 	set_setting(w, "journal_max_age_days", "7", 1);
 	set_setting(w, "journal_max_rows", "1000000", 1);
-	if (wr_commit(w))
+	/* The global policies, checked as `spf set` checks them: the SPF's includes inside the
+	 * zone are followed, so the zone must be known first. */
+	char *was = w->zone;
+	if (!w->rc && !(w->zone = strdup(zone))) {
+		w->zone = was;
+		wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+	}
+	struct reg_scope global = {.level = "global"};
+	const char *const kinds[3] = {"spf", "mx", "dmarc"};
+	const char *const values[3] = {in->spf, in->mx, in->dmarc};
+	for (int i = 0; i < 3 && !w->rc; i++)
+		if (values[i])
+			reg_policy_set(w, &global, kinds[i], values[i]);
+	if (wr_commit(w)) {
+		if (w->zone != was) {
+			free(w->zone);
+			w->zone = was;
+		}
 		return w->rc;
-	free(w->zone);
-	if (!(w->zone = strdup(zone)))
-		return wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+	}
+	if (w->zone != was)
+		free(was);
 	return 0;
 }
 

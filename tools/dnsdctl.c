@@ -35,6 +35,9 @@ void cmd_init(struct ctx *c)
 			num_arg(c, c->o.key_retention_days, "--key-retention-days", 1, 365, -1),
 		.serial = num_arg(c, c->o.serial, "--serial", 1, 4294967295L, 0),
 		.ed25519 = yes_no(c, c->o.ed25519, "--ed25519", -1),
+		.spf = c->o.spf,
+		.mx = c->o.mx,
+		.dmarc = c->o.dmarc,
 	};
 	/* The input and the zone file are judged before the store is opened: a
 	 * new store is not made for nothing (but a store that serves another zone
@@ -60,6 +63,11 @@ void cmd_init(struct ctx *c)
 	} else {
 		printf("store %s serves zone %s (schema version %d, serial %lld)\n", c->o.db, zone,
 		       store_schema_version(c->st), (long long)store_serial(c->st));
+		const char *const kinds[3] = {"spf", "mx", "dmarc"};
+		const char *const values[3] = {in.spf, in.mx, in.dmarc};
+		for (int i = 0; i < 3; i++)
+			if (values[i])
+				printf("global %s set: %s\n", kinds[i], shown(values[i]));
 	}
 }
 
@@ -213,12 +221,32 @@ void cmd_policy(struct ctx *c)
 
 /* ---- domains ---- */
 
+/* Says on stderr, after the records (stdout flushed first), each name the customer would point
+ * at an empty answer. */
+static void warn_dangling(const struct reg_dangling *dg, int n)
+{
+	fflush(stdout);
+	for (int i = 0; i < n; i++) {
+		int key = !strcmp(dg[i].missing, "key");
+		const char *what = key				   ? "DKIM key"
+				   : !strcmp(dg[i].missing, "spf") ? "SPF record"
+				   : !strcmp(dg[i].missing, "mx")  ? "MX record"
+								   : "DMARC record";
+		fprintf(stderr, "dnsdctl: warning: %s -> %s answers no %s yet: %s; run '%s'\n",
+			shown(dg[i].name), shown(dg[i].target), what,
+			key ? "its role has no active key" : "no such policy is in force",
+			dg[i].fix);
+	}
+}
+
 static void print_records(struct ctx *c, const struct reg_domain *d, const char *format)
 {
 	struct reg_record r[REG_MAX_RECORDS];
-	int n, ttl;
-	if (reg_domain_records(&c->w, d, r, &n, &ttl))
+	struct reg_dangling dg[REG_MAX_DANGLING];
+	int n, ttl, ndg;
+	if (reg_domain_records(&c->w, d, r, &n, &ttl) || reg_domain_dangling(&c->w, d, dg, &ndg))
 		fail(c, "%s", c->w.err);
+
 	if (!strcmp(format, "json")) {
 		json_t *v = ctl_jobj(), *recs = ctl_jarr();
 		ctl_jset(v, "domain", d->name);
@@ -241,7 +269,19 @@ static void print_records(struct ctx *c, const struct reg_domain *d, const char 
 			ctl_jsetv(rec, "needed_for", ways);
 			ctl_jpush(recs, rec);
 		}
+		json_t *warns = ctl_jarr();
+		for (int i = 0; i < ndg; i++) {
+			json_t *g = ctl_jobj();
+			ctl_jset(g, "name", dg[i].name);
+			ctl_jset(g, "target", dg[i].target);
+			ctl_jset(g, "purpose", dg[i].purpose);
+			ctl_jset(g, "missing", dg[i].missing);
+			ctl_jset(g, "fix", dg[i].fix);
+			ctl_jpush(warns, g);
+		}
+		ctl_jsetv(v, "warnings", warns);
 		ctl_print(v);
+		return;
 	} else if (!strcmp(format, "zone")) {
 		printf("; records for %s to add once at its DNS host (dnsd token %s)\n", d->name,
 		       d->token);
@@ -254,20 +294,21 @@ static void print_records(struct ctx *c, const struct reg_domain *d, const char 
 		printf("%-6s %-48s %s\n", "TYPE", "NAME", "VALUE");
 		for (int i = 0; i < n; i++)
 			printf("%-6s %-48s %s%s\n", "CNAME", r[i].name, r[i].value,
-			       r[i].optional
-				       ? "   (optional: hosted DMARC; remove any _dmarc TXT first)"
-				       : "");
-		printf("\nThe DKIM keys and the SPF and DMARC policies behind them are then "
-		       "managed for you.\n"
-		       "The DKIM records let mail From %s pass DMARC on DKIM; with the Return-Path "
-		       "record too it\n"
-		       "is fully aligned (SPF as well). Until the DKIM records are in place, mail "
-		       "is sent From the\n"
-		       "platform's own domain with your name as the sender's name. Your provider's "
-		       "check says\n"
+			       r[i].optional ? "   (optional: hosted DMARC; remove any _dmarc TXT first)" : "");
+		if (ndg)
+			printf("\nThe DKIM keys behind them are then managed for you. Not every name answers yet:\n"
+			       "the platform has still to set the policies the warnings name (dnsdctl spf set,\n"
+			       "mx set, dmarc set); until then those records point at an empty answer.\n");
+		else
+			printf("\nThe DKIM keys and the SPF, MX and DMARC policies behind them are then managed for\n"
+			       "you.\n");
+		printf("The DKIM records let mail From %s pass DMARC on DKIM; with the Return-Path record too it\n"
+		       "is fully aligned (SPF as well). Until the DKIM records are in place, mail is sent From the\n"
+		       "platform's own domain with your name as the sender's name. Your provider's check says\n"
 		       "which way holds now.\n",
 		       shown(d->name));
 	}
+	warn_dangling(dg, ndg);
 }
 
 static void cmd_domain_add(struct ctx *c)
@@ -543,9 +584,20 @@ void cmd_domain(struct ctx *c)
 void cmd_status(struct ctx *c)
 {
 	static const char *const states[3] = {"active", "published", "retired"};
+	static const char *const dangling_kind[REG_DANGLING_KINDS] = {"spf", "mx", "dmarc", "key"};
+	static const char *const dangling_text[REG_DANGLING_KINDS] = {
+		"no SPF policy in force", "no MX policy in force", "no DMARC policy in force",
+		"a key role with no active key"};
+	static const char *const dangling_name[REG_DANGLING_KINDS] = {
+		"Return-Path answers no SPF", "Return-Path answers no MX", "_dmarc answers nothing",
+		"DKIM selectors answer no key"};
+	static const char *const dangling_fix[REG_DANGLING_KINDS] = {
+		"run 'dnsdctl spf set'", "run 'dnsdctl mx set'", "run 'dnsdctl dmarc set'",
+		"see 'dnsdctl key list'"};
 	struct reg_status s;
+	struct reg_dangling_sum dg;
 	open_store(c, 0);
-	if (reg_status(&c->w, &s))
+	if (reg_status(&c->w, &s) || reg_dangling_summary(&c->w, &dg))
 		fail(c, "%s", c->w.err);
 	if (c->o.json) {
 		json_t *v = ctl_jobj();
@@ -564,6 +616,19 @@ void cmd_status(struct ctx *c)
 		ctl_jseti(v, "journal_rows", s.journal_rows);
 		ctl_jseti(v, "nameservers", s.nameservers);
 		ctl_jseti(v, "nameservers_current", s.nameservers_current);
+		json_t *warns = ctl_jarr();
+		for (int k = 0; k < REG_DANGLING_KINDS; k++) {
+			if (!dg.count[k])
+				continue;
+			json_t *g = ctl_jobj(), *first = ctl_jarr();
+			ctl_jset(g, "missing", dangling_kind[k]);
+			ctl_jseti(g, "domains", dg.count[k]);
+			for (int i = 0; i < REG_DANGLING_FIRST && dg.first[k][i][0]; i++)
+				ctl_jpush(first, json_string(dg.first[k][i]));
+			ctl_jsetv(g, "first", first);
+			ctl_jpush(warns, g);
+		}
+		ctl_jsetv(v, "warnings", warns);
 		ctl_print(v);
 	} else {
 		printf("store:   %s (schema %d)\nzone:    %s\nserial:  %lld\ntenants: "
@@ -578,6 +643,16 @@ void cmd_status(struct ctx *c)
 			printf("name servers: %lld, %lld serving the store's serial at their last "
 			       "check ('dnsdctl ns list')\n",
 			       (long long)s.nameservers, (long long)s.nameservers_current);
+		for (int k = 0; k < REG_DANGLING_KINDS; k++) {
+			if (!dg.count[k])
+				continue;
+			printf("warning: %s: %lld domain(s)' %s (", dangling_text[k],
+			       (long long)dg.count[k], dangling_name[k]);
+			for (int i = 0; i < REG_DANGLING_FIRST && dg.first[k][i][0]; i++)
+				printf("%s%s", i ? ", " : "", shown(dg.first[k][i]));
+			printf("%s); %s\n", dg.count[k] > REG_DANGLING_FIRST ? ", ..." : "",
+			       dangling_fix[k]);
+		}
 	}
 }
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # apimetrics: dnsd-api --metrics. A known mix of requests (curl) over every kind of answer, 200
-# more from 8 clients at once over 4 workers, and a write refused while another writer holds
+# more from 8 clients at once over 4 workers, one cut off with no reply, and a write refused while another writer holds
 # the store; the scrape must count each (route, method, status) exactly, by the route's pattern
 # and never the raw path, with latency histograms whose counts equal the request counts.
 . "$(dirname "$0")/lib"
@@ -11,7 +11,7 @@ trap '[ -n "$API_PID" ] && kill "$API_PID" 2>/dev/null; cleanup' EXIT
 new_store
 ROOTTOK=$(ctl api-token add root 2>/dev/null)
 "$BUILD/dnsd-api" --config "$T/dnsdctl.conf" --db "$DB" --ready-file "$T/api.ready" --threads 4 \
-	--lock-timeout 300 --listen 127.0.0.1:0 --metrics 127.0.0.1:0 2>>"$T/api.log" &
+	--lock-timeout 300 --timeout 1 --listen 127.0.0.1:0 --metrics 127.0.0.1:0 2>>"$T/api.log" &
 API_PID=$!
 wait_for "dnsd-api is ready" 10 test -s "$T/api.ready"
 API="http://$(sed -n 1p "$T/api.ready")"
@@ -54,6 +54,22 @@ expect "POST /v1/tokens while locked: 503" "$(req POST /v1/tokens "$ROOTTOK" "${
 touch "$T/release"
 wait "$LOCK_PID"
 
+# A client that sends its headers and never its body: cut off after --timeout 1, no reply.
+"$PY" - "${API#http://}" <<'PYEOF'
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)))
+s.sendall(b"POST /v1/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Content-Length: 100\r\n\r\n{")
+s.settimeout(5)
+try:
+    while s.recv(4096):
+        pass
+except OSError:
+    pass
+PYEOF
+wait_for "the stalled request is logged as a timeout" 5 grep -q 'POST /v1/tokens timeout' "$T/api.log"
+
 # 200 reads from 8 clients at once, over the 4 workers.
 seq 1 200 | xargs -P 8 -I{} curl -s -o /dev/null -w '%{http_code}\n' \
 	-H "Authorization: Bearer $ROOTTOK" "$API/v1/status" >"$T/par.out"
@@ -69,6 +85,7 @@ want = {
     ("/v1/tokens", "POST", "409"): 1, ("/v1/tokens", "POST", "503"): 1,
     ("/v1/tokens/{name}", "DELETE", "204"): 1, ("/v1/tokens/{name}", "DELETE", "404"): 1,
     ("/v1/status", "PUT", "405"): 1, ("none", "GET", "404"): 2,
+    ("/v1/tokens", "POST", "none"): 1,
 }
 got, hist, other = {}, {}, {}
 pat = re.compile(r'^([a-z_]+)\{(.*)\} (\S+)$')
@@ -115,6 +132,14 @@ while IFS= read -r line; do
 	*) not_ok "${line#not ok - }" ;;
 	esac
 done <<<"$out"
+
+out=$("$PY" "$ROOT/tests/system/distmetrics.py" api "$T/scrape.txt")
+expect_match "dashboard and alerts: every API metric they use is served" "$out" "^[1-9][0-9]* used, missing: none$"
+if command -v promtool >/dev/null; then
+	check "promtool: the scrape is valid exposition text" sh -c 'promtool check metrics <"$1"' - "$T/scrape.txt"
+else
+	not_ok "promtool is installed (make test-deps: package prometheus)"
+fi
 
 expect "the metrics listener takes no POST" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$M")" 405
 expect "... and has nothing but /metrics" "$(curl -s -o /dev/null -w '%{http_code}' "http://$MADDR/")" 404

@@ -51,6 +51,17 @@ expect "three domains never checked" "$(metric "$M" dnsd_check_domains_unchecked
 check "every sample line is NAME{labels} VALUE" \
 	test -z "$(grep -v '^#' "$M" | grep -Ev '^[a-z_]+(\{[a-z_]+="[^"]*"\})? -?[0-9]+$')"
 
+# The shipped dashboard and alert rules use only job metrics the file has, and promtool
+# (Debian's prometheus, from make test-deps) reads the rules and the file as Prometheus would.
+out=$("$PY" "$ROOT/tests/system/distmetrics.py" job "$M")
+expect_match "dashboard and alerts: every job metric they use is in the file" "$out" "^[1-9][0-9]* used, missing: none$"
+if command -v promtool >/dev/null; then
+	check "promtool: the alert rules are valid" promtool check rules "$ROOT/dist/prometheus/dnsd-alerts.yml"
+	check "promtool: the file is valid exposition text" sh -c 'promtool check metrics <"$1"' - "$M"
+else
+	not_ok "promtool is installed (make test-deps: package prometheus)"
+fi
+
 # 200 days on (DNSD_NOW): the active keys are due; the job begins 2 rotations at most.
 later=$((now + 200 * 86400))
 DNSD_NOW=$later ctl maintain --max-keys 1 --metrics-file "$M" >/dev/null 2>&1

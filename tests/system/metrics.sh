@@ -75,19 +75,8 @@ expect "no refresh failures" "$(metric dnsd_refresh_failures_total)" 0
 
 # The shipped dashboard and alert rules use only metrics dnsd serves.
 scrape >"$T/scrape.txt"
-out=$("$PY" - "$ROOT/dist/grafana/dnsd.json" "$ROOT/dist/prometheus/dnsd-alerts.yml" "$T/scrape.txt" <<'PYEOF'
-import json, re, sys, yaml
-dash = json.load(open(sys.argv[1]))
-exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
-rules = yaml.safe_load(open(sys.argv[2]))
-exprs += [r["expr"] for g in rules["groups"] for r in g["rules"]]
-served = {l.split("{")[0].split()[0] for l in open(sys.argv[3]) if l[0] != "#"}
-used = {m for e in exprs for m in re.findall(r"\b(dnsd_[a-z_]+|process_resident_memory_bytes)\b", e)}
-missing = sorted(used - served)
-print(len(used), "missing:", " ".join(missing) if missing else "none")
-PYEOF
-)
-expect_match "dashboard and alerts: every dnsd metric they use is served" "$out" "^[0-9]+ missing: none$"
+out=$("$PY" "$ROOT/tests/system/distmetrics.py" dnsd "$T/scrape.txt")
+expect_match "dashboard and alerts: every dnsd metric they use is served" "$out" "^[0-9]+ used, missing: none$"
 
 expect "another path: 404" "$(curl -s -o /dev/null -w '%{http_code}' "http://$M/nope")" 404
 expect "POST: 405" "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x "http://$M/metrics")" 405

@@ -871,6 +871,146 @@ static void test_init(void)
 	wr_close(&w);
 }
 
+/* A new store file, name in the test's directory, opened to be made (init not run). Its path
+ * lives as long as w (static: one at a time). */
+static void open_new(struct wr *w, const char *name)
+{
+	static char db[200];
+	snprintf(db, sizeof(db), "%s/%s", tmpdir, name);
+	struct wr_conf conf = {.db = db, .keys = keysdir};
+	*w = (struct wr){0};
+	T_EQ_INT(wr_open(w, &conf, 1), 0);
+}
+
+/* init --spf --mx --dmarc: the global policies in init's transaction, checked as `spf set`
+ * checks them; a bad one leaves the new store as it was (not initialised). */
+static void test_init_policies(void)
+{
+	struct wr w;
+	char *v;
+	open_new(&w, "initpol.db");
+	struct reg_init_in in = keep("pol.example");
+	in.spf = "v=spf1 ip4:192.0.2.1 -all";
+	in.mx = "10 mx.example.net.";
+	in.dmarc = "v=DMARC1; p=nonsense";
+	T_EQ_INT(reg_init(&w, &in), DNSD_EINVAL);
+	T_EQ_STR(w.field, "dmarc");
+	wr_clear(&w);
+	T_CHECK(w.zone == NULL);
+	T_EQ_INT(wr_int(&w, wr_prep(&w, "SELECT count(*) FROM settings"), -1), 0);
+	T_EQ_INT(wr_int(&w, wr_prep(&w, "SELECT count(*) FROM policies"), -1), 0);
+	in.dmarc = "v=DMARC1; p=none";
+	T_EQ_INT(reg_init(&w, &in), 0);
+	T_EQ_STR(w.zone, "pol.example.");
+	T_EQ_STR((v = reg_policy_effective(&w, 0, 0, "spf")), "v=spf1 ip4:192.0.2.1 -all");
+	free(v);
+	T_EQ_STR((v = reg_policy_effective(&w, 0, 0, "mx")), "10 mx.example.net.");
+	free(v);
+	T_EQ_STR((v = reg_policy_effective(&w, 0, 0, "dmarc")), "v=DMARC1; p=none");
+	free(v);
+	/* Again without them: kept. */
+	in = keep("pol.example");
+	T_EQ_INT(reg_init(&w, &in), 0);
+	T_EQ_INT(wr_int(&w, wr_prep(&w, "SELECT count(*) FROM policies"), -1), 3);
+	/* Its domains answer on every name. */
+	struct reg_domain d;
+	struct reg_dangling dg[REG_MAX_DANGLING];
+	int n = -1;
+	T_EQ_INT(reg_tenant_add(&w, "t", 0, -1), 0);
+	struct reg_domain_in din = {
+		.name = "full.example", .tenant = "t", .ed25519 = -1, .algorithm = "ed25519"};
+	T_EQ_INT(reg_domain_add(&w, &din, &d), 0);
+	T_EQ_INT(reg_domain_dangling(&w, &d, dg, &n), 0);
+	T_EQ_INT(n, 0);
+	wr_close(&w);
+}
+
+/* The names a customer is told to CNAME that would answer nothing: found per domain and per
+ * store as the policies in force (the domain's, its tenant's, the global one) and the keys
+ * change. */
+static void test_dangling(void)
+{
+	struct wr w;
+	open_new(&w, "dangling.db");
+	struct reg_init_in in = keep("dg.example");
+	T_EQ_INT(reg_init(&w, &in), 0);
+	T_EQ_INT(reg_tenant_add(&w, "a", 0, -1), 0);
+	T_EQ_INT(reg_tenant_add(&w, "b", 0, -1), 0);
+	struct reg_domain da, db2;
+	struct reg_domain_in din = {
+		.name = "a.example", .tenant = "a", .ed25519 = -1, .algorithm = "ed25519"};
+	T_EQ_INT(reg_domain_add(&w, &din, &da), 0);
+	din.name = "b.example";
+	din.tenant = "b";
+	T_EQ_INT(reg_domain_add(&w, &din, &db2), 0);
+	struct reg_dangling dg[REG_MAX_DANGLING];
+	struct reg_dangling_sum sum;
+	int n = -1;
+	char want[600];
+	/* No policy at all: the Return-Path lacks SPF and MX, _dmarc lacks DMARC. */
+	T_EQ_INT(reg_domain_dangling(&w, &da, dg, &n), 0);
+	T_EQ_INT(n, 3);
+	snprintf(want, sizeof(want), "%s.rp.dg.example.", da.token);
+	T_EQ_STR(dg[0].name, "bounce.a.example.");
+	T_EQ_STR(dg[0].target, want);
+	T_EQ_STR(dg[0].purpose, "return-path");
+	T_EQ_STR(dg[0].missing, "spf");
+	T_EQ_STR(dg[0].fix, "dnsdctl spf set");
+	T_EQ_STR(dg[1].missing, "mx");
+	T_EQ_STR(dg[2].name, "_dmarc.a.example.");
+	T_EQ_STR(dg[2].missing, "dmarc");
+	T_EQ_INT(reg_dangling_summary(&w, &sum), 0);
+	T_EQ_INT(sum.count[REG_DANGLING_SPF], 2);
+	T_EQ_INT(sum.count[REG_DANGLING_MX], 2);
+	T_EQ_INT(sum.count[REG_DANGLING_DMARC], 2);
+	T_EQ_INT(sum.count[REG_DANGLING_KEY], 0);
+	T_EQ_STR(sum.first[REG_DANGLING_SPF][0], "a.example");
+	T_EQ_STR(sum.first[REG_DANGLING_SPF][1], "b.example");
+	T_EQ_STR(sum.first[REG_DANGLING_SPF][2], "");
+	/* A global SPF, tenant a's MX, b.example's own DMARC. */
+	struct reg_scope s;
+	T_EQ_INT(reg_policy_scope(&w, NULL, NULL, &s), 0);
+	T_EQ_INT(reg_policy_set(&w, &s, "spf", "v=spf1 ip4:192.0.2.1 -all"), 0);
+	T_EQ_INT(reg_policy_scope(&w, "a", NULL, &s), 0);
+	T_EQ_INT(reg_policy_set(&w, &s, "mx", "10 mx.example.net."), 0);
+	T_EQ_INT(reg_policy_scope(&w, NULL, "b.example", &s), 0);
+	T_EQ_INT(reg_policy_set(&w, &s, "dmarc", "v=DMARC1; p=none"), 0);
+	T_EQ_INT(reg_domain_dangling(&w, &da, dg, &n), 0);
+	T_EQ_INT(n, 1);
+	T_EQ_STR(dg[0].missing, "dmarc");
+	T_EQ_INT(reg_domain_dangling(&w, &db2, dg, &n), 0);
+	T_EQ_INT(n, 1);
+	T_EQ_STR(dg[0].missing, "mx");
+	T_EQ_INT(reg_dangling_summary(&w, &sum), 0);
+	T_EQ_INT(sum.count[REG_DANGLING_SPF], 0);
+	T_EQ_INT(sum.count[REG_DANGLING_MX], 1);
+	T_EQ_STR(sum.first[REG_DANGLING_MX][0], "b.example");
+	T_EQ_INT(sum.count[REG_DANGLING_DMARC], 1);
+	T_EQ_STR(sum.first[REG_DANGLING_DMARC][0], "a.example");
+	/* a.example's only key retired, none active: every selector of its role answers no
+	 * signing key. The spare slots of a role that signs are not counted. */
+	T_EQ_INT(wr_begin(&w), 0);
+	wr_run(&w, wr_q(&w,
+			"UPDATE keys SET state = 'retired' WHERE state = 'active' AND slot_id IN "
+			"(SELECT id FROM slots WHERE domain_id = ?)",
+			"i", da.id));
+	T_EQ_INT(wr_commit(&w), 0);
+	T_EQ_INT(reg_domain_dangling(&w, &da, dg, &n), 0);
+	T_EQ_INT(n, 4);
+	T_EQ_STR(dg[0].purpose, "dkim");
+	T_EQ_STR(dg[0].missing, "key");
+	T_EQ_STR(dg[0].name, "dnsd1._domainkey.a.example.");
+	T_EQ_STR(dg[2].name, "dnsd3._domainkey.a.example.");
+	T_EQ_INT(reg_dangling_summary(&w, &sum), 0);
+	T_EQ_INT(sum.count[REG_DANGLING_KEY], 1);
+	T_EQ_STR(sum.first[REG_DANGLING_KEY][0], "a.example");
+	/* A removed domain is no one's to fix. */
+	T_EQ_INT(reg_domain_remove(&w, "a.example", NULL), 0);
+	T_EQ_INT(reg_dangling_summary(&w, &sum), 0);
+	T_EQ_INT(sum.count[REG_DANGLING_KEY] + sum.count[REG_DANGLING_DMARC], 0);
+	wr_close(&w);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-reg-XXXXXX");
@@ -899,6 +1039,8 @@ int main(void)
 	T_RUN(test_list_uses_index);
 	T_RUN(test_domains);
 	T_RUN(test_init);
+	T_RUN(test_init_policies);
+	T_RUN(test_dangling);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return t_done();
 }
