@@ -1,7 +1,11 @@
-/* apijson: a token, and a time, as JSON. */
+/* apijson: a token, a time, and text, as JSON. */
 #include "apijson.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+#include "names.h"
 
 json_t *apijson_time(int64_t t)
 {
@@ -33,4 +37,15 @@ json_t *apijson_tokens(const struct apitoken *v, size_t n)
 			return NULL;
 		}
 	return a;
+}
+
+json_t *apijson_text(const char *s)
+{
+	if (!s)
+		return json_null();
+	size_t n = strlen(s) * 3 + 1; /* each byte at most U+FFFD's three */
+	char *buf = malloc(n);
+	json_t *v = buf ? json_string(names_utf8(buf, n, s)) : NULL;
+	free(buf);
+	return v;
 }
