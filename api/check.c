@@ -8,24 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apijson.h"
 #include "check.h"
 #include "err.h"
-#include "lifecycle.h"
 #include "registry.h"
 
 const char *api_resolver;
 
-/* A time as ISO 8601 UTC, or null for 0. */
-static json_t *when(int64_t t)
-{
-	char b[40];
-	return t > 0 ? json_string(lc_time(t, b, sizeof(b))) : json_null();
-}
-
 /* A string, or null for NULL or "". */
 static json_t *str_or_null(const char *s)
 {
-	return s && s[0] ? json_string(s) : json_null();
+	return s && s[0] ? apijson_text(s) : json_null();
 }
 
 /* A name in the stored form: without its final dot. */
@@ -57,12 +50,12 @@ struct build {
 static int add_rec(void *arg, const struct check_stored_rec *s)
 {
 	struct build *b = arg;
-	json_t *o = json_pack("{s:o, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name",
-			      stored_name(s->name), "purpose", s->purpose, "optional", s->optional,
-			      "expected", stored_name(s->expect), "state", str_or_null(s->state),
-			      "outcome", str_or_null(s->outcome), "detail", str_or_null(s->detail),
-			      "since", when(s->since), "checked_at", when(s->checked_at),
-			      "verified_at", when(s->verified_at));
+	json_t *o = json_pack(
+		"{s:o, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", stored_name(s->name),
+		"purpose", s->purpose, "optional", s->optional, "expected", stored_name(s->expect),
+		"state", str_or_null(s->state), "outcome", str_or_null(s->outcome), "detail",
+		str_or_null(s->detail), "since", apijson_time(s->since), "checked_at",
+		apijson_time(s->checked_at), "verified_at", apijson_time(s->verified_at));
 	if (!o)
 		return DNSD_ENOMEM;
 	if (!s->state)
@@ -80,7 +73,7 @@ static int add_rec(void *arg, const struct check_stored_rec *s)
 			json_array_append_new(chain, stored_name(x->chain[j]));
 		/* This run's outcome, also when a failed lookup left the state as it was. */
 		json_object_set_new(o, "outcome", json_string(check_outcome_name[x->out]));
-		json_object_set_new(o, "detail", json_string(x->detail));
+		json_object_set_new(o, "detail", apijson_text(x->detail));
 		json_object_set_new(o, "hint", str_or_null(x->hint));
 		json_object_set_new(o, "found", str_or_null(x->found));
 		json_object_set_new(o, "chain", chain);
@@ -105,16 +98,17 @@ static void reply_check(struct api_req *r, const struct reg_domain *d,
 	json_t *v = json_pack(
 		"{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:i, s:i, s:i, s:i}}",
 		"domain", d->name, "tenant", d->tenant, "state", str_or_null(cs.state), "way",
-		str_or_null(cs.way), "since", when(cs.since), "checked_at", when(cs.checked_at),
-		"verified_at", when(cs.verified_at), "next_check", when(cs.next_at), "host",
-		str_or_null(cs.host), "records", b.recs, "summary", "in_place", b.in_place,
-		"pending", b.pending, "drifted", b.drifted, "unchecked", b.unchecked);
+		str_or_null(cs.way), "since", apijson_time(cs.since), "checked_at",
+		apijson_time(cs.checked_at), "verified_at", apijson_time(cs.verified_at),
+		"next_check", apijson_time(cs.next_at), "host", str_or_null(cs.host), "records",
+		b.recs, "summary", "in_place", b.in_place, "pending", b.pending, "drifted",
+		b.drifted, "unchecked", b.unchecked);
 	if (v && run) {
 		json_t *warn = json_array(), *changes = json_array();
 		for (int i = 0; i < run->nwarn; i++)
-			json_array_append_new(warn, json_string(run->warn[i]));
+			json_array_append_new(warn, apijson_text(run->warn[i]));
 		for (int i = 0; i < run->nchanges; i++)
-			json_array_append_new(changes, json_string(run->changes[i]));
+			json_array_append_new(changes, apijson_text(run->changes[i]));
 		json_object_set_new(v, "ok", json_boolean(run->all_ok));
 		json_object_set_new(v, "lookups_failed", json_integer(run->errors));
 		json_object_set_new(v, "warnings", warn);

@@ -1,7 +1,11 @@
-/* apijson: a token, a tenant, a domain, its records, a key, and a time, as JSON. */
+/* apijson: a token, a tenant, a domain, its records, a key, a time, and text, as JSON. */
 #include "apijson.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+#include "names.h"
 
 json_t *apijson_time(int64_t t)
 {
@@ -83,4 +87,15 @@ json_t *apijson_key(const struct lc_key_info *k)
 			 "retired_at", apijson_time(k->at[3]), "revoked_at", apijson_time(k->at[4]),
 			 "active_after", apijson_time(k->at[5]), "rotate_due",
 			 apijson_time(k->at[6]));
+}
+
+json_t *apijson_text(const char *s)
+{
+	if (!s)
+		return json_null();
+	size_t n = strlen(s) * 3 + 1; /* each byte at most U+FFFD's three */
+	char *buf = malloc(n);
+	json_t *v = buf ? json_string(names_utf8(buf, n, s)) : NULL;
+	free(buf);
+	return v;
 }

@@ -4,10 +4,12 @@
  * chain itself, and says for every record whether it is in place and, if not, what is wrong and how
  * to fix it; then which way of sending is safe now. */
 #include "check.h"
+#include "apijson.h"
 #include "ctl.h"
 #include "err.h"
 #include "lifecycle.h"
 #include "probe.h"
+#include <jansson.h>
 #include <ldns/ldns.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -17,6 +19,63 @@
 
 /* Exit status of a check that found a required record not in place. */
 #define EXIT_CHECK 4
+
+/* v (taken) as JSON on a line of its own; the command fails when it cannot be. */
+static void print_json(json_t *v)
+{
+	if (!v || json_dumpf(v, stdout, JSON_COMPACT | JSON_ENSURE_ASCII) ||
+	    fputc('\n', stdout) == EOF) {
+		fprintf(stderr, "dnsdctl: cannot print the JSON\n");
+		exit(1);
+	}
+	json_decref(v);
+}
+
+/* The result as dnsdctl check --json prints it. */
+static json_t *check_json(const struct check_domain *d)
+{
+	char t[40];
+	json_t *recs = json_array(), *warn = json_array(), *changes = json_array();
+	for (int i = 0; i < d->nrec; i++) {
+		const struct check_record *x = &d->rec[i];
+		json_t *chain = json_array();
+		for (int j = 0; j < x->nchain; j++)
+			json_array_append_new(chain, apijson_text(x->chain[j]));
+		json_t *o = json_pack("{s:s, s:s, s:b, s:s, s:s, s:o, s:o}", "name", x->name,
+				      "purpose", x->purpose, "optional", x->optional, "expected",
+				      x->expect, "outcome", check_outcome_name[x->out], "detail",
+				      apijson_text(x->detail), "chain", chain);
+		if (o && x->selector[0])
+			json_object_set_new(o, "selector", json_string(x->selector));
+		if (o && x->hint[0])
+			json_object_set_new(o, "hint", apijson_text(x->hint));
+		if (o && x->found[0])
+			json_object_set_new(o, "found", apijson_text(x->found));
+		json_array_append_new(recs, o);
+	}
+	for (int i = 0; i < d->nwarn; i++)
+		json_array_append_new(warn, apijson_text(d->warn[i]));
+	for (int i = 0; i < d->nchanges; i++)
+		json_array_append_new(changes, apijson_text(d->changes[i]));
+	json_t *v = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o}", "domain", d->name, "token",
+			      d->token, "way", check_way_name[d->way], "ok", d->all_ok, "records",
+			      recs, "warnings", warn, "changes", changes);
+	if (v && d->state[0]) {
+		json_object_set_new(v, "state", json_string(d->state));
+		json_object_set_new(v, "since", json_string(lc_time(d->since, t, sizeof(t))));
+	}
+	if (v && d->mark[0])
+		json_object_set_new(v, "marker", json_string(d->mark));
+	if (v && d->host[0] && !d->mark_at)
+		json_object_set_new(v, "host", json_string(d->host));
+	if (v && d->mark_at) {
+		json_object_set_new(v, "marker_changed",
+				    json_string(lc_time(d->mark_at, t, sizeof(t))));
+		json_object_set_new(v, "marker_test_until",
+				    json_string(lc_time(d->probe_until, t, sizeof(t))));
+	}
+	return v;
+}
 
 /* Prints the result, as text or JSON. */
 static void check_print(const struct check_domain *d, int json)
@@ -32,64 +91,7 @@ static void check_print(const struct check_domain *d, int json)
 	};
 	char b[80];
 	if (json) {
-		int f = 1;
-		printf("{");
-		json_kv(stdout, &f, "domain", d->name);
-		json_kv(stdout, &f, "token", d->token);
-		json_kv(stdout, &f, "way", check_way_name[d->way]);
-		printf(", \"ok\": %s, \"records\": [", d->all_ok ? "true" : "false");
-		for (int i = 0; i < d->nrec; i++) {
-			const struct check_record *x = &d->rec[i];
-			int g = 1;
-			printf("%s{", i ? ", " : "");
-			json_kv(stdout, &g, "name", x->name);
-			json_kv(stdout, &g, "purpose", x->purpose);
-			if (x->selector[0])
-				json_kv(stdout, &g, "selector", x->selector);
-			printf(", \"optional\": %s", x->optional ? "true" : "false");
-			g = 0;
-			json_kv(stdout, &g, "expected", x->expect);
-			json_kv(stdout, &g, "outcome", check_outcome_name[x->out]);
-			json_kv(stdout, &g, "detail", x->detail);
-			if (x->hint[0])
-				json_kv(stdout, &g, "hint", x->hint);
-			if (x->found[0])
-				json_kv(stdout, &g, "found", x->found);
-			printf(", \"chain\": [");
-			for (int j = 0; j < x->nchain; j++) {
-				printf("%s", j ? ", " : "");
-				json_str(stdout, x->chain[j]);
-			}
-			printf("]}");
-		}
-		printf("], \"warnings\": [");
-		for (int i = 0; i < d->nwarn; i++) {
-			printf("%s", i ? ", " : "");
-			json_str(stdout, d->warn[i]);
-		}
-		printf("], \"changes\": [");
-		for (int i = 0; i < d->nchanges; i++) {
-			printf("%s", i ? ", " : "");
-			json_str(stdout, d->changes[i]);
-		}
-		printf("]");
-		f = 0;
-		if (d->state[0]) {
-			char t[40];
-			json_kv(stdout, &f, "state", d->state);
-			json_kv(stdout, &f, "since", lc_time(d->since, t, sizeof(t)));
-		}
-		if (d->mark[0])
-			json_kv(stdout, &f, "marker", d->mark);
-		if (d->host[0] && !d->mark_at)
-			json_kv(stdout, &f, "host", d->host);
-		if (d->mark_at) {
-			char t[40];
-			json_kv(stdout, &f, "marker_changed", lc_time(d->mark_at, t, sizeof(t)));
-			json_kv(stdout, &f, "marker_test_until",
-				lc_time(d->probe_until, t, sizeof(t)));
-		}
-		printf("}\n");
+		print_json(check_json(d));
 		return;
 	}
 	printf("%s (code %s):\n", shown(d->name), d->token);
@@ -234,6 +236,8 @@ static void cmd_check_all(struct ctx *c)
 	long done = 0, nstate[3] = {0}, nfail = 0, nchanges = 0;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0); /* the run's length: not the test clock */
+	/* The changes stream out as they come (a run may check many domains), each one a JSON
+	 * string of its own; the counts close the object. */
 	int first = 1;
 	if (c->o.json)
 		printf("{\"changes\": [");
@@ -273,8 +277,12 @@ static void cmd_check_all(struct ctx *c)
 							      : 0]++;
 			for (int j = 0; j < d->nchanges; j++, nchanges++) {
 				if (c->o.json) {
+					json_t *ch = apijson_text(d->changes[j]);
 					printf("%s", first ? "" : ", ");
-					json_str(stdout, d->changes[j]);
+					if (!ch || json_dumpf(ch, stdout,
+							      JSON_ENCODE_ANY | JSON_ENSURE_ASCII))
+						fail(c, "cannot print the JSON");
+					json_decref(ch);
 				} else {
 					printf("%s\n", shown(d->changes[j]));
 				}
@@ -286,10 +294,16 @@ static void cmd_check_all(struct ctx *c)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	int64_t secs = (int64_t)(t1.tv_sec - t0.tv_sec);
 	if (c->o.json) {
-		printf("], \"checked\": %ld, \"pending\": %ld, \"verified\": %ld, \"drifted\": "
-		       "%ld, "
-		       "\"lookups_failed\": %ld, \"seconds\": %lld}\n",
-		       done, nstate[0], nstate[1], nstate[2], nfail, (long long)secs);
+		json_t *v = json_pack("{s:i, s:i, s:i, s:i, s:i, s:I}", "checked", (int)done,
+				      "pending", (int)nstate[0], "verified", (int)nstate[1],
+				      "drifted", (int)nstate[2], "lookups_failed", (int)nfail,
+				      "seconds", (json_int_t)secs);
+		char *tail = v ? json_dumps(v, JSON_COMPACT) : NULL;
+		json_decref(v);
+		if (!tail)
+			fail(c, "cannot print the JSON");
+		printf("], %s\n", tail + 1); /* the counts, after the changes: without its "{" */
+		free(tail);
 	} else {
 		printf("checked %ld domain(s) in %lld s: %ld verified, %ld pending, %ld drifted "
 		       "(%ld with failed "

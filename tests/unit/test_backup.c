@@ -1,0 +1,135 @@
+/* test_backup: backup_write and backup_restore (backup.h) on real SQLite files: a backup never
+ * replaces a file; a restore puts the backup's rows back and moves the serial above the one
+ * before; a file that is not a store, a store of another zone, and a file others may write are
+ * refused and change nothing. */
+#include "backup.h"
+#include "err.h"
+#include "registry.h"
+#include "t.h"
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[64], dbpath[128], keysdir[128], file[160];
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+/* A store of zone at path, with a tenant acme; 0 or a code. */
+static int make_store(const char *path, const char *zone)
+{
+	struct wr w = {0};
+	struct wr_conf conf = {.db = path, .keys = keysdir};
+	int rc = wr_open(&w, &conf, 1);
+	if (!rc && !wr_begin(&w)) {
+		wr_run(&w,
+		       wr_q(&w, "INSERT INTO settings(name, value) VALUES ('zone', ?)", "s", zone));
+		wr_run(&w,
+		       wr_q(&w, "INSERT INTO tenants(name, created_at) VALUES ('acme', 1)", ""));
+		rc = wr_commit(&w);
+	}
+	wr_close(&w);
+	return rc;
+}
+
+static void open_w(struct wr *w)
+{
+	struct wr_conf conf = {.db = dbpath, .keys = keysdir};
+	*w = (struct wr){0};
+	T_EQ_INT(wr_open(w, &conf, 0), 0);
+}
+
+static int64_t domains(struct wr *w)
+{
+	return wr_int(w, wr_q(w, "SELECT count(*) FROM domains", ""), -1);
+}
+
+static void add(struct wr *w, const char *name)
+{
+	struct reg_domain_in in = {
+		.name = name, .tenant = "acme", .ed25519 = -1, .algorithm = "ed25519"};
+	T_EQ_INT(reg_domain_add(w, &in, NULL), 0);
+}
+
+static void test_roundtrip(void)
+{
+	struct wr w;
+	int64_t serial = 0, before = 0, after = 0;
+	open_w(&w);
+	add(&w, "kept.example");
+	T_EQ_INT(backup_write(&w, file, &serial), 0);
+	T_CHECK(serial > 0);
+	/* Never over a file: the one just written. */
+	T_EQ_INT(backup_write(&w, file, NULL), DNSD_EEXIST);
+	T_EQ_STR(w.field, "file");
+	wr_clear(&w);
+	add(&w, "later.example");
+	T_EQ_INT(domains(&w), 2);
+	T_EQ_INT(backup_restore(&w, file, &before, &after), 0);
+	T_EQ_INT(domains(&w), 1);
+	T_CHECK(after > before);
+	char *restored = wr_text(&w, wr_q(&w,
+					  "SELECT value FROM settings WHERE name = "
+					  "'restored_at'",
+					  ""));
+	T_CHECK(restored != NULL);
+	free(restored);
+	wr_close(&w);
+}
+
+static void refused(const char *path, int code, const char *why)
+{
+	struct wr w;
+	open_w(&w);
+	int64_t n = domains(&w);
+	t_name = why;
+	T_EQ_INT(backup_restore(&w, path, NULL, NULL), code);
+	T_EQ_STR(w.field, "file");
+	wr_clear(&w);
+	T_EQ_INT(domains(&w), n);
+	wr_close(&w);
+}
+
+static void test_refused(void)
+{
+	char other[160], junk[160];
+	snprintf(other, sizeof(other), "%s/other.db", tmpdir);
+	snprintf(junk, sizeof(junk), "%s/junk.db", tmpdir);
+	T_EQ_INT(make_store(other, "other.example."), 0);
+	refused(other, DNSD_EINVAL, "another zone's store");
+	FILE *f = fopen(junk, "w");
+	if (f) {
+		fputs("not a store\n", f);
+		fclose(f);
+	}
+	refused(junk, DNSD_EINVAL, "not a store");
+	chmod(file, 0666);
+	refused(file, DNSD_EPERM, "a file others may write");
+	chmod(file, 0600);
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-backup-XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(dbpath, sizeof(dbpath), "%s/store.db", tmpdir);
+	snprintf(keysdir, sizeof(keysdir), "%s/keys", tmpdir);
+	snprintf(file, sizeof(file), "%s/backup.db", tmpdir);
+	mkdir(keysdir, 0700);
+	if (make_store(dbpath, "dkim.example.")) {
+		fprintf(stderr, "cannot make the store\n");
+		return 1;
+	}
+	T_RUN(test_roundtrip);
+	T_RUN(test_refused);
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return t_done();
+}
