@@ -215,11 +215,14 @@ wait_for "dnsd serves the new key in $CR" 3 serves c.example "$CR" "$CP"
 pem new.pem
 PUTP="/v1/domains/{domain}/selectors/{selector}/key"
 # A resolver asking all along never sees p= nor nothing between the two keys.
-(while [ ! -e "$T/stop" ]; do raw a.example esp2 >>"$T/watch" 2>&1; done) &
+(while [ ! -e "$T/stop" ]; do printf '%s\n' "$(raw a.example esp2 2>&1)"; done >"$T/watch") &
 WATCH=$!
 wait_for "the watcher sees the old key" 3 grep -q "p=$P2" "$T/watch"
+S0=$(serial)
 r=$(call PUT "$PUTP" /v1/domains/a.example/selectors/esp2/key "$ACME" "{\"key\": $(cat "$T/new.pem.json")}")
 expect_match "put: 200" "$r" '^200 \{"key":\{'
+expect "put: one batch (one serial in the journal)" \
+	"$(sqlite3 "$DB" "SELECT count(DISTINCT serial) FROM journal WHERE serial > $S0")" 1
 expect "... the new key in esp2, active as the one it replaced, changed" \
 	"$(json 'd["key"]["selector"], d["key"]["state"], d["replaced"], d["unchanged"]')" "('esp2', 'active', $A2, False)"
 PN=$(json 'd["key"]["public_key"]')
@@ -228,7 +231,7 @@ wait_for "dnsd serves the put key's p= in esp2" 3 serves a.example esp2 "$PN"
 touch "$T/stop"
 wait "$WATCH"
 expect "the watcher saw only the old key, then the new one (never p=, never nothing)" \
-	"$(sort -u "$T/watch" | sed "s|.*p=$P2\$|old|; s|.*p=$PN\$|new|" | sort -u | tr '\n' ' ')" "new old "
+	"$(sed "s|.*p=$P2\$|old|; s|.*p=$PN\$|new|" "$T/watch" | uniq | tr '\n' ' ')" "old new "
 expect "list: esp2 holds the new key; the one it replaced revoked" "$(live a.example public_key) $(field a.example $A2 state)" \
 	"esp2=$PN revoked"
 S1=$(serial)
