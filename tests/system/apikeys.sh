@@ -254,6 +254,9 @@ expect_match "put, active not a boolean: 400 field active" \
 	'^400 .*"field":"active"'
 expect_match "put at a selector that is none: 404" \
 	"$(call PUT "$PUTP" /v1/domains/a.example/selectors/esp9/key "$ACME" "{\"key\": $(cat "$T/new.pem.json")}")" '^404 '
+expect_match "put beside a waiting key (b.example's esp2): 409" \
+	"$(call PUT "$PUTP" /v1/domains/b.example/selectors/esp3/key "$ACME" "{\"key\": $(cat "$T/new.pem.json")}")" \
+	'^409 .*waiting'
 expect "the refusals changed nothing" "$(serial)" "$S1"
 
 # ---- import ----
@@ -356,6 +359,19 @@ for op in "GET $KP /v1/domains/a.example/keys" "POST $KP /v1/domains/a.example/k
 	[ "$1" = GET ] && b="" || b='{}'
 	expect_match "$1 $3 without a token: 401" "$(call "$1" "$2" "$3" "" "$b")" '^401 '
 done
+# The bodies: not JSON (415), too large (413), for each operation that takes one.
+head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$T/big"
+S3=$(serial)
+for op in "POST $KP /v1/domains/a.example/keys" "POST $KP/rotate /v1/domains/a.example/keys/rotate" \
+	"POST $KP/{id}/revoke /v1/domains/a.example/keys/1/revoke" \
+	"PUT $PUTP /v1/domains/a.example/selectors/esp1/key" \
+	"POST /v1/keys/rotate /v1/keys/rotate" "POST /v1/keys/revoke /v1/keys/revoke"; do
+	set -- $op
+	expect_match "$1 $3, text/plain: 415" "$(call "$1" "$2" "$3" "$ROOTTOK" "" -H 'Content-Type: text/plain' -d '{}')" '^415 '
+	expect_match "$1 $3, a body over 1 MiB: 413" \
+		"$(call "$1" "$2" "$3" "$ROOTTOK" "" -H 'Content-Type: application/json' --data-binary @"$T/big")" '^413 '
+done
+expect "those changed nothing" "$(serial)" "$S3"
 expect_match "rotate, the Idempotency-Key of another request: 422" \
 	"$(call POST $KP/rotate /v1/domains/a.example/keys/rotate "$ACME" '{"role":"main"}' -H "Idempotency-Key: rot-b-1")" \
 	'^422 .*idempotency_key_reused'
