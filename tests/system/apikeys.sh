@@ -215,11 +215,14 @@ wait_for "dnsd serves the new key in $CR" 3 serves c.example "$CR" "$CP"
 pem new.pem
 PUTP="/v1/domains/{domain}/selectors/{selector}/key"
 # A resolver asking all along never sees p= nor nothing between the two keys.
-(while [ ! -e "$T/stop" ]; do raw a.example esp2 >>"$T/watch" 2>&1; done) &
+(while [ ! -e "$T/stop" ]; do printf '%s\n' "$(raw a.example esp2 2>&1)"; done >"$T/watch") &
 WATCH=$!
 wait_for "the watcher sees the old key" 3 grep -q "p=$P2" "$T/watch"
+S0=$(serial)
 r=$(call PUT "$PUTP" /v1/domains/a.example/selectors/esp2/key "$ACME" "{\"key\": $(cat "$T/new.pem.json")}")
 expect_match "put: 200" "$r" '^200 \{"key":\{'
+expect "put: one batch (one serial in the journal)" \
+	"$(sqlite3 "$DB" "SELECT count(DISTINCT serial) FROM journal WHERE serial > $S0")" 1
 expect "... the new key in esp2, active as the one it replaced, changed" \
 	"$(json 'd["key"]["selector"], d["key"]["state"], d["replaced"], d["unchanged"]')" "('esp2', 'active', $A2, False)"
 PN=$(json 'd["key"]["public_key"]')
@@ -228,7 +231,7 @@ wait_for "dnsd serves the put key's p= in esp2" 3 serves a.example esp2 "$PN"
 touch "$T/stop"
 wait "$WATCH"
 expect "the watcher saw only the old key, then the new one (never p=, never nothing)" \
-	"$(sort -u "$T/watch" | sed "s|.*p=$P2\$|old|; s|.*p=$PN\$|new|" | sort -u | tr '\n' ' ')" "new old "
+	"$(sed "s|.*p=$P2\$|old|; s|.*p=$PN\$|new|" "$T/watch" | uniq | tr '\n' ' ')" "old new "
 expect "list: esp2 holds the new key; the one it replaced revoked" "$(live a.example public_key) $(field a.example $A2 state)" \
 	"esp2=$PN revoked"
 S1=$(serial)
@@ -251,6 +254,9 @@ expect_match "put, active not a boolean: 400 field active" \
 	'^400 .*"field":"active"'
 expect_match "put at a selector that is none: 404" \
 	"$(call PUT "$PUTP" /v1/domains/a.example/selectors/esp9/key "$ACME" "{\"key\": $(cat "$T/new.pem.json")}")" '^404 '
+expect_match "put beside a waiting key (b.example's esp2): 409" \
+	"$(call PUT "$PUTP" /v1/domains/b.example/selectors/esp3/key "$ACME" "{\"key\": $(cat "$T/new.pem.json")}")" \
+	'^409 .*waiting'
 expect "the refusals changed nothing" "$(serial)" "$S1"
 
 # ---- import ----
@@ -353,6 +359,19 @@ for op in "GET $KP /v1/domains/a.example/keys" "POST $KP /v1/domains/a.example/k
 	[ "$1" = GET ] && b="" || b='{}'
 	expect_match "$1 $3 without a token: 401" "$(call "$1" "$2" "$3" "" "$b")" '^401 '
 done
+# The bodies: not JSON (415), too large (413), for each operation that takes one.
+head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$T/big"
+S3=$(serial)
+for op in "POST $KP /v1/domains/a.example/keys" "POST $KP/rotate /v1/domains/a.example/keys/rotate" \
+	"POST $KP/{id}/revoke /v1/domains/a.example/keys/1/revoke" \
+	"PUT $PUTP /v1/domains/a.example/selectors/esp1/key" \
+	"POST /v1/keys/rotate /v1/keys/rotate" "POST /v1/keys/revoke /v1/keys/revoke"; do
+	set -- $op
+	expect_match "$1 $3, text/plain: 415" "$(call "$1" "$2" "$3" "$ROOTTOK" "" -H 'Content-Type: text/plain' -d '{}')" '^415 '
+	expect_match "$1 $3, a body over 1 MiB: 413" \
+		"$(call "$1" "$2" "$3" "$ROOTTOK" "" -H 'Content-Type: application/json' --data-binary @"$T/big")" '^413 '
+done
+expect "those changed nothing" "$(serial)" "$S3"
 expect_match "rotate, the Idempotency-Key of another request: 422" \
 	"$(call POST $KP/rotate /v1/domains/a.example/keys/rotate "$ACME" '{"role":"main"}' -H "Idempotency-Key: rot-b-1")" \
 	'^422 .*idempotency_key_reused'
