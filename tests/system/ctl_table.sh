@@ -31,6 +31,9 @@ expect "help CMD = CMD --help = its usage, for every command" "$bad" ""
 out=$("$DNSDCTL" help domain add)
 expect_match "domain add's usage names --tenant and --algorithm" "$out" \
 	'^usage: dnsdctl domain add DOMAIN --tenant NAME \[--algorithm '
+# --help after the arguments too, for a one-word command as for two.
+expect "check DOMAIN --help: check's usage" "$("$DNSDCTL" check example.com --help 2>&1)" "$("$DNSDCTL" help check)"
+expect "key list DOMAIN --help: its usage" "$("$DNSDCTL" key list example.com --help 2>&1)" "$("$DNSDCTL" help key list)"
 expect_match "help of a group: each of its commands" "$("$DNSDCTL" help ns | grep -c '^usage:')" '^4$'
 out=$("$DNSDCTL" help frobnicate 2>&1)
 expect "help of no such command: exit 2" "$?" 2
