@@ -33,7 +33,6 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGET ?= answer
 # The tool's objects a target links (the CSV parser is dnsdctl's, not the library's).
 FUZZ_TOOLS_csv = tools/csv.c tools/ctl.c
-FUZZ_TOOLS_check = tools/check.c tools/probe.c tools/ctl.c
 FUZZ_OBJ = $(FUZZ_TOOLS_$(FUZZ_TARGET):%.c=build-fuzz/obj/%.o)
 # Inputs longer than this are not tried: a key file, a zone file of a few records.
 FUZZ_MAX_LEN ?= $(if $(filter answer,$(FUZZ_TARGET)),4096,8192)
@@ -83,7 +82,6 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libdnsd.a
 
 # Each fuzz target, replayed over its corpus by gcc (part of `make unit`).
 $(BUILD)/tests/test_fuzz_csv: $(FUZZ_TOOLS_csv:%.c=$(BUILD)/obj/%.o)
-$(BUILD)/tests/test_fuzz_check: $(FUZZ_TOOLS_check:%.c=$(BUILD)/obj/%.o)
 $(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libdnsd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) -Itools -DFUZZ_CORPUS='"tests/fuzz/corpus/$*"' -o $@ $< tests/fuzz/replay.c \

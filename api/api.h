@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include "apitoken.h"
+#include "export.h"
+#include "registry.h"
 #include "store.h"
 #include "wr.h"
 
@@ -24,6 +26,7 @@ struct api_conf {
 	struct wr_conf wr;   /* how each worker opens its writer (paths from the config only) */
 	size_t max_body;     /* the largest request body accepted */
 	int lock_timeout_ms; /* the store's busy timeout in every worker */
+	struct export_conf exports; /* the signer's exports, as dnsdctl's config file says */
 };
 extern struct api_conf api_conf;
 
@@ -50,6 +53,10 @@ enum {
 	API_BODY = 1,	    /* takes a JSON object body (Content-Type: application/json) */
 	API_PLATFORM = 2,   /* a platform token only; a tenant's token gets 403 */
 	API_IDEMPOTENT = 4, /* honours Idempotency-Key (a POST) */
+	API_EXPORTS = 8,    /* may change the keys the signer signs with: after a success is
+			     * committed, the signer's exports are rewritten (as dnsdctl does) */
+	API_NETWORK = 16,   /* asks the network before it writes (the check): not run in the
+			     * server's write turn, its write waits for the store's lock alone */
 };
 
 struct api_route {
@@ -72,8 +79,46 @@ void api_error(struct api_req *r, int status, const char *code, const char *fiel
  * 409 exists, 503 store_busy (with Retry-After), 507 disk_full, 500 otherwise. */
 void api_fail(struct api_req *r, int rc, const char *field, const char *msg);
 
+/* The string member k of r's body, or NULL with a 400 reply when it is missing or not a
+ * string. */
+const char *api_body_string(struct api_req *r, const char *k);
+/* A 400 unknown_field naming the first member of r's body that is not one of known (NULL-ended);
+ * returns 1 if there is one. */
+int api_unknown_member(struct api_req *r, const char *const *known);
+
 /* The query-string argument name of r's URL (decoded), or NULL when it has none. */
 const char *api_query(const struct api_req *r, const char *name);
+
+/* tenants.c: what the handlers of tenants.c and domains.c share. */
+/* The reply for the error of r's writer: its code, field and sentence (api_fail). */
+void api_wr_fail(struct api_req *r);
+/* Runs fn(r) in one write transaction, committed when its reply is a success and rolled back
+ * otherwise: a check of the caller's scope and the change it allows see the same store. */
+void api_in_tx(struct api_req *r, api_handler fn);
+/* The body's optional "slots" (2 to REG_MAX_SLOTS) and "ed25519" (a boolean) into *slots and
+ * *ed25519, left as they are when absent or null. 0, or -1 with a 400 naming the member. */
+int api_body_layout(struct api_req *r, int *slots, int *ed25519);
+/* tenants.c: the tenants, and the policies at every level. */
+void api_tenants_list(struct api_req *r);
+void api_tenant_add(struct api_req *r);
+void api_tenant_get(struct api_req *r);
+void api_tenant_remove(struct api_req *r);
+void api_policy_get(struct api_req *r);
+void api_policy_put(struct api_req *r);
+void api_tenant_policy_get(struct api_req *r);
+void api_tenant_policy_put(struct api_req *r);
+void api_domain_policy_get(struct api_req *r);
+void api_domain_policy_put(struct api_req *r);
+/* domains.c: the customer domains. */
+void api_domains_list(struct api_req *r);
+void api_domain_add(struct api_req *r);
+void api_domain_get(struct api_req *r);
+void api_domain_records(struct api_req *r);
+void api_domain_remove(struct api_req *r);
+/* domains.c: the domain named in r->param, in the caller's scope, into d (any_state: a removed
+ * one too). 0, or -1 with the reply set: 400 (a bad name), 404 (none, or another tenant's: the
+ * same answer), 503... */
+int api_domain_scoped(struct api_req *r, struct reg_domain *d, int any_state);
 
 /* frame.c: the callbacks dnsd-api gives libmicrohttpd. */
 enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -86,5 +131,11 @@ int api_in_flight(void);
 /* Creates the key of the workers' writers (each worker opens its own, with its own store
  * connection, on its first request; closed when the worker ends). Returns 0 or -1. */
 int api_frame_init(void);
+
+/* check.c: the check of a domain's records, through the resolver of --resolver (api_resolver,
+ * "ADDR[:PORT]"; NULL: /etc/resolv.conf's). */
+extern const char *api_resolver;
+void api_check_get(struct api_req *r);
+void api_check_run(struct api_req *r);
 
 #endif

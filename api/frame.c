@@ -2,6 +2,7 @@
  * limit, the token, the route, the JSON, the idempotency key, the handler, the reply and the log
  * line. Handlers see only struct api_req. */
 #include "api.h"
+#include "apimetrics.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -82,7 +83,7 @@ static struct wr *worker_wr(void)
 		return NULL;
 	}
 	/* wr takes 0 for its default; here 0 means not to wait at all. */
-	sqlite3_busy_timeout(w->db, api_conf.lock_timeout_ms);
+	wr_lock_wait(w, api_conf.lock_timeout_ms);
 	return w;
 }
 
@@ -133,6 +134,7 @@ void api_fail(struct api_req *r, int rc, const char *field, const char *msg)
 		api_error(r, 409, err_code_name(rc), field, "%s", msg);
 		break;
 	case DNSD_EBUSY:
+		apimetrics_store_busy();
 		/* A second is about what a batch of another writer holds the lock for. */
 		r->retry_after = 1;
 		api_error(r, 503, err_code_name(rc), NULL,
@@ -257,6 +259,23 @@ static const struct api_route *route_find(struct api_req *r, char *allow, size_t
 	return NULL;
 }
 
+/* The index in api_routes that a request of method on path counts under: the route that
+ * answers it, else the first whose pattern has the path (a 405), else -1 (a 404). */
+static int route_index(const char *method, const char *path)
+{
+	struct api_req scratch;
+	int first = -1;
+	for (size_t i = 0; i < api_nroutes; i++) {
+		if (!path_match(api_routes[i].pattern, path, &scratch))
+			continue;
+		if (!strcmp(api_routes[i].method, method))
+			return (int)i;
+		if (first < 0)
+			first = (int)i;
+	}
+	return first;
+}
+
 /* Content-Type application/json, with parameters or not, in any case. */
 static int is_json_type(const char *ct)
 {
@@ -298,6 +317,23 @@ static int authenticate(struct MHD_Connection *conn, struct conn_req *cr, struct
 	}
 	snprintf(cr->who, sizeof(cr->who), "%s", r->token.name);
 	return 0;
+}
+
+/* After a success of a route with API_EXPORTS, committed: the signer's exports, rewritten if the
+ * active keys changed, before the client hears of it (after an emergency revoke it expects the
+ * signer off the key). A failure leaves the change committed: logged, and the job's next run
+ * rewrites them. */
+static void exports_after(struct api_req *r, const struct api_route *rt)
+{
+	int changed = 0;
+	if (!(rt->flags & API_EXPORTS) || r->status < 200 || r->status > 299 || r->w->depth)
+		return;
+	if (export_write(r->w, &api_conf.exports, &changed)) {
+		log_msg(LOG_ERR,
+			"%s %s: the change is committed, but the signer's exports are not: %s",
+			r->method, r->path, r->w->err);
+		wr_clear(r->w);
+	}
 }
 
 /* Runs the handler inside the write transaction that keeps its reply under the request's
@@ -367,6 +403,7 @@ static enum MHD_Result run_idempotent(struct MHD_Connection *conn, struct conn_r
 		api_fail(r, rc, "Idempotency-Key", why);
 		return send_reply(conn, cr, r, NULL);
 	}
+	exports_after(r, rt);
 	return send_text(conn, cr, r->status, text, r, NULL, 0);
 }
 
@@ -445,7 +482,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct conn_req *cr)
 		(rt->flags & API_IDEMPOTENT)
 			? MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key")
 			: NULL;
-	int writes = strcmp(r.method, "GET") != 0;
+	int writes = strcmp(r.method, "GET") != 0 && !(rt->flags & API_NETWORK);
 	if (writes && write_lock()) {
 		api_fail(&r, DNSD_EBUSY, NULL, "");
 		ok = send_reply(conn, cr, &r, NULL);
@@ -454,6 +491,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct conn_req *cr)
 			ok = run_idempotent(conn, cr, &r, rt, key);
 		} else {
 			rt->fn(&r);
+			exports_after(&r, rt);
 			ok = send_reply(conn, cr, &r, NULL);
 		}
 		if (writes)
@@ -555,6 +593,7 @@ void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout" : "closed");
 	log_msg(LOG_INFO, "%s %s %s %.1f ms %s", cr->method, path, status, ms,
 		cr->who[0] ? cr->who : "-");
+	apimetrics_request(route_index(cr->method, cr->path), cr->method, cr->status, ms / 1e3);
 	atomic_fetch_sub(&in_flight, 1);
 	free(cr->path);
 	free(cr->body);

@@ -2,6 +2,8 @@
  * which holds no keys), on a loopback or UNIX-socket listener, with TLS where configured. Its
  * options, its listener, and its graceful stop; the requests are frame.c's. */
 #include "api.h"
+#include "apimetrics.h"
+#include "check.h"
 #include "ctl.h"
 #include "err.h"
 #include "fsafe.h"
@@ -26,7 +28,8 @@
 #define API_VERSION DNSD_VERSION
 
 struct api_opts {
-	const char *config, *db, *listen, *socket, *tls_cert, *tls_key, *ready_file;
+	const char *config, *db, *listen, *socket, *tls_cert, *tls_key, *ready_file, *metrics,
+		*resolver;
 	long threads, connections, timeout, max_body, lock_timeout;
 };
 
@@ -51,6 +54,8 @@ static const struct {
 	T("--tls-cert", tls_cert),
 	T("--tls-key", tls_key),
 	T("--ready-file", ready_file),
+	T("--metrics", metrics),
+	T("--resolver", resolver),
 	N("--threads", threads, 1, 64),
 	N("--max-connections", connections, 1, 100000),
 	N("--timeout", timeout, 1, 3600),
@@ -70,7 +75,8 @@ static void usage(int rc)
 	       "                [--listen ADDR:PORT | --socket PATH]\n"
 	       "                [--tls-cert FILE --tls-key FILE] [--threads N]\n"
 	       "                [--max-connections N] [--timeout SEC] [--max-body BYTES]\n"
-	       "                [--lock-timeout MS] [--ready-file PATH]\n"
+	       "                [--lock-timeout MS] [--ready-file PATH] [--metrics ADDR:PORT]\n"
+	       "                [--resolver ADDR[:PORT]]\n"
 	       "\n"
 	       "Serves the HTTP API over the store (docs/api.md). The store comes from\n"
 	       "--db, DNSD_DB or dnsdctl's config file (--config, DNSDCTL_CONFIG,\n"
@@ -84,7 +90,11 @@ static void usage(int rc)
 	       "  --max-body BYTES       larger request bodies get 413 (default %d)\n"
 	       "  --lock-timeout MS      a write waits this long for another writer, then 503\n"
 	       "                         (default %d)\n"
-	       "  --ready-file PATH      write the listening address there once serving\n",
+	       "  --ready-file PATH      write the listening address there once serving\n"
+	       "  --metrics ADDR:PORT    serve Prometheus metrics at /metrics there, without\n"
+	       "                         authentication (default: none)\n"
+	       "  --resolver ADDR[:PORT] the recursive resolver POST .../check asks (default\n"
+	       "                         /etc/resolv.conf's)\n",
 	       API_DEFAULT_LISTEN, API_DEFAULT_THREADS, API_DEFAULT_CONNECTIONS,
 	       API_DEFAULT_TIMEOUT, API_DEFAULT_MAX_BODY, API_DEFAULT_LOCK_TIMEOUT);
 	exit(rc);
@@ -152,6 +162,13 @@ static void parse(int argc, char **argv, struct api_opts *a, struct opts *o)
 		fprintf(stderr, "dnsd-api: --listen or --socket, not both\n");
 		exit(2);
 	}
+	char addr[64];
+	int port;
+	if (a->resolver && check_parse_addr(a->resolver, addr, sizeof(addr), &port)) {
+		fprintf(stderr, "dnsd-api: --resolver '%s' is not ADDRESS[:PORT]\n", a->resolver);
+		exit(2);
+	}
+	api_resolver = a->resolver;
 	if (!a->tls_cert != !a->tls_key) {
 		fprintf(stderr, "dnsd-api: --tls-cert and --tls-key go together\n");
 		exit(2);
@@ -235,12 +252,15 @@ static char *read_pem(const char *what, const char *path)
 	return buf;
 }
 
-static void write_ready(const char *path, const char *shown)
+/* The listening address, and "metrics ADDR:PORT" on a second line when there is a metrics
+ * listener. */
+static void write_ready(const char *path, const char *shown, const char *metrics)
 {
 	char tmp[4200];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	FILE *f = fopen(tmp, "we");
-	if (!f || fprintf(f, "%s\n", shown) < 0 || fclose(f) || rename(tmp, path))
+	if (!f || fprintf(f, "%s\n", shown) < 0 ||
+	    (metrics && fprintf(f, "metrics %s\n", metrics) < 0) || fclose(f) || rename(tmp, path))
 		log_msg(LOG_WARN, "cannot write %s: %s", path, strerror(errno));
 }
 
@@ -269,6 +289,7 @@ int main(int argc, char **argv)
 				       .zone_file = o.zone_file,
 				       .lock_ms = (int)a.lock_timeout,
 				       .program = "dnsd-api"};
+	api_conf.exports = (struct export_conf){.dir = o.export_dir, .command = o.export_command};
 	api_conf.max_body = (size_t)a.max_body;
 	api_conf.lock_timeout_ms = (int)a.lock_timeout;
 	struct wr w = {0};
@@ -278,7 +299,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	wr_close(&w);
-	if (api_frame_init())
+	if (api_frame_init() || apimetrics_init())
 		die("out of memory");
 
 	/* The workers inherit this mask: only the main thread takes the stop signals. */
@@ -316,8 +337,18 @@ int main(int argc, char **argv)
 		MHD_OPTION_END);
 	if (!d)
 		die("cannot start the HTTP server on %s", shown);
+	/* The scrape: its own listener and thread, no token (like dnsd's). */
+	struct metrics *m = NULL;
+	struct net_addr ma;
+	if (a.metrics) {
+		char err[512];
+		if (net_parse_addr(a.metrics, &ma))
+			die("--metrics: '%s' is not ADDR:PORT (127.0.0.1:9154)", a.metrics);
+		if (metrics_start(&ma, apimetrics_render, NULL, &m, err, sizeof(err)))
+			die("%s", err);
+	}
 	if (a.ready_file)
-		write_ready(a.ready_file, shown);
+		write_ready(a.ready_file, shown, m ? ma.text : NULL);
 	log_msg(LOG_INFO, "dnsd-api %s serving %s on %s%s: %ld threads, %ld connections",
 		API_VERSION, o.db, shown, cert ? " (TLS)" : "", a.threads, a.connections);
 
@@ -331,6 +362,7 @@ int main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(d);
+	metrics_stop(m);
 	close(lfd != MHD_INVALID_SOCKET ? lfd : fd);
 	if (a.socket)
 		unlink(a.socket);

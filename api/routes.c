@@ -1,5 +1,6 @@
-/* routes: the resources dnsd-api serves today, each a handler over the library in dnsd/: the
- * status, and the tokens. The domain, key and policy resources come with the write library. */
+/* routes: the route table of dnsd-api, and the resources served here, each a handler over the
+ * library in dnsd/: the status and the tokens. tenants.c and domains.c hold the tenants, the
+ * domains and the policies. */
 #include "api.h"
 
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include "apijson.h"
 #include "apitoken.h"
 #include "err.h"
+#include "keys.h"
 #include "status.h"
 
 /* GET /v1/status: the store's serial, schema version and counts; a tenant's token sees its own
@@ -48,8 +50,7 @@ static void list_tokens(struct api_req *r)
 	api_reply(r, 200, a ? json_pack("{s:o}", "tokens", a) : NULL);
 }
 
-/* The string member k of the body, or NULL with a 400 reply when it is missing or not a string. */
-static const char *body_string(struct api_req *r, const char *k)
+const char *api_body_string(struct api_req *r, const char *k)
 {
 	json_t *v = json_object_get(r->body, k);
 	if (!v)
@@ -61,9 +62,7 @@ static const char *body_string(struct api_req *r, const char *k)
 	return NULL;
 }
 
-/* A 400 naming the first member of the body that is not one of the names known (NULL-ended);
- * returns 1 if there is one. */
-static int unknown_member(struct api_req *r, const char *const *known)
+int api_unknown_member(struct api_req *r, const char *const *known)
 {
 	const char *k;
 	json_t *v;
@@ -85,10 +84,10 @@ static int unknown_member(struct api_req *r, const char *const *known)
 static void add_token(struct api_req *r)
 {
 	static const char *const known[] = {"name", "tenant", NULL};
-	if (unknown_member(r, known))
+	if (api_unknown_member(r, known))
 		return;
-	const char *name = body_string(r, "name");
-	const char *tenant = name ? body_string(r, "tenant") : NULL;
+	const char *name = api_body_string(r, "name");
+	const char *tenant = name ? api_body_string(r, "tenant") : NULL;
 	if (!tenant)
 		return;
 	struct apitoken t;
@@ -126,5 +125,33 @@ const struct api_route api_routes[] = {
 	{"GET", "/v1/tokens", list_tokens, 0},
 	{"POST", "/v1/tokens", add_token, API_BODY | API_PLATFORM | API_IDEMPOTENT},
 	{"DELETE", "/v1/tokens/{name}", revoke_token, 0},
+	/* tenants, domains, policies (tenants.c, domains.c) */
+	{"GET", "/v1/tenants", api_tenants_list, 0},
+	{"POST", "/v1/tenants", api_tenant_add, API_BODY | API_PLATFORM | API_IDEMPOTENT},
+	{"GET", "/v1/tenants/{tenant}", api_tenant_get, 0},
+	{"DELETE", "/v1/tenants/{tenant}", api_tenant_remove, API_PLATFORM},
+	{"GET", "/v1/tenants/{tenant}/policy", api_tenant_policy_get, 0},
+	{"PUT", "/v1/tenants/{tenant}/policy", api_tenant_policy_put, API_BODY},
+	{"GET", "/v1/policy", api_policy_get, 0},
+	{"PUT", "/v1/policy", api_policy_put, API_BODY | API_PLATFORM},
+	{"GET", "/v1/domains", api_domains_list, 0},
+	{"POST", "/v1/domains", api_domain_add, API_BODY | API_IDEMPOTENT | API_EXPORTS},
+	{"GET", "/v1/domains/{domain}", api_domain_get, 0},
+	{"DELETE", "/v1/domains/{domain}", api_domain_remove, API_EXPORTS},
+	{"GET", "/v1/domains/{domain}/records", api_domain_records, 0},
+	{"GET", "/v1/domains/{domain}/policy", api_domain_policy_get, 0},
+	{"PUT", "/v1/domains/{domain}/policy", api_domain_policy_put, API_BODY},
+	/* keys (keys.c) */
+	{"GET", "/v1/domains/{domain}/keys", keys_list, 0},
+	{"POST", "/v1/domains/{domain}/keys", keys_import, API_BODY | API_IDEMPOTENT | API_EXPORTS},
+	{"POST", "/v1/domains/{domain}/keys/rotate", keys_rotate, API_BODY | API_IDEMPOTENT},
+	{"POST", "/v1/domains/{domain}/keys/{id}/revoke", keys_revoke,
+	 API_BODY | API_IDEMPOTENT | API_EXPORTS},
+	{"PUT", "/v1/domains/{domain}/selectors/{selector}/key", keys_put, API_BODY | API_EXPORTS},
+	{"POST", "/v1/keys/rotate", keys_rotate_all, API_BODY | API_IDEMPOTENT},
+	{"POST", "/v1/keys/revoke", keys_revoke_all, API_BODY | API_IDEMPOTENT | API_EXPORTS},
+	/* the check (check.c) */
+	{"GET", "/v1/domains/{domain}/check", api_check_get, 0},
+	{"POST", "/v1/domains/{domain}/check", api_check_run, API_NETWORK},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

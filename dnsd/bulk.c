@@ -1,91 +1,194 @@
-/* bulk: many new domains in one batch (import), all or nothing, through the
- * same checks and writes as one (registry.h). */
+/* bulk: many new domains (import), checked whole first, then written in
+ * batches through the same prep and writes as one domain (registry.h). */
 #include "err.h"
 #include "registry.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A row and its place in the batch, to sort by name or token. */
-struct at {
-	const struct reg_new *r;
-	size_t i;
+/* A set of strings (the names, the tokens seen in the file), kept in one
+ * arena: an import of a million rows holds these and nothing else of them. */
+struct strset {
+	char *arena;
+	size_t used, cap;
+	size_t *slot; /* offset + 1 into the arena; 0: empty */
+	size_t nslot, n;
 };
 
-static int by_name(const void *a, const void *b)
+static uint64_t hash(const char *s)
 {
-	const struct at *x = a, *y = b;
-	int d = strcmp(x->r->name, y->r->name);
-	return d ? d : (x->i > y->i) - (x->i < y->i);
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
 }
 
-static int by_token(const void *a, const void *b)
+/* Adds s: 1 if it was there already, 0 added, -1 out of memory. */
+static int strset_add(struct strset *t, const char *s)
 {
-	const struct at *x = a, *y = b;
-	int d = strcmp(x->r->token, y->r->token);
-	return d ? d : (x->i > y->i) - (x->i < y->i);
-}
-
-/* Rows twice in the batch: the same domain, or the same token; the later
- * one is bad. Returns how many. */
-static size_t twice(struct wr *w, struct reg_new *const *rows, size_t n,
-		    void (*bad)(void *, size_t, const char *), void *arg)
-{
-	size_t nbad = 0;
-	struct at *by = malloc((n ? n : 1) * sizeof(*by));
-	if (!by) {
-		wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
-		return 0;
-	}
-	char msg[400];
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < n; i++)
-			by[i] = (struct at){rows[i], i};
-		qsort(by, n, sizeof(*by), pass ? by_token : by_name);
-		for (size_t i = 1; i < n; i++) {
-			const char *a = pass ? by[i].r->token : by[i].r->name;
-			if (strcmp(a, pass ? by[i - 1].r->token : by[i - 1].r->name))
+	if (2 * (t->n + 1) > t->nslot) {
+		size_t nn = t->nslot ? 2 * t->nslot : 4096;
+		size_t *ns = calloc(nn, sizeof(*ns));
+		if (!ns)
+			return -1;
+		for (size_t i = 0; i < t->nslot; i++) {
+			if (!t->slot[i])
 				continue;
-			snprintf(msg, sizeof(msg),
-				 pass ? "token %s is used twice in the file"
-				      : "domain %s is twice in the file",
-				 a);
-			bad(arg, by[i].i, msg);
-			nbad++;
+			size_t j = hash(t->arena + t->slot[i] - 1) & (nn - 1);
+			while (ns[j])
+				j = (j + 1) & (nn - 1);
+			ns[j] = t->slot[i];
 		}
+		free(t->slot);
+		t->slot = ns;
+		t->nslot = nn;
 	}
-	free(by);
-	return nbad;
+	size_t j = hash(s) & (t->nslot - 1);
+	for (; t->slot[j]; j = (j + 1) & (t->nslot - 1))
+		if (!strcmp(t->arena + t->slot[j] - 1, s))
+			return 1;
+	size_t len = strlen(s) + 1;
+	if (t->used + len > t->cap) {
+		size_t nc = t->cap ? 2 * t->cap : 1 << 16;
+		while (nc < t->used + len)
+			nc *= 2;
+		char *na = realloc(t->arena, nc);
+		if (!na)
+			return -1;
+		t->arena = na;
+		t->cap = nc;
+	}
+	memcpy(t->arena + t->used, s, len);
+	t->slot[j] = t->used + 1;
+	t->used += len;
+	t->n++;
+	return 0;
 }
 
-int reg_import(struct wr *w, struct reg_new *const *rows, size_t n, size_t nbad,
-	       void (*bad)(void *arg, size_t row, const char *msg), void *arg)
+static void strset_free(struct strset *t)
 {
-	if (!w->rc)
-		nbad += twice(w, rows, n, bad, arg);
-	/* The prep checked each row against the store: a batch already bad needs
-	 * no transaction to find more. */
-	if (nbad)
-		wr_fail(w, DNSD_EINVAL, NULL, "%zu bad row(s)", nbad);
+	free(t->arena);
+	free(t->slot);
+}
+
+struct reg_import {
+	struct wr *w;
+	struct strset names, tokens;
+	int reading; /* the checks' read transaction is open */
+	size_t in_batch;
+};
+
+struct reg_import *reg_import_new(struct wr *w)
+{
+	struct reg_import *im = calloc(1, sizeof(*im));
+	if (!im) {
+		wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+		return NULL;
+	}
+	im->w = w;
+	/* A large page cache keeps the indexes (random tokens, names) in memory
+	 * while the rows go in; the statement journals (one for each insert that
+	 * fires triggers) stay in memory rather than in a temporary file, which
+	 * cost 70 small writes a row. */
+	sqlite3_exec(w->db, "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY", NULL, NULL,
+		     NULL);
+	return im;
+}
+
+void reg_import_free(struct reg_import *im)
+{
+	if (!im)
+		return;
+	reg_import_checked(im);
+	if (im->w->depth)
+		wr_rollback(im->w);
+	strset_free(&im->names);
+	strset_free(&im->tokens);
+	free(im);
+}
+
+int reg_import_check(struct reg_import *im, const struct reg_domain_in *in, int *done)
+{
+	struct wr *w = im->w;
+	*done = 0;
+	if (w->rc)
+		return w->rc;
+	/* One read transaction for all the checks: one snapshot, and no lock
+	 * taken and given back by each of the row's queries. */
+	if (!im->reading && !w->depth) {
+		int rc = sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return wr_fail(w, wr_code(rc), NULL, "cannot read the store: %s",
+				       sqlite3_errmsg(w->db));
+		im->reading = 1;
+	}
+	struct reg_domain_in ci = *in;
+	ci.check_only = 1;
+	ci.done_ok = 1;
+	struct reg_new *nd;
+	if (reg_domain_prep(w, &ci, &nd))
+		return w->rc;
+	*done = nd->done;
+	int twice = strset_add(&im->names, nd->name);
+	if (!twice && in->token)
+		twice = strset_add(&im->tokens, in->token) ? 2 : 0;
+	if (twice < 0)
+		wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+	else if (twice == 1)
+		wr_fail(w, DNSD_EINVAL, "domain", "domain %s is twice in the file", nd->name);
+	else if (twice)
+		wr_fail(w, DNSD_EINVAL, "token", "token %s is used twice in the file", in->token);
+	reg_new_free(nd);
+	return w->rc;
+}
+
+void reg_import_checked(struct reg_import *im)
+{
+	if (im->reading)
+		sqlite3_exec(im->w->db, "COMMIT", NULL, NULL, NULL);
+	im->reading = 0;
+}
+
+int reg_import_add(struct reg_import *im, const struct reg_domain_in *in, int *done)
+{
+	struct wr *w = im->w;
+	*done = 0;
+	reg_import_checked(im);
+	if (w->rc)
+		return w->rc;
+	/* The batch's transaction holds the lock from its first row's prep: the
+	 * row is checked against the store as it is written. */
+	if (!w->depth && wr_begin(w))
+		return w->rc;
+	struct reg_domain_in wi = *in;
+	wi.check_only = 0;
+	wi.done_ok = 1;
+	struct reg_new *nd;
+	if (!reg_domain_prep(w, &wi, &nd)) {
+		*done = nd->done;
+		if (!nd->done && !reg_domain_write(w, nd, 1, NULL))
+			im->in_batch++;
+		reg_new_free(nd);
+	}
 	if (w->rc) {
-		wr_rollback(w); /* takes back the rows' staged key files */
+		wr_rollback(w); /* the batch, and its staged key files */
+		im->in_batch = 0;
+	}
+	return w->rc;
+}
+
+int reg_import_commit(struct reg_import *im, size_t *n)
+{
+	struct wr *w = im->w;
+	*n = 0;
+	if (!w->depth)
+		return w->rc;
+	if (!im->in_batch) { /* only rows done already: no batch, no serial move */
+		wr_rollback(w);
 		return w->rc;
 	}
-	/* A large page cache keeps the indexes (random tokens, names) in memory
-	 * while a million rows go in. */
-	sqlite3_exec(w->db, "PRAGMA cache_size = -262144", NULL, NULL, NULL);
-	for (size_t i = 0, open = !wr_begin(w); open && i < n; i++) {
-		int rc = reg_domain_write(w, rows[i], nbad == 0, NULL);
-		if (rc != DNSD_EEXIST && rc != DNSD_ENOENT) {
-			if (rc)
-				break; /* the store failed: no row is to blame */
-			continue;
-		}
-		bad(arg, i, w->err);
-		wr_clear(w);
-		nbad++;
-	}
-	if (!w->rc && nbad)
-		wr_fail(w, DNSD_EINVAL, NULL, "%zu bad row(s)", nbad);
-	return wr_commit(w); /* with an error set: rolls back, takes the files back */
+	if (!wr_commit(w))
+		*n = im->in_batch;
+	im->in_batch = 0;
+	return w->rc;
 }

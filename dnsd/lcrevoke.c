@@ -196,10 +196,16 @@ int lc_key_revoke_all(struct wr *w, const struct lc_revoke_all_in *in,
 			return wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
 		for (size_t i = 0; i < in->ndomains && !w->rc; i++) {
 			struct lc_domain d;
-			if (!lc_domain_find(w, in->domains[i], 0, &d)) {
-				dids[nd++] = d.id;
-				targets_of(w, d.id, 0, &t, &nt);
-			}
+			size_t j = 0;
+			if (lc_domain_find(w, in->domains[i], 0, &d))
+				break;
+			/* Listed twice (in two spellings): once, or its roles get two keys. */
+			while (j < nd && dids[j] != d.id)
+				j++;
+			if (j < nd)
+				continue;
+			dids[nd++] = d.id;
+			targets_of(w, d.id, 0, &t, &nt);
 		}
 	}
 	/* The replacements are generated before the transaction (RSA is slow). */
@@ -364,8 +370,29 @@ int lc_key_import(struct wr *w, const struct lc_import_in *in, struct lc_import_
 	if (lc_domain_find(w, in->domain, 0, &d) ||
 	    import_slot(w, in, &d, key, sel, sizeof(sel), role, sizeof(role), &slot, &old))
 		goto out;
-	/* The same key twice would sign as two selectors: refused (key put of the
-	 * key a selector already holds changes nothing, and says so). */
+	/* key put of the key the selector holds already: done before, nothing to do (a retried
+	 * PUT must not revoke the key and add it back). */
+	if (in->replace && old.id) {
+		char *cur_pub = wr_text(
+			w, wr_q(w, "SELECT public_key FROM keys WHERE id = ?", "i", old.id));
+		char *ref = wr_text(
+			w, wr_q(w, "SELECT private_ref FROM keys WHERE id = ?", "i", old.id));
+		int same = cur_pub && !strcmp(cur_pub, pk);
+		if (same) {
+			out->unchanged = 1;
+			out->key.key_id = old.id;
+			out->key.active_after = old.active_after;
+			snprintf(out->key.domain, sizeof(out->key.domain), "%s", d.name);
+			snprintf(out->key.selector, sizeof(out->key.selector), "%s", sel);
+			snprintf(out->key.state, sizeof(out->key.state), "%s", old.state);
+			snprintf(out->key.path, sizeof(out->key.path), "%s", ref ? ref : "");
+		}
+		free(cur_pub);
+		free(ref);
+		if (same || w->rc)
+			goto out;
+	}
+	/* The same key twice would sign as two selectors: refused. */
 	if (wr_int(w,
 		   wr_q(w,
 			"SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_id WHERE "

@@ -201,17 +201,10 @@ int64_t lc_free_slot(struct wr *w, int64_t domain_id, const char *role, int64_t 
 	return id;
 }
 
-int64_t lc_key_in_order(struct wr *w, int64_t domain_id, const char *role, const char *state,
-			struct lc_key *k, int oldest)
+/* The key of st's first row (the columns lc_key_in_order and lc_key_by_id select) into *k:
+ * its id, or 0; finalizes st. */
+static int64_t key_row(struct wr *w, sqlite3_stmt *st, struct lc_key *k)
 {
-	sqlite3_stmt *st = wr_q(
-		w,
-		"SELECT k.id, k.slot_id, ifnull(k.active_after, 0), ifnull(k.published_at, 0), "
-		"s.selector, s.role, k.algorithm, k.state, s.eligible FROM keys k "
-		"JOIN slots s ON s.id = k.slot_id WHERE s.domain_id = ?1 AND s.role = ?2 AND "
-		"k.state = ?3 ORDER BY CASE WHEN ?4 THEN ifnull(k.retired_at, 0) ELSE -k.id END, "
-		"k.id LIMIT 1",
-		"issi", domain_id, role, state, (int64_t)oldest);
 	int64_t id = 0;
 	if (wr_step(w, st)) {
 		id = k->id = sqlite3_column_int64(st, 0);
@@ -226,6 +219,31 @@ int64_t lc_key_in_order(struct wr *w, int64_t domain_id, const char *role, const
 	}
 	sqlite3_finalize(st);
 	return id;
+}
+
+#define KEY_COLUMNS                                                                                \
+	"SELECT k.id, k.slot_id, ifnull(k.active_after, 0), ifnull(k.published_at, 0), "           \
+	"s.selector, s.role, k.algorithm, k.state, s.eligible FROM keys k "                        \
+	"JOIN slots s ON s.id = k.slot_id "
+
+int64_t lc_key_in_order(struct wr *w, int64_t domain_id, const char *role, const char *state,
+			struct lc_key *k, int oldest)
+{
+	return key_row(w,
+		       wr_q(w,
+			    KEY_COLUMNS "WHERE s.domain_id = ?1 AND s.role = ?2 AND "
+					"k.state = ?3 ORDER BY CASE WHEN ?4 THEN "
+					"ifnull(k.retired_at, 0) ELSE -k.id END, k.id LIMIT 1",
+			    "issi", domain_id, role, state, (int64_t)oldest),
+		       k);
+}
+
+int64_t lc_key_by_id(struct wr *w, int64_t domain_id, int64_t key_id, struct lc_key *k)
+{
+	return key_row(
+		w,
+		wr_q(w, KEY_COLUMNS "WHERE s.domain_id = ? AND k.id = ?", "ii", domain_id, key_id),
+		k);
 }
 
 int64_t lc_key_at(struct wr *w, int64_t domain_id, const char *selector, int64_t *slot_id,

@@ -89,6 +89,9 @@ int64_t lc_free_slot(struct wr *w, int64_t domain_id, const char *role, int64_t 
  * the one longest in that state. Its id, or 0. */
 int64_t lc_key_in_order(struct wr *w, int64_t domain_id, const char *role, const char *state,
 			struct lc_key *k, int oldest);
+/* The key key_id of the domain (any state) into *k: its id, or 0 when the domain has no such
+ * key. The API revokes by id; the library by selector. */
+int64_t lc_key_by_id(struct wr *w, int64_t domain_id, int64_t key_id, struct lc_key *k);
 /* The live key in the slot named selector into *k: its id, or 0. *slot_id
  * and role are set when the slot exists (*slot_id 0 when not). */
 int64_t lc_key_at(struct wr *w, int64_t domain_id, const char *selector, int64_t *slot_id,
@@ -200,6 +203,9 @@ struct lc_import_out {
 	struct lc_key_out key;
 	int64_t replaced; /* the key key put revoked, 0 when none */
 	int bits, is_ed25519;
+	/* key put of the key the selector holds already: nothing changed, key is that key (its
+	 * path the stored private key's). */
+	int unchanged;
 };
 int lc_key_import(struct wr *w, const struct lc_import_in *in, struct lc_import_out *out);
 

@@ -2,6 +2,7 @@
  * dnsdctl so that both refuse the same rows. */
 #include "names.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -103,5 +104,42 @@ const char *names_show(char *out, size_t outlen, const char *s)
 		o += el;
 	}
 	out[o] = '\0';
+	return out;
+}
+
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+	size_t len = s[0] < 0x80		   ? 1
+		     : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
+		     : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
+		     : s[0] >= 0xf0 && s[0] < 0xf5 ? 4
+						   : 0;
+	uint32_t v = len == 1 ? s[0] : len ? s[0] & (0x7f >> len) : 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	if (len > 1 && (v < least[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)))
+		return 0;
+	return len;
+}
+
+char *names_utf8(char *out, size_t n, const char *s)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t len = utf8_len(p);
+		const char *put = len ? (const char *)p : "\xef\xbf\xbd";
+		size_t pl = len ? len : 3;
+		if (o + pl + 1 > n)
+			break;
+		memcpy(out + o, put, pl);
+		o += pl;
+		p += len ? len : 1;
+	}
+	out[o] = 0;
 	return out;
 }

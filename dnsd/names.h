@@ -34,4 +34,10 @@ int names_key_path(const char *s);
  * fit outlen is cut with "...". Returns out. outlen must be at least 8. */
 const char *names_show(char *out, size_t outlen, const char *s);
 
+/* Copies s into out as valid UTF-8: each byte that does not start a valid sequence (a stray
+ * continuation byte, an overlong form, a surrogate, past U+10FFFF, a cut sequence) becomes
+ * U+FFFD; text that does not fit n is cut before a whole character. What a customer's DNS serves
+ * is bytes, and JSON (jansson, the API) takes only UTF-8. Returns out. n must be at least 1. */
+char *names_utf8(char *out, size_t n, const char *s);
+
 #endif

@@ -85,10 +85,21 @@ struct reg_domain_in {
 	 * is rsa-2048), an existing private key (key_file, a PEM file: its copy goes
 	 * into the keys directory), or only an existing public key (public_key,
 	 * base64 DER: the signer keeps the private half elsewhere). With a key,
-	 * algorithm (if given) is what it must be. */
+	 * algorithm (if given) is what it must be. key_pem (key_pem_len bytes, the
+	 * caller's) is a private key given as PEM text instead of key_file (the
+	 * API's "key"): its errors name the field "key". */
 	const char *algorithm, *key_file, *public_key;
+	const char *key_pem;
+	size_t key_pem_len;
 	/* Why the first keys were made, for their events ("domain add", "import"). */
 	const char *cause;
+	/* An import's: check_only checks everything but makes no key and stages
+	 * no file (the row is prepared again when its batch is written); with
+	 * done_ok, a live domain that is this row already (the same tenant, the
+	 * token if one is given, a key with the same public value) is no error:
+	 * the prep gives a reg_new with done set, to be skipped (an import run
+	 * again after it was stopped). */
+	int check_only, done_ok;
 };
 
 /* A new domain checked and its key files made (staged: see wr.h), ready to be
@@ -99,6 +110,7 @@ struct reg_new {
 	const char *first_event;	 /* "generated" or "imported" */
 	char *cause;
 	int nslots, pair, weak_bits; /* weak_bits: an RSA key under 2048 bits was given */
+	int done;		     /* the domain is there already, as given (done_ok) */
 };
 
 /* Checks a new domain against its input and the store as it is now, and does
@@ -108,7 +120,7 @@ struct reg_new {
  * "ed25519"), the same for one domain and for an import. Returns 0 (*out set,
  * the caller's to free) or a code: DNSD_EINVAL with the field ("domain",
  * "tenant", "token", "return_path", "slots", "ed25519", "algorithm", "key_file",
- * "public_key"), DNSD_ENOENT (no such tenant), DNSD_EEXIST (the domain lives,
+ * "key", "public_key"), DNSD_ENOENT (no such tenant), DNSD_EEXIST (the domain lives,
  * or the token was used once). */
 int reg_domain_prep(struct wr *w, const struct reg_domain_in *in, struct reg_new **out);
 /* Writes a prepared domain inside the caller's transaction: its token, its
@@ -135,6 +147,10 @@ int reg_domain_remove(struct wr *w, const char *name, struct reg_domain *d);
 struct reg_filter {
 	const char *tenant; /* only this tenant's (DNSD_ENOENT when there is none); NULL: all */
 	const char *state;  /* "active" or "removed"; NULL: both (purged ones never) */
+	const char *q;	    /* only names holding this text (any case, as given); NULL: all */
+	/* Only domains whose last check (domain_checks) is in this state: "pending"
+	 * (a domain never checked is pending), "verified" or "drifted"; NULL: any. */
+	const char *check;
 	/* Paging: only the rows after this name and row id (the last of the page
 	 * before); NULL: from the first. */
 	const char *after_name;
@@ -142,7 +158,8 @@ struct reg_filter {
 	int limit; /* at most this many; 0: all */
 };
 /* Calls each for every domain f lets through. each returns 0 to go on; what
- * else it returns stops the list and is returned. */
+ * else it returns stops the list and is returned. DNSD_EINVAL (field "state",
+ * "check", "q", "limit"), DNSD_ENOENT (field "tenant"). */
 int reg_domain_list(struct wr *w, const struct reg_filter *f,
 		    int (*each)(void *arg, const struct reg_domain *d), void *arg);
 
@@ -209,6 +226,15 @@ int reg_policy_check(struct wr *w, const struct reg_scope *s, const char *kind, 
 int reg_policy_set(struct wr *w, const struct reg_scope *s, const char *kind, const char *value);
 /* Removes it; *was_set says whether there was one. */
 int reg_policy_unset(struct wr *w, const struct reg_scope *s, const char *kind, int *was_set);
+/* Which kinds reg_policy_put changes. */
+enum { REG_POLICY_SPF = 1, REG_POLICY_MX = 2, REG_POLICY_DMARC = 4 };
+/* Sets or clears several kinds at s in one transaction, all or nothing: for
+ * each kind whose bit is in flags, its value sets it (checked as
+ * reg_policy_set does, with the other kinds of this call already in place) and
+ * NULL clears it; the kinds not in flags are left as they are. DNSD_EINVAL
+ * (field "spf", "mx" or "dmarc"), DNSD_EIO (as reg_policy_check). */
+int reg_policy_put(struct wr *w, const struct reg_scope *s, const char *spf, const char *mx,
+		   const char *dmarc, int flags);
 /* The value set at s (*own) and the one in force there (*effective: the
  * domain's, else its tenant's, else the global one); each NULL when none,
  * else the caller's to free. */
@@ -252,13 +278,34 @@ struct reg_status {
 };
 int reg_status(struct wr *w, struct reg_status *s);
 
-/* bulk.c: many new domains in one batch, all or nothing. The rows were
- * prepared (reg_domain_prep) by the caller, who found nbad others bad there.
- * Each bad row (a domain or token twice in the batch; in the transaction, one
- * the store got meanwhile) is given to bad with its index and the sentence;
- * while any is bad (nbad counts), nothing is written. Returns 0, DNSD_EINVAL
- * when a row was bad (w->err says how many), or the store's error. */
-int reg_import(struct wr *w, struct reg_new *const *rows, size_t n, size_t nbad,
-	       void (*bad)(void *arg, size_t row, const char *msg), void *arg);
+/* bulk.c: many new domains (an import), checked whole first, then written in
+ * batches, each its own transaction, so that other writers take their turns
+ * between them. A file with a bad row changes nothing: every row is checked
+ * (reg_import_check) before the first is written (reg_import_add). A row that
+ * is in the store already as given (the same tenant, token if given, and key)
+ * is done, not bad: running an import again after it was stopped finishes it.
+ *
+ * reg_import_new starts one on w (NULL on error, then set); reg_import_free
+ * ends it, rolling back a batch not committed. */
+struct reg_import;
+struct reg_import *reg_import_new(struct wr *w);
+void reg_import_free(struct reg_import *im);
+/* Checks one row (in read transaction kept open across the rows until
+ * reg_import_checked): all that reg_domain_prep checks, and that the file has
+ * no domain or token twice (the later row is bad). *done is set when the row
+ * is in the store already. Returns 0 or the row's code with w->err set
+ * (DNSD_EINVAL, DNSD_ENOENT, DNSD_EEXIST: the row is bad; the caller clears it
+ * with wr_clear and goes on) or the store's. */
+int reg_import_check(struct reg_import *im, const struct reg_domain_in *in, int *done);
+void reg_import_checked(struct reg_import *im);
+/* Prepares and writes one row into the batch open (opening one when none is:
+ * the write lock is held from there to reg_import_commit). *done: the row was
+ * there already, nothing written. On error the batch is rolled back (its
+ * staged key files taken back) and the code returned (the store changed since
+ * the check: a row now bad). */
+int reg_import_add(struct reg_import *im, const struct reg_domain_in *in, int *done);
+/* Commits the batch open, if any (the serial moves; its key files go to their
+ * places); *n gets how many domains it wrote. Returns 0 or the code. */
+int reg_import_commit(struct reg_import *im, size_t *n);
 
 #endif

@@ -253,3 +253,28 @@ int reg_policy_get(struct wr *w, const struct reg_scope *s, const char *kind, ch
 		wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
 	return w->rc;
 }
+
+int reg_policy_put(struct wr *w, const struct reg_scope *s, const char *spf, const char *mx,
+		   const char *dmarc, int flags)
+{
+	/* MX and DMARC first, then SPF: an SPF check follows a Return-Path's MX through the
+	 * store, which then holds this call's. Clears before sets, for the same reason. */
+	static const struct {
+		const char *kind;
+		int bit;
+	} order[] = {{"mx", REG_POLICY_MX}, {"dmarc", REG_POLICY_DMARC}, {"spf", REG_POLICY_SPF}};
+	const char *val[] = {mx, dmarc, spf};
+	if (wr_begin(w))
+		return w->rc;
+	for (int set = 0; set < 2; set++)
+		for (size_t i = 0; i < 3 && !w->rc; i++) {
+			if (!(flags & order[i].bit) || !val[i] != !set)
+				continue;
+			int was;
+			if (set)
+				reg_policy_set(w, s, order[i].kind, val[i]);
+			else
+				reg_policy_unset(w, s, order[i].kind, &was);
+		}
+	return wr_commit(w);
+}

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int wr_fail(struct wr *w, int code, const char *field, const char *fmt, ...)
 {
@@ -218,7 +219,7 @@ int wr_open(struct wr *w, const struct wr_conf *conf, int create)
 	if (rc)
 		return w->rc = rc;
 	w->db = store_db(w->st);
-	sqlite3_busy_timeout(w->db, conf->lock_ms > 0 ? conf->lock_ms : 5000);
+	wr_lock_wait(w, conf->lock_ms ? conf->lock_ms : 5000);
 	if (!create) {
 		w->zone = store_setting(w->st, "zone");
 		if (!w->zone)
@@ -229,6 +230,33 @@ int wr_open(struct wr *w, const struct wr_conf *conf, int create)
 		wr_stage_recover(w);
 	}
 	return 0;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* SQLite's busy handler: count is 0 at the first try of a wait. */
+static int lock_busy(void *arg, int count)
+{
+	struct wr *w = arg;
+	int64_t now = mono_ms();
+	if (!count)
+		w->busy_from = now;
+	if (now - w->busy_from >= w->lock_wait)
+		return 0;
+	struct timespec d = {0, 1000000};
+	nanosleep(&d, NULL);
+	return 1;
+}
+
+void wr_lock_wait(struct wr *w, int ms)
+{
+	w->lock_wait = ms > 0 ? ms : 0;
+	sqlite3_busy_handler(w->db, w->lock_wait ? lock_busy : NULL, w);
 }
 
 void wr_close(struct wr *w)

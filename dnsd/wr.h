@@ -23,7 +23,8 @@ struct wr_conf {
 	const char *db;	       /* the store file */
 	const char *keys;      /* the keys directory; NULL: keys/ beside the store */
 	const char *zone_file; /* the hosted zone's file, recorded in each batch; may be NULL */
-	int lock_ms;	       /* how long a write waits for another writer's lock; 0: 5000 */
+	int lock_ms;	       /* how long a write waits for another writer's lock (ms); 0:
+				* 5000; negative: not at all */
 	const char *program;   /* the program's name, which the staging recovery looks for;
 				* NULL: "dnsdctl" */
 };
@@ -55,6 +56,8 @@ struct wr {
 		sqlite3_stmt *st;
 	} kept[48];
 	size_t nkept;
+	int lock_wait;	   /* ms a statement waits for another writer's lock (wr_lock_wait) */
+	int64_t busy_from; /* when the current wait began (ms, monotonic) */
 	/* The zone file as this writer read it, for store_zone_note (loaded once). */
 	int zone_loaded;
 	uint32_t zone_file_serial;
@@ -69,6 +72,12 @@ struct wr {
  * are borrowed for w's life. Returns 0 or a code with w->err set; on error w
  * needs wr_close all the same. */
 int wr_open(struct wr *w, const struct wr_conf *conf, int create);
+/* Sets how long each statement waits for another writer's lock: ms, 0 not at
+ * all (wr_open sets conf.lock_ms). The wait tries again every millisecond
+ * rather than with SQLite's backoff (up to 100 ms between tries), so that a
+ * waiting writer takes the lock in the short gap a bulk import leaves between
+ * its batches instead of starving behind it. */
+void wr_lock_wait(struct wr *w, int ms);
 /* Rolls back what is open, takes back staged files, closes the store. Safe on
  * a zeroed or half-opened w. */
 void wr_close(struct wr *w);

@@ -7,6 +7,7 @@
 #include "apijson.h"
 #include "apitoken.h"
 #include "err.h"
+#include "registry.h"
 
 static void token_add(struct ctx *c)
 {
@@ -35,7 +36,9 @@ static void token_list(struct ctx *c)
 {
 	struct apitoken *v;
 	size_t n;
-	int64_t tid = c->o.tenant ? tenant_id(c, c->o.tenant, 1) : 0;
+	int64_t tid = c->o.tenant ? reg_tenant_id(&c->w, c->o.tenant, 1) : 0;
+	if (c->o.tenant && !tid)
+		fail(c, "%s", c->w.err);
 	int rc = apitoken_list(c->st, tid, &v, &n, c->err, sizeof(c->err));
 	if (rc) {
 		c->w.rc = rc;

@@ -37,6 +37,8 @@ static const struct ctl_opt opts[] = {
 	V("export-dir", export_dir, "DIR",
 	  "the signer's exports; default exports/ beside the store; '' turns them off"),
 	V("export-command", export_command, "CMD", "run by /bin/sh -c after the exports changed"),
+	V("lock-timeout", lock_timeout, "MS",
+	  "how long a write waits for another writer's lock (default 5000; 0: not at all)"),
 	/* the commands' own */
 	F("json", json, "JSON output (errors too)"),
 	F("all", all, "every domain that is due"),
@@ -82,12 +84,14 @@ static const struct ctl_opt opts[] = {
 	F("resume", resume, "go on from where a stopped import was"),
 	V("spf", spf, "VALUE", "the global SPF policy"),
 	V("mx", mx, "VALUE", "the global MX records"),
+	V("domains", domains, "A,B,...", "these domains (comma-separated)"),
+	V("replace", replace, "yes|no", "give each revoked active key a successor (default yes)"),
 	V("dmarc", dmarc, "VALUE", "the global DMARC policy"),
 };
 #undef V
 #undef F
 #define NOPTS	    (sizeof(opts) / sizeof(opts[0]))
-#define GLOBAL_OPTS 6 /* the first rows */
+#define GLOBAL_OPTS 7 /* the first rows */
 
 /* ---- the commands ---- */
 
@@ -133,14 +137,17 @@ const struct ctl_cmd ctl_cmds[] = {
 	 "every key event (generated, published, ...) and every change check found", NULL},
 	{"domain remove", cmd_domain, "", "DOMAIN",
 	 "revoke its keys; its names go after the retention period", NULL},
-	{"key list", cmd_key, "json", "DOMAIN", "every key the domain had: state and dates", NULL},
+	{"key list", cmd_key, "json", "DOMAIN",
+	 "every key the domain had: state, dates and public value", NULL},
 	{"key rotate", cmd_key, "all older-than over tenant role algorithm json", "DOMAIN | --all",
 	 "publish a new key now; the job activates it after the hold",
 	 "With --all: schedule the rotations of every domain (of --tenant, with keys older than\n"
 	 "--older-than DAYS) spread over --over HOURS."},
-	{"key revoke", cmd_key, "all tenant reason json",
-	 "DOMAIN SELECTOR | --all (--tenant NAME | DOMAIN...)",
-	 "emergency: revoke now, a replacement signs at once", NULL},
+	{"key revoke", cmd_key, "all tenant domains reason replace json",
+	 "DOMAIN SELECTOR | --all (--tenant NAME | --domains A,B,... | DOMAIN...)",
+	 "emergency: revoke now, a replacement signs at once",
+	 "With --all: every live key of the domains, in one commit; each active one is replaced\n"
+	 "by a new key at once unless --replace no."},
 	{"key import", cmd_key, "file selector active json", "DOMAIN --file PEM",
 	 "add an existing private key to a domain", NULL},
 	{"key put", cmd_key, "file selector json", "DOMAIN --selector SEL --file PEM",
@@ -331,7 +338,8 @@ static void print_overview(FILE *f)
 	}
 	fprintf(f,
 		"\n"
-		"The config file has db, keys, zone-file, export-dir and export-command, one\n"
+		"The config file has db, keys, zone-file, export-dir, export-command,\n"
+		"metrics-file and lock-timeout, one\n"
 		"\"name value\" a line (DNSDCTL_CONFIG names it too); the command line wins. It "
 		"must\n"
 		"belong to root or you, and be writable by no one else. Directories and commands\n"
@@ -341,7 +349,8 @@ static void print_overview(FILE *f)
 		"\n"
 		"Exit status: 0 done; 1 error (nothing changed); 2 usage; 3 the store change is\n"
 		"committed but the exports or the export command failed; 4 (check) a required\n"
-		"record is not in place.\n");
+		"record is not in place; 5 the store was locked by another writer past\n"
+		"--lock-timeout (nothing changed: try again).\n");
 }
 
 /* Prints the help of the command (or group of commands) words names, or

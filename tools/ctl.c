@@ -1,5 +1,6 @@
 /* ctl: helpers shared by the parts of dnsdctl. */
 #include "ctl.h"
+#include "check.h"
 #include "err.h"
 #include "fsafe.h"
 #include "names.h"
@@ -52,10 +53,11 @@ void die_usage(const char *fmt, ...)
 /* The error on stderr (and in --json mode on stdout), then exit 1. */
 static void __attribute__((noreturn)) fail_msg(int rc, const char *field, const char *msg)
 {
-	fprintf(stderr, "dnsdctl: %s\n", msg);
+	int busy = rc == DNSD_EBUSY;
+	fprintf(stderr, "dnsdctl: %s%s\n", msg, busy ? " (busy: try again)" : "");
 	if (ctl_json)
 		json_error(err_code_name(rc), field, msg);
-	exit(1);
+	exit(busy ? EXIT_BUSY : 1);
 }
 
 /* Prints the error and exits: commands call it before or after their transaction,
@@ -339,62 +341,6 @@ void ctl_check(struct ctx *c)
 		fail(c, "%s", c->w.err);
 }
 
-sqlite3_stmt *prep(struct ctx *c, const char *sql)
-{
-	sqlite3_stmt *st = wr_prep(&c->w, sql);
-	ctl_check(c);
-	return st;
-}
-
-/* Binds text and integer arguments: fmt has one letter per argument, s or i. */
-sqlite3_stmt *q(struct ctx *c, const char *sql, const char *fmt, ...)
-{
-	sqlite3_stmt *st = prep(c, sql);
-	va_list ap;
-	va_start(ap, fmt);
-	for (int i = 0; fmt[i]; i++) {
-		if (fmt[i] == 's')
-			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1,
-					  SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-	}
-	va_end(ap);
-	return st;
-}
-
-void run(struct ctx *c, sqlite3_stmt *st)
-{
-	if (wr_run(&c->w, st))
-		fail(c, "%s; nothing was changed", c->w.err);
-}
-
-int64_t one_int(struct ctx *c, sqlite3_stmt *st, int64_t def)
-{
-	int64_t v = wr_int(&c->w, st, def);
-	ctl_check(c);
-	return v;
-}
-
-char *one_text(struct ctx *c, sqlite3_stmt *st)
-{
-	char *v = wr_text(&c->w, st);
-	ctl_check(c);
-	return v;
-}
-
-void begin(struct ctx *c)
-{
-	if (wr_begin(&c->w))
-		fail(c, "%s", c->w.err);
-}
-
-void commit(struct ctx *c)
-{
-	if (wr_commit(&c->w))
-		fail(c, "%s", c->w.err);
-}
-
 void need_safe(struct ctx *c, const char *what, const char *path, int flags)
 {
 	char why[1200];
@@ -411,7 +357,15 @@ static void ctl_warn(void *arg, const char *msg)
 
 void open_store(struct ctx *c, int create)
 {
-	struct wr_conf conf = {.db = c->o.db, .keys = c->o.keys, .zone_file = c->o.zone_file};
+	struct wr_conf conf = { .db = c->o.db, .keys = c->o.keys, .zone_file = c->o.zone_file };
+	if (c->o.lock_timeout) {
+		char *end;
+		long ms = strtol(c->o.lock_timeout, &end, 10);
+		if (end == c->o.lock_timeout || *end || ms < 0 || ms > 600000)
+			die_usage("--lock-timeout takes milliseconds, 0 to 600000, not '%s'",
+				  c->o.lock_timeout);
+		conf.lock_ms = ms ? (int)ms : -1;
+	}
 	c->w.warn = ctl_warn;
 	if (wr_open(&c->w, &conf, create)) {
 		char msg[sizeof(c->w.err)];
@@ -426,51 +380,6 @@ void open_store(struct ctx *c, int create)
 }
 
 /* ---- names ---- */
-
-/* The registry's names and lookups, failing the command on an error. */
-void norm_domain(struct ctx *c, const char *in, char *out, size_t n)
-{
-	reg_domain_norm(&c->w, in, out, n);
-	ctl_check(c);
-}
-
-int64_t tenant_id(struct ctx *c, const char *name, int must)
-{
-	int64_t id = reg_tenant_id(&c->w, name, must);
-	ctl_check(c);
-	return id;
-}
-
-static void row_from(struct domain_row *d, const struct reg_domain *r)
-{
-	d->id = r->id;
-	d->tenant_id = r->tenant_id;
-	d->created_at = r->created_at;
-	d->removed_at = r->removed_at;
-	memcpy(d->name, r->name, sizeof(d->name));
-	memcpy(d->token, r->token, sizeof(d->token));
-	memcpy(d->rp, r->rp, sizeof(d->rp));
-	memcpy(d->state, r->state, sizeof(d->state));
-	memcpy(d->tenant, r->tenant, sizeof(d->tenant));
-}
-
-int find_domain(struct ctx *c, const char *name, struct domain_row *d, int any_state)
-{
-	struct reg_domain r;
-	int found = reg_domain_find(&c->w, name, &r, any_state);
-	ctl_check(c);
-	if (found)
-		row_from(d, &r);
-	return found;
-}
-
-void need_domain(struct ctx *c, const char *arg, struct domain_row *d, int any_state)
-{
-	struct reg_domain r;
-	reg_domain_need(&c->w, arg, &r, any_state);
-	ctl_check(c);
-	row_from(d, &r);
-}
 
 const char *keys_dir(struct ctx *c, char *buf, size_t n)
 {
@@ -523,32 +432,8 @@ char *ctl_trim(char *s)
 	return s;
 }
 
-/* "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53". */
+/* The library's reader of "ADDR[:PORT]" (check.h). */
 int ctl_parse_addr(const char *in, char *addr, size_t n, int *port)
 {
-	unsigned char buf[16];
-	*port = 53;
-	const char *p = in, *end;
-	if (*in == '[') {
-		end = strchr(in, ']');
-		if (!end)
-			return -1;
-		p = in + 1;
-		if (end[1] == ':')
-			*port = atoi(end + 2);
-		else if (end[1])
-			return -1;
-	} else {
-		const char *colon = strchr(in, ':');
-		end = colon && !strchr(colon + 1, ':') ? colon : in + strlen(in);
-		if (*end == ':')
-			*port = atoi(end + 1);
-	}
-	if ((size_t)(end - p) >= n)
-		return -1;
-	memcpy(addr, p, (size_t)(end - p));
-	addr[end - p] = 0;
-	if (*port < 1 || *port > 65535)
-		return -1;
-	return inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1 ? 0 : -1;
+	return check_parse_addr(in, addr, n, port);
 }

@@ -1,5 +1,5 @@
 /* ctl: what the parts of dnsdctl share: the command line, the open store, the
- * error path, and small helpers over SQLite and JSON. */
+ * error path, and small helpers over the write library and JSON. */
 #ifndef DNSD_CTL_H
 #define DNSD_CTL_H
 #include "keys.h"
@@ -37,6 +37,8 @@ struct opts {
 	const char *spf, *mx, *dmarc; /* init: the global policies */
 	const char *metrics_file;     /* maintain: the job's figures for the node exporter */
 	int check_config;             /* --check-config: check the config file, do nothing else */
+	const char *lock_timeout; /* --lock-timeout MS: how long a write waits for the lock */
+	const char *domains, *replace; /* key revoke --all --domains A,B --replace yes|no */
 	const char *pos[8];
 	int npos;
 };
@@ -54,14 +56,11 @@ struct ctx {
 	int64_t export_same_from; /* the serial before a batch that changed nothing exported */
 };
 
-struct domain_row {
-	int64_t id, tenant_id, created_at, removed_at;
-	char name[256], token[32], rp[64], state[16], tenant[128];
-};
-
 /* Exit statuses: 1 = error, nothing changed; 2 = usage; 3 = the store change
- * committed, but the exports or the export command failed. */
+ * committed, but the exports or the export command failed; 5 = the store was
+ * locked by another writer past --lock-timeout: nothing changed, try again. */
 #define EXIT_EXPORT 3
+#define EXIT_BUSY 5
 
 /* The command being run ("domain add"), for the messages; NULL before it is known. */
 extern const char *ctl_cmd_name;
@@ -113,21 +112,8 @@ void ctl_print(json_t *v);
 /* ISO 8601 UTC, or "-" for 0. */
 const char *fmt_time(int64_t t, char *buf, size_t n);
 
-sqlite3_stmt *prep(struct ctx *c, const char *sql);
-/* Prepares sql and binds arguments: fmt has one letter per argument, s (text) or i (int64_t). */
-sqlite3_stmt *q(struct ctx *c, const char *sql, const char *fmt, ...);
-/* Steps once and finalizes; fails the command on an error. */
-void run(struct ctx *c, sqlite3_stmt *st);
-int64_t one_int(struct ctx *c, sqlite3_stmt *st, int64_t def);
-char *one_text(struct ctx *c, sqlite3_stmt *st);
-void begin(struct ctx *c);
-void commit(struct ctx *c);
 void open_store(struct ctx *c, int create);
 
-void norm_domain(struct ctx *c, const char *in, char *out, size_t n);
-int64_t tenant_id(struct ctx *c, const char *name, int must);
-int find_domain(struct ctx *c, const char *name, struct domain_row *d, int any_state);
-void need_domain(struct ctx *c, const char *arg, struct domain_row *d, int any_state);
 const char *keys_dir(struct ctx *c, char *buf, size_t n);
 /* The selector of slot position pos (1-based) of a domain with nmain main
  * slots: <prefix><pos>, then the Ed25519 pair <prefix>-ed1, <prefix>-ed2.
@@ -167,6 +153,8 @@ void cmd_slot(struct ctx *c);
 void cmd_ns(struct ctx *c);
 void cmd_maintain(struct ctx *c);
 void cmd_export(struct ctx *c);
+/* check.c: check DOMAIN | --all */
+void cmd_check(struct ctx *c);
 /* dconnect.c: domain-connect template | apply DOMAIN */
 void cmd_domain_connect(struct ctx *c);
 /* backup.c: backup FILE, restore FILE */

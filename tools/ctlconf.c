@@ -28,6 +28,7 @@ static const struct {
 	K("zone-file", zone_file),
 	K("export-dir", export_dir),
 	K("export-command", export_command),
+	K("metrics-file", metrics_file),
 #undef K
 };
 
@@ -115,7 +116,7 @@ static void conf_read(struct opts *o, const char *path, int must, struct report 
 			conf_err(r,
 				 "%s:%u: unknown setting '%s' (known: db, keys, zone-file, "
 				 "export-dir, "
-				 "export-command)",
+				 "export-command, metrics-file, lock-timeout)",
 				 path, ln, s);
 			continue;
 		}

@@ -5,6 +5,8 @@
 #include "ctl.h"
 #include "names.h"
 #include "policy.h"
+#include "registry.h"
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,18 +28,54 @@ static void service_id(struct ctx *c, const struct layout *l, const char *prefix
 	free(def);
 }
 
-static void json_rec(int *first, const char *group, const char *host, const char *points_to,
-		     int ttl)
+/* One record of the template: a CNAME of group at host. */
+static json_t *template_rec(const char *group, const char *host, const char *points_to, int ttl)
 {
-	int f = 1;
-	printf("%s\n    {", *first ? "" : ",");
-	*first = 0;
-	json_kv(stdout, &f, "groupId", group);
-	json_kv(stdout, &f, "type", "CNAME");
-	json_kv(stdout, &f, "host", host);
-	json_kv(stdout, &f, "pointsTo", points_to);
-	json_ki(stdout, &f, "ttl", ttl);
-	printf("}");
+	return json_pack("{s:s, s:s, s:s, s:s, s:i}", "groupId", group, "type", "CNAME", "host",
+			 host, "pointsTo", points_to, "ttl", ttl);
+}
+
+/* Prints v (taken) as JSON and a line end; fails the command when out of memory. */
+static void print_json(struct ctx *c, json_t *v)
+{
+	if (!v || json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) ||
+	    fputc('\n', stdout) == EOF)
+		fail(c, "cannot print the JSON");
+	json_decref(v);
+}
+
+/* reg_tenant_list's callback: the tenant's layout (0 slots: the store's; ed25519 -1: the
+ * store's). */
+static int tenant_layout(void *arg, const struct reg_tenant *t)
+{
+	int *v = arg;
+	v[0] = t->slots;
+	v[1] = t->ed25519;
+	return 0;
+}
+
+/* reg_domain_slots' callback: the layout of a domain's slots; odd counts the selectors a
+ * template of the store's prefix does not name (an import's own). */
+struct dom_layout {
+	struct layout *l;
+	const char *prefix;
+	int odd;
+};
+
+static int slot_layout(void *arg, const struct reg_slot *s)
+{
+	struct dom_layout *d = arg;
+	size_t pl = strlen(d->prefix);
+	const char *rest =
+		s->selector && !strncmp(s->selector, d->prefix, pl) ? s->selector + pl : NULL;
+	if (!strcmp(s->role, "main"))
+		d->l->nmain++;
+	else
+		d->l->pair = 1;
+	if (!rest || !((rest[0] >= '0' && rest[0] <= '9' && !rest[1]) || !strcmp(rest, "-ed1") ||
+		       !strcmp(rest, "-ed2")))
+		d->odd++;
+	return 0;
 }
 
 /* domain-connect template: the template of a layout (the options, else the
@@ -49,17 +87,10 @@ static void dc_template(struct ctx *c)
 	char *p = store_setting(c->st, "selector_prefix");
 	snprintf(prefix, sizeof(prefix), "%s", p ? p : "dnsd");
 	free(p);
-	int64_t tid = c->o.tenant ? tenant_id(c, c->o.tenant, 1) : 0;
-	int64_t ts =
-		tid ? one_int(c,
-			      q(c, "SELECT ifnull(slots, 0) FROM tenants WHERE id = ?", "i", tid),
-			      0)
-		    : 0;
-	int64_t te = tid ? one_int(c,
-				   q(c, "SELECT ifnull(ed25519, -1) FROM tenants WHERE id = ?", "i",
-				     tid),
-				   -1)
-			 : -1;
+	int tl[2] = {0, -1}; /* the tenant's slots and pair */
+	if (c->o.tenant && reg_tenant_list(&c->w, c->o.tenant, tenant_layout, tl))
+		fail(c, "%s", c->w.err);
+	int64_t ts = tl[0], te = tl[1];
 	char *ge = store_setting(c->st, "ed25519");
 	l.nmain = (int)num_arg(c, c->o.slots, "--slots", 2, MAX_SLOTS,
 			       ts ? ts : store_setting_int(c->st, "slots", 3));
@@ -94,45 +125,42 @@ static void dc_template(struct ctx *c)
 		 "(it replaces the domain's own _dmarc record). The variable token is the domain's "
 		 "code.",
 		 l.nmain, l.pair ? " and the Ed25519 pair" : "", (int)(zl - 1), c->zone);
-	int f = 1, first = 1;
-	printf("{");
-	json_kv(stdout, &f, "providerId", c->o.provider_id);
-	json_kv(stdout, &f, "providerName",
-		c->o.provider_name ? c->o.provider_name : c->o.provider_id);
-	json_kv(stdout, &f, "serviceId", sid);
-	json_kv(stdout, &f, "serviceName", "Email authentication (DKIM, Return-Path, DMARC)");
-	json_ki(stdout, &f, "version", 1);
-	json_kv(stdout, &f, "description", desc);
-	json_kv(stdout, &f, "variableDescription",
-		"token: the domain's code, 16 characters of a-z and 2-7");
-	/* The variable only picks a name inside the hosted zone; but a link made
-	 * with another domain's code would point this domain at that one's keys:
-	 * sign the links (syncPubKeyDomain) or let the DNS host warn. */
-	printf(", \"syncBlock\": false, \"warnPhishing\": true, \"hostRequired\": false, "
-	       "\"records\": [");
+	json_t *recs = json_array();
 	for (int i = 0; i < l.nsel; i++) {
 		snprintf(host, sizeof(host), "%s._domainkey", l.sel[i]);
 		snprintf(to, sizeof(to), "%s.%%token%%.dkim.%.*s", l.sel[i], (int)(zl - 1),
 			 c->zone);
-		json_rec(&first, "dkim", host, to, ttl);
+		json_array_append_new(recs, template_rec("dkim", host, to, ttl));
 	}
 	snprintf(to, sizeof(to), "%%token%%.rp.%.*s", (int)(zl - 1), c->zone);
-	json_rec(&first, "return-path", l.rp, to, ttl);
+	json_array_append_new(recs, template_rec("return-path", l.rp, to, ttl));
 	snprintf(to, sizeof(to), "%%token%%.dmarc.%.*s", (int)(zl - 1), c->zone);
-	json_rec(&first, "dmarc", "_dmarc", to, ttl);
-	printf("\n]}\n");
+	json_array_append_new(recs, template_rec("dmarc", "_dmarc", to, ttl));
+	/* The variable only picks a name inside the hosted zone; but a link made
+	 * with another domain's code would point this domain at that one's keys:
+	 * sign the links (syncPubKeyDomain) or let the DNS host warn. */
+	print_json(c,
+		   json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:b, s:b, s:b, s:o}",
+			     "providerId", c->o.provider_id, "providerName",
+			     c->o.provider_name ? c->o.provider_name : c->o.provider_id,
+			     "serviceId", sid, "serviceName",
+			     "Email authentication (DKIM, Return-Path, DMARC)", "version", 1,
+			     "description", desc, "variableDescription",
+			     "token: the domain's code, 16 characters of a-z and 2-7", "syncBlock",
+			     0, "warnPhishing", 1, "hostRequired", 0, "records", recs));
 }
 
 /* domain-connect apply DOMAIN: the service and variables that apply the
  * domain's records, and the path of the synchronous flow's apply URL. */
 static void dc_apply(struct ctx *c)
 {
-	struct domain_row d;
+	struct reg_domain d;
 	struct layout l = {0};
 	char prefix[64], sid[200];
 	if (c->o.npos != 3)
 		die_usage("domain-connect apply DOMAIN --provider-id ID");
-	need_domain(c, c->o.pos[2], &d, 0);
+	if (reg_domain_need(&c->w, c->o.pos[2], &d, 0))
+		fail(c, "%s", c->w.err);
 	if (!keys_token_valid(d.token) || !names_label(d.rp, 63))
 		fail(c,
 		     "%s: its token or Return-Path label in the store is not one; nothing printed",
@@ -140,25 +168,13 @@ static void dc_apply(struct ctx *c)
 	char *p = store_setting(c->st, "selector_prefix");
 	snprintf(prefix, sizeof(prefix), "%s", p ? p : "dnsd");
 	free(p);
-	sqlite3_stmt *st = q(
-		c, "SELECT role, count(*) FROM slots WHERE domain_id = ? GROUP BY role", "i", d.id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (!strcmp((const char *)sqlite3_column_text(st, 0), "main"))
-			l.nmain = sqlite3_column_int(st, 1);
-		else
-			l.pair = 1;
-	}
-	sqlite3_finalize(st);
+	struct dom_layout dl = {&l, prefix, 0};
+	if (reg_domain_slots(&c->w, d.id, slot_layout, &dl))
+		fail(c, "%s", c->w.err);
 	snprintf(l.rp, sizeof(l.rp), "%s", d.rp);
 	/* Selectors the template of that layout does not name (an import's own):
 	 * no template fits; the records are added by hand. */
-	int odd = (int)one_int(
-		c,
-		q(c,
-		  "SELECT count(*) FROM slots WHERE domain_id = ? AND NOT (selector GLOB ?2 || "
-		  "'[0-9]' OR selector GLOB ?2 || '-ed[12]')",
-		  "is", d.id, prefix),
-		0);
+	int odd = dl.odd;
 	if (odd)
 		fail(c,
 		     "%s has selectors of its own (imported): no template names them; give the "
@@ -174,19 +190,10 @@ static void dc_apply(struct ctx *c)
 		 "/v2/domainTemplates/providers/%s/services/%s/apply?domain=%s&token=%s",
 		 c->o.provider_id, sid, d.name, d.token);
 	if (c->o.json) {
-		int f = 1;
-		printf("{");
-		json_kv(stdout, &f, "providerId", c->o.provider_id);
-		json_kv(stdout, &f, "serviceId", sid);
-		json_kv(stdout, &f, "domain", d.name);
-		printf(", \"variables\": {");
-		f = 1;
-		json_kv(stdout, &f, "token", d.token);
-		printf("}, \"groups\": {\"required\": \"dkim,return-path\", \"optional\": "
-		       "\"dmarc\"}");
-		f = 0;
-		json_kv(stdout, &f, "path", path);
-		printf("}\n");
+		print_json(c, json_pack("{s:s, s:s, s:s, s:{s:s}, s:{s:s, s:s}, s:s}", "providerId",
+					c->o.provider_id, "serviceId", sid, "domain", d.name,
+					"variables", "token", d.token, "groups", "required",
+					"dkim,return-path", "optional", "dmarc", "path", path));
 	} else {
 		printf("service %s, variables token=%s\napply: {urlSyncUX}%s\n"
 		       "(groupId=dkim,return-path leaves the optional _dmarc CNAME out; the domain "

@@ -341,8 +341,8 @@ static void cmd_domain_list(struct ctx *c)
 {
 	struct reg_filter f = {.tenant = c->o.tenant};
 	open_store(c, 0);
-	if (c->o.tenant)
-		tenant_id(c, c->o.tenant, 1);
+	if (c->o.tenant && !reg_tenant_id(&c->w, c->o.tenant, 1))
+		fail(c, "%s", c->w.err);
 	json_t *all = c->o.json ? ctl_jarr() : NULL;
 	if (!all)
 		printf("%-40s %-20s %-17s %-8s %s\n", "DOMAIN", "TENANT", "TOKEN", "STATE",

@@ -4,10 +4,12 @@
 #include "ctl.h"
 #include "err.h"
 #include "export.h"
+#include "jobmetrics.h"
 #include "keyfile.h"
 #include "keys.h"
 #include "lifecycle.h"
 #include "ns.h"
+#include "registry.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,17 +213,44 @@ static void key_rotate(struct ctx *c)
 
 /* ---- key revoke (emergency) ---- */
 
+/* The names of a comma-separated list (--domains), in a malloc'd array of pointers into a
+ * malloc'd copy (*copy); their number into *n. Dies on an empty name. */
+static const char **split_list(const char *list, char **copy, size_t *n)
+{
+	size_t cap = 1;
+	for (const char *p = list; *p; p++)
+		cap += *p == ',';
+	const char **v = calloc(cap, sizeof(*v));
+	if (!v || !(*copy = strdup(list)))
+		fail(NULL, "out of memory");
+	*n = 0;
+	for (char *save = NULL, *t = strtok_r(*copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		v[(*n)++] = t;
+	if (*n != cap)
+		die_usage("--domains is a comma-separated list of domains, none empty");
+	return v;
+}
+
 static void key_revoke_all(struct ctx *c)
 {
-	if (!c->o.tenant == !(c->o.npos > 2))
-		die_usage("key revoke --all --tenant NAME, or key revoke --all DOMAIN... [--reason TEXT]");
+	int listed = c->o.npos > 2;
+	if (!!c->o.tenant + !!c->o.domains + listed != 1)
+		die_usage("key revoke --all --tenant NAME, or key revoke --all --domains A,B,... (or "
+			  "DOMAIN...) [--reason TEXT] [--replace yes|no]");
+	char *copy = NULL;
+	size_t nd = listed ? (size_t)(c->o.npos - 2) : 0;
+	const char **names = c->o.domains ? split_list(c->o.domains, &copy, &nd) : NULL;
 	struct lc_revoke_all_in in = { .tenant = c->o.tenant,
-				       .domains = c->o.npos > 2 ? c->o.pos + 2 : NULL,
-				       .ndomains = c->o.npos > 2 ? (size_t)(c->o.npos - 2) : 0,
-				       .reason = c->o.reason };
+				       .domains = names ? names : listed ? c->o.pos + 2 : NULL,
+				       .ndomains = nd,
+				       .reason = c->o.reason,
+				       .no_replace = !yes_no(c, c->o.replace, "--replace", 1) };
 	struct lc_revoke_all_out out;
 	open_store(c, 0);
-	if (lc_key_revoke_all(&c->w, &in, &out))
+	int rc = lc_key_revoke_all(&c->w, &in, &out);
+	free(names);
+	free(copy);
+	if (rc)
 		fail(c, "%s", c->w.err);
 	int status = finish_change(c);
 	if (c->o.json)
@@ -235,9 +264,9 @@ static void key_revoke_all(struct ctx *c)
 		       "DKIM TTL)\n",
 		       (long long)out.domains, (long long)out.revoked, (long long)out.replaced);
 	if (out.unreplaced)
-		fprintf(stderr, "dnsdctl: warning: %lld role(s) had no eligible slot for a new key: they sign "
-				"nothing until 'dnsdctl key rotate'\n",
-			(long long)out.unreplaced);
+		fprintf(stderr, "dnsdctl: warning: %lld role(s) %s: they sign nothing until 'dnsdctl key rotate'\n",
+			(long long)out.unreplaced,
+			in.no_replace ? "got no new key (--replace no)" : "had no eligible slot for a new key");
 	if (status)
 		exit(status);
 }
@@ -308,6 +337,14 @@ static void key_import(struct ctx *c, int put)
 	open_store(c, 0);
 	if (lc_key_import(&c->w, &in, &r))
 		fail(c, "%s", c->w.err);
+	if (r.unchanged) {
+		if (c->o.json)
+			json_new_key(&r.key);
+		else
+			printf("%s: %s already holds this key (key %lld, %s): unchanged\n",
+			       r.key.domain, r.key.selector, (long long)r.key.key_id, r.key.state);
+		return;
+	}
 	int status = finish_change(c);
 	char t[32];
 	fmt_time(r.key.active_after, t, sizeof(t));
@@ -365,7 +402,8 @@ void cmd_slot(struct ctx *c)
 	if (lc_slot_set(&c->w, c->o.pos[2], c->o.pos[3], el, &changed))
 		fail(c, "%s", c->w.err);
 	char name[256];
-	norm_domain(c, c->o.pos[2], name, sizeof(name));
+	if (reg_domain_norm(&c->w, c->o.pos[2], name, sizeof(name)))
+		fail(c, "%s", c->w.err);
 	printf("%s: slot %s is %seligible%s\n", name, c->o.pos[3], el ? "" : "not ", changed ? "" : " (unchanged)");
 }
 
@@ -460,6 +498,26 @@ static void maintain_note(void *arg, const char *line)
 	fprintf(arg, "%s\n", line);
 }
 
+/* --metrics-file: the run's figures for node_exporter, after a failed run too
+ * (ok 0), so that an alert sees a job that runs and fails. A file that cannot be
+ * written is said on stderr and does not change the exit status. */
+static void maintain_metrics(struct ctx *c, const struct jobmetrics_run *run)
+{
+	if (!c->o.metrics_file || !*c->o.metrics_file)
+		return;
+	char err[sizeof(c->w.err)];
+	int rc = c->w.rc;
+	memcpy(err, c->w.err, sizeof(err));
+	wr_clear(&c->w);
+	if (jobmetrics_write(&c->w, run, c->o.metrics_file))
+		fprintf(stderr, "dnsdctl: %s\n", c->w.err);
+	wr_clear(&c->w);
+	if (rc) { /* the run's error stays the one fail() reports */
+		c->w.rc = rc;
+		memcpy(c->w.err, err, sizeof(err));
+	}
+}
+
 void cmd_maintain(struct ctx *c)
 {
 	struct lc_maintain_in in = { .max_keys = num_arg(c, c->o.max_keys, "--max-keys", 0, 1000000, 200),
@@ -472,13 +530,25 @@ void cmd_maintain(struct ctx *c)
 		fail(c, "out of memory");
 	in.note_arg = out;
 	open_store(c, 0);
-	if (lc_maintain(&c->w, &in, &r))
+	struct jobmetrics_run run = {.now = store_now()};
+	if (lc_maintain(&c->w, &in, &r)) {
+		maintain_metrics(c, &run);
 		fail(c, "%s", c->w.err);
+	}
 	fclose(out);
 
 	/* 4. The signer's view. */
 	int changed = 0;
 	int status = export_refresh(c, &changed);
+	run = (struct jobmetrics_run){.now = run.now,
+				      .ok = 1,
+				      .exports_ok = !status,
+				      .revoked = r.revoked,
+				      .activated = r.activated,
+				      .published = r.published,
+				      .purged = r.purged,
+				      .waiting = r.waiting};
+	maintain_metrics(c, &run);
 	if (c->o.json) {
 		json_t *ns = ctl_jarr();
 		for (size_t i = 0; i < r.nns; i++) {

@@ -4,78 +4,7 @@
 # at once, the store locked by another writer, idempotent retries, the UNIX socket, TLS, the
 # responses against docs/openapi.yaml, and a clean stop.
 . "$(dirname "$0")/lib"
-DNSDAPI="$BUILD/dnsd-api"
-APICHECK="$ROOT/tests/system/apicheck.py"
-API_PID="" API=""
-
-# start_api [ARGS...]: dnsd-api on a port the OS picks (or as ARGS say), waits for its ready
-# file; API is its base URL (for TCP).
-start_api() {
-	rm -f "$T/api.ready"
-	"$DNSDAPI" --config "$T/dnsdctl.conf" --db "$DB" --ready-file "$T/api.ready" --timeout 2 \
-		--lock-timeout 500 "$@" 2>>"$T/api.log" &
-	API_PID=$!
-	for _ in $(seq 1 200); do
-		[ -s "$T/api.ready" ] && break
-		kill -0 "$API_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	if [ ! -s "$T/api.ready" ]; then
-		not_ok "dnsd-api started ($*)"; cat "$T/api.log"; API_PID=""; return 1
-	fi
-	API="http://$(cat "$T/api.ready")"
-}
-# stop_api: SIGTERM; it must exit 0, with no sanitizer report in its log.
-stop_api() {
-	[ -n "$API_PID" ] || return 0
-	local rc
-	kill "$API_PID" 2>/dev/null
-	wait "$API_PID" 2>/dev/null
-	rc=$?
-	API_PID=""
-	if [ "$rc" -ne 0 ] || grep -Eq 'Sanitizer|runtime error' "$T/api.log"; then
-		not_ok "dnsd-api stopped cleanly (exit $rc)"
-		grep -E -A20 'Sanitizer|runtime error' "$T/api.log" | head -40
-	else
-		ok "dnsd-api stopped cleanly on SIGTERM"
-	fi
-}
-trap 'stop_api; cleanup' EXIT
-
-# call METHOD PATH TOKEN [CURL ARGS...]: prints "STATUS BODY" (the headers go to $T/h).
-call() {
-	local m=$1 p=$2 tok=$3
-	shift 3
-	curl -s -S -o "$T/body" -D "$T/h" -w '%{http_code}' -X "$m" ${tok:+-H "Authorization: Bearer $tok"} \
-		"$@" "$API$p"
-	printf ' %s' "$(cat "$T/body")"
-}
-# post PATH TOKEN JSON [CURL ARGS...]
-post() {
-	local p=$1 tok=$2 body=$3
-	shift 3
-	call POST "$p" "$tok" -H 'Content-Type: application/json' --data-binary "$body" "$@"
-}
-# header NAME: a header of the last response.
-header() { sed -n "s/^$1: *//Ip" "$T/h" | tr -d '\r'; }
-# json EXPR: a value of the last body, by a python expression over d.
-json() { "$PY" -c "import json,sys; d=json.load(open('$T/body')); print(($1))"; }
-# pycheck ARGS...: runs apicheck.py and counts its ok / not ok lines.
-# A run that dies (a missing module, a crash) without saying "not ok" fails too.
-pycheck() {
-	local line bad=0 rc
-	"$PY" "$APICHECK" "$@" >"$T/py.out" 2>&1
-	rc=$?
-	while IFS= read -r line; do
-		case "$line" in
-		"ok - "*) ok "${line#ok - }" ;;
-		"not ok - "*) not_ok "${line#not ok - }"; bad=1 ;;
-		*) echo "    $line" ;;
-		esac
-	done <"$T/py.out"
-	[ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && not_ok "apicheck.py $1 ran to its end (exit $rc)"
-	return 0
-}
+. "$(dirname "$0")/apilib"
 
 new_store
 ctl tenant add beta >/dev/null
@@ -188,11 +117,7 @@ expect_match "the server still answers" "$(call GET /v1/status "$ROOTTOK")" '^20
 
 # ---- idempotency ----
 KEY="k-$$"
-r1=$(post /v1/tokens "$ROOTTOK" '{"name":"idem","tenant":"beta"}' -H "Idempotency-Key: $KEY")
-r2=$(post /v1/tokens "$ROOTTOK" '{"name":"idem","tenant":"beta"}' -H "Idempotency-Key: $KEY")
-expect_match "a keyed POST: 201" "$r1" '^201 '
-expect "its retry gets the same status and body" "$r2" "$r1"
-expect "... said in Idempotent-Replayed" "$(header Idempotent-Replayed)" "true"
+keyed_retry /v1/tokens /v1/tokens "$ROOTTOK" '{"name":"idem","tenant":"beta"}' "$KEY"
 expect "... and made nothing twice" "$(sqlite3 "$DB" "SELECT count(*) FROM api_tokens WHERE name = 'idem'")" 1
 expect_match "the key with another body: 422" \
 	"$(post /v1/tokens "$ROOTTOK" '{"name":"idem2","tenant":"beta"}' -H "Idempotency-Key: $KEY")" \

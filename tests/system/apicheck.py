@@ -5,14 +5,17 @@ responses against docs/openapi.yaml's schemas (python3-jsonschema, python3-yaml)
 "ok - ..." and "not ok - ..." lines, which api.sh counts.
 
   apicheck.py openapi URL PLATFORM_TOKEN ACME_TOKEN BETA_TOKEN OPENAPI_YAML
+  apicheck.py check URL PLATFORM_TOKEN ACME_TOKEN BETA_TOKEN OPENAPI_YAML DOMAIN
   apicheck.py slow URL TOKEN TIMEOUT
   apicheck.py concurrent URL TOKEN CLIENTS
   apicheck.py limit URL TOKEN MAX_CONNECTIONS
   apicheck.py lockhold DB RELEASE_FILE
+  apicheck.py responses OPENAPI_YAML MANIFEST PATH_REGEX
 """
 import http.client
 import json
 import os
+import re
 import socket
 import sqlite3
 import sys
@@ -78,7 +81,10 @@ def to_jsonschema(s):
     return s
 
 
-def openapi(url, root, tenant, tenant_other, spec_path):
+def validator(url, spec_path):
+    """(validate, seen, spec): validate(desc, pattern, method, path, token, body, headers, want)
+    sends one request and checks its response against spec_path's schema for pattern, method and
+    the status; seen collects the (pattern, method, status) checked."""
     import jsonschema
     import yaml
 
@@ -134,6 +140,30 @@ def openapi(url, root, tenant, tenant_other, spec_path):
                   "%s at %s in %s" % (e.message, list(e.absolute_path), raw[:300]))
         return doc
 
+    return validate, seen, spec
+
+
+def coverage(spec, seen, paths):
+    """Every documented response of the paths named (each test checks its own) that a test can
+    bring about on demand was seen; 503 has its own test (the lock), and its body is the Error
+    checked."""
+    for p in paths:
+        check("openapi.yaml has %s" % p, p in spec["paths"])
+    for p, ops in spec["paths"].items():
+        if p not in paths:
+            continue
+        for m, op in ops.items():
+            if m == "parameters":
+                continue
+            for st in op["responses"]:
+                if st == "503":
+                    continue
+                check("openapi.yaml's %s %s %s was seen" % (m.upper(), p, st),
+                      (p, m, st) in seen)
+
+
+def openapi(url, root, tenant, tenant_other, spec_path):
+    validate, seen, spec = validator(url, spec_path)
     ct = {"Content-Type": "application/json"}
     validate("status, platform", "/v1/status", "GET", "/v1/status", root, want=200)
     validate("status, tenant", "/v1/status", "GET", "/v1/status", tenant, want=200)
@@ -171,17 +201,76 @@ def openapi(url, root, tenant, tenant_other, spec_path):
     validate("revoke, no token", "/v1/tokens/{name}", "DELETE", "/v1/tokens/x", want=401)
     validate("unknown path", None, "GET", "/v1/nothing", root, want=404)
     validate("wrong method", None, "PUT", "/v1/status", root, want=405)
-    # Every documented response that a test can bring about on demand was seen; 503 has its own
-    # test (the lock), and its body is the Error checked above.
+    coverage(spec, seen, ["/v1/status", "/v1/tokens", "/v1/tokens/{name}"])
+
+
+# The key resources' paths: tests/system/apikeys.sh brings their responses about.
+KEY_PATHS = re.compile(r"/keys(/|$)|/selectors/")
+
+
+def responses(spec_path, manifest, path_regex):
+    """The responses a shell test recorded (MANIFEST: one "METHOD PATTERN STATUS FILE" a line,
+    FILE the body) against openapi.yaml; then every documented response of the paths matching
+    PATH_REGEX was among them (503 aside: api.sh's lock test brings it about)."""
+    import jsonschema
+    import yaml
+
+    spec = yaml.safe_load(open(spec_path))
+    components = to_jsonschema(spec["components"])
+    seen = set()
+    for line in open(manifest):
+        method, pattern, status, path = line.split()
+        op = spec["paths"].get(pattern, {}).get(method.lower())
+        resp = op["responses"].get(status) if op else None
+        if pattern == "-":  # no operation (405): the Error body
+            resp = {"$ref": "#/components/responses/BadRequest"}
+        desc = "%s %s %s" % (method, pattern, status)
+        if resp is None:
+            check(desc + " is in openapi.yaml", False)
+            continue
+        seen.add((pattern, method.lower(), status))
+        while "$ref" in resp:
+            resp = spec["components"]["responses"][resp["$ref"].split("/")[-1]]
+        raw = open(path, "rb").read()
+        if not resp.get("content"):
+            check(desc + " has no body", raw == b"", raw[:100])
+            continue
+        full = dict(to_jsonschema(resp["content"]["application/json"]["schema"]))
+        full["components"] = components
+        try:
+            jsonschema.Draft7Validator(full).validate(json.loads(raw))
+            check(desc + " matches openapi.yaml", True)
+        except (ValueError, jsonschema.ValidationError) as e:
+            check(desc + " matches openapi.yaml", False,
+                  "%s at %s in %s" % (getattr(e, "message", e), list(getattr(e, "absolute_path", [])),
+                                      raw[:300]))
+    want = re.compile(path_regex)
     for p, ops in spec["paths"].items():
+        if not want.search(p):
+            continue
         for m, op in ops.items():
             if m == "parameters":
                 continue
             for st in op["responses"]:
-                if st == "503":
-                    continue
-                check("openapi.yaml's %s %s %s was seen" % (m.upper(), p, st),
-                      (p, m, st) in seen)
+                if st != "503":
+                    check("openapi.yaml's %s %s %s was seen" % (m.upper(), p, st),
+                          (p, m, st) in seen)
+
+
+def check_api(url, root, tenant, tenant_other, spec_path, domain):
+    """The check's resource (GET and POST /v1/domains/{domain}/check, domain a tenant's, in
+    place): each documented reply brought about and checked against openapi.yaml."""
+    validate, seen, spec = validator(url, spec_path)
+    pat = "/v1/domains/{domain}/check"
+    path = "/v1/domains/%s/check" % domain
+    for m in ("GET", "POST"):
+        validate("check, platform", pat, m, path, root, want=200)
+        validate("check, its tenant", pat, m, path, tenant, want=200)
+        validate("check, another tenant", pat, m, path, tenant_other, want=404)
+        validate("check, no such domain", pat, m, "/v1/domains/none.example/check", root, want=404)
+        validate("check, not a domain name", pat, m, "/v1/domains/a..b/check", root, want=400)
+        validate("check, no token", pat, m, path, want=401)
+    coverage(spec, seen, [pat])
 
 
 # ---- slow clients ----
@@ -311,6 +400,8 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "openapi":
         openapi(*sys.argv[2:7])
+    elif cmd == "check":
+        check_api(*sys.argv[2:8])
     elif cmd == "slow":
         slow(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "concurrent":
@@ -319,4 +410,6 @@ if __name__ == "__main__":
         limit(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "lockhold":
         lockhold(sys.argv[2], sys.argv[3])
+    elif cmd == "responses":
+        responses(sys.argv[2], sys.argv[3], sys.argv[4])
     sys.exit(1 if failed else 0)

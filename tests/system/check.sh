@@ -10,22 +10,7 @@
 # rewrites its zone from what dnsd serves whenever that changes, as such a host
 # does); the store's DKIM TTL is 60 s and the test clock steps past the wait.
 . "$(dirname "$0")/lib"
-
-for b in unbound nsd; do
-	command -v "$b" >/dev/null || PATH=$PATH:/usr/sbin
-	command -v "$b" >/dev/null || { not_ok "$b is installed (make test-deps)"; finish; }
-done
-
-# free_port: a TCP and UDP port on 127.0.0.1 that nothing uses now.
-free_port() {
-	"$PY" -c 'import socket
-while True:
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p)); print(p); break
-    except OSError: pass'
-}
+. "$(dirname "$0")/localdns"
 
 new_store --ttl-dkim 60 || { echo "new_store failed"; finish; }
 DOMAINS="good.example missing.example wrong.example append.example flat.example stale.example own.example
@@ -101,62 +86,11 @@ check "key revoke stale.example esp1" ctl key revoke stale.example esp1 --reason
   ctl domain records stale.example --format zone | grep -v '^;' | grep -v esp1
   echo "esp1._domainkey IN TXT $OLDKEY"; } >"$T/stale.example.zone"
 
-# NSD: the customers' DNS host.
-NSDPORT=$(free_port)
-mkdir -p "$T/nsd"
-{
-	printf 'server:\n  ip-address: 127.0.0.1@%s\n  port: %s\n  do-ip6: no\n  username: ""\n  chroot: ""\n' \
-		"$NSDPORT" "$NSDPORT"
-	printf '  zonesdir: "%s"\n  database: ""\n  zonelistfile: "%s/nsd/zone.list"\n' "$T" "$T"
-	printf '  xfrdfile: "%s/nsd/xfrd.state"\n  xfrdir: "%s/nsd"\n  pidfile: "%s/nsd/nsd.pid"\n' "$T" "$T" "$T"
-	printf '  logfile: "%s/nsd/nsd.log"\n  verbosity: 1\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n' "$T"
-	printf 'remote-control:\n  control-enable: no\n'
-	for d in $DOMAINS; do printf 'zone:\n  name: "%s"\n  zonefile: "%s/%s.zone"\n' "$d" "$T" "$d"; done
-} >"$T/nsd/nsd.conf"
-NSD_PID=""
-start_nsd() {
-	nsd -d -c "$T/nsd/nsd.conf" 2>>"$T/nsd/nsd.log" &
-	NSD_PID=$!
-	for _ in $(seq 1 100); do
-		dig @127.0.0.1 -p "$NSDPORT" +short +tries=1 +time=1 SOA good.example 2>/dev/null | grep -q . && return 0
-		sleep 0.1
-	done
-	not_ok "nsd started"; cat "$T/nsd/nsd.log"; return 1
-}
-stop_nsd() { [ -n "$NSD_PID" ] && kill "$NSD_PID" 2>/dev/null && wait "$NSD_PID" 2>/dev/null; NSD_PID=""; }
-
-# unbound: the resolver, in the foreground as this user, no cache to speak of.
-UBPORT=$(free_port)
-mkdir -p "$T/unbound"
-{
-	printf 'server:\n  interface: 127.0.0.1@%s\n  port: %s\n  do-ip6: no\n  username: ""\n  chroot: ""\n' \
-		"$UBPORT" "$UBPORT"
-	printf '  directory: "%s/unbound"\n  pidfile: "%s/unbound/unbound.pid"\n  use-syslog: no\n' "$T" "$T"
-	printf '  logfile: ""\n  verbosity: 1\n  do-not-query-localhost: no\n  module-config: "iterator"\n'
-	printf '  access-control: 127.0.0.0/8 allow\n  cache-max-ttl: 0\n  cache-max-negative-ttl: 0\n'
-	printf '  qname-minimisation: no\n  num-threads: 1\nremote-control:\n  control-enable: no\n'
-	printf 'stub-zone:\n  name: "%s"\n  stub-addr: 127.0.0.1@%s\n' "$ZONE" "$PORT"
-	for d in $DOMAINS; do printf 'stub-zone:\n  name: "%s"\n  stub-addr: 127.0.0.1@%s\n' "$d" "$NSDPORT"; done
-	# Anything else goes to NSD too (REFUSED), never off this machine.
-	printf 'stub-zone:\n  name: "."\n  stub-addr: 127.0.0.1@%s\n' "$NSDPORT"
-} >"$T/unbound/unbound.conf"
-UB_PID=""
-start_unbound() {
-	unbound -d -c "$T/unbound/unbound.conf" 2>>"$T/unbound/unbound.log" &
-	UB_PID=$!
-	for _ in $(seq 1 100); do
-		dig @127.0.0.1 -p "$UBPORT" +tries=1 +time=1 SOA good.example 2>/dev/null | grep -q 'status: NOERROR' &&
-			return 0
-		sleep 0.1
-	done
-	not_ok "unbound started"; cat "$T/unbound/unbound.log"; return 1
-}
-stop_unbound() { [ -n "$UB_PID" ] && kill "$UB_PID" 2>/dev/null && wait "$UB_PID" 2>/dev/null; UB_PID=""; }
+localdns_conf
 trap 'stop_unbound; stop_nsd; cleanup' EXIT
 start_nsd || finish
 start_unbound || finish
 
-RES="127.0.0.1:$UBPORT"
 chk() { ctl check "$@" --resolver "$RES"; }
 # outcome DOMAIN NAME: the outcome check --json gives the record at NAME (and its hint).
 outcome() {

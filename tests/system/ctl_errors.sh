@@ -81,6 +81,8 @@ refuses "inside the hosted zone, other case, trailing dot" nz "inside the hosted
 
 echo "# tenants and duplicates"
 refuses "unknown tenant" nz "no tenant 'nobody'" ctl domain add new.example --tenant nobody
+refuses "domain list: unknown tenant" nz "no tenant 'nobody'" ctl domain list --tenant nobody
+refuses "api-token list: unknown tenant" nz "no tenant 'nobody'" ctl api-token list --tenant nobody
 refuses "duplicate tenant" nz "already exists" ctl tenant add acme
 refuses "tenant name with a space" nz "invalid tenant name" ctl tenant add "bad name"
 refuses "empty tenant name" nz "invalid tenant name" ctl tenant add ""
@@ -197,7 +199,7 @@ wait $LOCKER
 snapshot "$T/lock.after"
 for i in 1 2 3; do
 	what=$(case $i in 1) echo "tenant add" ;; 2) echo "spf set" ;; 3) echo "domain add" ;; esac)
-	expect "locked store: $what exits 1" "${RCS[i - 1]}" 1
+	expect "locked store: $what exits 5 (busy: try again)" "${RCS[i - 1]}" 5
 	expect_match "locked store: $what says the store is locked" "$(cat "$T/l$i.err")" "locked"
 	expect "locked store: $what prints nothing on stdout" "$(cat "$T/l$i.out")" ""
 done

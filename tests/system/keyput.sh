@@ -2,7 +2,7 @@
 # keyput: what migrating platforms and emergencies need from the key commands:
 # key list shows the public value dnsd serves, key put replaces a selector's key
 # in one commit (the selector never answers p= in between), and key revoke --all
-# revokes a tenant's keys in one commit.
+# revokes a tenant's keys, or a list of domains', in one commit.
 . "$(dirname "$0")/lib"
 
 jq_py() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
@@ -66,8 +66,10 @@ refuse() { # DESC EXIT PATTERN CMD...
 	expect "$d: exit $want" "$rc" "$want"
 	expect_match "$d: says why" "$out" "$pat"
 }
-refuse "key put of the key already there" 1 "already has this key" \
+refuse "key put of the key already there: done before, unchanged" 0 "already holds this key.*unchanged" \
 	ctl key put a.example --selector esp1 --file "$T/new.pem"
+refuse "key import of a key the domain has: refused" 1 "already has this key" \
+	ctl key import a.example --file "$T/new.pem"
 refuse "key put at an unknown selector" 1 "has no selector 'esp9'" \
 	ctl key put a.example --selector esp9 --file "$T/new.pem"
 refuse "key put of a file that is no key" 1 "nothing was changed" \
@@ -99,4 +101,22 @@ done
 expect "the other tenant's key is untouched" "$(live c.example esp1 public_key)" "$PC"
 expect "the events say why" \
 	"$(sqlite3 "$DB" "SELECT count(*) FROM key_events WHERE cause = 'emergency revoke (bulk): signer breach'")" 2
+
+# key revoke --all --domains A,B: the list as one argument (more domains than the command line's
+# positions hold); --replace no leaves the roles without a key, said.
+refuse "revoke --all with --domains and --tenant" 2 "key revoke --all --tenant" \
+	ctl key revoke --all --tenant acme --domains a.example
+refuse "revoke --all --domains with an empty name" 2 "none empty" ctl key revoke --all --domains a.example,,b.example
+refuse "revoke --all --replace maybe" 1 "--replace is yes or no" \
+	ctl key revoke --all --domains a.example --replace maybe
+S2=$(serial)
+expect "those refusals changed nothing" "$(serial)" "$S2"
+j=$(ctl key revoke --all --domains A.example.,c.example --reason drill --replace no --json 2>"$T/err"); rc=$?
+expect "revoke --all --domains a,c --replace no: exit 0" "$rc" 0
+expect "... 2 domains, 2 revoked, none replaced, 2 roles without a key" \
+	"$(echo "$j" | jq_py '"%d %d %d %d" % (d["domains"], d["revoked"], d["replaced"], d["unreplaced"])')" "2 2 0 2"
+expect_match "... says they sign nothing until a rotate" "$(cat "$T/err")" "sign nothing until 'dnsdctl key rotate'"
+expect "... no live key left in a.example, c.example; b.example's untouched" \
+	"$(live a.example esp2 state) $(live c.example esp1 state) $(live b.example esp2 state)" "none none active"
+wait_for "c.example: dnsd answers p= at esp1" 5 test -z "$(served c.example esp1)"
 finish

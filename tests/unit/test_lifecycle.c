@@ -313,11 +313,35 @@ static void test_import_put(void)
 	T_EQ_INT(s.live, 1);
 	T_EQ_STR(s.state, "active");
 	T_EQ_STR(s.pub, p1); /* key list shows the public value */
-	/* The same key again: EEXIST, nothing changed. */
+	/* The same key put again (a retried PUT): done, unchanged, the same key still live; no
+	 * revoke and re-add. */
+	int64_t put_id = out.key.key_id;
 	struct snap s1 = snap(&w);
-	T_EQ_INT(lc_key_import(&w, &put, &out), DNSD_EEXIST);
+	T_EQ_INT(lc_key_import(&w, &put, &out), 0);
+	T_EQ_INT(out.unchanged, 1);
+	T_EQ_INT(out.replaced, 0);
+	T_EQ_INT(out.key.key_id, put_id);
+	T_EQ_STR(out.key.state, "active");
+	T_EQ_STR(out.key.selector, "esp1");
+	T_SAME(snap(&w), s1);
+	s.live = 0;
+	T_EQ_INT(lc_key_list(&w, "other.example", see, &s), 0);
+	T_EQ_INT(s.live, 1);
+	T_EQ_STR(s.pub, p1);
+	/* The same key imported beside itself (not a put at its selector): refused. */
+	struct lc_import_in twice = {.domain = "other.example", .file = f1};
+	T_EQ_INT(lc_key_import(&w, &twice, &out), DNSD_EEXIST);
 	T_SAME(snap(&w), s1);
 	wr_clear(&w);
+	/* lc_key_by_id: the API's revoke by id finds the selector. */
+	struct lc_domain dom;
+	struct lc_key byid;
+	T_EQ_INT(lc_domain_find(&w, "other.example", 0, &dom), 0);
+	T_EQ_INT(lc_key_by_id(&w, dom.id, put_id, &byid), put_id);
+	T_EQ_STR(byid.selector, "esp1");
+	T_EQ_STR(byid.state, "active");
+	T_EQ_INT(lc_key_by_id(&w, dom.id, put_id + 1000, &byid), 0);
+	T_EQ_INT(w.rc, 0);
 	/* key put into an empty slot is an import there: published. */
 	struct lc_import_in put3 = {
 		.domain = "other.example", .selector = "esp-ed1", .file = f2, .replace = 1};
@@ -403,6 +427,25 @@ static void test_revoke_all(void)
 	struct lc_revoke_all_in both = {.tenant = "acme", .domains = list, .ndomains = 1};
 	T_EQ_INT(lc_key_revoke_all(&w, &both, &out), DNSD_EINVAL);
 	wr_clear(&w);
+	/* A domain listed twice (in two spellings) is one domain: one new key per role, never two
+	 * active keys in a role. */
+	const char *const twice[] = {"example.com", "EXAMPLE.COM."};
+	int64_t d_active = count(&w, "SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_id "
+				     "JOIN domains d ON d.id = s.domain_id WHERE d.name = "
+				     "'example.com' AND k.state = 'active'");
+	struct lc_revoke_all_in dup = {.domains = twice, .ndomains = 2, .reason = "drill"};
+	T_EQ_INT(lc_key_revoke_all(&w, &dup, &out), 0);
+	T_EQ_INT(out.domains, 1);
+	T_EQ_INT(out.replaced, d_active);
+	T_EQ_INT(count(&w, "SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_id JOIN "
+			   "domains d ON d.id = s.domain_id WHERE d.name = 'example.com' AND "
+			   "k.state = 'active'"),
+		 d_active);
+	T_EQ_INT(count(&w, "SELECT count(*) FROM (SELECT s.domain_id, s.role FROM keys k JOIN "
+			   "slots s ON s.id = k.slot_id WHERE k.state = 'active' GROUP BY "
+			   "s.domain_id, s.role HAVING count(*) > 1)"),
+		 0);
+	s0 = snap(&w);
 	/* The tenant's every live key, in one commit; each role that had an
 	 * active key gets a new one, active. */
 	int64_t live = s0.live,

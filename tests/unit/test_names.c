@@ -123,6 +123,29 @@ static void test_show(void)
 	T_EQ_INT(strlen(names_show(out, 8, "\x01\x02\x03\x04")), 7);
 }
 
+/* Bytes as valid UTF-8: valid text as it is, each other byte U+FFFD, cut before a character. */
+static void test_utf8(void)
+{
+	char out[16];
+	T_EQ_STR(names_utf8(out, sizeof(out), "v=DMARC1; \xc3\xa9"), "v=DMARC1; \xc3\xa9");
+	T_EQ_STR(names_utf8(out, sizeof(out),
+			    "a\xff"
+			    "b"),
+		 "a\xef\xbf\xbd"
+		 "b");
+	T_EQ_STR(names_utf8(out, sizeof(out), "\xc0\xaf"),
+		 "\xef\xbf\xbd\xef\xbf\xbd"); /* overlong */
+	T_EQ_STR(names_utf8(out, sizeof(out), "\xed\xa0\x80"),
+		 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");	   /* surrogate */
+	T_EQ_STR(names_utf8(out, sizeof(out), "\xf4\x90\x80\x80"), /* past U+10FFFF */
+		 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	T_EQ_STR(names_utf8(out, sizeof(out), "ab\xe2\x82"),
+		 "ab\xef\xbf\xbd\xef\xbf\xbd"); /* cut */
+	T_EQ_STR(names_utf8(out, 4, "abc\xc3\xa9"), "abc");
+	T_EQ_STR(names_utf8(out, 6, "ab\xc3\xa9\xc3\xa9"), "ab\xc3\xa9");
+	T_EQ_STR(names_utf8(out, 4, "a\xff"), "a");
+}
+
 int main(void)
 {
 	T_RUN(test_domain);
@@ -130,5 +153,6 @@ int main(void)
 	T_RUN(test_tenant);
 	T_RUN(test_key_path);
 	T_RUN(test_show);
+	T_RUN(test_utf8);
 	return t_done();
 }

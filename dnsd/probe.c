@@ -4,7 +4,10 @@
  * secondaries get it by IXFR, and it changes only for the domains whose records
  * are served directly, once per test: never the whole zone on a clock. */
 #include "probe.h"
+#include "err.h"
+#include "lifecycle.h"
 #include "schema.h"
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -19,14 +22,14 @@ const char *probe_hhmm(int64_t t, char *buf, size_t n)
 	return buf;
 }
 
-void probe_load(struct ctx *c, struct check_domain *d)
+int probe_load(struct wr *w, struct check_domain *d)
 {
 	sqlite3_stmt *st =
-		q(c,
-		  "SELECT d.mark, k.mark_at, k.probe_until, k.host, k.host_at FROM domains d "
-		  "LEFT JOIN domain_checks k ON k.domain_id = d.id WHERE d.id = ?",
-		  "i", d->id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+		wr_q(w,
+		     "SELECT d.mark, k.mark_at, k.probe_until, k.host, k.host_at FROM domains d "
+		     "LEFT JOIN domain_checks k ON k.domain_id = d.id WHERE d.id = ?",
+		     "i", d->id);
+	if (wr_step(w, st)) {
 		const char *m = (const char *)sqlite3_column_text(st, 0);
 		const char *h = (const char *)sqlite3_column_text(st, 3);
 		if (store_mark_valid(m))
@@ -37,12 +40,13 @@ void probe_load(struct ctx *c, struct check_domain *d)
 			snprintf(d->host, sizeof(d->host), "%s", h);
 		d->host_at = sqlite3_column_int64(st, 4);
 	}
-	sqlite3_finalize(st);
+	wr_done(w, st);
 	/* A test without a marker to look for (SQL past dnsdctl): none in flight. */
 	if (!d->mark[0] || !d->probe_until)
 		d->mark_at = 0;
-	d->ttl_dkim = (uint32_t)store_setting_int(c->st, "ttl_dkim", 3600);
+	d->ttl_dkim = (uint32_t)lc_setting_i64(w, "ttl_dkim", 3600);
 	d->now = store_now();
+	return w->rc;
 }
 
 /* The answer of this check: a copy anywhere in the domain outweighs the rest. */
@@ -93,7 +97,7 @@ void probe_dkim(struct check_domain *d, struct check_record *x, const char *rec)
 			"flattens the CNAME (dnsd's marker test found it %s; fine: it follows "
 			"every "
 			"change)",
-			fmt_time(d->host_at, when, sizeof(when)));
+			lc_time(d->host_at, when, sizeof(when)));
 		return;
 	}
 	if (!d->mark_at && !strcmp(d->host, "copies") && !shows) {
@@ -103,7 +107,7 @@ void probe_dkim(struct check_domain *d, struct check_record *x, const char *rec)
 			 "TXT "
 			 "does not follow what dnsd serves); it has the key dnsd serves now, but "
 			 "breaks at the next rotation",
-			 fmt_time(d->host_at, when, sizeof(when)));
+			 lc_time(d->host_at, when, sizeof(when)));
 		snprintf(x->hint, sizeof(x->hint), "%s %s", again, x->expect);
 		return;
 	}
@@ -139,31 +143,37 @@ const char *probe_host(const struct check_domain *d)
 	return d->host[0] ? d->host : NULL;
 }
 
-int64_t probe_save(struct ctx *c, struct check_domain *d, int64_t now)
+int64_t probe_save(struct wr *w, struct check_domain *d, int64_t now)
 {
 	if (d->probe_start) {
 		char m[17];
 		do {
-			if (keys_token_new(m))
-				fail(c, "cannot make a random marker");
+			if (keys_token_new(m)) {
+				wr_fail(w, DNSD_ESTORE, NULL, "cannot make a random marker");
+				return 0;
+			}
 			m[SCHEMA_MARK_LEN] = 0;
 		} while (!strcmp(m, d->mark));
-		run(c, q(c, "UPDATE domains SET mark = ? WHERE id = ?", "si", m, d->id));
-		run(c,
-		    q(c,
-		      "UPDATE domain_checks SET mark_at = ?, probe_until = ? WHERE domain_id = ?",
-		      "iii", d->now, d->new_until, d->id));
+		wr_run(w, wr_q(w, "UPDATE domains SET mark = ? WHERE id = ?", "si", m, d->id));
+		wr_run(w, wr_q(w,
+			       "UPDATE domain_checks SET mark_at = ?, probe_until = ? WHERE "
+			       "domain_id = ?",
+			       "iii", d->now, d->new_until, d->id));
+		if (w->rc)
+			return 0;
 		memcpy(d->mark, m, SCHEMA_MARK_LEN + 1);
 		d->mark_at = d->now;
 		d->probe_until = d->new_until;
 	} else if (d->mark_at && !d->nwaiting) {
 		/* Answered; or nothing is served directly any more: over. */
-		run(c,
-		    q(c,
-		      "UPDATE domain_checks SET mark_at = NULL, probe_until = NULL, "
-		      "host = CASE WHEN ?1 != '' THEN ?1 ELSE host END, "
-		      "host_at = CASE WHEN ?1 != '' THEN ?2 ELSE host_at END WHERE domain_id = ?3",
-		      "sii", d->verdict, now, d->id));
+		wr_run(w, wr_q(w,
+			       "UPDATE domain_checks SET mark_at = NULL, probe_until = NULL, "
+			       "host = CASE WHEN ?1 != '' THEN ?1 ELSE host END, "
+			       "host_at = CASE WHEN ?1 != '' THEN ?2 ELSE host_at END WHERE "
+			       "domain_id = ?3",
+			       "sii", d->verdict, now, d->id));
+		if (w->rc)
+			return 0;
 		d->mark_at = 0;
 		if (d->verdict[0]) {
 			snprintf(d->host, sizeof(d->host), "%s", d->verdict);

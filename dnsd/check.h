@@ -1,13 +1,19 @@
-/* check: what dnsdctl check finds for a customer domain: each record the
- * customer adds, looked up through a recursive resolver, judged, and the way
- * of sending that is safe for the domain now. */
+/* check: what the check finds for a customer domain (dnsdctl check, the API's
+ * POST /v1/domains/{domain}/check): each record the customer adds, looked up
+ * through a recursive resolver, judged, and the way of sending that is safe for
+ * the domain now. check.c looks up and judges (network only, no store);
+ * chkstore.c reads what to check from the store and keeps what was found, as
+ * the write library's operations (wr.h: 0 or a DNSD_E* code with w->err set,
+ * one transaction each, nothing printed). */
 #ifndef DNSD_CHECK_H
 #define DNSD_CHECK_H
-#include "ctl.h"
+#include "registry.h"
+#include "wr.h"
 #include <ldns/ldns.h>
+#include <stdint.h>
 
 #define CHECK_CHAIN_MAX 8
-#define CHECK_REC_MAX	(MAX_SLOTS + 2)
+#define CHECK_REC_MAX	(REG_MAX_SLOTS + 2)
 #define CHECK_KEYS_MAX	16
 #define CHECK_OTHER_MAX 64
 #define CHECK_WARN_MAX	8
@@ -19,9 +25,6 @@
 #define CHECK_AGAIN_DRIFTED  (60 * 60)
 #define CHECK_AGAIN_VERIFIED (24 * 60 * 60)
 #define CHECK_AGAIN_FAILED   (15 * 60)
-
-/* Exit status of a check that found a required record not in place. */
-#define EXIT_CHECK 4
 
 enum check_outcome {
 	CO_IN_PLACE,  /* the CNAME points where it should */
@@ -108,23 +111,56 @@ int check_outcome_ok(enum check_outcome o);
 /* A recursive resolver: spec "ADDR[:PORT]", or NULL for the system's
  * (/etc/resolv.conf). NULL with why on failure. */
 ldns_resolver *check_resolver(const char *spec, char *why, size_t n);
-/* Fills d with the records the domain's customer adds, its old keys and the
- * tenant's other codes, from the store. */
-void check_load(struct ctx *c, const struct domain_row *row, struct check_domain *d);
+/* "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53" into an address and a port
+ * (53 when not given); 0, or -1 when it is not one. */
+int check_parse_addr(const char *in, char *addr, size_t n, int *port);
 /* Looks every record of d up through r and judges them (network only; no
  * store access, so that it can run in a thread). */
 void check_run(ldns_resolver *r, struct check_domain *d);
-/* Prints the result, as text or JSON. */
-void check_print(const struct check_domain *d, int json);
+
+/* ---- the store (chkstore.c) ---- */
+
+/* Fills d with the records the domain's customer adds, its old keys, the
+ * tenant's other codes and the marker test's state, from the store. */
+int check_load(struct wr *w, const struct reg_domain *row, struct check_domain *d);
 /* Keeps what check_run found in the store, in one transaction at now: each
  * record's state (pending, verified, drifted when a verified record is no
  * longer in place) and the domain's, with an event for each change; each DKIM
  * slot eligible exactly when its record is in place; when the domain is due
- * again. A failed lookup changes no state. Lists the changes in d->changes. */
-void check_save(struct ctx *c, struct check_domain *d, int64_t now);
-/* dnsdctl check --all: the domains that are due, at a pace. */
-void cmd_check_all(struct ctx *c);
-/* dnsdctl check DOMAIN | --all */
-void cmd_check(struct ctx *c);
+ * again; the marker test's start or answer. A failed lookup changes no state.
+ * Lists the changes in d->changes, and the state in d->state and d->since. */
+int check_save(struct wr *w, struct check_domain *d, int64_t now);
+/* check_save for n domains in one transaction (check --all's batch), each at
+ * the store's clock. */
+int check_save_all(struct wr *w, struct check_domain **d, int n);
+/* check --all's domains, a batch of at most limit at now: with phase 0 those
+ * checked before and due again, the oldest due first; with phase 1 those never
+ * checked, in id order after *after (moved on past every row read). Calls each
+ * for every domain a check can be made of (a row with a token or a
+ * Return-Path label that is not one, SQL past the checks, is passed by); *nread
+ * gets how many rows were read. each returns 0 to go on. */
+int check_due(struct wr *w, int phase, int64_t now, int limit, int64_t *after, int *nread,
+	      int (*each)(void *arg, const struct reg_domain *d), void *arg);
+
+/* What the store holds of a domain's last check (check_stored). */
+struct check_state {
+	char state[16]; /* pending, verified, drifted; "" when never checked */
+	char way[24];	/* fully-aligned, dkim-aligned, platform-domain, "" */
+	int64_t since, checked_at, verified_at, next_at;
+	char host[16]; /* what the marker test found: flattens, copies, "" */
+	int64_t marker_changed, marker_test_until; /* a test in flight; 0 when none */
+};
+/* A record as the last check judged it (valid during the callback only). */
+struct check_stored_rec {
+	const char *name, *purpose, *state, *outcome, *detail; /* NULL when never checked */
+	const char *expect;				       /* where its CNAME points */
+	int optional;
+	int64_t since, checked_at, verified_at;
+};
+/* The domain's stored check into st, and each record it has now (the ones
+ * check_load makes, with what the last check said of each, in their order)
+ * through each. 0 or a code. */
+int check_stored(struct wr *w, const struct reg_domain *row, struct check_state *st,
+		 int (*each)(void *arg, const struct check_stored_rec *r), void *arg);
 
 #endif

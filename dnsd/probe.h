@@ -1,4 +1,4 @@
-/* probe: the DKIM marker test of dnsdctl check. It tells a DNS host that
+/* probe: the DKIM marker test of the check (check.h). It tells a DNS host that
  * flattens the customer's CNAMEs (it serves what dnsd serves, and follows every
  * change) from TXT records copied by hand (they go stale at the next rotation):
  * dnsd serves a short marker in the domain's DKIM TXT records (n=, which
@@ -18,8 +18,8 @@
 #define PROBE_WAIT_MAX (2 * 24 * 60 * 60)
 
 /* Reads the domain's marker and its test's state from the store into d (after
- * check_load has filled the rest). */
-void probe_load(struct ctx *c, struct check_domain *d);
+ * check_load has filled the rest). 0 or a code. */
+int probe_load(struct wr *w, struct check_domain *d);
 /* Judges a DKIM record whose name serves a TXT directly with the key dnsd serves
  * there now (rec: that TXT's v=DKIM1 record): flattened, copied-stale, or
  * served-directly while the test waits; and notes in d whether a test starts,
@@ -31,8 +31,9 @@ void probe_dkim(struct check_domain *d, struct check_record *x, const char *rec)
 const char *probe_host(const struct check_domain *d);
 /* Inside check_save's transaction: starts a test (a new marker, served by dnsd
  * at its next reload of the domain), or records its answer. Returns how many
- * seconds until the test wants the domain checked again, or 0 when none waits. */
-int64_t probe_save(struct ctx *c, struct check_domain *d, int64_t now);
+ * seconds until the test wants the domain checked again, or 0 when none waits
+ * (or on an error, then set in w). */
+int64_t probe_save(struct wr *w, struct check_domain *d, int64_t now);
 /* "HH:MM" UTC of t into buf. */
 const char *probe_hhmm(int64_t t, char *buf, size_t n);
 
