@@ -77,8 +77,9 @@ C="$T/check.conf"
 printf 'db %s\n# a comment\nfrob 1\nkeys %s\ndb %s\n' "$DB" "$KEYS" "$DB" >"$C"
 out=$("$DNSDCTL" --check-config --config "$C" 2>&1)
 expect "two errors: exit 1" "$?" 1
-expect "both reported, each with file:line" "$out" \
-	"dnsdctl: $C:3: unknown setting 'frob' (known: db, keys, zone-file, export-dir, export-command)
+# (the list of known settings grows with the options; it is not what is checked)
+expect "both reported, each with file:line" "$(echo "$out" | sed 's/ (known: [^)]*)$//')" \
+	"dnsdctl: $C:3: unknown setting 'frob'
 dnsdctl: $C:5: db is set twice"
 printf 'db %s\nkeys %s\nzone-file %s\n' "$DB" "$KEYS" "$T/no-such.zone" >"$C"
 out=$("$DNSDCTL" --check-config --config "$C" 2>&1)
