@@ -164,50 +164,6 @@ static size_t utf8_point(const unsigned char *s, uint32_t *cp)
 	return len;
 }
 
-void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		uint32_t cp;
-		size_t len;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else if (ch < 0x80)
-			fputc(ch, f);
-		else if (!(len = utf8_point((const unsigned char *)s, &cp)))
-			fputs("\\ufffd", f); /* not UTF-8: JSON cannot carry the byte */
-		else if ((s += len - 1, cp < 0x10000))
-			fprintf(f, "\\u%04x", cp);
-		else
-			fprintf(f, "\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >> 10),
-				0xdc00 + ((cp - 0x10000) & 0x3ff));
-	}
-	fputc('"', f);
-}
-
-void json_kv(FILE *f, int *first, const char *k, const char *v)
-{
-	fprintf(f, "%s", *first ? "" : ", ");
-	*first = 0;
-	json_str(f, k);
-	fputs(": ", f);
-	if (v)
-		json_str(f, v);
-	else
-		fputs("null", f);
-}
-
-void json_ki(FILE *f, int *first, const char *k, long long v)
-{
-	fprintf(f, "%s", *first ? "" : ", ");
-	*first = 0;
-	json_str(f, k);
-	fprintf(f, ": %lld", v);
-}
-
 json_t *ctl_jstr(const char *s)
 {
 	if (!s)

@@ -84,14 +84,9 @@ void ctl_guard_output(void);
  * end a row could forge lines with), a copy with them as \xNN, valid until 8
  * more calls. NULL gives NULL. */
 const char *shown(const char *s);
-/* A JSON string: control characters, DEL and every non-ASCII character as
- * \uXXXX (bytes that are not UTF-8 as U+FFFD), so that it passes the guard. */
 /* Cuts blanks (and a line end) off both ends of s, in place; returns where it now starts. */
 char *ctl_trim(char *s);
 
-void json_str(FILE *f, const char *s);
-void json_kv(FILE *f, int *first, const char *k, const char *v);
-void json_ki(FILE *f, int *first, const char *k, long long v);
 /* A JSON string of s (bytes that are not UTF-8 as U+FFFD), or null for NULL;
  * NULL only when out of memory (json_pack's "o" then fails). New reference. */
 json_t *ctl_jstr(const char *s);
