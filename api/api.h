@@ -50,13 +50,15 @@ struct api_req {
 typedef void (*api_handler)(struct api_req *r);
 
 enum {
-	API_BODY = 1,	    /* takes a JSON object body (Content-Type: application/json) */
-	API_PLATFORM = 2,   /* a platform token only; a tenant's token gets 403 */
-	API_IDEMPOTENT = 4, /* honours Idempotency-Key (a POST) */
-	API_EXPORTS = 8,    /* may change the keys the signer signs with: after a success is
-			     * committed, the signer's exports are rewritten (as dnsdctl does) */
-	API_NETWORK = 16,   /* asks the network before it writes (the check): not run in the
-			     * server's write turn, its write waits for the store's lock alone */
+	API_BODY = 1,	       /* takes a JSON object body (Content-Type: application/json) */
+	API_PLATFORM = 2,      /* a platform token only; a tenant's token gets 403 */
+	API_IDEMPOTENT = 4,    /* honours Idempotency-Key (a POST) */
+	API_EXPORTS = 8,       /* may change the keys the signer signs with: after a success is
+				* committed, the signer's exports are rewritten (as dnsdctl does) */
+	API_NETWORK = 16,      /* asks the network before it writes (the check): not run in the
+				* server's write turn, its write waits for the store's lock alone */
+	API_EXPORTS_SOON = 32, /* changes which domains the signer signs for: after a success, the
+				* exports are rewritten soon, by the exporter (exporter.c) */
 };
 
 struct api_route {
@@ -119,6 +121,12 @@ void api_domain_remove(struct api_req *r);
  * one too). 0, or -1 with the reply set: 400 (a bad name), 404 (none, or another tenant's: the
  * same answer), 503... */
 int api_domain_scoped(struct api_req *r, struct reg_domain *d, int any_state);
+
+/* exporter.c: one thread rewrites the signer's exports after domain changes, at most once a
+ * second. start: 0 or -1; mark: they are stale; stop: rewrites what is pending, then ends. */
+int api_exporter_start(void);
+void api_exporter_mark(void);
+void api_exporter_stop(void);
 
 /* frame.c: the callbacks dnsd-api gives libmicrohttpd. */
 enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url,

@@ -326,7 +326,11 @@ static int authenticate(struct MHD_Connection *conn, struct conn_req *cr, struct
 static void exports_after(struct api_req *r, const struct api_route *rt)
 {
 	int changed = 0;
-	if (!(rt->flags & API_EXPORTS) || r->status < 200 || r->status > 299 || r->w->depth)
+	if (r->status < 200 || r->status > 299 || r->w->depth)
+		return;
+	if (rt->flags & API_EXPORTS_SOON)
+		api_exporter_mark();
+	if (!(rt->flags & API_EXPORTS))
 		return;
 	if (export_write(r->w, &api_conf.exports, &changed)) {
 		log_msg(LOG_ERR,

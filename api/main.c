@@ -299,7 +299,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	wr_close(&w);
-	if (api_frame_init() || apimetrics_init())
+	if (api_frame_init() || apimetrics_init() || api_exporter_start())
 		die("out of memory");
 
 	/* The workers inherit this mask: only the main thread takes the stop signals. */
@@ -362,6 +362,7 @@ int main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(d);
+	api_exporter_stop(); /* what the last requests marked is written before exiting */
 	metrics_stop(m);
 	close(lfd != MHD_INVALID_SOCKET ? lfd : fd);
 	if (a.socket)

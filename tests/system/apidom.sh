@@ -64,8 +64,15 @@ expect_match "... then 404" "$(call GET /v1/tenants/gamma "$ROOTTOK")" '^404 '
 expect_match "... and DELETE again: 404" "$(call DELETE /v1/tenants/gamma "$ROOTTOK")" '^404 '
 
 # ---- domains: add, show, records ----
+# exported DOMAIN: the signer's exports (keys.json, beside the store) sign DOMAIN with a key.
+exported() {
+	"$PY" -c "import json,sys; sys.exit(0 if any(k['domain'] == sys.argv[2] for k in json.load(open(sys.argv[1]))['keys']) else 1)" \
+		"$T/exports/keys.json" "$1" 2>/dev/null
+}
+not_exported() { ! exported "$1"; }
 r=$(post /v1/domains "$ACME" '{"domain":"Shop.Example."}')
 expect_match "POST /v1/domains with acme's token: 201" "$r" '^201 '
+wait_for "... and the signer's exports sign it soon after (the exporter thread)" 10 exported shop.example
 expect "... Location in the stored form" "$(header Location)" "/v1/domains/shop.example"
 expect "... acme's, active, with the CNAMEs to publish and the TTL" \
 	"$(json 'd["domain"], d["tenant"], d["state"], [(x["type"], x["purpose"], x["optional"]) for x in d["records"]], d["ttl"]')" \
@@ -260,6 +267,7 @@ expect "... its keys revoked as dnsdctl domain remove does" \
 	"$(count "SELECT d.state, count(*) FROM keys k JOIN slots s ON s.id = k.slot_id JOIN domains d ON d.id = s.domain_id WHERE d.name = 'shop.example' AND k.state = 'revoked' AND k.revoked_at > 0")" "removed|1"
 wait_for "... and dnsd answers its DKIM name with a revoked key (p=)" 5 \
 	sh -c "dig @127.0.0.1 -p $PORT +short +tries=1 +time=1 TXT esp1.$TOK.dkim.$ZONE | tr -d '\" \n' | grep -Eq 'p=(;|$)'"
+wait_for "... and the signer's exports stop signing it soon after" 10 not_exported shop.example
 expect_match "again: 404" "$(call DELETE /v1/domains/shop.example "$ACME")" '^404 '
 call GET /v1/domains/shop.example "$ACME" >/dev/null
 expect "GET shows it removed, with no policy in force" "$(json 'd["state"], d["removed_at"] is not None, d["policy"]["spf"]')" \
