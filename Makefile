@@ -85,7 +85,7 @@ $(BUILD)/tests/test_fuzz_csv: $(FUZZ_TOOLS_csv:%.c=$(BUILD)/obj/%.o)
 $(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libdnsd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) -Itools -DFUZZ_CORPUS='"tests/fuzz/corpus/$*"' -o $@ $< tests/fuzz/replay.c \
-		$(filter %.o,$^) $(BUILD)/libdnsd.a $(LDLIBS)
+		$(filter %.o,$^) $(BUILD)/libdnsd.a $(LDLIBS) $(if $(filter %.o,$^),$(JSON_LIBS))
 
 # The allocation counter that tests/system/alloc.sh preloads into dnsd (never
 # sanitized: it stands in for the allocator).
@@ -114,7 +114,7 @@ fuzz-build:
 		CFLAGS='-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN)' build-fuzz/libdnsd.a $(FUZZ_OBJ)
 	clang -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -Idnsd -Itools -D_GNU_SOURCE \
 		-o build-fuzz/fuzz_$(FUZZ_TARGET) tests/fuzz/fuzz_$(FUZZ_TARGET).c $(FUZZ_OBJ) \
-		build-fuzz/libdnsd.a $(FUZZ_LIBS)
+		build-fuzz/libdnsd.a $(FUZZ_LIBS) $(if $(FUZZ_OBJ),$(JSON_LIBS))
 fuzz: fuzz-build
 	@mkdir -p build/fuzz-corpus/$(FUZZ_TARGET)
 	build-fuzz/fuzz_$(FUZZ_TARGET) -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) \
