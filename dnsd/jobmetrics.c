@@ -124,6 +124,10 @@ int jobmetrics_print(struct wr *w, const struct jobmetrics_run *run, FILE *f)
 	       "When a secondary was last asked.");
 	if (!w->rc)
 		ns_list(w, each_ns, f);
+	/* What dnsd should serve: an instance whose dnsd_serial stays below it has stopped
+	 * taking the store's changes in (the refresh is stalled). */
+	family(f, "dnsd_store_serial", "gauge", "The store's serial when the job last ran.");
+	fprintf(f, "dnsd_store_serial %lld\n", (long long)(w->rc ? 0 : store_serial(w->st)));
 	family(f, "dnsd_job_last_run_timestamp_seconds", "gauge",
 	       "When the maintain job last ran.");
 	fprintf(f, "dnsd_job_last_run_timestamp_seconds %lld\n", (long long)run->now);

@@ -2,7 +2,7 @@
  * textfile collector (the job runs from a timer and exits, so it leaves a file
  * rather than serving a scrape): the keys by state, rotations due and how late,
  * the next one, the customers' domains by check state, each secondary's serial
- * and lag, and how the last run went (its steps, whether the exports were
+ * and lag, the store's serial, and how the last run went (its steps, whether the exports were
  * written). */
 #ifndef DNSD_JOBMETRICS_H
 #define DNSD_JOBMETRICS_H

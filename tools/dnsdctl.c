@@ -295,10 +295,16 @@ static void print_records(struct ctx *c, const struct reg_domain *d, const char 
 		for (int i = 0; i < n; i++)
 			printf("%-6s %-48s %s%s\n", "CNAME", r[i].name, r[i].value,
 			       r[i].optional ? "   (optional: hosted DMARC; remove any _dmarc TXT first)" : "");
-		if (ndg)
+		int policy_gap = 0;
+		for (int i = 0; i < ndg; i++)
+			policy_gap |= strcmp(dg[i].missing, "key") != 0;
+		if (policy_gap)
 			printf("\nThe DKIM keys behind them are then managed for you. Not every name answers yet:\n"
 			       "the platform has still to set the policies the warnings name (dnsdctl spf set,\n"
 			       "mx set, dmarc set); until then those records point at an empty answer.\n");
+		else if (ndg)
+			printf("\nThe SPF, MX and DMARC policies behind them are then managed for you. Some DKIM\n"
+			       "selectors answer no key yet: see the warnings.\n");
 		else
 			printf("\nThe DKIM keys and the SPF, MX and DMARC policies behind them are then managed for\n"
 			       "you.\n");

@@ -9,7 +9,7 @@ import sys
 import yaml
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-JOB = ("dnsd_keys", "dnsd_check_domains", "dnsd_secondary_", "dnsd_job_")
+JOB = ("dnsd_keys", "dnsd_check_domains", "dnsd_secondary_", "dnsd_job_", "dnsd_store_serial")
 
 
 def kind(name):

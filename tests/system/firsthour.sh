@@ -59,6 +59,13 @@ expect_match "all set: the policies are said to be managed" "$(cat "$T/rec.out")
 expect "status --json: no warning" "$(ctl status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["warnings"])')" "[]"
 wait_for "the Return-Path answers the SPF now" 5 sh -c "dig @127.0.0.1 -p $PORT +short $TOK.rp.$ZONE TXT | grep -q spf1"
 expect "... and the MX" "$(q "$TOK.rp.$ZONE" MX)" "10 bounce.$ZONE."
+# A domain whose key role has no active key (its key retired by SQL past dnsdctl): its
+# selectors answer no key, and the text says only that.
+sqlite3 "$DB" "UPDATE keys SET state = 'retired' WHERE state = 'active' AND slot_id IN (SELECT s.id FROM slots s JOIN domains d ON d.id = s.domain_id WHERE d.name = 'example.org')"
+ctl domain records example.org >"$T/k.out" 2>"$T/k.err"
+expect "no active key: a warning per selector of the role" "$(grep -c 'answers no DKIM key yet: its role has no active key' "$T/k.err")" 3
+expect_match "... and the text says the keys, not the policies" "$(cat "$T/k.out")" "Some DKIM"
+expect_match "status: the key role counted" "$(ctl status)" "warning: a key role with no active key: 1 domain\(s\)' DKIM selectors answer no key \(example\.org\)"
 stop_dnsd
 
 # ---- init --spf --mx --dmarc: at once, all or nothing ----

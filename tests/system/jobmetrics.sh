@@ -47,6 +47,7 @@ next=$(metric "$M" dnsd_keys_next_rotation_timestamp_seconds)
 check "the next rotation is in the future (rotation_days away)" test "$next" -gt "$now"
 expect "no key is overdue" "$(metric "$M" dnsd_keys_rotation_due) $(metric "$M" dnsd_keys_rotation_overdue_seconds)" "0 0"
 expect "the secondary answered no serial" "$(metric "$M" 'dnsd_secondary_serial{name="ns9.example"}')" -1
+expect "the store's serial" "$(metric "$M" dnsd_store_serial)" "$(sqlite3 "$DB" 'SELECT value FROM serial')"
 expect "three domains never checked" "$(metric "$M" dnsd_check_domains_unchecked)" 3
 check "every sample line is NAME{labels} VALUE" \
 	test -z "$(grep -v '^#' "$M" | grep -Ev '^[a-z_]+(\{[a-z_]+="[^"]*"\})? -?[0-9]+$')"

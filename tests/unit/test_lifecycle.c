@@ -602,6 +602,8 @@ static void test_jobmetrics(void)
 	T_EQ_INT(metric(text, "dnsd_job_run_steps{step=\"published\"}"), 2);
 	T_EQ_INT(metric(text, "dnsd_secondary_serial{name=\"sec-m\"}"), -1); /* never asked */
 	T_EQ_INT(metric(text, "dnsd_secondary_lag_seconds{name=\"sec-m\"}"), 0);
+	T_EQ_INT(metric(text, "dnsd_store_serial"), store_serial(w.st));
+	T_CHECK(store_serial(w.st) > 0);
 	free(text);
 	/* 400 days on: every active key is due, the most overdue 400 days later. */
 	run.now += 400 * 86400;
