@@ -18,6 +18,10 @@
 #include <unistd.h>
 
 #define BATCH_DEFAULT 5000
+/* A batch ends sooner when it has held the write lock this long: well under
+ * the other writers' lock timeouts (dnsdctl's 5 s, the API's 2 s) whatever
+ * the machine's load. */
+#define BATCH_MAX_MS 500
 
 struct errs {
 	int n;
@@ -189,7 +193,7 @@ void cmd_import(struct ctx *c)
 			break;
 		any_private |= !done && cr.priv;
 		/* Rows found done count too: the lock is given up as often. */
-		if ((long)++inb < batch)
+		if ((long)++inb < batch && reg_import_held(im) < BATCH_MAX_MS)
 			continue;
 		inb = 0;
 		if (reg_import_commit(im, &n))
