@@ -61,7 +61,7 @@ class Clients:
         self.lock = threading.Lock()
         self.tries, self.adds = [], []  # seconds
         self.codes = {}
-        self.retried = 0
+        self.retried = self.reconnects = 0
         self.stopping = threading.Event()
 
     def body(self, name):
@@ -85,6 +85,15 @@ class Clients:
                     r = conn.getresponse()
                     r.read()
                     code, retry = r.status, r.getheader("Retry-After")
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                    # dnsd-api closed the kept-alive connection (its --timeout counts from
+                    # the request before): the request was not read, so send it again on a
+                    # new connection, as HTTP clients do
+                    conn.close()
+                    conn = http.client.HTTPConnection(self.host, int(self.port), timeout=120)
+                    with self.lock:
+                        self.reconnects += 1
+                    continue
                 except (OSError, http.client.HTTPException) as e:
                     code, retry = f"conn:{type(e).__name__}", None
                     conn.close()
@@ -119,7 +128,7 @@ class Clients:
         ms = lambda x: None if x is None else round(x * 1000, 1)  # noqa: E731
         lost = sum(v for k, v in self.codes.items() if k not in ("201", "503"))
         return {"requests": len(self.tries), "domains_added": len(self.adds), "codes": self.codes,
-                "retried_503": self.retried, "lost": lost, "seconds": round(self.seconds, 1),
+                "retried_503": self.retried, "reconnects": self.reconnects, "lost": lost, "seconds": round(self.seconds, 1),
                 "adds_per_s": round(len(self.adds) / self.seconds, 1),
                 "request_p50_ms": ms(pct(self.tries, 50)), "request_p99_ms": ms(pct(self.tries, 99)),
                 "add_p50_ms": ms(pct(self.adds, 50)), "add_p99_ms": ms(pct(self.adds, 99)),

@@ -203,6 +203,11 @@ int reg_import_add(struct reg_import *im, const struct reg_domain_in *in, int *d
 	return w->rc;
 }
 
+int64_t reg_import_held(const struct reg_import *im)
+{
+	return im->w->depth ? mono_ms() - im->t_begin : 0;
+}
+
 int reg_import_commit(struct reg_import *im, size_t *n)
 {
 	struct wr *w = im->w;

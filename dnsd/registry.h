@@ -308,6 +308,8 @@ void reg_import_checked(struct reg_import *im);
  * staged key files taken back) and the code returned (the store changed since
  * the check: a row now bad). */
 int reg_import_add(struct reg_import *im, const struct reg_domain_in *in, int *done);
+/* How long the batch open has held the write lock (ms; 0: none open). */
+int64_t reg_import_held(const struct reg_import *im);
 /* Commits the batch open, if any (the serial moves; its key files go to their
  * places); *n gets how many domains it wrote. Returns 0 or the code. */
 int reg_import_commit(struct reg_import *im, size_t *n);

@@ -143,7 +143,7 @@ void wr_rollback(struct wr *w);
 const char *wr_keys_dir(struct wr *w, char *buf, size_t n);
 
 /* wstage.c: key files are written into a staging directory of this run,
- * <keys>/.stage-<pid>/<domain>/<file>, and moved to <keys>/<domain>/<file> only once
+ * <keys>/.stage-<pid>-<n>/<domain>/<file> (one per batch), and moved to <keys>/<domain>/<file> only once
  * the store has committed the rows that name them (wr_commit calls
  * wr_stage_publish). A batch that fails takes them back (wr_undo_drop, from
  * wr_rollback); one that was killed leaves its staging directory, which the next

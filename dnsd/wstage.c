@@ -19,7 +19,12 @@ int wr_stage_dir(struct wr *w, const char *kabs)
 {
 	if (w->stage[0])
 		return 0;
-	snprintf(w->stage, sizeof(w->stage), "%s/.stage-%ld", kabs, (long)getpid());
+	/* One directory per batch, not per process: the API's workers are
+	 * writers of one process, and one's publish removed the directory
+	 * another was staging into (500 "cannot write key file"). */
+	static unsigned long next;
+	snprintf(w->stage, sizeof(w->stage), "%s/.stage-%ld-%lu", kabs, (long)getpid(),
+		 __atomic_add_fetch(&next, 1, __ATOMIC_RELAXED));
 	if (mkdir(w->stage, 0700) && errno != EEXIST) {
 		int e = errno;
 		wr_fail(w, e == ENOSPC || e == EDQUOT ? DNSD_EFULL : DNSD_EIO, NULL,
@@ -225,6 +230,8 @@ void wr_stage_recover(struct wr *w)
 			continue;
 		char *end;
 		long pid = strtol(de->d_name + 7, &end, 10);
+		if (*end == '-') /* .stage-PID-N; .stage-PID from before */
+			strtoul(end + 1, &end, 10);
 		if (*end || pid <= 0 || pid == (long)getpid())
 			continue;
 		if (run_alive(pid))
