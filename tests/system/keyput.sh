@@ -75,7 +75,7 @@ refuse "key put at an unknown selector" 1 "has no selector 'esp9'" \
 refuse "key put of a file that is no key" 1 "nothing was changed" \
 	ctl key put a.example --selector esp1 --file "$ROOT/README.md"
 refuse "key put without --selector" 2 "key put DOMAIN --selector" ctl key put a.example --file "$T/new.pem"
-refuse "key put with --active" 2 "no --active" ctl key put a.example --selector esp1 --file "$T/new.pem" --active yes
+refuse "key put with --active" 2 "unknown option --active" ctl key put a.example --selector esp1 --file "$T/new.pem" --active yes
 expect "the refusals changed nothing" "$(serial)" "$S1"
 
 # key revoke --all: a tenant's every live key in one commit, each role with a new
