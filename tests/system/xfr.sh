@@ -336,8 +336,8 @@ with open(sys.argv[1], "w") as f:
 EOF
 Ld=$(wc -l <"$T/dnsd.log")
 check "import 8000 domains" ctl import "$T/big.csv"
-wait_for "nsd: the big change within 10 s" 10 current nsd
-wait_for "knot: the big change within 10 s" 10 current knot
+wait_for "nsd: the big change within 20 s" 20 current nsd
+wait_for "knot: the big change within 20 s" 20 current knot
 # (dnsd logs "done" once its last message is written: maybe after a secondary serves it)
 wait_for "dnsd: ... both by IXFR (its log)" 2 ixfrs_done 2
 expect "dnsd: ... neither by a full transfer (its log)" "$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -E 'XFR (of|to) ' | grep -E 'AXFR|whole zone')" ""
@@ -365,6 +365,9 @@ done
 expect "wrong: still no zone at the end" "$(serial_of wrong)" none
 check "wrong: its transfers were refused (its log)" grep -qiE 'NOTAUTH|REFUSED|BADSIG|TSIG' "$T/wrong/log"
 for s in nsd knot; do
-	check_fails "$s: no errors in its log" grep -E 'error:' "$T/$s/log"
+	# An import commits in batches, so a secondary may be notified of a serial that a newer
+	# batch overtakes while it applies the one before; NSD then logs "update failed,
+	# restarting transfer (notified zone)" and fetches the newer one: not a transfer error.
+	check_fails "$s: no errors in its log" sh -c "grep -E 'error:' '$T/$s/log' | grep -v 'update failed, restarting transfer (notified zone)'"
 done
 finish
