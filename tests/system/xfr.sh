@@ -368,6 +368,7 @@ for s in nsd knot; do
 	# An import commits in batches, so a secondary may be notified of a serial that a newer
 	# batch overtakes while it applies the one before; NSD then logs "update failed,
 	# restarting transfer (notified zone)" and fetches the newer one: not a transfer error.
-	check_fails "$s: no errors in its log" sh -c "grep -E 'error:' '$T/$s/log' | grep -v 'update failed, restarting transfer (notified zone)'"
+	# Step 7 stops dnsd on purpose: a refresh that falls in that second finds no primary.
+	check_fails "$s: no errors in its log" sh -c "grep -E 'error:' '$T/$s/log' | grep -v -e 'update failed, restarting transfer (notified zone)' -e 'no usable master'"
 done
 finish
