@@ -142,6 +142,8 @@ int reg_import_check(struct reg_import *im, const struct reg_domain_in *in, int 
 			return wr_fail(w, wr_code(rc), NULL, "cannot read the store: %s",
 				       sqlite3_errmsg(w->db));
 		im->reading = 1;
+		wr_cache_clear(w);
+		w->snapshot = 1;
 	}
 	struct reg_domain_in ci = *in;
 	ci.check_only = 1;
@@ -165,8 +167,11 @@ int reg_import_check(struct reg_import *im, const struct reg_domain_in *in, int 
 
 void reg_import_checked(struct reg_import *im)
 {
-	if (im->reading)
+	if (im->reading) {
 		sqlite3_exec(im->w->db, "COMMIT", NULL, NULL, NULL);
+		im->w->snapshot = 0;
+		wr_cache_clear(im->w);
+	}
 	im->reading = 0;
 }
 

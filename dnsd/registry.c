@@ -46,7 +46,24 @@ int reg_slot_selector(const char *prefix, int pos, int nmain, char *out, size_t 
  * reads some for every row. */
 static char *setting(struct wr *w, const char *name)
 {
-	return wr_text(w, wr_qk(w, "SELECT value FROM settings WHERE name = ?", "s", name));
+	int keep = (w->depth > 0 || w->snapshot) && strlen(name) < sizeof(w->scache[0].name);
+	for (int i = 0; keep && i < w->nscache; i++) {
+		if (strcmp(w->scache[i].name, name))
+			continue;
+		char *v = w->scache[i].value ? strdup(w->scache[i].value) : NULL;
+		if (w->scache[i].value && !v)
+			wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+		return v;
+	}
+	char *v = wr_text(w, wr_qk(w, "SELECT value FROM settings WHERE name = ?", "s", name));
+	if (keep && !w->rc && w->nscache < (int)(sizeof(w->scache) / sizeof(w->scache[0]))) {
+		char *c = v ? strdup(v) : NULL;
+		if (c || !v) {
+			snprintf(w->scache[w->nscache].name, sizeof(w->scache[0].name), "%s", name);
+			w->scache[w->nscache++].value = c;
+		}
+	}
+	return v;
 }
 
 static int setting_int(struct wr *w, const char *name, int def)
@@ -346,7 +363,11 @@ static int new_checks(struct wr *w, const struct reg_domain_in *in, struct reg_n
 		return wr_fail(w, DNSD_ECRYPTO, "token", "cannot draw a random token");
 	if (!nd->rp || !(nd->token = strdup(in->token ? in->token : token)))
 		return wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
-	return unused(w, nd);
+	if (unused(w, nd))
+		return w->rc;
+	nd->tid = tid;
+	nd->checked_txn = w->depth ? w->txn : 0;
+	return 0;
 }
 
 int reg_domain_prep(struct wr *w, const struct reg_domain_in *in, struct reg_new **out)
@@ -451,9 +472,14 @@ static void first_key(struct wr *w, const struct reg_new *nd, int i, int64_t did
 int reg_domain_write(struct wr *w, const struct reg_new *nd, int write, int64_t *id)
 {
 	char prefix[64];
-	if (unused(w, nd))
-		return w->rc;
-	int64_t tid = reg_tenant_id(w, nd->tenant, 1);
+	int64_t tid = nd->tid;
+	/* Checked in this very transaction (an import's batch): nothing changed
+	 * since. Checked before it (domain add, outside the lock): again. */
+	if (!nd->checked_txn || !w->depth || nd->checked_txn != w->txn) {
+		if (unused(w, nd))
+			return w->rc;
+		tid = reg_tenant_id(w, nd->tenant, 1);
+	}
 	if (!write || w->rc)
 		return w->rc;
 	int64_t now = store_now();

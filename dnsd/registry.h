@@ -111,6 +111,8 @@ struct reg_new {
 	char *cause;
 	int nslots, pair, weak_bits; /* weak_bits: an RSA key under 2048 bits was given */
 	int done;		     /* the domain is there already, as given (done_ok) */
+	int64_t tid;		     /* the tenant's row, as the checks found it */
+	uint64_t checked_txn; /* the write transaction (w->txn) the checks ran in; 0: none */
 };
 
 /* Checks a new domain against its input and the store as it is now, and does

@@ -97,6 +97,7 @@ static void set_setting(struct wr *w, const char *name, const char *value, int o
 			       : "INSERT INTO settings(name, value) VALUES (?1, ?2) "
 				 "ON CONFLICT(name) DO UPDATE SET value = ?2 WHERE value != ?2",
 		       "ss", name, value));
+	wr_cache_clear(w);
 }
 
 /* A setting the store's domains depend on may change only while it has none. */

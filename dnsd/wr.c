@@ -186,6 +186,13 @@ char *wr_text(struct wr *w, sqlite3_stmt *st)
 	return v;
 }
 
+void wr_cache_clear(struct wr *w)
+{
+	for (int i = 0; i < w->nscache; i++)
+		free(w->scache[i].value);
+	w->nscache = 0;
+}
+
 const char *wr_keys_dir(struct wr *w, char *buf, size_t n)
 {
 	if (w->conf.keys)
@@ -265,6 +272,7 @@ void wr_lock_wait(struct wr *w, int ms)
 void wr_close(struct wr *w)
 {
 	w->depth = 0;
+	wr_cache_clear(w);
 	if (w->st)
 		store_write_rollback(w->st);
 	wr_undo_drop(w);
@@ -309,6 +317,8 @@ int wr_begin(struct wr *w)
 		return w->rc = rc;
 	w->depth = 1;
 	w->batch_serial = 0;
+	w->txn++;
+	wr_cache_clear(w);
 	/* First in every batch: the zone file as this writer reads it, so that an
 	 * edit of it is served at a serial of the store's own, and a batch after it
 	 * is stamped above that (store_zone_note). A zone file that cannot be read
@@ -345,6 +355,7 @@ int wr_commit(struct wr *w)
 		return wr_savepoint(w, "RELEASE", w->depth);
 	}
 	w->depth = 0;
+	wr_cache_clear(w);
 	char why[sizeof(w->err) - 64];
 	int rc = store_write_commit(w->st, why, sizeof(why));
 	if (rc) {
@@ -371,6 +382,7 @@ void wr_rollback(struct wr *w)
 		return;
 	}
 	w->depth = 0;
+	wr_cache_clear(w);
 	if (w->st)
 		store_write_rollback(w->st);
 	wr_undo_drop(w);

@@ -59,6 +59,17 @@ struct wr {
 	int lock_wait;	   /* ms a statement waits for another writer's lock (wr_lock_wait) */
 	int64_t busy_from; /* when the current wait began (ms, monotonic) */
 	int64_t batch_serial; /* the open batch's serial once read (first keys); 0 before */
+	/* Settings read in the open write transaction, or in a read transaction
+	 * the caller holds (snapshot): nobody but this writer changes them then,
+	 * and it forgets them when it writes one (wr_cache_clear). A batch reads
+	 * several for each of its rows. */
+	struct {
+		char name[32];
+		char *value; /* NULL: unset */
+	} scache[8];
+	int nscache;
+	int snapshot;
+	uint64_t txn; /* counts outermost write transactions: what was checked in which */
 	/* The zone file as this writer read it, for store_zone_note (loaded once). */
 	int zone_loaded;
 	uint32_t zone_file_serial;
@@ -138,6 +149,10 @@ int wr_code(int sqlite_rc);
 int wr_begin(struct wr *w);
 int wr_commit(struct wr *w);
 void wr_rollback(struct wr *w);
+
+/* Forgets the settings kept (scache): after writing one, and when the
+ * transaction they were read in ends. */
+void wr_cache_clear(struct wr *w);
 
 /* The keys directory: conf.keys, or keys/ beside the store, into buf. */
 const char *wr_keys_dir(struct wr *w, char *buf, size_t n);
