@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 #include "db.h"
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 struct store;
 

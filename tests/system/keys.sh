@@ -7,7 +7,7 @@ jq_py() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 new_store
 ctl domain add example.com --tenant acme --algorithm ed25519 >/dev/null
-expect "schema version 7" "$(sqlite3 "$DB" 'PRAGMA user_version')" 7
+expect "schema version 8" "$(sqlite3 "$DB" 'PRAGMA user_version')" 8
 
 # key list
 k=$(ctl key list example.com --json)
@@ -47,7 +47,7 @@ for v in 1 2; do
 	sqlite3 "$OLD" <"$FIX/store-v$v.sql"
 	expect "fixture: a version $v store" "$(sqlite3 "$OLD" 'PRAGMA user_version')" "$v"
 	check "dnsdctl opens a version $v store" "$DNSDCTL" --db "$OLD" --keys "$T/keys-v$v" status
-	expect "dnsdctl migrated version $v to 7" "$(sqlite3 "$OLD" 'PRAGMA user_version')" 7
+	expect "dnsdctl migrated version $v to 8" "$(sqlite3 "$OLD" 'PRAGMA user_version')" 8
 	h=$("$DNSDCTL" --db "$OLD" domain history old.example --json)
 	expect "v$v: the trail of an old key" \
 		"$(echo "$h" | jq_py '",".join(e["event"] for e in d["events"])')" "generated,published,activated"
@@ -69,15 +69,15 @@ DB="$T/v1d.db"
 sqlite3 "$DB" <"$FIX/store-v1.sql"
 out=$("$DNSD" --db "$DB" --zone "$ZONEFILE" --listen 127.0.0.1:0 2>&1); rc=$?
 expect "dnsd refuses a version 1 store: exit 1" "$rc" 1
-expect_match "... naming the command that upgrades it" "$out" "older than 7: upgrade it with 'dnsdctl --db .* init"
+expect_match "... naming the command that upgrades it" "$out" "older than 8: upgrade it with 'dnsdctl --db .* init"
 expect "... and leaves it at version 1" "$(sqlite3 "$DB" 'PRAGMA user_version')" 1
 ctl init --zone "$ZONE" >/dev/null 2>&1
 start_dnsd || { not_ok "dnsd starts on the upgraded store"; finish; }
-expect "dnsctl init migrated the version 1 store to version 7" "$(sqlite3 "$DB" 'PRAGMA user_version')" 7
+expect "dnsctl init migrated the version 1 store to version 8" "$(sqlite3 "$DB" 'PRAGMA user_version')" 8
 expect_match "dnsd serves the migrated store" "$(q esp1.aaaaaaaaaaaaaaaa.dkim.$ZONE TXT)" '^"v=DKIM1; k=ed25519; p='
 expect_match "and the removed domain's key as revoked" "$(q esp1.bbbbbbbbbbbbbbbb.dkim.$ZONE TXT)" '^"v=DKIM1; p="'
 finish
-expect "dnsd migrated a version 1 store to version 7" "$(sqlite3 "$DB" 'PRAGMA user_version')" 7
+expect "dnsd migrated a version 1 store to version 8" "$(sqlite3 "$DB" 'PRAGMA user_version')" 8
 expect_match "dnsd serves the migrated store" "$(q esp1.aaaaaaaaaaaaaaaa.dkim.$ZONE TXT)" '^"v=DKIM1; k=ed25519; p='
 expect_match "and the removed domain's key as revoked" "$(q esp1.bbbbbbbbbbbbbbbb.dkim.$ZONE TXT)" '^"v=DKIM1; p="'
 finish

@@ -28,16 +28,16 @@ for v in 1 2 3; do
 	n0=$(sqlite3 "$OLD" "SELECT (SELECT count(*) FROM domains) || '/' || (SELECT count(*) FROM keys) || '/' ||
 		(SELECT count(*) FROM policies) || '/' || (SELECT count(*) FROM journal)")
 	check "dnsdctl opens a version $v store" "$DNSDCTL" --db "$OLD" status
-	expect "version $v migrated to 7" "$(sqlite3 "$OLD" 'PRAGMA user_version')" 7
+	expect "version $v migrated to 8" "$(sqlite3 "$OLD" 'PRAGMA user_version')" 8
 	expect "version $v: every domain, key, policy and journal row kept" \
 		"$(sqlite3 "$OLD" "SELECT (SELECT count(*) FROM domains) || '/' || (SELECT count(*) FROM keys) || '/' ||
 			(SELECT count(*) FROM policies) || '/' || (SELECT count(*) FROM journal)")" "$n0"
 	expect "version $v: the tables have their checks, nothing is left aside" \
 		"$(sqlite3 "$OLD" "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%CONSTRAINT domain_name CHECK%'")/$(
 			sqlite3 "$OLD" "SELECT count(*) FROM sqlite_schema WHERE name GLOB '*_v3'")" "1/0"
-	expect "version $v: the journal's 17 triggers and the 14 indexes (2 of version 5, 2 of 6) are there" \
+	expect "version $v: the journal's 17 triggers and the 15 indexes (2 of version 5, 2 of 6, 1 of 8) are there" \
 		"$(sqlite3 "$OLD" "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'")/$(
-			sqlite3 "$OLD" "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL")" "17/14"
+			sqlite3 "$OLD" "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL")" "17/15"
 	j=$(sqlite3 "$OLD" "SELECT max(seq) FROM journal")
 	"$DNSDCTL" --db "$OLD" spf set --domain old.example "v=spf1 ip4:192.0.2.$v -all" >/dev/null
 	expect "version $v: a change after the migration is journaled" \
@@ -72,7 +72,7 @@ rc=$?
 expect "dnsd on it: refuses to start (exit 1)" "$rc/$([ -s "$T/ready" ] && echo ready)" "1/"
 # (a dnsd that opens the store read-only says it must be upgraded by dnsdctl)
 expect_match "dnsd says why" "$(cat "$T/dnsd-bad.log")" \
-	"cannot be upgraded to schema version 4: .*domains row 41|older than 7: upgrade it with .dnsdctl"
+	"cannot be upgraded to schema version 4: .*domains row 41|older than 8: upgrade it with .dnsdctl"
 expect "still nothing changed" "$(sqlite3 "$DB" 'PRAGMA user_version') $(digest "$DB")" "3 $d0"
 # Fixed with SQL at version 3 (docs/schema.md), it migrates: names put right, the
 # token replaced (its guard dropped and made again around the one delete).
@@ -92,8 +92,8 @@ sqlite3 "$DB" "PRAGMA foreign_keys = ON; BEGIN;
 	END;
 	COMMIT;"
 check "fixed, the store migrates" "$DNSDCTL" --db "$DB" status
-expect "at version 7, with its guard on tokens" "$(sqlite3 "$DB" 'PRAGMA user_version') $(sqlite3 "$DB" \
-	"SELECT count(*) FROM sqlite_schema WHERE name = 'tokens_never_deleted'")" "7 1"
+expect "at version 8, with its guard on tokens" "$(sqlite3 "$DB" 'PRAGMA user_version') $(sqlite3 "$DB" \
+	"SELECT count(*) FROM sqlite_schema WHERE name = 'tokens_never_deleted'")" "8 1"
 
 # ---- a version 4 store refuses the rows at the INSERT, whoever writes them ----
 DB="$T/store.db"
