@@ -436,6 +436,27 @@ generic:
 	snprintf(x->hint, sizeof(x->hint), "change the CNAME's target to %s", x->expect);
 }
 
+/* A record other than DKIM served directly with what dnsd serves now at its
+ * target (the Return-Path's SPF and MX, the DMARC record): judged by what the
+ * marker test found of the DNS host (probe_host), copies, flattens, or not
+ * known, with each case's detail and what to do (check_direct's fix). */
+struct same_texts {
+	enum check_outcome copied; /* what a copy made by hand is */
+	const char *copied_detail, *copied_fix;
+	const char *flattens_detail;
+	const char *unknown_detail, *unknown_fix;
+};
+
+static void judge_same(struct check_record *x, const char *host, const struct same_texts *t)
+{
+	if (host && !strcmp(host, "copies"))
+		check_direct(x, t->copied, t->copied_fix, "%s", t->copied_detail);
+	else if (host)
+		check_direct(x, CO_FLATTENED, NULL, "%s", t->flattens_detail);
+	else
+		check_direct(x, CO_FLATTENED, t->unknown_fix, "%s", t->unknown_detail);
+}
+
 /* What the record serves directly (no CNAME at its name), compared with what
  * dnsd serves now at its target, through the same resolver, and with the
  * domain's earlier keys from the store. */
@@ -495,31 +516,28 @@ static void direct_content(ldns_resolver *r, struct check_domain *d, struct chec
 				    sizeof(why));
 		snprintf(del, sizeof(del), "delete the records at %s and add", x->name);
 		if (spf[0] && !strcmp(spf, spfnow) && nmx >= 0 && nmx == nmxnow &&
-		    !strcmp(mx, mxnow) && host && !strcmp(host, "copies")) {
-			check_direct(
-				x, CO_STALE, del,
-				"the SPF and MX dnsd serves now, copied by hand, not a CNAME "
-				"(dnsd's DKIM marker found this domain's records copied): they go "
-				"stale when the platform changes its SPF or bounce servers");
-			return;
-		}
-		if (spf[0] && !strcmp(spf, spfnow) && nmx >= 0 && nmx == nmxnow &&
-		    !strcmp(mx, mxnow) && host) {
-			check_direct(
-				x, CO_FLATTENED, NULL,
-				"the SPF and MX dnsd serves now, not a CNAME: the DNS host "
-				"flattens the CNAME (dnsd's DKIM marker showed it), so they follow "
-				"every change");
-			return;
-		}
-		if (spf[0] && !strcmp(spf, spfnow) && nmx >= 0 && nmx == nmxnow &&
 		    !strcmp(mx, mxnow)) {
-			check_direct(
-				x, CO_FLATTENED,
-				"if they were copied by hand they go stale when the platform "
-				"changes its SPF or bounce servers: replace them with",
-				"the SPF and MX dnsd serves now, not a CNAME: fine for now if the "
-				"DNS host flattens the CNAME (it follows every change)");
+			const struct same_texts t = {
+				.copied = CO_STALE,
+				.copied_detail =
+					"the SPF and MX dnsd serves now, copied by hand, not a "
+					"CNAME (dnsd's DKIM marker found this domain's records "
+					"copied): they go stale when the platform changes its "
+					"SPF or bounce servers",
+				.copied_fix = del,
+				.flattens_detail =
+					"the SPF and MX dnsd serves now, not a CNAME: the DNS "
+					"host flattens the CNAME (dnsd's DKIM marker showed "
+					"it), so they follow every change",
+				.unknown_detail =
+					"the SPF and MX dnsd serves now, not a CNAME: fine for "
+					"now if the DNS host flattens the CNAME (it follows "
+					"every change)",
+				.unknown_fix =
+					"if they were copied by hand they go stale when the "
+					"platform changes its SPF or bounce servers: replace them "
+					"with"};
+			judge_same(x, host, &t);
 			return;
 		}
 		check_direct(x, CO_STALE, del, "%s, not a CNAME, and not what dnsd serves now (%s)",
@@ -530,27 +548,25 @@ static void direct_content(ldns_resolver *r, struct check_domain *d, struct chec
 	char dm[1100], dmnow[1100];
 	int ndm = check_lines(txt, "v=DMARC1", dm, sizeof(dm));
 	check_lines(nnow > 0 ? now : "", "v=DMARC1", dmnow, sizeof(dmnow));
-	if (ndm == 1 && !strcmp(dm, dmnow) && host && !strcmp(host, "copies")) {
-		check_direct(x, CO_OWN_DMARC, "to have the platform publish DMARC, replace it with",
-			     "not delegated: a copy of the platform's DMARC record made by hand "
-			     "(dnsd's DKIM marker found this domain's records copied), so the "
-			     "domain's own: it does not follow the platform's changes");
-		return;
-	}
-	if (ndm == 1 && !strcmp(dm, dmnow) && host) {
-		check_direct(
-			x, CO_FLATTENED, NULL,
-			"the DMARC record dnsd serves now, not a CNAME: the DNS host flattens "
-			"the CNAME (dnsd's DKIM marker showed it), so it follows every change");
-		return;
-	}
 	if (ndm == 1 && !strcmp(dm, dmnow)) {
-		check_direct(
-			x, CO_FLATTENED,
-			"if it was copied by hand it does not follow the platform's changes: "
-			"replace it with",
-			"the DMARC record dnsd serves now, not a CNAME: fine for now if the DNS "
-			"host flattens the CNAME");
+		static const struct same_texts t = {
+			.copied = CO_OWN_DMARC,
+			.copied_detail =
+				"not delegated: a copy of the platform's DMARC record made by "
+				"hand (dnsd's DKIM marker found this domain's records "
+				"copied), so the domain's own: it does not follow the "
+				"platform's changes",
+			.copied_fix = "to have the platform publish DMARC, replace it with",
+			.flattens_detail =
+				"the DMARC record dnsd serves now, not a CNAME: the DNS host "
+				"flattens the CNAME (dnsd's DKIM marker showed it), so it "
+				"follows every change",
+			.unknown_detail =
+				"the DMARC record dnsd serves now, not a CNAME: fine for now "
+				"if the DNS host flattens the CNAME",
+			.unknown_fix = "if it was copied by hand it does not follow the platform's "
+				       "changes: replace it with"};
+		judge_same(x, host, &t);
 		return;
 	}
 	check_direct(x, CO_OWN_DMARC, NULL, "not delegated: the domain's own DMARC record%s",
