@@ -694,8 +694,10 @@ void check_run(ldns_resolver *r, struct check_domain *d)
 		if (!x->optional && !ok && x->out != CO_PROBING)
 			d->nbad++;
 		/* A TXT whose marker test waits holds the key dnsd serves: DKIM
-		 * passes with it now. */
-		if (!strcmp(x->purpose, "dkim") && x->active && (ok || x->out == CO_PROBING))
+		 * passes with it now. A domain whose keys are all waiting: any
+		 * in-place slot with a key. */
+		if (!strcmp(x->purpose, "dkim") && (x->active || !d->has_active) &&
+		    (ok || x->out == CO_PROBING))
 			dkim_ok = 1;
 		if (!strcmp(x->purpose, "return-path") && ok)
 			rp_ok = 1;
@@ -704,12 +706,6 @@ void check_run(ldns_resolver *r, struct check_domain *d)
 		if (x->out == CO_ERROR)
 			d->errors++;
 	}
-	/* A domain whose keys are all waiting: any in-place slot with a key. */
-	if (!d->has_active)
-		for (int i = 0; i < d->nrec; i++)
-			if (!strcmp(d->rec[i].purpose, "dkim") &&
-			    (check_outcome_ok(d->rec[i].out) || d->rec[i].out == CO_PROBING))
-				dkim_ok = 1;
 	/* At the domain itself: one SPF record only. */
 	snprintf(apex, sizeof(apex), "%s.", d->name);
 	int n = rrs_at(r, apex, LDNS_RR_TYPE_TXT, txt, sizeof(txt), NULL, why, sizeof(why));
