@@ -1,12 +1,14 @@
 /* t_store.h: the temporary directory and SQLite store the unit tests on real
- * files share (with t.h). t_tmp makes /tmp/dnsd-test-NAME-XXXXXX with a keys
- * directory in it, and names tmpdir, dbpath (its store.db, not made yet) and
- * keysdir (t_path names a file in it); t_store_make creates a store as init leaves it; t_open opens
- * a struct wr on the store; t_tmp_rm removes the directory and all in it. */
+ * files share (with t.h). t_tmp makes /tmp/dnsd-test-NAME-XXXXXX and names
+ * tmpdir, dbpath (its store.db) and keysdir (its keys/); t_path names another
+ * file in it; t_store_make creates a store there as init leaves it (and the
+ * keys directory); t_open opens a struct wr on the store; t_tmp_rm removes
+ * the directory and all in it. */
 #ifndef DNSD_T_STORE_H
 #define DNSD_T_STORE_H
 #include "t.h"
 #include "wr.h"
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +26,6 @@ static inline int t_tmp(const char *name)
 	}
 	snprintf(dbpath, sizeof(dbpath), "%s/store.db", tmpdir);
 	snprintf(keysdir, sizeof(keysdir), "%s/keys", tmpdir);
-	if (mkdir(keysdir, 0700)) {
-		perror(keysdir);
-		return -1;
-	}
 	return 0;
 }
 
@@ -51,13 +49,18 @@ static inline void t_tmp_rm(void)
 	T_EQ_INT(nftw(tmpdir, t_rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
-/* Creates the store at path (dbpath when NULL), its keys in keysdir, with the
- * setting zone and then each statement of sql (NULL after the last; sql may
- * be NULL) in one transaction. 0, or the code with the error printed. */
+/* Creates the store at path (dbpath when NULL), its keys in keysdir (made
+ * when missing), with the setting zone and then each statement of sql (NULL
+ * after the last; sql may be NULL) in one transaction. 0, or the code with
+ * the error printed. */
 static inline int t_store_make(const char *path, const char *zone, const char *const *sql)
 {
 	struct wr w = {0};
 	struct wr_conf conf = {.db = path ? path : dbpath, .keys = keysdir};
+	if (mkdir(keysdir, 0700) && errno != EEXIST) {
+		perror(keysdir);
+		return -1;
+	}
 	int rc = wr_open(&w, &conf, 1);
 	if (!rc)
 		rc = wr_begin(&w);
