@@ -355,6 +355,18 @@ const char *check_brief(const char *s, char *buf, size_t n)
 
 /* ---- one record ---- */
 
+void check_direct(struct check_record *x, enum check_outcome o, const char *fix, const char *fmt,
+		  ...)
+{
+	va_list ap;
+	x->out = o;
+	va_start(ap, fmt);
+	vsnprintf(x->detail, sizeof(x->detail), fmt, ap);
+	va_end(ap);
+	if (fix)
+		snprintf(x->hint, sizeof(x->hint), "%s the CNAME to %s", fix, x->expect);
+}
+
 /* Hints for a CNAME to the wrong target. */
 static void wrong_target(const struct check_domain *d, struct check_record *x, const char *found)
 {
@@ -424,6 +436,27 @@ generic:
 	snprintf(x->hint, sizeof(x->hint), "change the CNAME's target to %s", x->expect);
 }
 
+/* A record other than DKIM served directly with what dnsd serves now at its
+ * target (the Return-Path's SPF and MX, the DMARC record): judged by what the
+ * marker test found of the DNS host (probe_host), copies, flattens, or not
+ * known, with each case's detail and what to do (check_direct's fix). */
+struct same_texts {
+	enum check_outcome copied; /* what a copy made by hand is */
+	const char *copied_detail, *copied_fix;
+	const char *flattens_detail;
+	const char *unknown_detail, *unknown_fix;
+};
+
+static void judge_same(struct check_record *x, const char *host, const struct same_texts *t)
+{
+	if (host && !strcmp(host, "copies"))
+		check_direct(x, t->copied, t->copied_fix, "%s", t->copied_detail);
+	else if (host)
+		check_direct(x, CO_FLATTENED, NULL, "%s", t->flattens_detail);
+	else
+		check_direct(x, CO_FLATTENED, t->unknown_fix, "%s", t->unknown_detail);
+}
+
 /* What the record serves directly (no CNAME at its name), compared with what
  * dnsd serves now at its target, through the same resolver, and with the
  * domain's earlier keys from the store. */
@@ -445,15 +478,11 @@ static void direct_content(ldns_resolver *r, struct check_domain *d, struct chec
 		/* What the resolver got from dnsd may be a cached older answer: the
 		 * store says which key the slot holds now. */
 		if (has_p && nnow > 0 && !strcmp(p, pnow) && strcmp(p, x->cur_pub)) {
-			x->out = CO_STALE;
-			snprintf(x->detail, sizeof(x->detail),
-				 "a TXT, not a CNAME, with the key the resolver still holds for "
-				 "the slot, "
-				 "not the one dnsd serves now: a copy made by hand, or a "
-				 "flattening host "
-				 "that has not caught up yet");
-			snprintf(x->hint, sizeof(x->hint), "replace the TXT with the CNAME to %s",
-				 x->expect);
+			check_direct(
+				x, CO_STALE, "replace the TXT with",
+				"a TXT, not a CNAME, with the key the resolver still holds for the "
+				"slot, not the one dnsd serves now: a copy made by hand, or a "
+				"flattening host that has not caught up yet");
 			return;
 		}
 		/* The key dnsd serves now: its marker tells a flattening host
@@ -464,120 +493,86 @@ static void direct_content(ldns_resolver *r, struct check_domain *d, struct chec
 		}
 		for (int i = 0; has_p && p[0] && i < d->nkeys; i++)
 			if (!strcmp(d->keys[i].pub, p)) {
-				x->out = CO_STALE;
-				snprintf(x->detail, sizeof(x->detail),
-					 "a TXT copied by hand with a key this domain had before "
-					 "(%s in slot %s, "
-					 "%s), not a CNAME: it broke at a rotation",
-					 d->keys[i].state, d->keys[i].selector, d->keys[i].when);
-				snprintf(x->hint, sizeof(x->hint),
-					 "delete the TXT and add the CNAME to %s", x->expect);
+				check_direct(
+					x, CO_STALE, "delete the TXT and add",
+					"a TXT copied by hand with a key this domain had before "
+					"(%s in slot %s, %s), not a CNAME: it broke at a rotation",
+					d->keys[i].state, d->keys[i].selector, d->keys[i].when);
 				return;
 			}
-		x->out = nnow < 0 ? CO_ERROR : CO_OTHER;
-		snprintf(x->detail, sizeof(x->detail),
-			 "a TXT that is not what dnsd serves (%s), not a CNAME",
-			 check_brief(rec, b, sizeof(b)));
-		snprintf(x->hint, sizeof(x->hint),
-			 "an old copy or another provider's key: delete the TXT and add the CNAME "
-			 "to %s",
-			 x->expect);
+		check_direct(x, nnow < 0 ? CO_ERROR : CO_OTHER,
+			     "an old copy or another provider's key: delete the TXT and add",
+			     "a TXT that is not what dnsd serves (%s), not a CNAME",
+			     check_brief(rec, b, sizeof(b)));
 		return;
 	}
 	if (!strcmp(x->purpose, "return-path")) {
-		char spf[1100], spfnow[1100], mx[600], mxnow[600];
+		char spf[1100], spfnow[1100], mx[600], mxnow[600], del[700];
 		check_lines(txt, "v=spf1", spf, sizeof(spf));
 		check_lines(nnow > 0 ? now : "", "v=spf1", spfnow, sizeof(spfnow));
 		int nmx =
 			rrs_at(r, x->name, LDNS_RR_TYPE_MX, mx, sizeof(mx), NULL, why, sizeof(why));
 		int nmxnow = rrs_at(r, x->expect, LDNS_RR_TYPE_MX, mxnow, sizeof(mxnow), NULL, why,
 				    sizeof(why));
-		if (spf[0] && !strcmp(spf, spfnow) && nmx >= 0 && nmx == nmxnow &&
-		    !strcmp(mx, mxnow) && host && !strcmp(host, "copies")) {
-			x->out = CO_STALE;
-			snprintf(x->detail, sizeof(x->detail),
-				 "the SPF and MX dnsd serves now, copied by hand, not a CNAME "
-				 "(dnsd's "
-				 "DKIM marker found this domain's records copied): they go stale "
-				 "when "
-				 "the platform changes its SPF or bounce servers");
-			snprintf(x->hint, sizeof(x->hint),
-				 "delete the records at %s and add the CNAME to %s", x->name,
-				 x->expect);
-			return;
-		}
-		if (spf[0] && !strcmp(spf, spfnow) && nmx >= 0 && nmx == nmxnow &&
-		    !strcmp(mx, mxnow) && host) {
-			x->out = CO_FLATTENED;
-			snprintf(x->detail, sizeof(x->detail),
-				 "the SPF and MX dnsd serves now, not a CNAME: the DNS host "
-				 "flattens "
-				 "the CNAME (dnsd's DKIM marker showed it), so they follow every "
-				 "change");
-			return;
-		}
+		snprintf(del, sizeof(del), "delete the records at %s and add", x->name);
 		if (spf[0] && !strcmp(spf, spfnow) && nmx >= 0 && nmx == nmxnow &&
 		    !strcmp(mx, mxnow)) {
-			x->out = CO_FLATTENED;
-			snprintf(x->detail, sizeof(x->detail),
-				 "the SPF and MX dnsd serves now, not a CNAME: fine for now if the "
-				 "DNS host flattens "
-				 "the CNAME (it follows every change)");
-			snprintf(x->hint, sizeof(x->hint),
-				 "if they were copied by hand they go stale when the platform "
-				 "changes its SPF or "
-				 "bounce servers: replace them with the CNAME to %s",
-				 x->expect);
+			const struct same_texts t = {
+				.copied = CO_STALE,
+				.copied_detail =
+					"the SPF and MX dnsd serves now, copied by hand, not a "
+					"CNAME (dnsd's DKIM marker found this domain's records "
+					"copied): they go stale when the platform changes its "
+					"SPF or bounce servers",
+				.copied_fix = del,
+				.flattens_detail =
+					"the SPF and MX dnsd serves now, not a CNAME: the DNS "
+					"host flattens the CNAME (dnsd's DKIM marker showed "
+					"it), so they follow every change",
+				.unknown_detail =
+					"the SPF and MX dnsd serves now, not a CNAME: fine for "
+					"now if the DNS host flattens the CNAME (it follows "
+					"every change)",
+				.unknown_fix =
+					"if they were copied by hand they go stale when the "
+					"platform changes its SPF or bounce servers: replace them "
+					"with"};
+			judge_same(x, host, &t);
 			return;
 		}
-		x->out = CO_STALE;
-		snprintf(x->detail, sizeof(x->detail),
-			 "%s, not a CNAME, and not what dnsd serves now (%s)",
-			 spf[0] ? "an SPF TXT" : "a TXT", check_brief(spfnow, b, sizeof(b)));
-		snprintf(x->hint, sizeof(x->hint),
-			 "delete the records at %s and add the CNAME to %s", x->name, x->expect);
+		check_direct(x, CO_STALE, del, "%s, not a CNAME, and not what dnsd serves now (%s)",
+			     spf[0] ? "an SPF TXT" : "a TXT", check_brief(spfnow, b, sizeof(b)));
 		return;
 	}
 	/* _dmarc: the hosted DMARC copied, or the customer's own. */
 	char dm[1100], dmnow[1100];
 	int ndm = check_lines(txt, "v=DMARC1", dm, sizeof(dm));
 	check_lines(nnow > 0 ? now : "", "v=DMARC1", dmnow, sizeof(dmnow));
-	if (ndm == 1 && !strcmp(dm, dmnow) && host && !strcmp(host, "copies")) {
-		x->out = CO_OWN_DMARC;
-		snprintf(
-			x->detail, sizeof(x->detail),
-			"not delegated: a copy of the platform's DMARC record made by hand (dnsd's "
-			"DKIM marker found this domain's records copied), so the domain's own: it "
-			"does not follow the platform's changes");
-		snprintf(x->hint, sizeof(x->hint),
-			 "to have the platform publish DMARC, replace it with the CNAME to %s",
-			 x->expect);
-		return;
-	}
-	if (ndm == 1 && !strcmp(dm, dmnow) && host) {
-		x->out = CO_FLATTENED;
-		snprintf(x->detail, sizeof(x->detail),
-			 "the DMARC record dnsd serves now, not a CNAME: the DNS host flattens the "
-			 "CNAME (dnsd's DKIM marker showed it), so it follows every change");
-		return;
-	}
 	if (ndm == 1 && !strcmp(dm, dmnow)) {
-		x->out = CO_FLATTENED;
-		snprintf(x->detail, sizeof(x->detail),
-			 "the DMARC record dnsd serves now, not a CNAME: fine for now if the DNS "
-			 "host flattens the "
-			 "CNAME");
-		snprintf(x->hint, sizeof(x->hint),
-			 "if it was copied by hand it does not follow the platform's "
-			 "changes: replace it with the CNAME to %s",
-			 x->expect);
+		static const struct same_texts t = {
+			.copied = CO_OWN_DMARC,
+			.copied_detail =
+				"not delegated: a copy of the platform's DMARC record made by "
+				"hand (dnsd's DKIM marker found this domain's records "
+				"copied), so the domain's own: it does not follow the "
+				"platform's changes",
+			.copied_fix = "to have the platform publish DMARC, replace it with",
+			.flattens_detail =
+				"the DMARC record dnsd serves now, not a CNAME: the DNS host "
+				"flattens the CNAME (dnsd's DKIM marker showed it), so it "
+				"follows every change",
+			.unknown_detail =
+				"the DMARC record dnsd serves now, not a CNAME: fine for now "
+				"if the DNS host flattens the CNAME",
+			.unknown_fix = "if it was copied by hand it does not follow the platform's "
+				       "changes: replace it with"};
+		judge_same(x, host, &t);
 		return;
 	}
-	x->out = CO_OWN_DMARC;
-	snprintf(x->detail, sizeof(x->detail), "not delegated: the domain's own DMARC record%s",
-		 ndm > 1 ? "s (more than one)"
-		 : ndm	 ? ""
-			 : " is missing its v=DMARC1");
+	check_direct(x, CO_OWN_DMARC, NULL, "not delegated: the domain's own DMARC record%s",
+		     ndm > 1 ? "s (more than one)"
+		     : ndm   ? ""
+			     : " is missing its v=DMARC1");
 	(void)ntxt;
 }
 
@@ -699,8 +694,10 @@ void check_run(ldns_resolver *r, struct check_domain *d)
 		if (!x->optional && !ok && x->out != CO_PROBING)
 			d->nbad++;
 		/* A TXT whose marker test waits holds the key dnsd serves: DKIM
-		 * passes with it now. */
-		if (!strcmp(x->purpose, "dkim") && x->active && (ok || x->out == CO_PROBING))
+		 * passes with it now. A domain whose keys are all waiting: any
+		 * in-place slot with a key. */
+		if (!strcmp(x->purpose, "dkim") && (x->active || !d->has_active) &&
+		    (ok || x->out == CO_PROBING))
 			dkim_ok = 1;
 		if (!strcmp(x->purpose, "return-path") && ok)
 			rp_ok = 1;
@@ -709,12 +706,6 @@ void check_run(ldns_resolver *r, struct check_domain *d)
 		if (x->out == CO_ERROR)
 			d->errors++;
 	}
-	/* A domain whose keys are all waiting: any in-place slot with a key. */
-	if (!d->has_active)
-		for (int i = 0; i < d->nrec; i++)
-			if (!strcmp(d->rec[i].purpose, "dkim") &&
-			    (check_outcome_ok(d->rec[i].out) || d->rec[i].out == CO_PROBING))
-				dkim_ok = 1;
 	/* At the domain itself: one SPF record only. */
 	snprintf(apex, sizeof(apex), "%s.", d->name);
 	int n = rrs_at(r, apex, LDNS_RR_TYPE_TXT, txt, sizeof(txt), NULL, why, sizeof(why));

@@ -108,6 +108,11 @@ int check_lines(const char *list, const char *prefix, char *out, size_t n);
 const char *check_brief(const char *s, char *buf, size_t n);
 /* 1 when the outcome counts as in place (a CNAME, or a flattened copy). */
 int check_outcome_ok(enum check_outcome o);
+/* Judges x, a record served directly (its name holds a TXT where the CNAME
+ * belongs): the outcome o and the detail (printf); and, when fix is not NULL,
+ * the hint "FIX the CNAME to EXPECT" (fix: "replace the TXT with", ...). */
+void check_direct(struct check_record *x, enum check_outcome o, const char *fix, const char *fmt,
+		  ...) __attribute__((format(printf, 4, 5)));
 /* A recursive resolver: spec "ADDR[:PORT]", or NULL for the system's
  * (/etc/resolv.conf). NULL with why on failure. */
 ldns_resolver *check_resolver(const char *spec, char *why, size_t n);

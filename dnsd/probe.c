@@ -61,54 +61,45 @@ void probe_dkim(struct check_domain *d, struct check_record *x, const char *rec)
 	char cn[64] = "", t1[16], t2[16], when[40];
 	check_tag(rec, "n", cn, sizeof(cn));
 	int shows = d->mark[0] && !strcmp(cn, d->mark);
-	const char *again = "replace the TXT with the CNAME to";
+	const char *again = "replace the TXT with";
 
 	if (d->mark_at && shows) {
-		x->out = CO_FLATTENED;
-		snprintf(x->detail, sizeof(x->detail),
-			 "a TXT, not a CNAME, that follows what dnsd serves: it shows the marker "
-			 "dnsd "
-			 "changed at %s (n=%s), so the DNS host flattens the CNAME (fine: it "
-			 "follows "
-			 "every change)",
-			 probe_hhmm(d->mark_at, t1, sizeof(t1)), d->mark);
+		check_direct(
+			x, CO_FLATTENED, NULL,
+			"a TXT, not a CNAME, that follows what dnsd serves: it shows the marker "
+			"dnsd changed at %s (n=%s), so the DNS host flattens the CNAME (fine: "
+			"it follows every change)",
+			probe_hhmm(d->mark_at, t1, sizeof(t1)), d->mark);
 		found(d, "flattens");
 		return;
 	}
 	if (d->mark_at && d->now >= d->probe_until) {
-		x->out = CO_STALE;
-		snprintf(
-			x->detail, sizeof(x->detail),
-			"a TXT copied by hand, not a CNAME: dnsd changed its marker (n=) at %s and "
-			"this TXT still shows %s%s after the TTLs ran out; it has the key dnsd "
-			"serves now, but breaks at the next rotation",
+		check_direct(
+			x, CO_STALE, again,
+			"a TXT copied by hand, not a CNAME: dnsd changed its marker (n=) at %s "
+			"and this TXT still shows %s%s after the TTLs ran out; it has the key "
+			"dnsd serves now, but breaks at the next rotation",
 			probe_hhmm(d->mark_at, t1, sizeof(t1)), cn[0] ? "n=" : "no marker",
 			cn[0] ? cn : "");
-		snprintf(x->hint, sizeof(x->hint), "%s %s", again, x->expect);
 		found(d, "copies");
 		return;
 	}
 	if (!d->mark_at && !strcmp(d->host, "flattens") && shows &&
 	    d->now < d->host_at + PROBE_AGAIN) {
-		x->out = CO_FLATTENED;
-		snprintf(
-			x->detail, sizeof(x->detail),
-			"a TXT, not a CNAME, with the key and marker dnsd serves now: the DNS host "
-			"flattens the CNAME (dnsd's marker test found it %s; fine: it follows "
-			"every "
-			"change)",
-			lc_time(d->host_at, when, sizeof(when)));
+		check_direct(x, CO_FLATTENED, NULL,
+			     "a TXT, not a CNAME, with the key and marker dnsd serves now: the DNS "
+			     "host flattens the CNAME (dnsd's marker test found it %s; fine: it "
+			     "follows every change)",
+			     lc_time(d->host_at, when, sizeof(when)));
 		return;
 	}
 	if (!d->mark_at && !strcmp(d->host, "copies") && !shows) {
-		x->out = CO_STALE;
-		snprintf(x->detail, sizeof(x->detail),
-			 "a TXT copied by hand, not a CNAME (dnsd's marker test found it %s: the "
-			 "TXT "
-			 "does not follow what dnsd serves); it has the key dnsd serves now, but "
-			 "breaks at the next rotation",
-			 lc_time(d->host_at, when, sizeof(when)));
-		snprintf(x->hint, sizeof(x->hint), "%s %s", again, x->expect);
+		check_direct(
+			x, CO_STALE, again,
+			"a TXT copied by hand, not a CNAME (dnsd's marker test found it %s: the "
+			"TXT does not follow what dnsd serves); it has the key dnsd serves now, "
+			"but breaks at the next rotation",
+			lc_time(d->host_at, when, sizeof(when)));
 		return;
 	}
 	/* Not known yet (or known a day ago, or a fresh copy of the marker): a
@@ -123,17 +114,18 @@ void probe_dkim(struct check_domain *d, struct check_record *x, const char *rec)
 	}
 	d->nwaiting++;
 	/* A host found flattening before stays in place while it is tested again. */
-	x->out = !strcmp(d->host, "flattens") && (shows || d->mark_at) ? CO_FLATTENED : CO_PROBING;
-	snprintf(
-		x->detail, sizeof(x->detail),
-		"served directly (a TXT with the key dnsd serves now, not a CNAME): dnsd changed "
-		"a marker in it at %s; a check after %s tells whether your DNS host follows it "
-		"(a host that flattens the CNAME does; a copy made by hand does not, and breaks at "
-		"the next rotation)",
-		probe_hhmm(d->mark_at ? d->mark_at : d->now, t1, sizeof(t1)),
-		probe_hhmm(until, t2, sizeof(t2)));
-	snprintf(x->hint, sizeof(x->hint), "nothing to do but wait; or %s %s now", again,
-		 x->expect);
+	check_direct(x,
+		     !strcmp(d->host, "flattens") && (shows || d->mark_at) ? CO_FLATTENED
+									   : CO_PROBING,
+		     NULL,
+		     "served directly (a TXT with the key dnsd serves now, not a CNAME): dnsd "
+		     "changed a marker in it at %s; a check after %s tells whether your DNS host "
+		     "follows it (a host that flattens the CNAME does; a copy made by hand does "
+		     "not, and breaks at the next rotation)",
+		     probe_hhmm(d->mark_at ? d->mark_at : d->now, t1, sizeof(t1)),
+		     probe_hhmm(until, t2, sizeof(t2)));
+	snprintf(x->hint, sizeof(x->hint), "nothing to do but wait; or %s the CNAME to %s now",
+		 again, x->expect);
 }
 
 const char *probe_host(const struct check_domain *d)

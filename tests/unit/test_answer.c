@@ -3,7 +3,7 @@
 #include "answer.h"
 #include "db.h"
 #include "err.h"
-#include "t.h"
+#include "t_store.h"
 #include "wire.h"
 #include "zone.h"
 
@@ -18,7 +18,6 @@
 #define GONE	     "qrstuvwxyz234567"
 #define STORE_SERIAL 2024010200u
 
-static char tmpdir[64];
 static struct db_zone *zones[2];
 static struct db_view *view;
 static struct answer_cfg cfg = { .max_udp = 1232 };
@@ -936,12 +935,6 @@ static void test_no_domains_left(void)
 	T_CHECK(negative(WIRE_RC_NXDOMAIN, "auth.esp.example.", 300, STORE_SERIAL));
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 /* The prefetch hint finds the token left of dkim/rp/dmarc, in any case, and
  * nothing in other names or in broken ones. */
 static void test_token_hint(void)
@@ -979,11 +972,8 @@ static void test_token_hint(void)
 
 int main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-answer-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (t_tmp("answer"))
 		return 1;
-	}
 	int ok = setup() == 0;
 	T_CHECK(ok);
 	if (ok) {
@@ -1007,6 +997,6 @@ int main(void)
 	db_view_free_all(view);
 	db_zone_free(zones[0]);
 	db_zone_free(zones[1]);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	t_tmp_rm();
 	return t_done();
 }

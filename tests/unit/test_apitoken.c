@@ -4,7 +4,7 @@
 #include "err.h"
 #include "status.h"
 #include "store.h"
-#include "t.h"
+#include "t_store.h"
 
 #include <ftw.h>
 #include <stdint.h>
@@ -290,23 +290,15 @@ static void test_status(void)
 	store_close(s);
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
 int main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-apitoken-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (t_tmp("apitoken"))
 		return 1;
-	}
 	T_RUN(test_add_auth_revoke);
 	T_RUN(test_names_and_scopes);
 	T_RUN(test_idempotency);
 	T_RUN(test_locked);
 	T_RUN(test_status);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	t_tmp_rm();
 	return t_done();
 }

@@ -5,43 +5,21 @@
 #include "backup.h"
 #include "err.h"
 #include "registry.h"
-#include "t.h"
+#include "t_store.h"
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmpdir[64], dbpath[128], keysdir[128], file[160];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
+static char file[160];
 
 /* A store of zone at path, with a tenant acme; 0 or a code. */
 static int make_store(const char *path, const char *zone)
 {
-	struct wr w = {0};
-	struct wr_conf conf = {.db = path, .keys = keysdir};
-	int rc = wr_open(&w, &conf, 1);
-	if (!rc && !wr_begin(&w)) {
-		wr_run(&w,
-		       wr_q(&w, "INSERT INTO settings(name, value) VALUES ('zone', ?)", "s", zone));
-		wr_run(&w,
-		       wr_q(&w, "INSERT INTO tenants(name, created_at) VALUES ('acme', 1)", ""));
-		rc = wr_commit(&w);
-	}
-	wr_close(&w);
-	return rc;
-}
-
-static void open_w(struct wr *w)
-{
-	struct wr_conf conf = {.db = dbpath, .keys = keysdir};
-	*w = (struct wr){0};
-	T_EQ_INT(wr_open(w, &conf, 0), 0);
+	static const char *const sql[] = {
+		"INSERT INTO tenants(name, created_at) VALUES ('acme', 1)", NULL};
+	return t_store_make(path, zone, sql);
 }
 
 static int64_t domains(struct wr *w)
@@ -60,7 +38,7 @@ static void test_roundtrip(void)
 {
 	struct wr w;
 	int64_t serial = 0, before = 0, after = 0;
-	open_w(&w);
+	t_open(&w, 0);
 	add(&w, "kept.example");
 	T_EQ_INT(backup_write(&w, file, &serial), 0);
 	T_CHECK(serial > 0);
@@ -85,7 +63,7 @@ static void test_roundtrip(void)
 static void refused(const char *path, int code, const char *why)
 {
 	struct wr w;
-	open_w(&w);
+	t_open(&w, 0);
 	int64_t n = domains(&w);
 	t_name = why;
 	T_EQ_INT(backup_restore(&w, path, NULL, NULL), code);
@@ -115,21 +93,11 @@ static void test_refused(void)
 
 int main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-backup-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (t_tmp("backup") || make_store(NULL, "dkim.example."))
 		return 1;
-	}
-	snprintf(dbpath, sizeof(dbpath), "%s/store.db", tmpdir);
-	snprintf(keysdir, sizeof(keysdir), "%s/keys", tmpdir);
 	snprintf(file, sizeof(file), "%s/backup.db", tmpdir);
-	mkdir(keysdir, 0700);
-	if (make_store(dbpath, "dkim.example.")) {
-		fprintf(stderr, "cannot make the store\n");
-		return 1;
-	}
 	T_RUN(test_roundtrip);
 	T_RUN(test_refused);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	t_tmp_rm();
 	return t_done();
 }

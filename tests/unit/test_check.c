@@ -8,60 +8,31 @@
 #include "check.h"
 #include "err.h"
 #include "registry.h"
-#include "t.h"
-#include <ftw.h>
+#include "t_store.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-static char tmpdir[64], dbpath[128], keysdir[128];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
-
-static void open_w(struct wr *w, int lock_ms)
-{
-	struct wr_conf conf = {.db = dbpath, .keys = keysdir, .lock_ms = lock_ms};
-	*w = (struct wr){0};
-	T_EQ_INT(wr_open(w, &conf, 0), 0);
-}
 
 /* An initialised store (zone dkim.example., 2 slots, Return-Path "bounce")
  * with a tenant acme and its domains one.example and two.example. */
 static int make_store(void)
 {
-	struct wr w = {0};
-	struct wr_conf conf = {.db = dbpath, .keys = keysdir};
-	int rc = wr_open(&w, &conf, 1);
-	if (!rc && !wr_begin(&w)) {
-		static const char *const set[][2] = {{"zone", "dkim.example."},
-						     {"selector_prefix", "esp"},
-						     {"slots", "2"},
-						     {"return_path", "bounce"},
-						     {"ed25519", "no"}};
-		for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
-			wr_run(&w, wr_q(&w, "INSERT INTO settings(name, value) VALUES (?, ?)", "ss",
-					set[i][0], set[i][1]));
-		wr_run(&w,
-		       wr_q(&w, "INSERT INTO tenants(name, created_at) VALUES ('acme', 1)", ""));
-		rc = wr_commit(&w);
-	}
-	wr_close(&w);
+	static const char *const sql[] = {
+		"INSERT INTO settings(name, value) VALUES ('selector_prefix', 'esp'), "
+		"('slots', '2'), ('return_path', 'bounce'), ('ed25519', 'no')",
+		"INSERT INTO tenants(name, created_at) VALUES ('acme', 1)", NULL};
+	int rc = t_store_make(NULL, "dkim.example.", sql);
 	if (rc)
 		return rc;
-	struct wr w2;
-	open_w(&w2, 0);
+	struct wr w;
+	t_open(&w, 0);
 	struct reg_domain_in in = {
 		.name = "one.example", .tenant = "acme", .ed25519 = -1, .algorithm = "ed25519"};
-	rc = reg_domain_add(&w2, &in, NULL);
+	rc = reg_domain_add(&w, &in, NULL);
 	in.name = "two.example";
-	rc = rc ? rc : reg_domain_add(&w2, &in, NULL);
-	wr_close(&w2);
+	rc = rc ? rc : reg_domain_add(&w, &in, NULL);
+	wr_close(&w);
 	return rc;
 }
 
@@ -116,7 +87,7 @@ static void test_load(void)
 	struct wr w;
 	struct reg_domain row;
 	struct check_domain *d = calloc(1, sizeof(*d));
-	open_w(&w, 0);
+	t_open(&w, 0);
 	T_EQ_INT(reg_domain_need(&w, "one.example", &row, 0), 0);
 	T_EQ_INT(check_load(&w, &row, d), 0);
 	T_EQ_INT(d->nrec, 4); /* esp1, esp2, the Return-Path, _dmarc */
@@ -154,7 +125,7 @@ static void test_save(void)
 	struct check_domain *d = calloc(1, sizeof(*d));
 	struct check_state cs;
 	int n[3] = {0};
-	open_w(&w, 0);
+	t_open(&w, 0);
 	T_EQ_INT(reg_domain_need(&w, "one.example", &row, 0), 0);
 	/* Never checked: no state, every record unjudged. */
 	T_EQ_INT(check_stored(&w, &row, &cs, count_rec, n), 0);
@@ -232,7 +203,7 @@ static void test_due(void)
 	char names[200] = "";
 	int64_t after = 0;
 	int nread = 0;
-	open_w(&w, 0);
+	t_open(&w, 0);
 	/* Never checked: two.example only (one.example was, in test_save). */
 	T_EQ_INT(check_due(&w, 1, 5000, 10, &after, &nread, count_due, names), 0);
 	T_EQ_STR(names, "two.example ");
@@ -256,8 +227,8 @@ static void test_busy(void)
 	struct wr w, other;
 	struct reg_domain row;
 	struct check_domain *d = calloc(1, sizeof(*d));
-	open_w(&w, 50);
-	open_w(&other, 0);
+	t_open(&w, 50);
+	t_open(&other, 0);
 	T_EQ_INT(reg_domain_need(&w, "two.example", &row, 0), 0);
 	T_EQ_INT(check_load(&w, &row, d), 0);
 	judged(d, CO_IN_PLACE);
@@ -292,23 +263,13 @@ static void test_addr(void)
 
 int main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-check-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (t_tmp("check") || make_store())
 		return 1;
-	}
-	snprintf(dbpath, sizeof(dbpath), "%s/store.db", tmpdir);
-	snprintf(keysdir, sizeof(keysdir), "%s/keys", tmpdir);
-	mkdir(keysdir, 0700);
-	if (make_store()) {
-		fprintf(stderr, "cannot make the store\n");
-		return 1;
-	}
 	T_RUN(test_load);
 	T_RUN(test_save);
 	T_RUN(test_due);
 	T_RUN(test_busy);
 	T_RUN(test_addr);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	t_tmp_rm();
 	return t_done();
 }

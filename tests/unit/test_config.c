@@ -3,19 +3,17 @@
 #include "config.h"
 #include "err.h"
 #include "log.h"
-#include "t.h"
+#include "t_store.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/dnsd-test-config.XXXXXX";
-
-/* Writes text to dir/name; returns the path (static buffer, one at a time). */
+/* Writes text to tmpdir/name; returns the path (static buffer, one at a time). */
 static const char *file(const char *name, const char *text)
 {
 	static char path[256];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
 	FILE *f = fopen(path, "w");
 	if (!f || fputs(text, f) < 0 || fclose(f))
 		abort();
@@ -139,7 +137,7 @@ static void test_nested(void)
 	config_free(&c);
 
 	char loop[300], self[400];
-	snprintf(loop, sizeof(loop), "%s/loop.conf", dir);
+	snprintf(loop, sizeof(loop), "%s/loop.conf", tmpdir);
 	snprintf(self, sizeof(self), "config %s\n", loop);
 	file("loop.conf", self);
 	config_init(&c);
@@ -240,7 +238,7 @@ static void test_odd_bytes(void)
 	T_EQ_INT(parse_n(&c, "db /a\0/b\n", 10, err, sizeof(err)), DNSD_EINVAL);
 	T_EQ_STR(err, "mem.conf, line 1: a NUL byte");
 	T_CHECK(c.db == NULL);
-	T_EQ_INT(config_file(&c, dir, 1, err, sizeof(err)), DNSD_EIO);
+	T_EQ_INT(config_file(&c, tmpdir, 1, err, sizeof(err)), DNSD_EIO);
 	T_CHECK(strstr(err, "Is a directory") != NULL);
 	T_EQ_INT(parse(&c, "threads \x1b[2J\n", err, sizeof(err)), DNSD_EINVAL);
 	T_EQ_STR(err, "mem.conf, line 1: bad value '\\x1b[2J' for --threads (see dnsd --help)");
@@ -409,7 +407,7 @@ static void test_acl_match(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
+	if (t_tmp("config"))
 		return 1;
 	T_RUN(test_defaults);
 	T_RUN(test_args);
@@ -420,9 +418,6 @@ int main(void)
 	T_RUN(test_odd_bytes);
 	T_RUN(test_xfr_options);
 	T_RUN(test_acl_match);
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd))
-		t_fail++;
+	t_tmp_rm();
 	return t_done();
 }

@@ -3,7 +3,7 @@
  * large), which must be refused at once rather than block or read forever. */
 #include "err.h"
 #include "keys.h"
-#include "t.h"
+#include "t_store.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char dir[] = "/tmp/dnsd-test-keyfile.XXXXXX";
 
 /* A load that blocks fails the run instead of hanging it. */
 static void on_alarm(int sig)
@@ -65,7 +63,7 @@ static void test_files(void)
 	keys_key *k = NULL;
 	size_t len;
 	char *pem = ed25519_pem(&len);
-	snprintf(path, sizeof(path), "%s/k.pem", dir);
+	snprintf(path, sizeof(path), "%s/k.pem", tmpdir);
 	FILE *f = fopen(path, "w");
 	if (!f || fwrite(pem, 1, len, f) != len || fclose(f))
 		abort();
@@ -75,7 +73,7 @@ static void test_files(void)
 	free(pem);
 
 	/* A FIFO nobody writes: opening it for reading used to block for ever. */
-	snprintf(path, sizeof(path), "%s/fifo.pem", dir);
+	snprintf(path, sizeof(path), "%s/fifo.pem", tmpdir);
 	T_EQ_INT(mkfifo(path, 0600), 0);
 	alarm(10);
 	T_EQ_INT(keys_load_private(path, &k, err, sizeof(err)), DNSD_EINVAL);
@@ -87,7 +85,7 @@ static void test_files(void)
 	T_CHECK(k == NULL);
 
 	/* Larger than any key. */
-	snprintf(path, sizeof(path), "%s/big.pem", dir);
+	snprintf(path, sizeof(path), "%s/big.pem", tmpdir);
 	int fd = open(path, O_WRONLY | O_CREAT, 0600);
 	T_CHECK(fd >= 0 && ftruncate(fd, KEYS_MAX_PEM + 1) == 0);
 	close(fd);
@@ -131,14 +129,11 @@ static void test_broken_rsa(void)
 int main(void)
 {
 	signal(SIGALRM, on_alarm);
-	if (!mkdtemp(dir))
+	if (t_tmp("keyfile"))
 		return 1;
 	T_RUN(test_memory);
 	T_RUN(test_files);
 	T_RUN(test_broken_rsa);
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd))
-		t_fail++;
+	t_tmp_rm();
 	return t_done();
 }

@@ -2,7 +2,7 @@
 #include "err.h"
 #include "keys.h"
 #include "spki.h"
-#include "t.h"
+#include "t_store.h"
 
 #include <dirent.h>
 #include <ftw.h>
@@ -14,15 +14,6 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
-
-static char tmpdir[64];
-
-/* Joins tmpdir and name into buf; returns buf. */
-static const char *tpath(char *buf, size_t len, const char *name)
-{
-	snprintf(buf, len, "%s/%s", tmpdir, name);
-	return buf;
-}
 
 static int count_entries(const char *dir)
 {
@@ -166,7 +157,7 @@ static void test_ed25519(void)
 	T_EQ_INT(keys_dkim_txt(k, txt, 22 + 44), DNSD_ERANGE);
 	T_EQ_INT(keys_dkim_txt(k, txt, 10), DNSD_ERANGE);
 
-	tpath(path, sizeof(path), "ed.pem");
+	t_path(path, sizeof(path), "ed.pem");
 	T_EQ_INT(keys_write_private(k, path, err, sizeof(err)), 0);
 	T_CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
 	T_CHECK(file_starts_with(path, "-----BEGIN PRIVATE KEY-----\n"));
@@ -205,7 +196,7 @@ static void test_rsa(void)
 	T_EQ_STR(txt + 18, b64);
 
 	/* PKCS#8 round trip */
-	tpath(path, sizeof(path), "rsa.pem");
+	t_path(path, sizeof(path), "rsa.pem");
 	T_EQ_INT(keys_write_private(k, path, err, sizeof(err)), 0);
 	T_CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600);
 	T_CHECK(file_starts_with(path, "-----BEGIN PRIVATE KEY-----\n"));
@@ -220,7 +211,7 @@ static void test_rsa(void)
 
 	/* PKCS#1 ("BEGIN RSA PRIVATE KEY") of the same key loads to the same p= */
 	EVP_PKEY *pk = read_pkey(path);
-	BIO *bio = BIO_new_file(tpath(path1, sizeof(path1), "rsa1.pem"), "w");
+	BIO *bio = BIO_new_file(t_path(path1, sizeof(path1), "rsa1.pem"), "w");
 	T_CHECK(pk && bio && PEM_write_bio_PrivateKey_traditional(bio, pk, NULL, NULL, 0, NULL, NULL));
 	BIO_free(bio);
 	EVP_PKEY_free(pk);
@@ -247,7 +238,7 @@ static void test_write_refusals(void)
 	if (keys_generate("ed25519", &k) != 0)
 		return;
 	/* an existing file is never replaced */
-	tpath(path, sizeof(path), "taken.pem");
+	t_path(path, sizeof(path), "taken.pem");
 	T_EQ_INT(write_file(path, "keep\n"), 0);
 	T_EQ_INT(keys_write_private(k, path, err, sizeof(err)), DNSD_EEXIST);
 	T_CHECK(strstr(err, path) != NULL);
@@ -259,14 +250,14 @@ static void test_write_refusals(void)
 	T_EQ_INT(count_entries(tmpdir), before);
 
 	/* the parent is a regular file: fails even as root, leaves nothing */
-	tpath(path2, sizeof(path2), "taken.pem/key.pem");
+	t_path(path2, sizeof(path2), "taken.pem/key.pem");
 	err[0] = '\0';
 	T_EQ_INT(keys_write_private(k, path2, err, sizeof(err)), DNSD_EIO);
 	T_CHECK(strstr(err, path2) != NULL && strstr(err, "Not a directory") != NULL);
 	T_EQ_INT(count_entries(tmpdir), before);
 
 	/* the parent does not exist */
-	tpath(path2, sizeof(path2), "nodir/key.pem");
+	t_path(path2, sizeof(path2), "nodir/key.pem");
 	err[0] = '\0';
 	T_EQ_INT(keys_write_private(k, path2, err, sizeof(err)), DNSD_EIO);
 	T_CHECK(strstr(err, "No such file or directory") != NULL);
@@ -288,7 +279,7 @@ static void test_load_refusals(void)
 	T_CHECK(ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 512) == 1 &&
 		EVP_PKEY_generate(ctx, &pk) == 1);
 	EVP_PKEY_CTX_free(ctx);
-	tpath(path, sizeof(path), "short.pem");
+	t_path(path, sizeof(path), "short.pem");
 	T_EQ_INT(write_pkey(path, pk), 0);
 	EVP_PKEY_free(pk);
 	T_EQ_INT(keys_load_private(path, &k, err, sizeof(err)), DNSD_EINVAL);
@@ -425,7 +416,7 @@ static void test_dir_prepare(void)
 	T_EQ_INT(count_entries(dir), 0); /* the probe file is gone */
 	T_EQ_INT(keys_dir_prepare(dir, err, sizeof(err)), 0); /* existing is fine */
 
-	tpath(file, sizeof(file), "plain");
+	t_path(file, sizeof(file), "plain");
 	T_EQ_INT(write_file(file, "x"), 0);
 	snprintf(dir, sizeof(dir), "%s/plain/sub", tmpdir);
 	T_EQ_INT(keys_dir_prepare(dir, err, sizeof(err)), DNSD_EIO);
@@ -435,12 +426,6 @@ static void test_dir_prepare(void)
 	T_EQ_INT(keys_dir_prepare("/proc/dnsd-keys-test", err, sizeof(err)), DNSD_EIO);
 	T_EQ_INT(keys_dir_prepare("", err, sizeof(err)), DNSD_EINVAL);
 	unlink(file);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
 }
 
 static void test_check_public(void)
@@ -511,11 +496,8 @@ static void test_check_public(void)
 
 int main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-keys-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (t_tmp("keys"))
 		return 1;
-	}
 	T_RUN(test_parse_algorithm);
 	T_RUN(test_generate_refused);
 	T_RUN(test_base64);
@@ -526,6 +508,6 @@ int main(void)
 	T_RUN(test_load_refusals);
 	T_RUN(test_dir_prepare);
 	T_RUN(test_check_public);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	t_tmp_rm();
 	return t_done();
 }

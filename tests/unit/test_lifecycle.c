@@ -8,7 +8,7 @@
 #include "keys.h"
 #include "lifecycle.h"
 #include "ns.h"
-#include "t.h"
+#include "t_store.h"
 #include "wr.h"
 #include <ftw.h>
 #include <limits.h>
@@ -18,15 +18,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char tmpdir[64], dbpath[128], keysdir[128];
-static struct wr_conf conf;
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
 
 static int npem;
 static int count_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -117,12 +108,6 @@ static int64_t add_domain(struct wr *w, const char *name, const char *token)
 	return did;
 }
 
-static void open_w(struct wr *w)
-{
-	memset(w, 0, sizeof(*w));
-	T_EQ_INT(wr_open(w, &conf, 0), 0);
-}
-
 static void test_keyfile_names(void)
 {
 	char why[300];
@@ -144,7 +129,7 @@ static void test_keyfile_names(void)
 	T_EQ_STR(field, "token");
 	/* keyfile_store refuses the same, writing nothing. */
 	struct wr w;
-	open_w(&w);
+	t_open(&w, 0);
 	keys_key *k = NULL;
 	char path[4096];
 	T_EQ_INT(keys_generate("ed25519", &k), 0);
@@ -162,7 +147,7 @@ static void test_rotate(void)
 {
 	struct wr w;
 	struct lc_key_out out;
-	open_w(&w);
+	t_open(&w, 0);
 	struct snap s0 = snap(&w);
 	/* Refusals: each names its field and changes nothing. */
 	struct lc_rotate_in bad_role = {.domain = "example.com", .role = "spare"};
@@ -206,8 +191,7 @@ static void test_busy(void)
 	struct wr w;
 	sqlite3 *other;
 	struct lc_key_out out;
-	conf.lock_ms = 100;
-	open_w(&w);
+	t_open(&w, 100);
 	struct snap s0 = snap(&w);
 	T_EQ_INT(sqlite3_open(dbpath, &other), SQLITE_OK);
 	T_EQ_INT(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
@@ -222,7 +206,6 @@ static void test_busy(void)
 	sqlite3_close(other);
 	/* The generated key files were taken back. */
 	T_SAME(snap(&w), s0);
-	conf.lock_ms = 0;
 	wr_close(&w);
 }
 
@@ -230,7 +213,7 @@ static void test_slot_set(void)
 {
 	struct wr w;
 	int changed = -1;
-	open_w(&w);
+	t_open(&w, 0);
 	T_EQ_INT(lc_slot_set(&w, "example.com", "esp3", 0, &changed), 0);
 	T_EQ_INT(changed, 1);
 	T_EQ_INT(lc_slot_set(&w, "example.com", "esp3", 0, &changed), 0);
@@ -279,7 +262,7 @@ static void test_import_put(void)
 	struct wr w;
 	struct lc_import_out out;
 	char f1[200], f2[200], p1[2048], p2[2048];
-	open_w(&w);
+	t_open(&w, 0);
 	pem_file("ed25519", "a.pem", f1, sizeof(f1), p1, sizeof(p1));
 	pem_file("ed25519", "b.pem", f2, sizeof(f2), p2, sizeof(p2));
 	struct snap s0 = snap(&w);
@@ -376,7 +359,7 @@ static void test_revoke(void)
 {
 	struct wr w;
 	struct lc_revoke_out out;
-	open_w(&w);
+	t_open(&w, 0);
 	struct snap s0 = snap(&w);
 	struct lc_revoke_in nosel = {.domain = "example.com", .selector = "esp9"};
 	T_EQ_INT(lc_key_revoke(&w, &nosel, &out), DNSD_ENOENT);
@@ -412,7 +395,7 @@ static void test_revoke_all(void)
 {
 	struct wr w;
 	struct lc_revoke_all_out out;
-	open_w(&w);
+	t_open(&w, 0);
 	struct snap s0 = snap(&w);
 	struct lc_revoke_all_in none = {.tenant = "nobody"};
 	T_EQ_INT(lc_key_revoke_all(&w, &none, &out), DNSD_ENOENT);
@@ -466,7 +449,7 @@ static void test_rotate_all(void)
 {
 	struct wr w;
 	struct lc_rotate_all_out out;
-	open_w(&w);
+	t_open(&w, 0);
 	struct lc_rotate_all_in none = {.tenant = "nobody"};
 	T_EQ_INT(lc_key_rotate_all(&w, &none, &out), DNSD_ENOENT);
 	wr_clear(&w);
@@ -489,7 +472,7 @@ static void test_ns(void)
 {
 	struct wr w;
 	int n = 0;
-	open_w(&w);
+	t_open(&w, 0);
 	T_EQ_INT(ns_add(&w, "a b", "127.0.0.1", 53), DNSD_EINVAL);
 	T_EQ_STR(w.field, "name");
 	wr_clear(&w);
@@ -523,7 +506,7 @@ static void test_maintain(void)
 	struct wr w;
 	struct lc_maintain_out out;
 	int lines = 0;
-	open_w(&w);
+	t_open(&w, 0);
 	struct lc_maintain_in bad = {.max_keys = -1};
 	T_EQ_INT(lc_maintain(&w, &bad, &out), DNSD_EINVAL);
 	T_EQ_STR(w.field, "max_keys");
@@ -581,7 +564,7 @@ static void test_jobmetrics(void)
 	struct wr w;
 	char *text = NULL;
 	size_t len = 0;
-	open_w(&w);
+	t_open(&w, 0);
 	int64_t active = count(
 		&w,
 		"SELECT count(*) FROM keys k JOIN slots s ON s.id = k.slot_id JOIN "
@@ -635,24 +618,10 @@ static void test_jobmetrics(void)
 
 int main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-lc-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	struct wr w;
+	if (t_tmp("lc") || t_store_make(NULL, "dkim.example.", NULL))
 		return 1;
-	}
-	snprintf(dbpath, sizeof(dbpath), "%s/store.db", tmpdir);
-	snprintf(keysdir, sizeof(keysdir), "%s/keys", tmpdir);
-	conf = (struct wr_conf){.db = dbpath, .keys = keysdir};
-	struct wr w = {0};
-	if (wr_open(&w, &conf, 1) || wr_begin(&w) ||
-	    wr_run(&w, wr_q(&w, "INSERT INTO settings(name, value) VALUES ('zone', ?)", "s",
-			    "dkim.example.")) ||
-	    wr_commit(&w)) {
-		fprintf(stderr, "cannot make the store: %s\n", w.err);
-		return 1;
-	}
-	wr_close(&w);
-	open_w(&w);
+	t_open(&w, 0);
 	add_domain(&w, "example.com", "abcdefghijklmnop");
 	add_domain(&w, "other.example", "bcdefghijklmnopq");
 	wr_close(&w);
@@ -667,6 +636,6 @@ int main(void)
 	T_RUN(test_ns);
 	T_RUN(test_maintain);
 	T_RUN(test_jobmetrics);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	t_tmp_rm();
 	return t_done();
 }

@@ -4,7 +4,7 @@
  * another writer, and that one domain and an import take the same path. */
 #include "err.h"
 #include "registry.h"
-#include "t.h"
+#include "t_store.h"
 #include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
@@ -13,14 +13,6 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char tmpdir[64], dbpath[128], keysdir[128];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
 
 static long nfiles;
 static int count_files(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -47,42 +39,17 @@ static uint64_t snapshot(struct wr *w)
 	return n * 1000 + (uint64_t)nfiles;
 }
 
-static void open_w(struct wr *w, int lock_ms)
-{
-	struct wr_conf conf = {.db = dbpath, .keys = keysdir, .lock_ms = lock_ms};
-	*w = (struct wr){0};
-	T_EQ_INT(wr_open(w, &conf, 0), 0);
-}
-
 /* A store as init leaves it, with a tenant acme (no pair) and pairs (a pair). */
 static int make_store(void)
 {
-	struct wr w = {0};
-	struct wr_conf conf = {.db = dbpath, .keys = keysdir};
-	int rc = wr_open(&w, &conf, 1);
-	if (!rc && !wr_begin(&w)) {
-		static const char *const set[][2] = {{"zone", "dkim.example."},
-						     {"selector_prefix", "esp"},
-						     {"slots", "3"},
-						     {"return_path", "bounce"},
-						     {"ed25519", "no"}};
-		for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
-			wr_run(&w, wr_q(&w, "INSERT INTO settings(name, value) VALUES (?, ?)", "ss",
-					set[i][0], set[i][1]));
-		wr_run(&w,
-		       wr_q(&w, "INSERT INTO tenants(name, created_at) VALUES ('acme', 1)", ""));
-		wr_run(&w,
-		       wr_q(&w,
-			    "INSERT INTO tenants(name, created_at, ed25519) VALUES ('pairs', 1, 1)",
-			    ""));
-		wr_run(&w, wr_q(&w,
-				"INSERT INTO tenants(name, created_at, slots, ed25519) "
-				"VALUES ('wide', 1, 7, 1)",
-				""));
-	}
-	rc = rc ? rc : wr_commit(&w);
-	wr_close(&w);
-	return rc;
+	static const char *const sql[] = {
+		"INSERT INTO settings(name, value) VALUES ('selector_prefix', 'esp'), "
+		"('slots', '3'), ('return_path', 'bounce'), ('ed25519', 'no')",
+		"INSERT INTO tenants(name, created_at) VALUES ('acme', 1)",
+		"INSERT INTO tenants(name, created_at, ed25519) VALUES ('pairs', 1, 1)",
+		"INSERT INTO tenants(name, created_at, slots, ed25519) VALUES ('wide', 1, 7, 1)",
+		NULL};
+	return t_store_make(NULL, "dkim.example.", sql);
 }
 
 /* The slots of a domain and the algorithm of each one's key, "-" for none. */
@@ -119,7 +86,7 @@ static void test_domain_add(void)
 {
 	struct wr w;
 	struct reg_domain d;
-	open_w(&w, 0);
+	t_open(&w, 0);
 	struct reg_domain_in in = {
 		.name = "One.Example.", .tenant = "acme", .ed25519 = -1, .algorithm = "ed25519"};
 	T_EQ_INT(reg_domain_add(&w, &in, &d), 0);
@@ -178,7 +145,7 @@ static void refused(struct wr *w, const struct reg_domain_in *in, int code, cons
 static void test_domain_refused(void)
 {
 	struct wr w;
-	open_w(&w, 0);
+	t_open(&w, 0);
 	char tok[32];
 	char *t = wr_text(&w, wr_q(&w, "SELECT token FROM domains WHERE name = 'one.example'", ""));
 	snprintf(tok, sizeof(tok), "%s", t ? t : "");
@@ -242,7 +209,7 @@ static void test_domain_key(void)
 	T_EQ_INT(keys_write_private(k, pem, NULL, 0), 0);
 	T_CHECK(keys_public_b64(k, pub, sizeof(pub)) > 0);
 	keys_free(k);
-	open_w(&w, 0);
+	t_open(&w, 0);
 	struct reg_domain_in in = {.name = "keyed.example",
 				   .tenant = "acme",
 				   .ed25519 = -1,
@@ -281,7 +248,7 @@ static void test_domain_key_pem(void)
 		fclose(f);
 	pem[n] = 0;
 	T_CHECK(n > 0);
-	open_w(&w, 0);
+	t_open(&w, 0);
 	struct reg_domain_in in = {.name = "pem.example",
 				   .tenant = "pairs",
 				   .ed25519 = -1,
@@ -320,8 +287,8 @@ static void test_domain_key_pem(void)
 static void test_busy(void)
 {
 	struct wr a, b;
-	open_w(&a, 0);
-	open_w(&b, 200);
+	t_open(&a, 0);
+	t_open(&b, 200);
 	T_EQ_INT(wr_begin(&a), 0);
 	uint64_t before = snapshot(&b);
 	struct reg_domain_in in = {
@@ -343,7 +310,7 @@ static void test_import(void)
 	struct reg_new *rows[1];
 	int done;
 	size_t n;
-	open_w(&w, 0);
+	t_open(&w, 0);
 	struct reg_import *im = reg_import_new(&w);
 	T_CHECK(im != NULL);
 	struct reg_domain_in in = {.name = "imp1.example",
@@ -435,7 +402,7 @@ static int first_tenant(void *arg, const struct reg_tenant *t)
 static void test_tenants(void)
 {
 	struct wr w;
-	open_w(&w, 0);
+	t_open(&w, 0);
 	uint64_t before = snapshot(&w);
 	T_EQ_INT(reg_tenant_add(&w, "-bad", 0, -1), DNSD_EINVAL);
 	T_EQ_STR(w.field, "tenant");
@@ -498,7 +465,7 @@ static void test_policies(void)
 	struct reg_scope g, t, d;
 	char *own, *eff;
 	int was;
-	open_w(&w, 0);
+	t_open(&w, 0);
 	T_EQ_INT(reg_policy_scope(&w, NULL, NULL, &g), 0);
 	T_EQ_STR(g.level, "global");
 	T_EQ_INT(reg_policy_scope(&w, "acme", NULL, &t), 0);
@@ -554,7 +521,7 @@ static void test_policy_put(void)
 	struct wr w;
 	struct reg_scope t;
 	char *own, *eff;
-	open_w(&w, 0);
+	t_open(&w, 0);
 	T_EQ_INT(reg_policy_scope(&w, "pairs", NULL, &t), 0);
 	T_EQ_INT(reg_policy_put(&w, &t, "v=spf1 ip4:192.0.2.9 -all", "10 mx.pairs.example.",
 				"v=DMARC1; p=none",
@@ -634,7 +601,7 @@ static void test_find_uses_index(void)
 {
 	struct wr w;
 	struct reg_domain d;
-	open_w(&w, 0);
+	t_open(&w, 0);
 	T_EQ_INT(reg_domain_find(&w, "imp1.example", &d, 0), 1);
 	scans(&w);
 	T_EQ_INT(reg_domain_find(&w, "imp2.example", &d, 0), 1);
@@ -661,7 +628,7 @@ static void test_list_uses_index(void)
 {
 	struct wr w;
 	char got[400] = "";
-	open_w(&w, 0);
+	t_open(&w, 0);
 	sqlite3_trace_v2(w.db, SQLITE_TRACE_PROFILE, on_profile, NULL);
 	struct reg_domain d;
 	T_EQ_INT(reg_domain_need(&w, "imp1.example", &d, 0), 0);
@@ -684,7 +651,7 @@ static void test_domains(void)
 	struct wr w;
 	struct reg_domain d;
 	char got[400] = "";
-	open_w(&w, 0);
+	t_open(&w, 0);
 	/* Removed: its keys revoked, its token kept. */
 	uint64_t before = snapshot(&w);
 	T_EQ_INT(reg_domain_remove(&w, "nothere.example", NULL), DNSD_ENOENT);
@@ -851,7 +818,7 @@ static void test_init(void)
 	free(v);
 	wr_close(&w);
 	/* The main store has domains: its prefix and slot count stay. */
-	open_w(&w, 0);
+	t_open(&w, 0);
 	in = keep("dkim.example");
 	in.selector_prefix = "sel";
 	T_EQ_INT(reg_init(&w, &in), DNSD_EEXIST);
@@ -1013,18 +980,8 @@ static void test_dangling(void)
 
 int main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-reg-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (t_tmp("reg") || make_store())
 		return 1;
-	}
-	snprintf(dbpath, sizeof(dbpath), "%s/store.db", tmpdir);
-	snprintf(keysdir, sizeof(keysdir), "%s/keys", tmpdir);
-	mkdir(keysdir, 0700);
-	if (make_store()) {
-		fprintf(stderr, "cannot make the store\n");
-		return 1;
-	}
 	T_RUN(test_names);
 	T_RUN(test_domain_add);
 	T_RUN(test_domain_refused);
@@ -1041,6 +998,6 @@ int main(void)
 	T_RUN(test_init);
 	T_RUN(test_init_policies);
 	T_RUN(test_dangling);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	t_tmp_rm();
 	return t_done();
 }

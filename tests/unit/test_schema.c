@@ -4,7 +4,7 @@
 #include "err.h"
 #include "spki.h"
 #include "store.h"
-#include "t.h"
+#include "t_store.h"
 
 #include <ftw.h>
 #include <stdlib.h>
@@ -12,14 +12,6 @@
 #include <unistd.h>
 
 #define FIXTURE_V3 "tests/system/fixtures/store-v3.sql"
-
-static char tmpdir[64];
-
-static const char *tpath(char *buf, size_t len, const char *name)
-{
-	snprintf(buf, len, "%s/%s", tmpdir, name);
-	return buf;
-}
 
 /* Runs sql on db: SQLITE_OK, or the error code. */
 static int run(sqlite3 *db, const char *sql)
@@ -106,7 +98,7 @@ static void test_migrate_v3(void)
 	char path[128], err[1024] = "";
 	struct store *s = NULL;
 
-	tpath(path, sizeof(path), "v3.db");
+	t_path(path, sizeof(path), "v3.db");
 	T_EQ_INT(make_v3(path, NULL), SQLITE_OK);
 	char *before = dump(path);
 	T_CHECK(before && strstr(before, "|v3"));
@@ -165,7 +157,7 @@ static void test_migrate_refused(void)
 
 	/* What review found written by SQL, and more: each row is named, with its
 	 * text escaped, and the store is left as it was. */
-	tpath(path, sizeof(path), "bad.db");
+	t_path(path, sizeof(path), "bad.db");
 	T_EQ_INT(make_v3(path,
 			 "INSERT INTO tokens VALUES ('AAAAAAAAAAAAAAAA', 1);"
 			 "INSERT INTO domains(id, tenant_id, name, token, return_path, created_at) "
@@ -329,7 +321,7 @@ static void test_checks(void)
 	char path[128], err[512] = "", q[2600], rsa[800];
 	struct store *s = NULL;
 
-	tpath(path, sizeof(path), "v4.db");
+	t_path(path, sizeof(path), "v4.db");
 	T_EQ_INT(make_v3(path, NULL), SQLITE_OK);
 	T_EQ_INT(store_open(path, 0, &s, err, sizeof(err)), 0);
 	if (!s)
@@ -367,22 +359,13 @@ static void test_checks(void)
 	store_close(s);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 int main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-schema-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (t_tmp("schema"))
 		return 1;
-	}
 	T_RUN(test_migrate_v3);
 	T_RUN(test_migrate_refused);
 	T_RUN(test_checks);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	t_tmp_rm();
 	return t_done();
 }

@@ -3,9 +3,9 @@
  * written by plain SQL as a platform's own code would write them. */
 #include "db.h"
 #include "err.h"
-#include "store.h"
 #include "spki.h"
-#include "t.h"
+#include "store.h"
+#include "t_store.h"
 
 #include <ftw.h>
 #include <stdint.h>
@@ -14,8 +14,6 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
-
-static char tmpdir[64];
 
 /* Real keys: dnsd checks every key it loads (two RSA-2048, one Ed25519). */
 #define KEY1                                                                                        \
@@ -31,12 +29,6 @@ static char tmpdir[64];
 	"QbEFAWrfWPxxCsv+pTv4Fr8kKFPT/VkI3DNmCqrDhOB/dAEn84lbzrFj1wJnIgDjQvvZPnb0WigLit1JkyRZP4+"       \
 	"XEUD+55duwFE4h5UtQUpGjcAdDEQbpcpSAtyurdl16YNR/gNMGEY4nZaq3V/VcYZXkuMCB2jcaMG9S6hcZUomt7iNbUuiad" \
 	"VpRhCssTwvu8A5YrbbGzQIDAQAB"
-
-static const char *tpath(char *buf, size_t len, const char *name)
-{
-	snprintf(buf, len, "%s/%s", tmpdir, name);
-	return buf;
-}
 
 static int sql(struct store *s, const char *q)
 {
@@ -120,7 +112,7 @@ static void test_open(void)
 	struct store *s = (struct store *)1;
 
 	/* missing, without CREATE */
-	tpath(path, sizeof(path), "missing.db");
+	t_path(path, sizeof(path), "missing.db");
 	T_EQ_INT(store_open(path, 0, &s, err, sizeof(err)), DNSD_ENOENT);
 	T_CHECK(s == NULL);
 	T_CHECK(strstr(err, "init") != NULL);
@@ -153,7 +145,7 @@ static void test_open(void)
 	store_close(NULL);
 
 	/* a schema newer than this program */
-	tpath(path, sizeof(path), "future.db");
+	t_path(path, sizeof(path), "future.db");
 	T_EQ_INT(make_sqlite(path, 99), 0);
 	s = (struct store *)1;
 	T_EQ_INT(store_open(path, 0, &s, err, sizeof(err)), DNSD_EVERSION);
@@ -166,7 +158,7 @@ static void test_open(void)
 	static char junk[8192];
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = "this is not a database\n"[i % 23];
-	tpath(path, sizeof(path), "junk.db");
+	t_path(path, sizeof(path), "junk.db");
 	T_EQ_INT(write_bytes(path, junk, sizeof(junk)), 0);
 	err[0] = 0;
 	T_EQ_INT(store_open(path, 0, &s, err, sizeof(err)), DNSD_ESTORE);
@@ -185,7 +177,7 @@ static void test_open(void)
 
 	/* version 0 with tables: another program's database, refused by every mode
 	 * and left as it was */
-	tpath(path, sizeof(path), "other.db");
+	t_path(path, sizeof(path), "other.db");
 	T_EQ_INT(make_sqlite(path, 0), 0);
 	T_EQ_INT(store_open(path, STORE_READONLY, &s, err, sizeof(err)), DNSD_ESTORE);
 	T_EQ_INT(store_open(path, 0, &s, err, sizeof(err)), DNSD_ESTORE);
@@ -204,7 +196,7 @@ static void test_open(void)
 
 	/* an empty file (a copy in progress, say): refused unless creating, and
 	 * left empty */
-	tpath(path, sizeof(path), "empty.db");
+	t_path(path, sizeof(path), "empty.db");
 	FILE *ef = fopen(path, "w");
 	T_CHECK(ef != NULL);
 	if (ef)
@@ -219,7 +211,7 @@ static void test_open(void)
 	}
 
 	/* a directory that does not exist */
-	tpath(path, sizeof(path), "no/such/dir/x.db");
+	t_path(path, sizeof(path), "no/such/dir/x.db");
 	err[0] = 0;
 	T_CHECK(store_open(path, STORE_CREATE, &s, err, sizeof(err)) < 0);
 	T_CHECK(s == NULL && err[0] != 0);
@@ -230,7 +222,7 @@ static struct store *new_store(const char *name)
 {
 	char path[128], err[512] = "";
 	struct store *s;
-	tpath(path, sizeof(path), name);
+	t_path(path, sizeof(path), name);
 	if (store_open(path, STORE_CREATE, &s, err, sizeof(err))) {
 		fprintf(stderr, "  store_open: %s\n", err);
 		return NULL;
@@ -936,7 +928,7 @@ static void test_changed_and_zone(void)
 	T_CHECK(s != NULL);
 	if (!s)
 		return;
-	T_EQ_INT(store_open(tpath(path, sizeof(path), "changed.db"), 0, &s2, err, sizeof(err)), 0);
+	T_EQ_INT(store_open(t_path(path, sizeof(path), "changed.db"), 0, &s2, err, sizeof(err)), 0);
 	if (!s2) {
 		store_close(s);
 		return;
@@ -970,19 +962,10 @@ static void test_changed_and_zone(void)
 	store_close(s);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 int main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-store-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (t_tmp("store"))
 		return 1;
-	}
 	T_RUN(test_open);
 	T_RUN(test_settings);
 	T_RUN(test_journal);
@@ -990,6 +973,6 @@ int main(void)
 	T_RUN(test_mark);
 	T_RUN(test_read_foreign);
 	T_RUN(test_changed_and_zone);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	t_tmp_rm();
 	return t_done();
 }

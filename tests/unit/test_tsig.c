@@ -4,7 +4,7 @@
  * request signed here with its response signed by ldns. Ends with the cost of
  * signing one 64 KiB message here and through ldns. */
 #include "err.h"
-#include "t.h"
+#include "t_store.h"
 #include "tsig.h"
 
 #include <ldns/ldns.h>
@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static char dir[] = "/tmp/dnsd-test-tsig.XXXXXX";
 
 /* 32 octets, and 64 for the SHA-512 key. */
 #define SECRET	"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ="
@@ -23,7 +21,7 @@ static char dir[] = "/tmp/dnsd-test-tsig.XXXXXX";
 static const char *file(const char *name, const char *text, mode_t mode)
 {
 	static char path[256];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
 	unlink(path);
 	FILE *f = fopen(path, "w");
 	if (!f || fputs(text, f) < 0 || fclose(f) || chmod(path, mode))
@@ -132,13 +130,13 @@ static void test_load(void)
 	chmod(path, 0600);
 
 	char link[300];
-	snprintf(link, sizeof(link), "%s/link", dir);
+	snprintf(link, sizeof(link), "%s/link", tmpdir);
 	T_EQ_INT(symlink(path, link), 0);
 	T_EQ_INT(tsig_keys_load(link, &ks, err, sizeof(err)), DNSD_EPERM);
 	snprintf(want, sizeof(want),
 		 "TSIG key file %s is a symbolic link: give the file it points to", link);
 	T_EQ_STR(err, want);
-	T_EQ_INT(tsig_keys_load(dir, &ks, err, sizeof(err)), DNSD_EPERM);
+	T_EQ_INT(tsig_keys_load(tmpdir, &ks, err, sizeof(err)), DNSD_EPERM);
 	T_CHECK(strstr(err, "not a regular file") != NULL);
 	T_EQ_INT(tsig_keys_load("/nonexistent/keys", &ks, err, sizeof(err)), DNSD_EIO);
 	T_EQ_STR(err, "cannot read TSIG key file /nonexistent/keys: No such file or directory");
@@ -152,7 +150,7 @@ static void test_load(void)
 	}
 	/* A directory others may write, without the sticky bit. */
 	char sub[300], inner[400];
-	snprintf(sub, sizeof(sub), "%s/open", dir);
+	snprintf(sub, sizeof(sub), "%s/open", tmpdir);
 	T_EQ_INT(mkdir(sub, 0777), 0);
 	T_EQ_INT(chmod(sub, 0777), 0);
 	snprintf(inner, sizeof(inner), "%s/keys", sub);
@@ -577,7 +575,7 @@ static void test_cost(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
+	if (t_tmp("tsig"))
 		return 1;
 	T_RUN(test_parse);
 	if (!keys)
@@ -589,9 +587,6 @@ int main(void)
 	T_RUN(test_request);
 	T_RUN(test_cost);
 	tsig_keys_free(keys);
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd))
-		t_fail++;
+	t_tmp_rm();
 	return t_done();
 }

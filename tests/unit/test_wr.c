@@ -2,7 +2,7 @@
  * error, the bounded wait for another writer's lock, and staged key files
  * that reach their place only with the commit. */
 #include "err.h"
-#include "t.h"
+#include "t_store.h"
 #include "wr.h"
 #include <ftw.h>
 #include <limits.h>
@@ -11,28 +11,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static char tmpdir[64], dbpath[128], keysdir[128];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
-
-/* A store with its zone set, as init leaves it. */
-static int make_store(void)
-{
-	struct wr w = {0};
-	struct wr_conf conf = {.db = dbpath, .keys = keysdir};
-	int rc = wr_open(&w, &conf, 1);
-	if (!rc && !wr_begin(&w))
-		wr_run(&w, wr_q(&w, "INSERT INTO settings(name, value) VALUES ('zone', ?)", "s",
-				"dkim.example."));
-	rc = rc ? rc : wr_commit(&w);
-	wr_close(&w);
-	return rc;
-}
 
 static int64_t count_tenants(struct wr *w)
 {
@@ -54,8 +32,7 @@ static void test_open_errors(void)
 static void test_sticky(void)
 {
 	struct wr w = {0};
-	struct wr_conf conf = {.db = dbpath, .keys = keysdir};
-	T_EQ_INT(wr_open(&w, &conf, 0), 0);
+	t_open(&w, 0);
 	T_EQ_STR(w.zone, "dkim.example.");
 	T_EQ_INT(wr_begin(&w), 0);
 	wr_run(&w, wr_q(&w, "INSERT INTO tenants(name, created_at) VALUES (?, 1)", "s", "acme"));
@@ -96,9 +73,8 @@ static void test_sticky(void)
 static void test_busy(void)
 {
 	struct wr a = {0}, b = {0};
-	struct wr_conf conf = {.db = dbpath, .keys = keysdir, .lock_ms = 200};
-	T_EQ_INT(wr_open(&a, &conf, 0), 0);
-	T_EQ_INT(wr_open(&b, &conf, 0), 0);
+	t_open(&a, 200);
+	t_open(&b, 200);
 	T_EQ_INT(wr_begin(&a), 0);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -136,10 +112,9 @@ static void stage_one(struct wr *w, const char *name, char *final, size_t n)
 static void test_staging(void)
 {
 	struct wr w = {0};
-	struct wr_conf conf = {.db = dbpath, .keys = keysdir};
 	char final[PATH_MAX + 300];
 	struct stat sb;
-	T_EQ_INT(wr_open(&w, &conf, 0), 0);
+	t_open(&w, 0);
 	/* Rolled back: the staged file and the staging directory are gone. */
 	stage_one(&w, "a.pem", final, sizeof(final));
 	char stage[sizeof(w.stage)];
@@ -167,9 +142,8 @@ static void test_staging(void)
 static void test_kept(void)
 {
 	struct wr w = {0};
-	struct wr_conf conf = {.db = dbpath, .keys = keysdir};
 	static const char sql[] = "SELECT ? + 1";
-	T_EQ_INT(wr_open(&w, &conf, 0), 0);
+	t_open(&w, 0);
 	sqlite3_stmt *a = wr_qk(&w, sql, "i", (int64_t)1);
 	T_EQ_INT(wr_int(&w, a, -1), 2);
 	sqlite3_stmt *b = wr_qk(&w, sql, "i", (int64_t)41);
@@ -193,8 +167,7 @@ static void test_kept(void)
 static void test_nested(void)
 {
 	struct wr w = {0};
-	struct wr_conf conf = {.db = dbpath, .keys = keysdir};
-	T_EQ_INT(wr_open(&w, &conf, 0), 0);
+	t_open(&w, 0);
 	int64_t base = count_tenants(&w);
 	static const char ins[] = "INSERT INTO tenants(name, created_at) VALUES (?, 1)";
 	T_EQ_INT(wr_begin(&w), 0);
@@ -227,24 +200,14 @@ static void test_nested(void)
 
 int main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dnsd-test-wr-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (t_tmp("wr") || t_store_make(NULL, "dkim.example.", NULL))
 		return 1;
-	}
-	snprintf(dbpath, sizeof(dbpath), "%s/store.db", tmpdir);
-	snprintf(keysdir, sizeof(keysdir), "%s/keys", tmpdir);
-	mkdir(keysdir, 0700);
-	if (make_store()) {
-		fprintf(stderr, "cannot make the store\n");
-		return 1;
-	}
 	T_RUN(test_open_errors);
 	T_RUN(test_sticky);
 	T_RUN(test_busy);
 	T_RUN(test_staging);
 	T_RUN(test_kept);
 	T_RUN(test_nested);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	t_tmp_rm();
 	return t_done();
 }
