@@ -196,14 +196,15 @@ static void dg_summary(struct wr *w, struct reg_dangling_sum *s)
 		/* The active domains: their names' index holds the ids. */
 		dg_mark(w, "SELECT id FROM domains WHERE state = 'active'", v, n, DG_ACTIVE);
 	} else {
-		/* The tenants' policies, then each active domain takes its tenant's, then the
-		 * domains' own. */
+		/* The tenants' policies, then each active domain takes its tenant's (the table
+		 * in its order: + keeps the names' index out, which would seek each row at
+		 * random), then the domains' own. */
 		dg_mark(w,
 			"SELECT tenant_id, kind FROM policies WHERE tenant_id IS NOT NULL AND "
 			"domain_id IS NULL",
 			tv, nt, 0);
 		sqlite3_stmt *st =
-			wr_prep(w, "SELECT id, tenant_id FROM domains WHERE state = 'active'");
+			wr_prep(w, "SELECT id, tenant_id FROM domains WHERE +state = 'active'");
 		while (wr_step(w, st)) {
 			int64_t id = sqlite3_column_int64(st, 0), t = sqlite3_column_int64(st, 1);
 			if (id >= 0 && id <= n)
