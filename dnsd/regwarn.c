@@ -181,15 +181,18 @@ static void dg_summary(struct wr *w, struct reg_dangling_sum *s)
 			       0) > 0;
 		all_global &= global[k];
 	}
-	int64_t n = wr_int(w, wr_prep(w, "SELECT ifnull(max(id), 0) FROM domains"), 0);
-	int64_t ns = wr_int(w, wr_prep(w, "SELECT ifnull(max(id), 0) FROM slots"), 0);
-	int64_t nt = wr_int(w, wr_prep(w, "SELECT ifnull(max(id), 0) FROM tenants"), 0);
+	int64_t n = wr_int(w, wr_prep(w, "SELECT max(0, ifnull(max(id), 0)) FROM domains"), 0);
+	int64_t ns = wr_int(w, wr_prep(w, "SELECT max(0, ifnull(max(id), 0)) FROM slots"), 0);
+	int64_t nt = wr_int(w, wr_prep(w, "SELECT max(0, ifnull(max(id), 0)) FROM tenants"), 0);
 	if (w->rc)
 		return;
 	uint8_t *v = calloc((size_t)n + 1, 1), *act = calloc((size_t)ns / 8 + 1, 1),
 		*tv = calloc((size_t)nt + 1, 1);
 	if (!v || !act || !tv) {
-		wr_fail(w, DNSD_ENOMEM, NULL, "out of memory");
+		wr_fail(w, DNSD_ENOMEM, NULL,
+			"out of memory for a byte per domain id up to %lld and a bit per slot id "
+			"up to %lld",
+			(long long)n, (long long)ns);
 		goto out;
 	}
 	if (all_global) {
