@@ -978,6 +978,110 @@ static void test_dangling(void)
 	wr_close(&w);
 }
 
+/* Runs sql on the store in a transaction of its own (what dnsdctl cannot do: a state the
+ * summary must read right all the same). */
+static void dg_sql(struct wr *w, const char *sql)
+{
+	T_EQ_INT(wr_begin(w), 0);
+	wr_run(w, wr_prep(w, sql));
+	T_EQ_INT(wr_commit(w), 0);
+}
+
+/* How many of the store's active domains reg_domain_dangling finds missing kind: the
+ * per-domain answer the summary's count must agree with. */
+static int dg_per_domain(struct wr *w, const char *const *names, int nn, const char *kind)
+{
+	int c = 0;
+	for (int i = 0; i < nn; i++) {
+		struct reg_domain d;
+		struct reg_dangling dg[REG_MAX_DANGLING];
+		int n = 0, hit = 0;
+		T_EQ_INT(reg_domain_need(w, names[i], &d, 0), 0);
+		T_EQ_INT(reg_domain_dangling(w, &d, dg, &n), 0);
+		for (int j = 0; j < n; j++)
+			hit |= !strcmp(dg[j].missing, kind);
+		c += hit;
+	}
+	return c;
+}
+
+/* The summary over more domains than it names: the first names by name whether it finds them
+ * along the names (many domains concerned) or by their ids (few), the tenant's and the
+ * domain's own policies, and a role (the main keys', or the Ed25519 one) with no active key,
+ * counted as reg_domain_dangling finds each domain. */
+static void test_dangling_summary(void)
+{
+	static const char *const names[] = {"f.example", "b.example", "d.example",
+					    "a.example", "e.example", "c.example"};
+	struct wr w;
+	open_new(&w, "dgsum.db");
+	struct reg_init_in in = keep("dgs.example");
+	T_EQ_INT(reg_init(&w, &in), 0);
+	T_EQ_INT(reg_tenant_add(&w, "t", 0, -1), 0);
+	T_EQ_INT(reg_tenant_add(&w, "u", 0, -1), 0);
+	for (int i = 0; i < 6; i++) {
+		struct reg_domain d;
+		struct reg_domain_in din = {.name = names[i],
+					    .tenant = i ? "t" : "u",
+					    .ed25519 = -1,
+					    .algorithm = "ed25519"};
+		T_EQ_INT(reg_domain_add(&w, &din, &d), 0);
+	}
+	struct reg_dangling_sum sum;
+	struct reg_scope sc;
+	/* All six miss every policy: the first three by name, though added in another order. */
+	T_EQ_INT(reg_dangling_summary(&w, &sum), 0);
+	T_EQ_INT(sum.count[REG_DANGLING_SPF], 6);
+	T_EQ_STR(sum.first[REG_DANGLING_SPF][0], "a.example");
+	T_EQ_STR(sum.first[REG_DANGLING_SPF][1], "b.example");
+	T_EQ_STR(sum.first[REG_DANGLING_SPF][2], "c.example");
+	T_EQ_INT(sum.count[REG_DANGLING_KEY], 0);
+	/* Their own SPF for five of them: f.example is left. Tenant u's MX covers f.example, the
+	 * domains' own MX a, b and d: c and e are left, named in order (e was added first). */
+	for (int i = 1; i < 6; i++) {
+		T_EQ_INT(reg_policy_scope(&w, NULL, names[i], &sc), 0);
+		T_EQ_INT(reg_policy_set(&w, &sc, "spf", "v=spf1 ip4:192.0.2.1 -all"), 0);
+	}
+	T_EQ_INT(reg_policy_scope(&w, "u", NULL, &sc), 0);
+	T_EQ_INT(reg_policy_set(&w, &sc, "mx", "10 mx.example.net."), 0);
+	for (int i = 1; i < 4; i++) {
+		T_EQ_INT(reg_policy_scope(&w, NULL, names[i], &sc), 0);
+		T_EQ_INT(reg_policy_set(&w, &sc, "mx", "10 mx.example.net."), 0);
+	}
+	T_EQ_INT(reg_dangling_summary(&w, &sum), 0);
+	T_EQ_INT(sum.count[REG_DANGLING_SPF], 1);
+	T_EQ_INT(dg_per_domain(&w, names, 6, "spf"), 1);
+	T_EQ_STR(sum.first[REG_DANGLING_SPF][0], "f.example");
+	T_EQ_STR(sum.first[REG_DANGLING_SPF][1], "");
+	T_EQ_INT(sum.count[REG_DANGLING_MX], 2);
+	T_EQ_INT(dg_per_domain(&w, names, 6, "mx"), 2);
+	T_EQ_STR(sum.first[REG_DANGLING_MX][0], "c.example");
+	T_EQ_STR(sum.first[REG_DANGLING_MX][1], "e.example");
+	T_EQ_STR(sum.first[REG_DANGLING_MX][2], "");
+	T_EQ_INT(sum.count[REG_DANGLING_DMARC], 6);
+	/* b.example gets a slot of the Ed25519 role with no key: that role signs nothing while
+	 * its main key still does. d.example's key only published: it does not sign. */
+	dg_sql(&w, "UPDATE slots SET role = 'ed25519' WHERE id = (SELECT max(s.id) FROM slots s "
+		   "JOIN domains d ON d.id = s.domain_id WHERE d.name = 'b.example' AND s.id NOT "
+		   "IN (SELECT slot_id FROM keys))");
+	dg_sql(&w, "UPDATE keys SET state = 'published' WHERE state = 'active' AND slot_id IN "
+		   "(SELECT s.id FROM slots s JOIN domains d ON d.id = s.domain_id WHERE d.name = "
+		   "'d.example')");
+	T_EQ_INT(reg_dangling_summary(&w, &sum), 0);
+	T_EQ_INT(sum.count[REG_DANGLING_KEY], 2);
+	T_EQ_INT(dg_per_domain(&w, names, 6, "key"), 2);
+	T_EQ_STR(sum.first[REG_DANGLING_KEY][0], "b.example");
+	T_EQ_STR(sum.first[REG_DANGLING_KEY][1], "d.example");
+	/* The global DMARC: no domain is looked at for it. */
+	T_EQ_INT(reg_policy_scope(&w, NULL, NULL, &sc), 0);
+	T_EQ_INT(reg_policy_set(&w, &sc, "dmarc", "v=DMARC1; p=none"), 0);
+	T_EQ_INT(reg_dangling_summary(&w, &sum), 0);
+	T_EQ_INT(sum.count[REG_DANGLING_DMARC], 0);
+	T_EQ_STR(sum.first[REG_DANGLING_DMARC][0], "");
+	T_EQ_INT(sum.count[REG_DANGLING_SPF], 1);
+	wr_close(&w);
+}
+
 int main(void)
 {
 	if (t_tmp("reg") || make_store())
@@ -998,6 +1102,7 @@ int main(void)
 	T_RUN(test_init);
 	T_RUN(test_init_policies);
 	T_RUN(test_dangling);
+	T_RUN(test_dangling_summary);
 	t_tmp_rm();
 	return t_done();
 }
