@@ -32,8 +32,11 @@ static json_t *stored_name(const char *s)
 static int domain_in_scope(struct api_req *r, struct reg_domain *d)
 {
 	int rc = reg_domain_need(r->w, r->param, d, 0);
+	/* Another tenant's domain: reg_domain_need's words for a missing one, so that the 404
+	 * tells a tenant nothing of the others' domains. */
 	if (!rc && r->token.tenant_id && d->tenant_id != r->token.tenant_id)
-		rc = wr_fail(r->w, DNSD_ENOENT, "domain", "no domain %s", d->name);
+		rc = wr_fail(r->w, DNSD_ENOENT, "domain",
+			     "no domain '%s' (see 'dnsdctl domain list')", d->name);
 	if (rc)
 		api_fail(r, rc, r->w->field[0] ? r->w->field : NULL, r->w->err);
 	return rc;
