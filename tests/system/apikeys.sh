@@ -142,6 +142,21 @@ expect_match "import, another tenant's domain: 404" \
 expect_match "put, another tenant's domain: 404" \
 	"$(call PUT /v1/domains/{domain}/selectors/{selector}/key /v1/domains/a.example/selectors/esp1/key "$BETA" '{"key":"x"}')" \
 	'^404 .*not_found'
+# same DESC METHOD PATTERN PATH JSON: beta's token on PATH with JSON (naming a.example) gets the
+# very reply it gets for a domain that is not there (zz.example).
+same() {
+	local other missing
+	other=$(call "$2" "$3" "$4" "$BETA" "$5")
+	missing=$(call "$2" "$3" "${4//a.example/zz.example}" "$BETA" "${5//a.example/zz.example}")
+	expect "$1, another tenant's domain: the reply of a missing one" "${other//a.example/X}" \
+		"${missing//zz.example/X}"
+}
+same rotate POST $KP/rotate /v1/domains/a.example/keys/rotate '{}'
+same revoke POST $KP/{id}/revoke /v1/domains/a.example/keys/$A1/revoke '{}'
+same import POST "$KP" /v1/domains/a.example/keys '{"key":"x"}'
+same put PUT /v1/domains/{domain}/selectors/{selector}/key /v1/domains/a.example/selectors/esp1/key \
+	'{"key":"x"}'
+same "bulk revoke" POST /v1/keys/revoke /v1/keys/revoke '{"domains":["a.example"],"reason":"x"}'
 expect "the refusals changed nothing" "$(live a.example state)" "esp1=active"
 
 # ---- rotate ----
