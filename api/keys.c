@@ -96,7 +96,7 @@ static int find_one(void *arg, const struct lc_key_info *k)
 	struct find_key *f = arg;
 	if (k->id != f->id)
 		return 0;
-	f->v = apijson_key(k);
+	f->v = apijson_key(k, APIJSON_KEY_API);
 	return 1;
 }
 
@@ -113,7 +113,8 @@ static json_t *key_json(struct api_req *r, const char *domain, int64_t id)
 
 static int list_one(void *arg, const struct lc_key_info *k)
 {
-	return json_array_append_new(arg, apijson_key(k)) ? 1 : 0; /* 1: out of memory */
+	/* 1: out of memory */
+	return json_array_append_new(arg, apijson_key(k, APIJSON_KEY_API)) ? 1 : 0;
 }
 
 /* GET /v1/domains/{domain}/keys: every key the domain had, oldest first, removed domains too. */

@@ -117,6 +117,8 @@ expect "list: one key, active in esp1, its times" \
 	"$(json '[(k["selector"], k["role"], k["algorithm"], k["state"], k["revoked_at"]) for k in d["keys"]]')" \
 	"[('esp1', 'main', 'ed25519', 'active', None)]"
 A1=$(json 'd["keys"][0]["id"]')
+expect "list: a key's members, in order (dnsdctl's JSON names them otherwise)" "$(json '" ".join(d["keys"][0])')" \
+	"id selector role algorithm state public_key created_at published_at activated_at retired_at revoked_at active_after rotate_due"
 expect_match "list: ISO 8601 times" "$(json 'd["keys"][0]["activated_at"], d["keys"][0]["rotate_due"]')" \
 	"^\('20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z', '20[0-9-]{8}T[0-9:]{8}Z'\)$"
 P1=$(json 'd["keys"][0]["public_key"]')
