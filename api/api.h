@@ -91,6 +91,13 @@ int api_unknown_member(struct api_req *r, const char *const *known);
 /* The query-string argument name of r's URL (decoded), or NULL when it has none. */
 const char *api_query(const struct api_req *r, const char *name);
 
+/* The domain name (as given: any case, a final dot or not) in the caller's scope, into *d: the
+ * live one, or with any_state the newest row (a removed one too). 0, or -1 with the reply set:
+ * 400 naming "domain" for a name that is no domain name, 404 not_found for none, and the very
+ * same 404 for another tenant's domain when r's token is a tenant's; 503... for the store's
+ * errors. Every handler of a domain's resources finds it through this. */
+int api_domain_in_scope(struct api_req *r, const char *name, struct reg_domain *d, int any_state);
+
 /* tenants.c: what the handlers of tenants.c and domains.c share. */
 /* The reply for the error of r's writer: its code, field and sentence (api_fail). */
 void api_wr_fail(struct api_req *r);
@@ -117,10 +124,6 @@ void api_domain_add(struct api_req *r);
 void api_domain_get(struct api_req *r);
 void api_domain_records(struct api_req *r);
 void api_domain_remove(struct api_req *r);
-/* domains.c: the domain named in r->param, in the caller's scope, into d (any_state: a removed
- * one too). 0, or -1 with the reply set: 400 (a bad name), 404 (none, or another tenant's: the
- * same answer), 503... */
-int api_domain_scoped(struct api_req *r, struct reg_domain *d, int any_state);
 
 /* exporter.c: one thread rewrites the signer's exports after domain changes, at most once a
  * second. start: 0 or -1; mark: they are stale; stop: rewrites what is pending, then ends. */

@@ -28,17 +28,6 @@ static json_t *stored_name(const char *s)
 	return json_stringn(s, n && s[n - 1] == '.' ? n - 1 : n);
 }
 
-/* The domain of the path, in the caller's scope: 0, or the reply set (400, 404). */
-static int domain_in_scope(struct api_req *r, struct reg_domain *d)
-{
-	int rc = reg_domain_need(r->w, r->param, d, 0);
-	if (!rc && r->token.tenant_id && d->tenant_id != r->token.tenant_id)
-		rc = wr_fail(r->w, DNSD_ENOENT, "domain", "no domain %s", d->name);
-	if (rc)
-		api_fail(r, rc, r->w->field[0] ? r->w->field : NULL, r->w->err);
-	return rc;
-}
-
 /* Builds the records list of the reply, one record at a time; run is this check's run (NULL for
  * a GET), its records in the same order. */
 struct build {
@@ -121,7 +110,7 @@ static void reply_check(struct api_req *r, const struct reg_domain *d,
 void api_check_get(struct api_req *r)
 {
 	struct reg_domain d;
-	if (domain_in_scope(r, &d))
+	if (api_domain_in_scope(r, r->param, &d, 0))
 		return;
 	reply_check(r, &d, NULL);
 }
@@ -132,7 +121,7 @@ void api_check_run(struct api_req *r)
 {
 	struct reg_domain d;
 	char why[300];
-	if (domain_in_scope(r, &d))
+	if (api_domain_in_scope(r, r->param, &d, 0))
 		return;
 	struct check_domain *c = calloc(1, sizeof(*c));
 	if (!c) {

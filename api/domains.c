@@ -14,25 +14,6 @@
 #define LIST_DEFAULT 100  /* domains a page when the query gives no limit */
 #define LIST_MAX     1000 /* the largest limit taken */
 
-int api_domain_scoped(struct api_req *r, struct reg_domain *d, int any_state)
-{
-	char name[256];
-	if (reg_domain_norm(r->w, r->param, name, sizeof(name))) {
-		api_wr_fail(r);
-		return -1;
-	}
-	int found = reg_domain_find(r->w, name, d, any_state);
-	if (r->w->rc) {
-		api_wr_fail(r);
-		return -1;
-	}
-	if (!found || (r->token.tenant_id && d->tenant_id != r->token.tenant_id)) {
-		api_error(r, 404, "not_found", NULL, "no domain '%s'", name);
-		return -1;
-	}
-	return 0;
-}
-
 /* The optional string member k of the body into *out (left NULL when absent); 0, or -1 with a
  * 400 when it is not a string. */
 static int body_opt_string(struct api_req *r, const char *k, const char **out)
@@ -138,7 +119,7 @@ void api_domain_get(struct api_req *r)
 {
 	static const char *const kinds[] = {"spf", "mx", "dmarc"};
 	struct reg_domain d;
-	if (api_domain_scoped(r, &d, 1))
+	if (api_domain_in_scope(r, r->param, &d, 1))
 		return;
 	json_t *v = apijson_domain(&d), *pol = json_object(), *slots = json_array();
 	for (size_t i = 0; i < 3 && pol; i++) {
@@ -172,7 +153,7 @@ void api_domain_get(struct api_req *r)
 void api_domain_records(struct api_req *r)
 {
 	struct reg_domain d;
-	if (api_domain_scoped(r, &d, 0))
+	if (api_domain_in_scope(r, r->param, &d, 0))
 		return;
 	json_t *v = json_object();
 	if (!v)
@@ -186,7 +167,7 @@ void api_domain_records(struct api_req *r)
 static void domain_remove(struct api_req *r)
 {
 	struct reg_domain d;
-	if (api_domain_scoped(r, &d, 0))
+	if (api_domain_in_scope(r, r->param, &d, 0))
 		return;
 	if (reg_domain_remove(r->w, d.name, NULL))
 		api_wr_fail(r);

@@ -92,6 +92,23 @@ const char *api_query(const struct api_req *r, const char *name)
 	return r->conn ? MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
 }
 
+int api_domain_in_scope(struct api_req *r, const char *name, struct reg_domain *d, int any_state)
+{
+	char stored[256];
+	int found = !reg_domain_norm(r->w, name, stored, sizeof(stored)) &&
+		    reg_domain_find(r->w, stored, d, any_state);
+	if (r->w->rc) {
+		api_wr_fail(r);
+		return -1;
+	}
+	/* One answer for both: a tenant learns nothing of the other tenants' names. */
+	if (!found || (r->token.tenant_id && d->tenant_id != r->token.tenant_id)) {
+		api_error(r, 404, "not_found", NULL, "no domain '%s'", stored);
+		return -1;
+	}
+	return 0;
+}
+
 void api_reply(struct api_req *r, int status, json_t *v)
 {
 	json_decref(r->reply);

@@ -84,23 +84,6 @@ static void fail_w(struct api_req *r)
 	api_fail(r, r->w->rc, field, r->w->err);
 }
 
-/* The domain named name, in the caller's scope, into *d (removed ones too with any_state).
- * 0, or -1 with the reply set: 400 for a name that is no domain name, 404 for none, and 404 with
- * the same message for another tenant's domain when the token is a tenant's. */
-static int scoped_domain(struct api_req *r, const char *name, int any_state, struct lc_domain *d)
-{
-	int rc = lc_domain_find(r->w, name, any_state, d);
-	if (!rc && r->token.tenant_id && d->tenant_id != r->token.tenant_id) {
-		rc = DNSD_ENOENT;
-		wr_fail(r->w, rc, "domain", "no domain '%s' (see 'dnsdctl domain list')", d->name);
-	}
-	if (rc) {
-		fail_w(r);
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- one key as JSON ---- */
 
 struct find_key {
@@ -113,7 +96,7 @@ static int find_one(void *arg, const struct lc_key_info *k)
 	struct find_key *f = arg;
 	if (k->id != f->id)
 		return 0;
-	f->v = apijson_key(k);
+	f->v = apijson_key(k, APIJSON_KEY_API);
 	return 1;
 }
 
@@ -130,14 +113,15 @@ static json_t *key_json(struct api_req *r, const char *domain, int64_t id)
 
 static int list_one(void *arg, const struct lc_key_info *k)
 {
-	return json_array_append_new(arg, apijson_key(k)) ? 1 : 0; /* 1: out of memory */
+	/* 1: out of memory */
+	return json_array_append_new(arg, apijson_key(k, APIJSON_KEY_API)) ? 1 : 0;
 }
 
 /* GET /v1/domains/{domain}/keys: every key the domain had, oldest first, removed domains too. */
 void keys_list(struct api_req *r)
 {
-	struct lc_domain d;
-	if (scoped_domain(r, r->param, 1, &d))
+	struct reg_domain d;
+	if (api_domain_in_scope(r, r->param, &d, 1))
 		return;
 	json_t *a = json_array();
 	int rc = a ? lc_key_list(r->w, d.name, list_one, a) : 1;
@@ -156,8 +140,8 @@ void keys_rotate(struct api_req *r)
 {
 	static const struct field fields[] = {
 		{"role", F_STRING, 0}, {"algorithm", F_STRING, 0}, {NULL, 0, 0}};
-	struct lc_domain d;
-	if (body_check(r, fields) || scoped_domain(r, r->param, 0, &d))
+	struct reg_domain d;
+	if (body_check(r, fields) || api_domain_in_scope(r, r->param, &d, 0))
 		return;
 	struct lc_rotate_in in = {.domain = d.name,
 				  .role = opt_string(r, "role"),
@@ -176,9 +160,9 @@ void keys_rotate(struct api_req *r)
 void keys_revoke(struct api_req *r)
 {
 	static const struct field fields[] = {{"reason", F_STRING, 0}, {NULL, 0, 0}};
-	struct lc_domain d;
+	struct reg_domain d;
 	struct lc_key k;
-	if (body_check(r, fields) || scoped_domain(r, r->param, 0, &d))
+	if (body_check(r, fields) || api_domain_in_scope(r, r->param, &d, 0))
 		return;
 	char *end;
 	long long id = strtoll(r->param2, &end, 10);
@@ -237,8 +221,8 @@ void keys_import(struct api_req *r)
 					      {"selector", F_STRING, 0},
 					      {"active", F_BOOL, 0},
 					      {NULL, 0, 0}};
-	struct lc_domain d;
-	if (body_check(r, fields) || scoped_domain(r, r->param, 0, &d))
+	struct reg_domain d;
+	if (body_check(r, fields) || api_domain_in_scope(r, r->param, &d, 0))
 		return;
 	struct lc_import_in in = {.domain = d.name,
 				  .selector = opt_string(r, "selector"),
@@ -259,8 +243,8 @@ void keys_put(struct api_req *r)
 {
 	static const struct field fields[] = {
 		{"key", F_STRING, 1}, {"active", F_BOOL, 0}, {NULL, 0, 0}};
-	struct lc_domain d;
-	if (body_check(r, fields) || scoped_domain(r, r->param, 0, &d))
+	struct reg_domain d;
+	if (body_check(r, fields) || api_domain_in_scope(r, r->param, &d, 0))
 		return;
 	struct lc_import_in in = {.domain = d.name,
 				  .selector = r->param2,
@@ -349,13 +333,13 @@ static int bulk_domains(struct api_req *r, json_t *list, struct lc_revoke_all_in
 	in->domains = names;
 	in->ndomains = n;
 	for (size_t i = 0; i < n; i++) {
-		struct lc_domain d;
+		struct reg_domain d;
 		if (!(names[i] = json_string_value(json_array_get(list, i)))) {
 			api_error(r, 400, "invalid_field", "domains",
 				  "\"domains\" is an array of domain names");
 			return -1;
 		}
-		if (scoped_domain(r, names[i], 0, &d))
+		if (api_domain_in_scope(r, names[i], &d, 0))
 			return -1;
 	}
 	return 0;

@@ -260,14 +260,14 @@ void api_tenant_policy_put(struct api_req *r)
 void api_domain_policy_get(struct api_req *r)
 {
 	struct reg_domain d;
-	if (!api_domain_scoped(r, &d, 0))
+	if (!api_domain_in_scope(r, r->param, &d, 0))
 		policy(r, NULL, d.name, 0);
 }
 
 static void domain_policy_put(struct api_req *r)
 {
 	struct reg_domain d;
-	if (!api_domain_scoped(r, &d, 0))
+	if (!api_domain_in_scope(r, r->param, &d, 0))
 		policy(r, NULL, d.name, 1);
 }
 

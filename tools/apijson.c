@@ -76,17 +76,32 @@ json_t *apijson_records(const struct reg_record *r, int n)
 	return a;
 }
 
-json_t *apijson_key(const struct lc_key_info *k)
+json_t *apijson_key(const struct lc_key_info *k, enum apijson_key_style style)
 {
-	/* k->at: created, published, activated, retired, revoked, active_after, rotate_due */
-	return json_pack("{s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			 "id", (json_int_t)k->id, "selector", k->selector, "role", k->role,
-			 "algorithm", k->alg, "state", k->state, "public_key", k->public_key,
-			 "created_at", apijson_time(k->at[0]), "published_at",
-			 apijson_time(k->at[1]), "activated_at", apijson_time(k->at[2]),
-			 "retired_at", apijson_time(k->at[3]), "revoked_at", apijson_time(k->at[4]),
-			 "active_after", apijson_time(k->at[5]), "rotate_due",
-			 apijson_time(k->at[6]));
+	/* k->at's order */
+	static const char *const when[2][7] = {{"created_at", "published_at", "activated_at",
+						"retired_at", "revoked_at", "active_after",
+						"rotate_due"},
+					       {"created", "published", "activated", "retired",
+						"revoked", "active_after", "rotate_due"}};
+	int cli = style == APIJSON_KEY_CLI;
+	json_t *v = json_pack("{s:I, s:o, s:o, s:o, s:o}", "id", (json_int_t)k->id, "selector",
+			      apijson_text(k->selector), "role", apijson_text(k->role), "algorithm",
+			      apijson_text(k->alg), "state", apijson_text(k->state));
+	/* set_new takes its value even when it fails */
+	int bad = !v || (!cli && json_object_set_new(v, "public_key", apijson_text(k->public_key)));
+	for (int i = 0; i < 7 && !bad; i++)
+		bad = json_object_set_new(v, when[cli][i], apijson_time(k->at[i]));
+	if (cli && !bad)
+		bad = json_object_set_new(v, "published_serial",
+					  json_integer(k->published_serial)) ||
+		      json_object_set_new(v, "private_key", apijson_text(k->private_key)) ||
+		      json_object_set_new(v, "public_key", apijson_text(k->public_key));
+	if (bad) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
 }
 
 json_t *apijson_text(const char *s)

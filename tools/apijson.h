@@ -1,4 +1,4 @@
-/* apijson: the JSON shapes that dnsdctl's api-token command and dnsd-api both print, built with
+/* apijson: the JSON shapes that dnsdctl (api-token, key list) and dnsd-api both print, built with
  * jansson, so that a token reads the same from either. */
 #ifndef DNSD_APIJSON_H
 #define DNSD_APIJSON_H
@@ -6,8 +6,8 @@
 #include <stdint.h>
 
 #include "apitoken.h"
-#include "registry.h"
 #include "lifecycle.h"
+#include "registry.h"
 
 /* t as an ISO 8601 UTC string, or JSON null for 0. A new reference. */
 json_t *apijson_time(int64_t t);
@@ -41,10 +41,17 @@ json_t *apijson_records(const struct reg_record *r, int n);
 
 /* A string, or JSON null for NULL. A new reference. */
 json_t *apijson_str(const char *s);
-/* A key of a domain as the API lists it: id, selector, role, algorithm, state, public_key (base64
- * DER as the store holds it, null when none), and its times (created_at, published_at,
- * activated_at, retired_at, revoked_at, active_after, rotate_due: ISO 8601 or null). A new
- * reference, NULL when out of memory. */
-json_t *apijson_key(const struct lc_key_info *k);
+/* Whose names a key's object takes: each is a stable interface of its own. */
+enum apijson_key_style {
+	APIJSON_KEY_API, /* dnsd-api's: the times as created_at, published_at... */
+	APIJSON_KEY_CLI, /* dnsdctl key list --json's: created, published...; with
+			  * published_serial and private_key */
+};
+/* A key of a domain as an object: id, selector, role, algorithm, state, public_key (base64 DER
+ * as the store holds it, null when none), and its times (created, published, activated,
+ * retired, revoked, active_after, rotate_due: ISO 8601 or null), named and ordered as style
+ * says. Text that is not UTF-8 has U+FFFD for each bad byte (apijson_text). A new reference,
+ * NULL when out of memory. */
+json_t *apijson_key(const struct lc_key_info *k, enum apijson_key_style style);
 
 #endif

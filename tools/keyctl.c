@@ -1,6 +1,7 @@
 /* keyctl: dnsdctl's front-end to the key lifecycle: key, slot, ns, maintain
  * and export parse their options, call the write library (lifecycle.h, ns.h,
  * export.h) and print what it answers. */
+#include "apijson.h"
 #include "ctl.h"
 #include "err.h"
 #include "export.h"
@@ -106,26 +107,13 @@ struct list_arg {
 
 static int list_one(void *arg, const struct lc_key_info *k)
 {
-	static const char *const when[] = { "created", "published", "activated", "retired", "revoked",
-					    "active_after", "rotate_due" };
 	struct list_arg *a = arg;
 	char buf[7][32];
 	const char *tb[7];
 	for (int i = 0; i < 7; i++)
 		tb[i] = fmt_time(k->at[i], buf[i], sizeof(buf[i]));
 	if (a->c->o.json) {
-		json_t *v = ctl_jobj();
-		ctl_jseti(v, "id", k->id);
-		ctl_jset(v, "selector", k->selector);
-		ctl_jset(v, "role", k->role);
-		ctl_jset(v, "algorithm", k->alg);
-		ctl_jset(v, "state", k->state);
-		for (int i = 0; i < 7; i++)
-			ctl_jset(v, when[i], k->at[i] > 0 ? tb[i] : NULL);
-		ctl_jseti(v, "published_serial", k->published_serial);
-		ctl_jset(v, "private_key", k->private_key);
-		ctl_jset(v, "public_key", k->public_key);
-		ctl_jpush(a->all, v);
+		ctl_jpush(a->all, apijson_key(k, APIJSON_KEY_CLI));
 	} else {
 		char next[64];
 		if (!strcmp(k->state, "published"))

@@ -102,6 +102,13 @@ expect_match "another tenant's domain, GET: 404" "$(call GET /v1/domains/good.ex
 	'^404 .*"not_found"'
 expect_match "another tenant's domain, POST: 404" "$(call POST /v1/domains/good.example/check "$BETA")" \
 	'^404 .*"not_found"'
+# The very reply a domain that is not there gets: the 404 tells nothing of other tenants.
+for m in GET POST; do
+	other=$(call $m /v1/domains/good.example/check "$BETA")
+	missing=$(call $m /v1/domains/none.example/check "$BETA")
+	expect "another tenant's domain, $m: the reply of a missing one" \
+		"${other//good.example/X}" "${missing//none.example/X}"
+done
 expect "... and the check did not run" "$(sqlite3 "$DB" "SELECT count(*) FROM domain_checks k JOIN domains d
 	ON d.id = k.domain_id WHERE d.name = 'beta.example'")" 0
 expect_match "its own tenant's domain: 200" "$(call GET /v1/domains/beta.example/check "$BETA")" '^200 '

@@ -95,6 +95,21 @@ expect_match "beta's token: 404" "$(call GET /v1/domains/shop.example "$BETA")" 
 expect "... the same answer as for a domain nobody has" \
 	"$(call GET /v1/domains/none.example "$BETA" | sed 's/none/shop/')" "$(call GET /v1/domains/shop.example "$BETA")"
 expect_match "... nor its records" "$(call GET /v1/domains/shop.example/records "$BETA")" '^404 '
+# same_404 DESC METHOD PATH [CURL ARGS...]: beta's token on PATH (of shop.example) gets the very
+# reply it gets for a domain nobody has (none.example).
+same_404() {
+	local d=$1 m=$2 p=$3 other missing
+	shift 3
+	other=$(call "$m" "$p" "$BETA" "$@")
+	missing=$(call "$m" "${p//shop.example/none.example}" "$BETA" "$@")
+	expect "$d: 404, the reply of a domain nobody has" "${other//shop.example/X}" \
+		"${missing//none.example/X}"
+}
+same_404 "GET .../records" GET /v1/domains/shop.example/records
+same_404 "GET .../policy" GET /v1/domains/shop.example/policy
+same_404 "PUT .../policy" PUT /v1/domains/shop.example/policy -H 'Content-Type: application/json' \
+	--data-binary '{"spf":null}'
+same_404 "DELETE" DELETE /v1/domains/shop.example
 expect_match "a bad name in the path: 400" "$(call GET /v1/domains/bad..example "$ACME")" '^400 .*"field":"domain"'
 call GET /v1/domains/shop.example/records "$ACME" >/dev/null
 expect "GET .../records: the records and the TTL" "$(json 'len(d["records"]), d["ttl"], sorted(d)')" \

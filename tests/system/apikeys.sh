@@ -117,6 +117,8 @@ expect "list: one key, active in esp1, its times" \
 	"$(json '[(k["selector"], k["role"], k["algorithm"], k["state"], k["revoked_at"]) for k in d["keys"]]')" \
 	"[('esp1', 'main', 'ed25519', 'active', None)]"
 A1=$(json 'd["keys"][0]["id"]')
+expect "list: a key's members, in order (dnsdctl's JSON names them otherwise)" "$(json '" ".join(d["keys"][0])')" \
+	"id selector role algorithm state public_key created_at published_at activated_at retired_at revoked_at active_after rotate_due"
 expect_match "list: ISO 8601 times" "$(json 'd["keys"][0]["activated_at"], d["keys"][0]["rotate_due"]')" \
 	"^\('20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z', '20[0-9-]{8}T[0-9:]{8}Z'\)$"
 P1=$(json 'd["keys"][0]["public_key"]')
@@ -142,6 +144,21 @@ expect_match "import, another tenant's domain: 404" \
 expect_match "put, another tenant's domain: 404" \
 	"$(call PUT /v1/domains/{domain}/selectors/{selector}/key /v1/domains/a.example/selectors/esp1/key "$BETA" '{"key":"x"}')" \
 	'^404 .*not_found'
+# same DESC METHOD PATTERN PATH JSON: beta's token on PATH with JSON (naming a.example) gets the
+# very reply it gets for a domain that is not there (zz.example).
+same() {
+	local other missing
+	other=$(call "$2" "$3" "$4" "$BETA" "$5")
+	missing=$(call "$2" "$3" "${4//a.example/zz.example}" "$BETA" "${5//a.example/zz.example}")
+	expect "$1, another tenant's domain: the reply of a missing one" "${other//a.example/X}" \
+		"${missing//zz.example/X}"
+}
+same rotate POST $KP/rotate /v1/domains/a.example/keys/rotate '{}'
+same revoke POST $KP/{id}/revoke /v1/domains/a.example/keys/$A1/revoke '{}'
+same import POST "$KP" /v1/domains/a.example/keys '{"key":"x"}'
+same put PUT /v1/domains/{domain}/selectors/{selector}/key /v1/domains/a.example/selectors/esp1/key \
+	'{"key":"x"}'
+same "bulk revoke" POST /v1/keys/revoke /v1/keys/revoke '{"domains":["a.example"],"reason":"x"}'
 expect "the refusals changed nothing" "$(live a.example state)" "esp1=active"
 
 # ---- rotate ----

@@ -12,6 +12,9 @@ expect "schema version 8" "$(sqlite3 "$DB" 'PRAGMA user_version')" 8
 # key list
 k=$(ctl key list example.com --json)
 expect "key list: one key" "$(echo "$k" | jq_py 'len(d)')" 1
+# dnsdctl's names, in this order, are a stable interface (the API's differ: created_at...).
+expect "key list --json: its members, in order" "$(echo "$k" | jq_py '" ".join(d[0])')" \
+	"id selector role algorithm state created published activated retired revoked active_after rotate_due published_serial private_key public_key"
 expect "key list: slot 1, ed25519, active" "$(echo "$k" | jq_py '" ".join([d[0]["selector"], d[0]["algorithm"], d[0]["state"]])')" "esp1 ed25519 active"
 expect "key list: activated, not retired or revoked" \
 	"$(echo "$k" | jq_py '[d[0]["activated"] is not None, d[0]["retired"], d[0]["revoked"]]')" "[True, None, None]"
