@@ -93,16 +93,18 @@ zone:
 EOF
 }
 # start_secondary nsd|knot NAME PORT KEY SECRET: writes its config and starts it in
-# the foreground against dnsd (PORT of dnsd: $PORT).
+# the foreground against dnsd (PORT of dnsd: $PORT). Its pid is in $T/NAME.pid before
+# it runs (the subshell writes its own and becomes the server), for a watcher that
+# must know it by its first connection.
 start_secondary() {
 	local kind=$1 name=$2 port=$3 key=$4 secret=$5 pid
 	mkdir -p "$T/$name/db"
 	if [ "$kind" = nsd ]; then
 		nsd_conf "$name" "$port" "$PORT" "$key" "$secret" >"$T/$name/nsd.conf"
-		nsd -d -c "$T/$name/nsd.conf" >>"$T/$name/out" 2>&1 &
+		(echo "$BASHPID" >"$T/$name.pid" && exec nsd -d -c "$T/$name/nsd.conf") >>"$T/$name/out" 2>&1 &
 	else
 		knot_conf "$name" "$port" "$PORT" "$key" "$secret" >"$T/$name/knot.conf"
-		knotd -c "$T/$name/knot.conf" >>"$T/$name/out" 2>&1 &
+		(echo "$BASHPID" >"$T/$name.pid" && exec knotd -c "$T/$name/knot.conf") >>"$T/$name/out" 2>&1 &
 	fi
 	pid=$!
 	eval "PID_$name=$pid PORT_$name=$port"
@@ -346,7 +348,6 @@ xq stop-mid-transfer "$PORT" "$T/late.pid" "$T/late.ready" 20 >"$T/late.stop" 2>
 W=$!
 for _ in $(seq 1 100); do [ -s "$T/late.ready" ] && break; sleep 0.05; done
 start_secondary knot late "$P_late" "$KEY" "$SECRET"
-spid late >"$T/late.pid"
 wait "$W"
 expect_match "late: stopped in its first transfer, dnsd blocked sending" "$(cat "$T/late.stop")" '^stopped with [0-9]+ bytes unsent'
 t0=$(date +%s%N)
