@@ -183,10 +183,13 @@ printf '%s hmac-sha256 %s\n' "$KEY_NSD" "$SECRET_NSD" "$KEY" "$SECRET" >"$T/tsig
 chmod 0600 "$T/tsig.keys"
 P_nsd=$(free_port) P_knot=$(free_port) P_wrong=$(free_port) P_late=$(free_port)
 # dnsd's options as docs/deployment.md gives them.
-XFR_ARGS=(--tsig-keys "$T/tsig.keys" --allow-transfer "127.0.0.1 key $KEY_NSD"
-	--allow-transfer "127.0.0.1 key $KEY"
-	--notify "127.0.0.1:$P_nsd key $KEY_NSD" --notify "127.0.0.1:$P_knot key $KEY"
-	--notify "127.0.0.1:$P_late key $KEY")
+xfr_args() {
+	XFR_ARGS=(--tsig-keys "$T/tsig.keys" --allow-transfer "127.0.0.1 key $KEY_NSD"
+		--allow-transfer "127.0.0.1 key $KEY"
+		--notify "127.0.0.1:$P_nsd key $KEY_NSD" --notify "127.0.0.1:$P_knot key $KEY"
+		--notify "127.0.0.1:$P_late key $KEY")
+}
+xfr_args
 start_dnsd "${XFR_ARGS[@]}" || finish
 DNSD_PORT=$PORT DNSD_PORT6=$PORT6 # every restart: the same ports, which the secondaries know
 
@@ -343,6 +346,10 @@ wait_for "knot: the big change within 20 s" 20 current knot
 # (dnsd logs "done" once its last message is written: maybe after a secondary serves it)
 wait_for "dnsd: ... both by IXFR (its log)" 2 ixfrs_done 2
 expect "dnsd: ... neither by a full transfer (its log)" "$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -E 'XFR (of|to) ' | grep -E 'AXFR|whole zone')" ""
+# A port picked minutes ago may be some client's by now (a full run saw 'address already
+# in use' and no late secondary): a fresh one, which the restarted dnsd notifies.
+P_late=$(free_port)
+xfr_args
 # The watcher is ready before the secondary starts: the transfer takes a fraction of a second.
 xq stop-mid-transfer "$PORT" "$T/late.pid" "$T/late.ready" 20 >"$T/late.stop" 2>&1 &
 W=$!
