@@ -144,9 +144,14 @@ serves_serial() { [ "$(serial_of "$1")" = "$2" ]; }
 synced() {
 	local s=$1 n want; shift
 	want=$(store_serial)
-	wait_for "dnsd: serves the store's serial ($want) within $s s" "$s" serves_serial dnsd "$want"
+	wait_for "dnsd: serves the store's serial ($want) within $s s" "$s" serves_serial dnsd "$want" ||
+		echo "    dnsd serves $(serial_of dnsd)"
 	for n in "$@"; do
-		wait_for "$n: serves serial $want within $s s" "$s" serves_serial "$n" "$want"
+		wait_for "$n: serves serial $want within $s s" "$s" serves_serial "$n" "$want" && continue
+		# What a run that no one can repeat needs: where each side stopped.
+		echo "    $n serves $(serial_of "$n"); the end of its log, then dnsd's:"
+		tail -n 12 "$T/$n/log" | sed 's/^/    | /'
+		tail -n 12 "$T/dnsd.log" | sed 's/^/    | /'
 	done
 }
 # at_least NAME SERIAL: NAME serves SERIAL or a later one.
