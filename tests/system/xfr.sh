@@ -6,7 +6,7 @@
 # TSIG (AXFR first, then IXFR), and their answers are compared with dnsd's
 # (xfrq.py same: rcode, AA, the answer RRsets with TTLs, the SOA of negatives).
 #   1  initial AXFR to both
-#   2  a domain add and a key rotate reach both within 2 s, by NOTIFY and IXFR
+#   2  a domain add and a key rotate reach both, by NOTIFY and IXFR
 #   3  identical answers for every kind of name
 #   4  TSIG and address checks: no key, a wrong key, an address not allowed
 #   5  a key rotation that waits for a stopped (lagging) secondary
@@ -93,16 +93,18 @@ zone:
 EOF
 }
 # start_secondary nsd|knot NAME PORT KEY SECRET: writes its config and starts it in
-# the foreground against dnsd (PORT of dnsd: $PORT).
+# the foreground against dnsd (PORT of dnsd: $PORT). Its pid is in $T/NAME.pid before
+# it runs (the subshell writes its own and becomes the server), for a watcher that
+# must know it by its first connection.
 start_secondary() {
 	local kind=$1 name=$2 port=$3 key=$4 secret=$5 pid
 	mkdir -p "$T/$name/db"
 	if [ "$kind" = nsd ]; then
 		nsd_conf "$name" "$port" "$PORT" "$key" "$secret" >"$T/$name/nsd.conf"
-		nsd -d -c "$T/$name/nsd.conf" >>"$T/$name/out" 2>&1 &
+		(echo "$BASHPID" >"$T/$name.pid" && exec nsd -d -c "$T/$name/nsd.conf") >>"$T/$name/out" 2>&1 &
 	else
 		knot_conf "$name" "$port" "$PORT" "$key" "$secret" >"$T/$name/knot.conf"
-		knotd -c "$T/$name/knot.conf" >>"$T/$name/out" 2>&1 &
+		(echo "$BASHPID" >"$T/$name.pid" && exec knotd -c "$T/$name/knot.conf") >>"$T/$name/out" 2>&1 &
 	fi
 	pid=$!
 	eval "PID_$name=$pid PORT_$name=$port"
@@ -131,8 +133,27 @@ serial_of() {
 		awk '/status: NOERROR/ { ok = 1 } /^;; flags:.* aa[ ;]/ { aa = 1 } $4 == "SOA" { s = $7 }
 			END { print (ok && aa && s != "") ? s : "none" }'
 }
-# current NAME: NAME serves dnsd's serial.
-current() { local a b; a=$(serial_of dnsd) b=$(serial_of "$1"); [ "$a" != none ] && [ "$a" = "$b" ]; }
+# store_serial: the serial of the store, which dnsd must come to serve.
+store_serial() { ctl status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["serial"])'; }
+# serves_serial NAME|dnsd SERIAL: it answers with that serial.
+serves_serial() { [ "$(serial_of "$1")" = "$2" ]; }
+# synced SECONDS NAME...: dnsd serves the store's serial, then each secondary NAME does,
+# each within SECONDS (checks). Comparing a secondary with dnsd alone passes while dnsd
+# still reads a big change: its refresh thread runs at nice 19, and a loaded machine
+# left it more than 10 s behind an 8,000-domain import.
+synced() {
+	local s=$1 n want; shift
+	want=$(store_serial)
+	wait_for "dnsd: serves the store's serial ($want) within $s s" "$s" serves_serial dnsd "$want" ||
+		echo "    dnsd serves $(serial_of dnsd)"
+	for n in "$@"; do
+		wait_for "$n: serves serial $want within $s s" "$s" serves_serial "$n" "$want" && continue
+		# What a run that no one can repeat needs: where each side stopped.
+		echo "    $n serves $(serial_of "$n"); the end of its log, then dnsd's:"
+		tail -n 12 "$T/$n/log" | sed 's/^/    | /'
+		tail -n 12 "$T/dnsd.log" | sed 's/^/    | /'
+	done
+}
 # at_least NAME SERIAL: NAME serves SERIAL or a later one.
 at_least() { local s; s=$(serial_of "$1"); [ "$s" != none ] && [ "$s" -ge "$2" ]; }
 # same NAME FILE: NAME and dnsd answer every name of FILE alike.
@@ -143,6 +164,23 @@ serves() {
 	a=$(dig @127.0.0.1 -p "$PORT" +short +tries=1 +time=1 "$2" "$3")
 	b=$(dig @127.0.0.1 -p "$(sport "$1")" +short +tries=1 +time=1 "$2" "$3")
 	[ -n "$a" ] && [ "$a" = "$b" ]
+}
+# complaints NAME: the lines of secondary NAME's log that say dnsd sent it something
+# wrong: a transfer or NOTIFY refused or failing its TSIG, a malformed message or record,
+# changes that would not apply. Each peer's own words, matched narrowly: what a stopped
+# primary or an overtaken NOTIFY makes them log (a refused connection, a refresh without
+# a primary, NSD's restarted transfer) is no complaint, and what dnsd serves is checked
+# by asking the secondaries themselves after each step.
+NSD_BAD='received error code|malformed tsig|tsig error|bad tsig|without TSIG|no tsig in first packet|has no TSIG'
+NSD_BAD="$NSD_BAD|bad RR in question|bad transfer|reverted transfer|bad xfr|bad ixfr|bad SOA RR|bad query id|notify for .* refused"
+KNOT_BAD='TSIG, .*verification failed|ACL, denied|failed \((failed to verify TSIG|TSIG [^)]*|expected a TSIG[^)]*|malformed data'
+KNOT_BAD="$KNOT_BAD|trailing data|not enough data to parse|semantic check|name does not belong to the zone)\)"
+KNOT_BAD="$KNOT_BAD|server responded with error|bad record in answer section|malformed (message|response SOA)"
+KNOT_BAD="$KNOT_BAD|inconsistent history|failed to apply|failed to store changes|fallback to AXFR \("
+complaints() {
+	local p=$KNOT_BAD
+	[ -f "$T/$1/nsd.conf" ] && p=$NSD_BAD
+	grep -E -- "$p" "$T/$1/log"
 }
 # loglines NAME: the number of lines in NAME's log now (to look only at what comes after).
 loglines() { wc -l <"$T/$1/log" 2>/dev/null || echo 0; }
@@ -181,10 +219,13 @@ printf '%s hmac-sha256 %s\n' "$KEY_NSD" "$SECRET_NSD" "$KEY" "$SECRET" >"$T/tsig
 chmod 0600 "$T/tsig.keys"
 P_nsd=$(free_port) P_knot=$(free_port) P_wrong=$(free_port) P_late=$(free_port)
 # dnsd's options as docs/deployment.md gives them.
-XFR_ARGS=(--tsig-keys "$T/tsig.keys" --allow-transfer "127.0.0.1 key $KEY_NSD"
-	--allow-transfer "127.0.0.1 key $KEY"
-	--notify "127.0.0.1:$P_nsd key $KEY_NSD" --notify "127.0.0.1:$P_knot key $KEY"
-	--notify "127.0.0.1:$P_late key $KEY")
+xfr_args() {
+	XFR_ARGS=(--tsig-keys "$T/tsig.keys" --allow-transfer "127.0.0.1 key $KEY_NSD"
+		--allow-transfer "127.0.0.1 key $KEY"
+		--notify "127.0.0.1:$P_nsd key $KEY_NSD" --notify "127.0.0.1:$P_knot key $KEY"
+		--notify "127.0.0.1:$P_late key $KEY")
+}
+xfr_args
 start_dnsd "${XFR_ARGS[@]}" || finish
 DNSD_PORT=$PORT DNSD_PORT6=$PORT6 # every restart: the same ports, which the secondaries know
 
@@ -195,8 +236,7 @@ start_secondary knot knot "$P_knot" "$KEY" "$SECRET"
 start_secondary knot wrong "$P_wrong" "$KEY" "$WRONG"
 S0=$(serial_of dnsd)
 expect_match "dnsd serves a serial" "$S0" '^[0-9]+$'
-wait_for "nsd: serves dnsd's serial within 5 s (initial transfer)" 5 current nsd
-wait_for "knot: serves dnsd's serial within 5 s (initial transfer)" 5 current knot
+synced 10 nsd knot
 expect_match "knot: it was an AXFR (its log)" "$(grep 'AXFR, incoming' "$T/knot/log" | tail -1)" 'finished'
 
 # =====================================================================
@@ -206,38 +246,38 @@ check "nsd: same answers as dnsd (before the changes)" same nsd "$T/names"
 Lk=$(loglines knot) Ld=$(wc -l <"$T/dnsd.log")
 ctl domain add e.example --tenant acme >/dev/null
 ET=$(token e.example)
-wait_for "nsd: serves the new domain's DKIM key within 2 s" 2 serves nsd esp1.$ET.dkim.$ZONE TXT
-wait_for "knot: serves the new domain's DKIM key within 2 s" 2 serves knot esp1.$ET.dkim.$ZONE TXT
+wait_for "nsd: serves the new domain's DKIM key within 10 s" 10 serves nsd esp1.$ET.dkim.$ZONE TXT
+wait_for "knot: serves the new domain's DKIM key within 10 s" 10 serves knot esp1.$ET.dkim.$ZONE TXT
 expect_match "knot: by IXFR (its log)" "$(logsince knot "$Lk" | grep -E 'XFR, incoming.*finished' | tr '\n' ' ')" \
 	'^[^A]*IXFR, incoming[^A]*finished[^A]*$'
 ctl key rotate a.example >/dev/null
 AT=$(token a.example)
-wait_for "nsd: serves a.example's new key (esp2) within 2 s" 2 serves nsd esp2.$AT.dkim.$ZONE TXT
-wait_for "knot: serves a.example's new key (esp2) within 2 s" 2 serves knot esp2.$AT.dkim.$ZONE TXT
+wait_for "nsd: serves a.example's new key (esp2) within 10 s" 10 serves nsd esp2.$AT.dkim.$ZONE TXT
+wait_for "knot: serves a.example's new key (esp2) within 10 s" 10 serves knot esp2.$AT.dkim.$ZONE TXT
 expect "knot: no AXFR since the first" "$(logsince knot "$Lk" | grep -c 'AXFR, incoming')" 0
 # dnsd logs "IXFR of ZONE from serial S to PEER" and "IXFR to PEER done: ... (the whole
 # zone)" when it answered with the whole zone.
 ixfrs_done() { [ "$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -c 'IXFR to .* done')" -ge "$1" ]; }
-wait_for "dnsd: at least 4 IXFRs after the 2 changes (its log)" 2 ixfrs_done 4
-expect "dnsd: no AXFR and no IXFR answered with the whole zone (its log)" \
-	"$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -E 'XFR (of|to) ' | grep -E 'AXFR|whole zone')" ""
+wait_for "dnsd: at least 4 IXFRs after the 2 changes (its log)" 10 ixfrs_done 4
+# (Whether to ask AXFR is the secondary's choice: NSD does after an overtaken transfer.)
+expect "dnsd: no IXFR answered with the whole zone (its log)" \
+	"$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -E 'IXFR to .*whole zone')" ""
 
 # =====================================================================
 echo "# 3 identical answers (at $SECONDS s)"
 names "$T/names" $DOMS e.example
-wait_for "nsd: at dnsd's serial" 2 current nsd
-wait_for "knot: at dnsd's serial" 2 current knot
+synced 10 nsd knot
 check "nsd: same answers as dnsd ($(wc -l <"$T/names") names)" same nsd "$T/names"
 check "knot: same answers as dnsd" same knot "$T/names"
 # The comparison must be able to fail: knot frozen (it answers, but transfers
 # nothing), a change only dnsd has.
 check "knotc zone-freeze" knotc -s "$T/knot/knot.sock" zone-freeze $ZONE
 ctl key rotate b.example >/dev/null
-wait_for "nsd: has b.example's new key" 2 current nsd
+synced 10 nsd
 check_fails "the comparison sees the change knot has not transferred" same knot "$T/names"
 expect_match "... and says what differs" "$(cat "$T/.check.out")" "$ZONE SOA differs"
 check "knotc zone-thaw" knotc -s "$T/knot/knot.sock" zone-thaw $ZONE
-wait_for "knot: catches up once thawed" 5 current knot
+synced 10 knot
 check "knot: same answers as dnsd again" same knot "$T/names"
 
 # =====================================================================
@@ -286,19 +326,18 @@ N=$(date +%s)
 kill -STOP "$(spid knot)"
 check "key rotate c.example while knot is stopped" ctlat $N key rotate c.example
 PS=$(kj c.example 'K("esp2")["published_serial"]')
-wait_for "nsd: serves the key's serial ($PS)" 2 at_least nsd "$PS"
+wait_for "nsd: serves the key's serial ($PS)" 10 at_least nsd "$PS"
 out=$(DNSD_NOW=$((N + HOLD + 1)) ctl maintain 2>&1)
 expect "maintain after the hold, knot stopped: the new key stays published" "$(kj c.example 'K("esp2")["state"]')" published
 expect_match "maintain says knot is why" "$out" 'knot'
 kill -CONT "$(spid knot)"
-wait_for "knot: serves the key's serial once running again (NOTIFY retried)" 10 at_least knot "$PS"
+wait_for "knot: serves the key's serial once running again (NOTIFY retried)" 20 at_least knot "$PS"
 out=$(DNSD_NOW=$((N + HOLD + 2)) ctl maintain 2>&1)
 expect "maintain with both secondaries current: the key is active" "$(kj c.example 'K("esp2")["state"]')" active
 expect_match "ns list: both at the key's serial or later" \
 	"$(ctl ns list --json | "$PY" -c 'import json,sys; print(sorted((n["name"], n["serial"] >= int(sys.argv[1]), n["error"]) for n in json.load(sys.stdin)))' "$PS")" \
 	"^\[\('knot', True, None\), \('nsd', True, None\)\]$"
-wait_for "nsd: current after the activation" 2 current nsd
-wait_for "knot: current after the activation" 2 current knot
+synced 10 nsd knot
 check "nsd: same answers as dnsd" same nsd "$T/names"
 check "knot: same answers as dnsd" same knot "$T/names"
 
@@ -313,11 +352,11 @@ ctl domain add g.example --tenant acme >/dev/null
 ctl key rotate d.example >/dev/null
 Lk=$(loglines knot) Ld=$(wc -l <"$T/dnsd.log")
 kill -CONT "$(spid nsd)" "$(spid knot)"
-wait_for "nsd: from serial $SB to dnsd's within 10 s" 10 current nsd
-wait_for "knot: from serial $SB to dnsd's within 10 s" 10 current knot
+echo "# (from serial $SB)"
+synced 20 nsd knot
 expect_match "knot: a full transfer (its log)" "$(logsince knot "$Lk" | grep -E 'XFR' | tr '\n' ' ')" 'AXFR'
 fulls_done() { [ "$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -c 'IXFR to .*(the whole zone)')" -ge 2 ]; }
-wait_for "dnsd: answered both with the whole zone (its log)" 2 fulls_done
+wait_for "dnsd: answered both with the whole zone (its log)" 10 fulls_done
 check "dnsd: both had asked IXFR from serial $SB (its log)" \
 	test "$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -c "IXFR of $ZONE. from serial $SB ")" -ge 2
 names "$T/names" $DOMS e.example f.example g.example
@@ -336,17 +375,19 @@ with open(sys.argv[1], "w") as f:
 EOF
 Ld=$(wc -l <"$T/dnsd.log")
 check "import 8000 domains" ctl import "$T/big.csv"
-wait_for "nsd: the big change within 20 s" 20 current nsd
-wait_for "knot: the big change within 20 s" 20 current knot
+synced 60 nsd knot
 # (dnsd logs "done" once its last message is written: maybe after a secondary serves it)
-wait_for "dnsd: ... both by IXFR (its log)" 2 ixfrs_done 2
-expect "dnsd: ... neither by a full transfer (its log)" "$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -E 'XFR (of|to) ' | grep -E 'AXFR|whole zone')" ""
+wait_for "dnsd: ... both by IXFR (its log)" 10 ixfrs_done 2
+expect "dnsd: ... no IXFR answered with the whole zone (its log)" "$(tail -n +"$((Ld + 1))" "$T/dnsd.log" | grep -E 'IXFR to .*whole zone')" ""
+# A port picked minutes ago may be some client's by now (a full run saw 'address already
+# in use' and no late secondary): a fresh one, which the restarted dnsd notifies.
+P_late=$(free_port)
+xfr_args
 # The watcher is ready before the secondary starts: the transfer takes a fraction of a second.
 xq stop-mid-transfer "$PORT" "$T/late.pid" "$T/late.ready" 20 >"$T/late.stop" 2>&1 &
 W=$!
 for _ in $(seq 1 100); do [ -s "$T/late.ready" ] && break; sleep 0.05; done
 start_secondary knot late "$P_late" "$KEY" "$SECRET"
-spid late >"$T/late.pid"
 wait "$W"
 expect_match "late: stopped in its first transfer, dnsd blocked sending" "$(cat "$T/late.stop")" '^stopped with [0-9]+ bytes unsent'
 t0=$(date +%s%N)
@@ -355,20 +396,17 @@ expect "dnsd stops (SIGTERM) with a transfer stalled: exit 0" "$rc" 0
 check "... within 5 s" test $(( ($(date +%s%N) - t0) / 1000000 )) -lt 5000
 start_dnsd "${XFR_ARGS[@]}" || finish
 kill -CONT "$(spid late)"
-wait_for "late: the whole zone from the restarted dnsd within 15 s" 15 current late
+wait_for "late: the whole zone from the restarted dnsd within 15 s" 15 serves_serial late "$(store_serial)"
 expect_match "late: its first AXFR failed (cut by the restart)" "$(grep -E 'refresh.*failed|AXFR.*failed' "$T/late/log" | head -1)" 'failed'
 names "$T/names" $DOMS e.example big00000.example big04321.example big07999.example
+synced 10 nsd knot late
 for s in nsd knot late; do
-	wait_for "$s: current" 5 current $s
 	check "$s: same answers as dnsd" same $s "$T/names"
 done
 expect "wrong: still no zone at the end" "$(serial_of wrong)" none
-check "wrong: its transfers were refused (its log)" grep -qiE 'NOTAUTH|REFUSED|BADSIG|TSIG' "$T/wrong/log"
-for s in nsd knot; do
-	# An import commits in batches, so a secondary may be notified of a serial that a newer
-	# batch overtakes while it applies the one before; NSD then logs "update failed,
-	# restarting transfer (notified zone)" and fetches the newer one: not a transfer error.
-	# Step 7 stops dnsd on purpose: a refresh that falls in that second finds no primary.
-	check_fails "$s: no errors in its log" sh -c "grep -E 'error:' '$T/$s/log' | grep -v -e 'update failed, restarting transfer (notified zone)' -e 'no usable master'"
+# The complaints a peer would log are seen: the secondary with the wrong key has them.
+expect_match "wrong: its log says its transfers failed their TSIG" "$(complaints wrong | head -1)" 'failed to verify TSIG'
+for s in nsd knot late; do
+	expect "$s: no complaint about what dnsd sent in its log" "$(complaints $s)" ""
 done
 finish

@@ -21,12 +21,13 @@
   xfrq.py serial PORT ZONE
       the SOA serial the server answers (AA set), or "none".
   xfrq.py stop-mid-transfer PORT PIDFILE READYFILE SECONDS
-      writes READYFILE, then watches the kernel's TCP table (/proc/net/tcp, tcp6)
-      until a new connection to local port PORT (the primary's) is established,
-      then sends SIGSTOP to the process whose pid PIDFILE holds (started after
-      READYFILE appeared) at once, and makes sure that the primary has data it cannot send on it (a
-      secondary stopped in the middle of a transfer); exits 1 if that did not
-      happen within SECONDS.
+      writes READYFILE, waits for PIDFILE (the secondary, started after READYFILE
+      appeared), then watches the kernel's TCP table (/proc/net/tcp, tcp6) until
+      that process has a connection to port PORT (the primary's) established,
+      sends it SIGSTOP at once, and makes sure that the primary has data it cannot
+      send on that connection (a secondary stopped in the middle of a transfer);
+      another process's connection to PORT (a secondary refreshing) is passed
+      over. Exits 1 if that did not happen within SECONDS.
 """
 import socket
 import struct
@@ -204,9 +205,8 @@ def cmd_serial(a):
     return 0
 
 
-def tcp_table(port):
-    """The established TCP sockets with local port `port`: {remote: bytes not yet sent}."""
-    out = {}
+def tcp_rows():
+    """Each established TCP socket: (local, remote, bytes not yet sent, inode)."""
     for path in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = open(path).read().splitlines()[1:]
@@ -214,25 +214,56 @@ def tcp_table(port):
             continue
         for l in lines:
             f = l.split()
-            if f[3] == "01" and int(f[1].rsplit(":", 1)[1], 16) == port:
-                out[f[2]] = int(f[4].split(":")[0], 16)
+            if f[3] == "01":
+                yield f[1], f[2], int(f[4].split(":")[0], 16), int(f[9])
+
+
+def port_of(addr):
+    return int(addr.rsplit(":", 1)[1], 16)
+
+
+def tcp_table(port):
+    """The established TCP sockets with local port `port`: {remote: bytes not yet sent}."""
+    return {r: q for l, r, q, _ in tcp_rows() if port_of(l) == port}
+
+
+def socket_inodes(pid):
+    """The inodes of the sockets process `pid` holds open."""
+    import os
+    out = set()
+    d = "/proc/%d/fd" % pid
+    for fd in os.listdir(d):
+        try:
+            t = os.readlink(os.path.join(d, fd))
+        except OSError:
+            continue
+        if t.startswith("socket:["):
+            out.add(int(t[8:-1]))
     return out
 
 
 def cmd_stop_mid_transfer(a):
     import os, signal, time
     port, pidfile, ready, secs = int(a[0]), a[1], a[2], float(a[3])
-    before = set(tcp_table(port))
+    # the client ends of connections to the primary already there: not the secondary's
+    seen = {l for l, r, _, _ in tcp_rows() if port_of(r) == port}
     open(ready, "w").write("ready\n")
     end = time.monotonic() + secs
     conn = pid = None
-    while time.monotonic() < end:
-        new = set(tcp_table(port)) - before
-        if new:
+    while time.monotonic() < end and pid is None:
+        try:
             pid = int(open(pidfile).read())
-            os.kill(pid, signal.SIGSTOP)
-            conn = new.pop()
-            break
+        except (OSError, ValueError):
+            time.sleep(0.0002)
+    while pid is not None and time.monotonic() < end:
+        new = {l: i for l, r, _, i in tcp_rows() if port_of(r) == port and l not in seen}
+        if new:
+            mine = [l for l, i in new.items() if i in socket_inodes(pid)]
+            if mine:
+                os.kill(pid, signal.SIGSTOP)
+                conn = mine[0]  # the primary's end has it as its remote address
+                break
+            seen |= set(new)
         time.sleep(0.0002)
     while conn and time.monotonic() < end:
         time.sleep(0.2)
