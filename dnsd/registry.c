@@ -93,7 +93,23 @@ int64_t reg_tenant_id(struct wr *w, const char *name, int must)
 			wr_fail(w, DNSD_EINVAL, "tenant", "no tenant given");
 		return 0;
 	}
-	int64_t id = wr_int(w, wr_qk(w, "SELECT id FROM tenants WHERE name = ?", "s", name), 0);
+	int keep = (w->depth > 0 || w->snapshot) && strlen(name) < sizeof(w->tcache.name);
+	if (keep && w->tcache.id && !strcmp(w->tcache.name, name))
+		return w->tcache.id;
+	sqlite3_stmt *st = wr_qk(
+		w, "SELECT id, ifnull(slots, 0), ifnull(ed25519, -1) FROM tenants WHERE name = ?",
+		"s", name);
+	int64_t id = 0;
+	if (wr_step(w, st)) {
+		id = sqlite3_column_int64(st, 0);
+		if (keep) {
+			snprintf(w->tcache.name, sizeof(w->tcache.name), "%s", name);
+			w->tcache.id = id;
+			w->tcache.slots = sqlite3_column_int(st, 1);
+			w->tcache.ed25519 = sqlite3_column_int(st, 2);
+		}
+	}
+	wr_done(w, st);
 	if (!id && must)
 		wr_fail(w, DNSD_ENOENT, "tenant", "no tenant '%s' (see 'dnsdctl tenant list')",
 			name);
@@ -180,10 +196,19 @@ void reg_new_free(struct reg_new *nd)
 static int slot_layout(struct wr *w, int64_t tid, const struct reg_domain_in *in, int main_is_ed,
 		       int *nmain, int *pair)
 {
-	int64_t ts = wr_int(
-		w, wr_qk(w, "SELECT ifnull(slots, 0) FROM tenants WHERE id = ?", "i", tid), 0);
-	int64_t te = wr_int(
-		w, wr_qk(w, "SELECT ifnull(ed25519, -1) FROM tenants WHERE id = ?", "i", tid), -1);
+	int64_t ts, te;
+	if (w->tcache.id == tid && (w->depth > 0 || w->snapshot)) {
+		ts = w->tcache.slots;
+		te = w->tcache.ed25519;
+	} else {
+		ts = wr_int(w, wr_qk(w, "SELECT ifnull(slots, 0) FROM tenants WHERE id = ?", "i",
+				     tid),
+			    0);
+		te = wr_int(w,
+			    wr_qk(w, "SELECT ifnull(ed25519, -1) FROM tenants WHERE id = ?", "i",
+				  tid),
+			    -1);
+	}
 	char *ge = setting(w, "ed25519");
 	int g = ge && !strcmp(ge, "yes");
 	free(ge);
@@ -570,6 +595,7 @@ int reg_tenant_add(struct wr *w, const char *name, int slots, int ed25519)
 		       "INSERT INTO tenants(name, created_at, slots, ed25519) "
 		       "VALUES (?, ?, nullif(?, 0), nullif(?, -1))",
 		       "siii", name, store_now(), (int64_t)slots, (int64_t)ed25519));
+	wr_cache_clear(w);
 	return wr_commit(w);
 }
 
@@ -584,6 +610,7 @@ int reg_tenant_set(struct wr *w, const char *name, int slots, int ed25519)
 	if (ed25519 >= 0)
 		wr_run(w, wr_q(w, "UPDATE tenants SET ed25519 = ? WHERE id = ?", "ii",
 			       (int64_t)ed25519, id));
+	wr_cache_clear(w);
 	return wr_commit(w);
 }
 
@@ -612,6 +639,7 @@ int reg_tenant_remove(struct wr *w, const char *name)
 			name);
 	wr_run(w, wr_q(w, "DELETE FROM policies WHERE tenant_id = ?", "i", id));
 	wr_run(w, wr_q(w, "DELETE FROM tenants WHERE id = ?", "i", id));
+	wr_cache_clear(w);
 	return wr_commit(w);
 }
 

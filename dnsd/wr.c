@@ -191,6 +191,7 @@ void wr_cache_clear(struct wr *w)
 	for (int i = 0; i < w->nscache; i++)
 		free(w->scache[i].value);
 	w->nscache = 0;
+	w->tcache.id = 0;
 }
 
 const char *wr_keys_dir(struct wr *w, char *buf, size_t n)

@@ -68,6 +68,13 @@ struct wr {
 		char *value; /* NULL: unset */
 	} scache[8];
 	int nscache;
+	/* The tenant last read in the same transaction (reg_tenant_id): an
+	 * import's rows name one. */
+	struct {
+		char name[128];
+		int64_t id;
+		int slots, ed25519; /* as stored: 0 and -1 when NULL */
+	} tcache;
 	int snapshot;
 	uint64_t txn; /* counts outermost write transactions: what was checked in which */
 	/* The zone file as this writer read it, for store_zone_note (loaded once). */
