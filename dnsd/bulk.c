@@ -110,7 +110,7 @@ struct reg_import *reg_import_new(struct wr *w)
 	 * them off until reg_import_free. */
 	sqlite3_exec(w->db,
 		     "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; "
-		     "PRAGMA ignore_check_constraints = ON",
+		     "PRAGMA ignore_check_constraints = ON; PRAGMA wal_autocheckpoint = 16384",
 		     NULL, NULL, NULL);
 	return im;
 }
@@ -122,7 +122,9 @@ void reg_import_free(struct reg_import *im)
 	reg_import_checked(im);
 	if (im->w->depth)
 		wr_rollback(im->w);
-	sqlite3_exec(im->w->db, "PRAGMA ignore_check_constraints = OFF", NULL, NULL, NULL);
+	sqlite3_exec(im->w->db,
+		     "PRAGMA ignore_check_constraints = OFF; PRAGMA wal_autocheckpoint = 1000", NULL,
+		     NULL, NULL);
 	strset_free(&im->names);
 	strset_free(&im->tokens);
 	free(im);
