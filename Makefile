@@ -37,7 +37,7 @@ FUZZ_OBJ = $(FUZZ_TOOLS_$(FUZZ_TARGET):%.c=build-fuzz/obj/%.o)
 # Inputs longer than this are not tried: a key file, a zone file of a few records.
 FUZZ_MAX_LEN ?= $(if $(filter answer,$(FUZZ_TARGET)),4096,8192)
 
-.PHONY: all man deb deps test-deps run test test-asan test-plain unit clean format fuzz fuzz-build fuzz-merge install bench bench-xfr bench-api
+.PHONY: all man deb deps test-deps run test test-asan test-plain unit clean format fuzz fuzz-build fuzz-merge install bench bench-xfr bench-api bench-import
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -144,6 +144,12 @@ bench-xfr: deps
 bench-api: deps
 	@$(MAKE) --no-print-directory all
 	bench/apibench.py
+# dnsdctl import of 1,000,000 rows (gen.py's 100,000, ten times) into a new store:
+# wall, CPU, memory, bytes written (bench/importbench.py; IMPORT_N sets the rows).
+IMPORT_N ?= 1000000
+bench-import: deps
+	@$(MAKE) --no-print-directory all
+	bench/importbench.py --n $(IMPORT_N)
 
 # Installs the Debian packages that are missing (as root, or through sudo).
 deps:
