@@ -764,6 +764,34 @@ static struct reg_init_in keep(const char *zone)
 				    .ed25519 = -1};
 }
 
+/* What a transaction keeps (settings, its tenant) is forgotten when it is written: in one
+ * outer transaction, as the API's Idempotency-Key holds one, the second domain gets what the
+ * writes between gave. */
+static void test_kept_reads(void)
+{
+	struct wr w;
+	struct reg_domain d;
+	t_open(&w, 0);
+	T_EQ_INT(wr_begin(&w), 0);
+	struct reg_domain_in in = {
+		.name = "kept1.example", .tenant = "acme", .ed25519 = -1, .algorithm = "ed25519"};
+	T_EQ_INT(reg_domain_add(&w, &in, &d), 0);
+	T_EQ_STR(d.rp, "bounce");
+	T_EQ_INT(reg_tenant_set(&w, "acme", 4, -1), 0);
+	struct reg_init_in ri = keep("dkim.example.");
+	ri.return_path = "rp2";
+	T_EQ_INT(reg_init(&w, &ri), 0);
+	in.name = "kept2.example";
+	T_EQ_INT(reg_domain_add(&w, &in, &d), 0);
+	T_EQ_STR(d.rp, "rp2");
+	char *l = layout(&w, "kept2.example");
+	T_EQ_STR(l, "esp1=ed25519 esp2=- esp3=- esp4=-");
+	free(l);
+	wr_rollback(&w);
+	T_EQ_INT(reg_domain_find(&w, "kept1.example", &d, 1), 0);
+	wr_close(&w);
+}
+
 static void test_init(void)
 {
 	struct wr w = {0};
@@ -1103,6 +1131,7 @@ int main(void)
 	T_RUN(test_init_policies);
 	T_RUN(test_dangling);
 	T_RUN(test_dangling_summary);
+	T_RUN(test_kept_reads);
 	t_tmp_rm();
 	return t_done();
 }
