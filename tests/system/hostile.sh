@@ -236,13 +236,15 @@ check "default RRL: about half the dropped come back as TC (slip 2: $(f tc_of_dr
 up "--tcp-idle 2000 --tcp-query-timeout 500" --tcp-idle 2000 --tcp-query-timeout 500
 s=$(hq timeouts "$KEY")
 echo "    timeouts: $s"
-check "a silent connection lives until the idle timeout, 2 s ($(f silent "$s") s)" between "$(f silent "$s")" 1.5 4
+# The upper bounds leave a loaded machine room (a full make test runs both builds side by side:
+# 4.35 s once); what they catch is a connection that never idles out.
+check "a silent connection lives until the idle timeout, 2 s ($(f silent "$s") s)" between "$(f silent "$s")" 1.5 6
 check "one octet of a length prefix, then nothing: closed after 500 ms ($(f one_octet "$s") s)" \
 	between "$(f one_octet "$s")" 0.3 1.5
 check "half a message, then nothing: closed after 500 ms ($(f half_message "$s") s)" between "$(f half_message "$s")" 0.3 1.5
 expect "a connection reused after a pause shorter than the idle timeout: both answered" "$(f reuse_answers "$s")" 2
 check "after its last answer, a connection idles out in 2 s ($(f reuse_closed_after "$s") s)" \
-	between "$(f reuse_closed_after "$s")" 1.5 4
+	between "$(f reuse_closed_after "$s")" 1.5 6
 expect "a message sent in three pieces within the timeout: answered" "$(f pieces "$s")" answered
 
 # ---- 3. TCP connection limits: 4 per client, 10 in all ----
@@ -369,8 +371,10 @@ if ip netns add "$NS" 2>/dev/null && ip netns exec "$NS" ip link set lo up; then
 	g=$(f good "$s")
 	check "RRL over IPv6: a client in another /56 resolves throughout ($g)" test -n "$g" -a "${g%/*}" = "${g#*/}" -a "${g#*/}" -ge 5
 	g=$(f same_prefix "$s")
+	# At most a third answered (4 of 15 once on a loaded machine, where the flood sends less
+	# and the shared /56 bucket keeps more); unlimited, it would get them all.
 	check "RRL over IPv6: another /64 in the same /56 is limited with it ($g full)" \
-		test -n "$g" -a "${g#*/}" -ge 6 -a "$((${g%/*} * 4))" -le "${g#*/}"
+		test -n "$g" -a "${g#*/}" -ge 6 -a "$((${g%/*} * 3))" -le "${g#*/}"
 	stop_dnsd
 else
 	not_ok "a network namespace for the IPv6 RRL test"
