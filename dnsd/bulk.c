@@ -138,14 +138,9 @@ int reg_import_check(struct reg_import *im, const struct reg_domain_in *in, int 
 		return w->rc;
 	/* One read transaction for all the checks: one snapshot, and no lock
 	 * taken and given back by each of the row's queries. */
-	if (!im->reading && !w->depth) {
-		int rc = sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
-			return wr_fail(w, wr_code(rc), NULL, "cannot read the store: %s",
-				       sqlite3_errmsg(w->db));
-		im->reading = 1;
-		wr_cache_clear(w);
-		w->snapshot = 1;
+	if (!im->reading && (im->reading = wr_read_begin(w)) < 0) {
+		im->reading = 0;
+		return w->rc;
 	}
 	struct reg_domain_in ci = *in;
 	ci.check_only = 1;
@@ -169,11 +164,8 @@ int reg_import_check(struct reg_import *im, const struct reg_domain_in *in, int 
 
 void reg_import_checked(struct reg_import *im)
 {
-	if (im->reading) {
-		sqlite3_exec(im->w->db, "COMMIT", NULL, NULL, NULL);
-		im->w->snapshot = 0;
-		wr_cache_clear(im->w);
-	}
+	if (im->reading)
+		wr_read_end(im->w);
 	im->reading = 0;
 }
 

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The policy kinds in the order of REG_DANGLING_SPF, _MX, _DMARC. */
+static const char *const kinds[3] = {"spf", "mx", "dmarc"};
+
 /* A slot s whose role has no active key: its selector answers no key that signs. The join
  * goes from the domain's slots to their keys (CROSS JOIN keeps that order, + keeps the state's
  * index out): by the state first, it would read every active key of the store per slot. */
@@ -38,7 +41,6 @@ int reg_domain_dangling(struct wr *w, const struct reg_domain *d, struct reg_dan
 	*n = 0;
 	if (reg_domain_records(w, d, r, &nr, &ttl))
 		return w->rc;
-	static const char *const kinds[3] = {"spf", "mx", "dmarc"};
 	int have[3];
 	for (int k = 0; k < 3; k++) {
 		char *v = reg_policy_effective(w, d->id, d->tenant_id, kinds[k]);
@@ -106,7 +108,6 @@ static int dg_lacks(uint8_t f, int k, const int *global)
  * DG_SPF << k. */
 static void dg_mark(struct wr *w, const char *sql, uint8_t *v, int64_t n, uint8_t bits)
 {
-	static const char *const kinds[3] = {"spf", "mx", "dmarc"};
 	sqlite3_stmt *st = wr_prep(w, sql);
 	while (wr_step(w, st)) {
 		int64_t id = sqlite3_column_int64(st, 0);
@@ -168,7 +169,6 @@ static void dg_first(struct wr *w, const uint8_t *v, int64_t n, int k, const int
 
 static void dg_summary(struct wr *w, struct reg_dangling_sum *s)
 {
-	static const char *const kinds[3] = {"spf", "mx", "dmarc"};
 	int global[3], all_global = 1;
 	for (int k = 0; k < 3; k++) {
 		/* A global policy is in force everywhere (the usual case). */
@@ -261,15 +261,11 @@ int reg_dangling_summary(struct wr *w, struct reg_dangling_sum *s)
 	if (w->rc)
 		return w->rc;
 	/* One read transaction: every table as of one commit. */
-	int own = !w->depth && sqlite3_get_autocommit(w->db);
-	if (own) {
-		int rc = sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
-			return wr_fail(w, wr_code(rc), NULL, "cannot read the store: %s",
-				       sqlite3_errmsg(w->db));
-	}
+	int own = wr_read_begin(w);
+	if (own < 0)
+		return w->rc;
 	dg_summary(w, s);
 	if (own)
-		sqlite3_exec(w->db, w->rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+		wr_read_end(w);
 	return w->rc;
 }

@@ -186,6 +186,29 @@ char *wr_text(struct wr *w, sqlite3_stmt *st)
 	return v;
 }
 
+int wr_read_begin(struct wr *w)
+{
+	if (w->rc)
+		return -1;
+	if (w->depth || !sqlite3_get_autocommit(w->db))
+		return 0;
+	int rc = sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		wr_fail(w, wr_code(rc), NULL, "cannot read the store: %s", sqlite3_errmsg(w->db));
+		return -1;
+	}
+	wr_cache_clear(w);
+	w->snapshot = 1;
+	return 1;
+}
+
+void wr_read_end(struct wr *w)
+{
+	sqlite3_exec(w->db, w->rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+	w->snapshot = 0;
+	wr_cache_clear(w);
+}
+
 void wr_cache_clear(struct wr *w)
 {
 	for (int i = 0; i < w->nscache; i++)

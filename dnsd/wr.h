@@ -157,6 +157,12 @@ int wr_begin(struct wr *w);
 int wr_commit(struct wr *w);
 void wr_rollback(struct wr *w);
 
+/* One read transaction for several reads (one snapshot, the lock taken
+ * once): opens it unless a transaction is open already. Returns 1 when it
+ * opened it (end it with wr_read_end), 0 when one was open, -1 on error (set).
+ * While it is open the writer keeps the settings and the tenant it reads. */
+int wr_read_begin(struct wr *w);
+void wr_read_end(struct wr *w);
 /* Forgets the settings kept (scache): after writing one, and when the
  * transaction they were read in ends. */
 void wr_cache_clear(struct wr *w);
