@@ -877,6 +877,17 @@ static void open_new(struct wr *w, const char *name)
 	T_EQ_INT(wr_open(w, &conf, 1), 0);
 }
 
+/* open_new, initialised for zone with two tenants of the store's layout. */
+static void open_tenants(struct wr *w, const char *name, const char *zone, const char *t1,
+			 const char *t2)
+{
+	open_new(w, name);
+	struct reg_init_in in = keep(zone);
+	T_EQ_INT(reg_init(w, &in), 0);
+	T_EQ_INT(reg_tenant_add(w, t1, 0, -1), 0);
+	T_EQ_INT(reg_tenant_add(w, t2, 0, -1), 0);
+}
+
 /* init --spf --mx --dmarc: the global policies in init's transaction, checked as `spf set`
  * checks them; a bad one leaves the new store as it was (not initialised). */
 static void test_init_policies(void)
@@ -926,11 +937,7 @@ static void test_init_policies(void)
 static void test_dangling(void)
 {
 	struct wr w;
-	open_new(&w, "dangling.db");
-	struct reg_init_in in = keep("dg.example");
-	T_EQ_INT(reg_init(&w, &in), 0);
-	T_EQ_INT(reg_tenant_add(&w, "a", 0, -1), 0);
-	T_EQ_INT(reg_tenant_add(&w, "b", 0, -1), 0);
+	open_tenants(&w, "dangling.db", "dg.example", "a", "b");
 	struct reg_domain da, db2;
 	struct reg_domain_in din = {
 		.name = "a.example", .tenant = "a", .ed25519 = -1, .algorithm = "ed25519"};
@@ -1042,11 +1049,7 @@ static void test_dangling_summary(void)
 	static const char *const names[] = {"f.example", "b.example", "d.example",
 					    "a.example", "e.example", "c.example"};
 	struct wr w;
-	open_new(&w, "dgsum.db");
-	struct reg_init_in in = keep("dgs.example");
-	T_EQ_INT(reg_init(&w, &in), 0);
-	T_EQ_INT(reg_tenant_add(&w, "t", 0, -1), 0);
-	T_EQ_INT(reg_tenant_add(&w, "u", 0, -1), 0);
+	open_tenants(&w, "dgsum.db", "dgs.example", "t", "u");
 	for (int i = 0; i < 6; i++) {
 		struct reg_domain d;
 		struct reg_domain_in din = {.name = names[i],
