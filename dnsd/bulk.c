@@ -123,8 +123,8 @@ void reg_import_free(struct reg_import *im)
 	if (im->w->depth)
 		wr_rollback(im->w);
 	sqlite3_exec(im->w->db,
-		     "PRAGMA ignore_check_constraints = OFF; PRAGMA wal_autocheckpoint = 1000", NULL,
-		     NULL, NULL);
+		     "PRAGMA ignore_check_constraints = OFF; PRAGMA wal_autocheckpoint = 1000",
+		     NULL, NULL, NULL);
 	strset_free(&im->names);
 	strset_free(&im->tokens);
 	free(im);
