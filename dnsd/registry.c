@@ -197,17 +197,17 @@ static int slot_layout(struct wr *w, int64_t tid, const struct reg_domain_in *in
 		       int *nmain, int *pair)
 {
 	int64_t ts, te;
-	if (w->tcache.id == tid && (w->depth > 0 || w->snapshot)) {
+	if (tid && w->tcache.id == tid) { /* kept only while a transaction is open */
 		ts = w->tcache.slots;
 		te = w->tcache.ed25519;
 	} else {
-		ts = wr_int(w, wr_qk(w, "SELECT ifnull(slots, 0) FROM tenants WHERE id = ?", "i",
-				     tid),
+		ts = wr_int(w,
+			    wr_qk(w, "SELECT ifnull(slots, 0) FROM tenants WHERE id = ?", "i", tid),
 			    0);
-		te = wr_int(w,
-			    wr_qk(w, "SELECT ifnull(ed25519, -1) FROM tenants WHERE id = ?", "i",
-				  tid),
-			    -1);
+		te = wr_int(
+			w,
+			wr_qk(w, "SELECT ifnull(ed25519, -1) FROM tenants WHERE id = ?", "i", tid),
+			-1);
 	}
 	char *ge = setting(w, "ed25519");
 	int g = ge && !strcmp(ge, "yes");
